@@ -1,0 +1,1 @@
+"""Package data: the hardware and workload catalogs (YAML)."""

@@ -1,0 +1,182 @@
+"""`planner` command line: parse, call the library, render. No logic lives here."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from planner.catalog.load import Catalog, load_catalog, shipped_catalog
+from planner.cli.output import emit_json, fmt, stderr, stdout
+from planner.compare import Ownership, compare
+from planner.errors import InfeasibleError, PlannerError
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Capacity planner for AI inference fleets: which GPUs, how many, at what cost per token.",
+    pretty_exceptions_enable=False,
+)
+
+
+CATALOG_OPTION = typer.Option(
+    None, "--catalog", help="Directory with skus.yaml and workloads.yaml (default: the shipped models/)."
+)
+
+
+def catalog_from(directory: Path | None) -> Catalog:
+    return shipped_catalog() if directory is None else load_catalog(directory)
+
+
+def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn PlannerErrors into a message on stderr and the documented exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except InfeasibleError as exc:
+            stderr.print(f"[bold red]infeasible:[/] {exc}", markup=True)
+            raise typer.Exit(exc.exit_code) from None
+        except PlannerError as exc:
+            stderr.print(f"[bold red]error:[/] {exc}", markup=True)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+@app.command("compare")
+@handled
+def compare_cmd(
+    preset: str = typer.Option(None, help="Named comparison from models/workloads.yaml (default: nvidia-tco)."),
+    sku: list[str] = typer.Option(None, "--sku", "-s", help="SKU id (repeat); 'all' for every SKU with data."),
+    workload: str = typer.Option(None, "--workload", "-w", help="Catalog workload id."),
+    interactivity: float = typer.Option(None, "--interactivity", "-i", help="Service level. [tok/s/user]"),
+    tier: str = typer.Option(None, help="Pricing: hyperscaler | neocloud | rental_3yr | owned."),
+    power_basis: str = typer.Option("all_in", help="all_in (published, PUE included) | it (IT power x --pue)."),
+    pue: float = typer.Option(1.3, min=1.0, help="PUE for --power-basis it and the owned tier. [1]"),
+    rate: float = typer.Option(0.10, min=0.0, help="Cost of capital for the owned tier. [1/year]"),
+    life_years: float = typer.Option(None, min=0.1, help="Economic life for the owned tier. [years]"),
+    electricity: float = typer.Option(0.08, min=0.0, help="Electricity price for the owned tier. [$/kWh]"),
+    json_out: bool = typer.Option(False, "--json", help="Print the rows as one JSON document."),
+    catalog: Path = CATALOG_OPTION,
+) -> None:
+    """Cost per million tokens, tokens/s per MW and PFLOPS per $/h, SKU by SKU."""
+    if tier not in (None, "hyperscaler", "neocloud", "rental_3yr", "owned"):
+        raise typer.BadParameter(f"unknown tier '{tier}'", param_hint="--tier")
+    if power_basis not in ("all_in", "it"):
+        raise typer.BadParameter(f"unknown power basis '{power_basis}'", param_hint="--power-basis")
+    result = compare(
+        catalog_from(catalog),
+        preset=preset,
+        skus=list(sku) if sku else None,
+        workload=workload,
+        interactivity=interactivity,
+        tier=tier,  # type: ignore[arg-type]
+        power_basis=power_basis,  # type: ignore[arg-type]
+        ownership=Ownership(rate=rate, life_years=life_years, electricity_usd_per_kwh=electricity, pue=pue),
+    )
+    for note in result.skipped:
+        stderr.print(f"skipped {note}")
+    if json_out:
+        emit_json([r.to_dict() for r in result.rows])
+        return
+    table = Table(title=result.title, title_justify="left")
+    for col in ("SKU", "family", "$/GPU-h", "PFLOPS per $/h", "tok/s/GPU", "tok/s/MW", "$/M tok", "basis"):
+        table.add_column(col, justify="left" if col in ("SKU", "family", "basis") else "right")
+    for r in result.rows:
+        cells = {key: _ratio_cell(getattr(r, key), r.ratio_to_first[key]) for key in r.ratio_to_first}
+        table.add_row(
+            r.sku,
+            r.family,
+            cells["cost_per_gpu_hour"],
+            f"{cells['pflops_per_dollar_hour']} {r.flops_basis}",
+            cells["tokens_per_s_per_gpu"],
+            cells["tokens_per_s_per_mw"],
+            cells["cost_per_million_tokens"],
+            r.throughput_basis,
+        )
+    stdout.print(table)
+    stdout.print(
+        "tokens are total (input + output); tok/s/MW on "
+        + ("all-in provisioned power (PUE included)" if power_basis == "all_in" else f"IT power x PUE {pue:g}")
+        + "; ratios against the first row."
+    )
+
+
+def _ratio_cell(value: float, ratio: float) -> str:
+    shown = f"{ratio:.2g}x" if ratio >= 1 or ratio != ratio else f"1/{1 / ratio:.2g}x"
+    return f"{fmt(value)} ({shown})"
+
+
+@app.command("catalog")
+@handled
+def catalog_cmd(
+    json_out: bool = typer.Option(False, "--json", help="Print SKUs, workloads and sources as JSON."),
+    catalog: Path = CATALOG_OPTION,
+) -> None:
+    """List catalog SKUs and workloads with their key figures and sources."""
+    cat = catalog_from(catalog)
+    if json_out:
+        emit_json(
+            {
+                "skus": [s.model_dump() for s in cat.skus.values()],
+                "workloads": [w.model_dump() for w in cat.workloads.values()],
+                "sources": cat.sources,
+            }
+        )
+        return
+    table = Table(title="SKUs", title_justify="left")
+    for col in ("id", "family", "unit", "mem GB", "IT kW/GPU", "all-in kW/GPU", "$/GPU-h hyp/neo/3yr", "capex $/GPU"):
+        table.add_column(col)
+    for s in cat.skus.values():
+        p = s.pricing
+        table.add_row(
+            s.id,
+            s.family,
+            f"{s.unit.gpus}-GPU {s.unit.kind}",
+            f"{s.memory_gb.value:g}",
+            f"{s.power.it_kw_per_gpu.value:g}",
+            f"{s.power.all_in_kw_per_gpu.value:g}",
+            f"{p.hyperscaler.value:g} / {p.neocloud.value:g} / {p.rental_3yr.value:g}",
+            f"{s.capex_usd_per_gpu.value[0]:,.0f}-{s.capex_usd_per_gpu.value[1]:,.0f}",
+        )
+    stdout.print(table)
+    wt = Table(title="Workloads (throughput: total tokens/s per GPU)", title_justify="left")
+    for col in ("id", "model", "in/out tokens", "default tok/s/user", "SKUs measured (max tok/s/user)"):
+        wt.add_column(col)
+    for w in cat.workloads.values():
+        per_sku: dict[str, float] = {}
+        for series in w.series:
+            per_sku[series.sku] = max([per_sku.get(series.sku, 0.0)] + [x for x, _ in series.points])
+        wt.add_row(
+            w.id,
+            w.model,
+            f"{w.input_tokens}/{w.output_tokens}",
+            f"{w.default_interactivity.value:g}",
+            ", ".join(f"{k} ({v:g})" for k, v in per_sku.items()),
+        )
+    stdout.print(wt)
+    st = Table(title="Sources", title_justify="left")
+    st.add_column("key")
+    st.add_column("citation", overflow="fold")
+    for key, text in cat.sources.items():
+        st.add_row(key, text)
+    stdout.print(st)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    from planner.optimize.highs import silence_banner
+
+    silence_banner()
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

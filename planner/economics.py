@@ -1,0 +1,59 @@
+"""Unit economics of a GPU: $/GPU-hour, $ per million tokens, tokens/s per MW, PFLOPS per $/h.
+
+Plain functions on floats (numpy arrays work too); units are in every name.
+"""
+
+from __future__ import annotations
+
+HOURS_PER_YEAR = 8760.0
+SECONDS_PER_HOUR = 3600.0
+
+
+def capital_recovery_factor(rate: float, life_years: float) -> float:
+    """Share of a capital sum paid each year to repay it with interest over its life. [1/year]
+
+    ``r (1+r)^n / ((1+r)^n - 1)``; at ``r = 0`` it is ``1/n``.
+    """
+    if life_years <= 0:
+        raise ValueError(f"life_years must be positive, got {life_years}")
+    if rate < 0:
+        raise ValueError(f"rate must be >= 0, got {rate}")
+    if rate == 0:
+        return 1.0 / life_years
+    growth = (1.0 + rate) ** life_years
+    return rate * growth / (growth - 1.0)
+
+
+def owned_cost_per_gpu_hour(
+    capex_usd_per_gpu: float,
+    rate: float,
+    life_years: float,
+    fixed_opex_usd_per_gpu_year: float,
+    power_kw_per_gpu: float,
+    pue: float,
+    electricity_usd_per_kwh: float,
+) -> float:
+    """All-in owner cost of a deployed GPU. [$/GPU-hour]
+
+    ``capex * CRF(rate, life) / 8760 + fixed_opex / 8760 + electricity * power * PUE``.
+    ``power_kw_per_gpu`` is IT power at full load. [kW]
+    """
+    capital = capex_usd_per_gpu * capital_recovery_factor(rate, life_years) / HOURS_PER_YEAR
+    fixed = fixed_opex_usd_per_gpu_year / HOURS_PER_YEAR
+    energy = electricity_usd_per_kwh * power_kw_per_gpu * pue
+    return capital + fixed + energy
+
+
+def cost_per_million_tokens(cost_usd_per_gpu_hour: float, tokens_per_s_per_gpu: float) -> float:
+    """``$/GPU-h * 1e6 / (3600 * tokens/s per GPU)``. [$/M tokens]"""
+    return cost_usd_per_gpu_hour * 1e6 / (SECONDS_PER_HOUR * tokens_per_s_per_gpu)
+
+
+def tokens_per_s_per_mw(tokens_per_s_per_gpu: float, facility_kw_per_gpu: float) -> float:
+    """Throughput per MW of facility power. [tokens/s per MW]"""
+    return tokens_per_s_per_gpu * 1000.0 / facility_kw_per_gpu
+
+
+def pflops_per_dollar_hour(peak_tflops_per_gpu: float, cost_usd_per_gpu_hour: float) -> float:
+    """Peak PFLOPS bought by one $/GPU-hour. [PFLOPS per $/GPU-h]"""
+    return peak_tflops_per_gpu / 1000.0 / cost_usd_per_gpu_hour

@@ -1,0 +1,134 @@
+"""Reading user files and turning validation failures into messages a person can act on.
+
+Every message names the file, the field path (``skus[1].power_kw_per_gpu``), the
+offending value and, for an unknown key, the nearest valid key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from planner.errors import ScenarioError
+
+
+def read_yaml(path: Path, what: str) -> Any:
+    """Parse a YAML file. [what: 'scenario', 'catalog', ... for messages]"""
+    if not path.exists():
+        raise ScenarioError(f"{what} file not found: {path}")
+    if path.is_dir():
+        raise ScenarioError(f"{what} path is a directory, not a file: {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"cannot read {what} file {path}: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(f"{path}: not valid YAML{where}: {problem}") from None
+    if data is None:
+        raise ScenarioError(f"{path}: the {what} file is empty")
+    return data
+
+
+def format_loc(loc: tuple[Any, ...]) -> str:
+    """('skus', 1, 'power') -> 'skus[1].power'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The concrete types an annotation may hold (through Optional, Union, Annotated)."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        out: list[Any] = []
+        for arg in typing.get_args(annotation):
+            out.extend(_unwrap(arg))
+        return out
+    return [annotation]
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """Follow a validation location through nested models, lists and dicts."""
+    current: list[Any] = [model]
+    for part in loc:
+        nxt: list[Any] = []
+        for ann in current:
+            for t in _unwrap(ann):
+                origin = typing.get_origin(t)
+                if isinstance(t, type) and issubclass(t, BaseModel):
+                    field = t.model_fields.get(str(part))
+                    if field is not None:
+                        nxt.append(field.annotation)
+                elif origin in (list, tuple) and isinstance(part, int):
+                    nxt.extend(typing.get_args(t)[:1])
+                elif origin is dict:
+                    args = typing.get_args(t)
+                    if len(args) == 2:
+                        nxt.append(args[1])
+        current = nxt
+        if not current:
+            return None
+    for ann in current:
+        for t in _unwrap(ann):
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                return t
+    return None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def describe_validation_error(exc: ValidationError, model: type[BaseModel], source: str) -> ScenarioError:
+    """One ScenarioError listing every problem of a pydantic ValidationError."""
+    problems: list[str] = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            parent = _model_at(model, loc[:-1])
+            key = str(loc[-1])
+            hint = ""
+            if parent is not None:
+                valid = sorted(parent.model_fields)
+                near = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
+                hint = f"; did you mean '{near[0]}'?" if near else ""
+                hint += f" (valid keys: {', '.join(valid)})"
+            problems.append(f"{format_loc(loc)}: unknown key '{key}'{hint}")
+        elif kind == "missing":
+            problems.append(f"{format_loc(loc)}: required field is missing")
+        else:
+            msg = err["msg"]
+            value = err.get("input")
+            shown = "" if isinstance(value, (dict, list)) else f" (got {_short(value)})"
+            if isinstance(value, float) and math.isnan(value):
+                shown = " (got NaN)"
+            problems.append(f"{format_loc(loc)}: {msg}{shown}")
+    return ScenarioError(f"{source}: {len(problems)} problem(s) found", problems)
+
+
+def validate_model(model: type[BaseModel], data: Any, source: str, context: dict[str, Any] | None = None):
+    """Validate ``data`` as ``model`` or raise ScenarioError naming ``source``."""
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as exc:
+        raise describe_validation_error(exc, model, source) from None

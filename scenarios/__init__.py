@@ -1,0 +1,1 @@
+"""Package data: shipped scenarios (YAML) and their load curves."""
