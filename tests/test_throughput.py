@@ -59,9 +59,7 @@ def test_no_data_is_an_error():
 
 
 @given(
-    pts=st.lists(
-        st.tuples(st.floats(1, 300), st.floats(1, 50_000)), min_size=2, max_size=8, unique_by=lambda p: p[0]
-    ),
+    pts=st.lists(st.tuples(st.floats(1, 300), st.floats(1, 50_000)), min_size=2, max_size=8, unique_by=lambda p: p[0]),
     a=st.floats(0.5, 300),
     b=st.floats(0.5, 300),
 )
