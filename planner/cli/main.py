@@ -170,6 +170,11 @@ def catalog_cmd(
     stdout.print(st)
 
 
+from planner.cli import plan_cmd  # noqa: E402  (commands register on the app defined above)
+
+plan_cmd.register(app, handled)
+
+
 def main() -> None:
     """Console-script entry point."""
     from planner.optimize.highs import silence_banner

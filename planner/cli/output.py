@@ -2,33 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from typing import Any
 
 from rich.console import Console
 
+from planner.outputs import json_text
+
 stdout = Console(highlight=False, soft_wrap=False, width=200)
-stderr = Console(stderr=True, highlight=False)
-
-
-def jsonable(obj: Any) -> Any:
-    """Plain JSON types: NaN and inf become null, numpy scalars become Python numbers."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def emit_json(obj: Any) -> None:
     """Write exactly one JSON document to stdout."""
-    sys.stdout.write(json.dumps(jsonable(obj), indent=2, allow_nan=False) + "\n")
+    sys.stdout.write(json_text(obj))
     sys.stdout.flush()
 
 

@@ -1,0 +1,211 @@
+"""`planner plan` and `planner schema`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from planner.cli.output import emit_json, fmt, stderr, stdout
+from planner.errors import ScenarioError
+from planner.optimize.plan import FleetPlan, dispatch_rows
+from planner.outputs import csv_text, json_text, write_all_atomic
+from planner.scenario.load import load_scenario, parse_override_value
+
+FLEET_COLUMNS = [
+    "sku",
+    "family",
+    "chosen",
+    "units",
+    "gpus",
+    "gpus_per_unit",
+    "existing_units",
+    "new_units",
+    "max_units",
+    "power_mw",
+    "cost_usd_per_hour",
+    "token_share",
+    "mean_utilization",
+]
+
+
+def parse_sets(items: list[str] | None) -> dict[str, Any]:
+    """`PATH=VALUE` pairs from --set."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ScenarioError(f"--set expects PATH=VALUE (e.g. constraints.power_cap_mw=20), got '{item}'")
+        key, value = item.split("=", 1)
+        out[key.strip()] = parse_override_value(value)
+    return out
+
+
+def plan_overrides(
+    objective: str | None,
+    power_cap_mw: float | None,
+    budget_usd_per_hour: float | None,
+    capex_budget_usd: float | None,
+    solver: str | None,
+    time_limit: float | None,
+    gap: float | None,
+    sets: list[str] | None,
+) -> dict[str, Any]:
+    o: dict[str, Any] = parse_sets(sets)
+    pairs = {
+        "objective": objective,
+        "constraints.power_cap_mw": power_cap_mw,
+        "constraints.budget_usd_per_hour": budget_usd_per_hour,
+        "constraints.capex_budget_usd": capex_budget_usd,
+        "solver.backend": solver,
+        "solver.time_limit_s": time_limit,
+        "solver.mip_rel_gap": gap,
+    }
+    o.update({k: v for k, v in pairs.items() if v is not None})
+    return o
+
+
+def plan_files(problem, plan: FleetPlan, out_dir: Path) -> dict[Path, str]:
+    fleet = [{k: getattr(f, k) for k in FLEET_COLUMNS} for f in plan.fleet]
+    return {
+        out_dir / "plan.json": json_text(plan.to_dict()),
+        out_dir / "fleet.csv": csv_text(fleet, FLEET_COLUMNS),
+        out_dir / "dispatch.csv": csv_text(dispatch_rows(problem, plan)),
+    }
+
+
+def render_plan(plan: FleetPlan) -> None:
+    """Human-readable plan on stdout."""
+    hours = plan.span_hours
+    stdout.print(
+        f"[bold]{plan.scenario}[/]: objective {plan.objective}, {plan.slices} slices over {hours:g} h "
+        f"({hours / 24:g} days); status [bold]{plan.status}[/]"
+    )
+    if plan.status == "infeasible":
+        return
+    table = Table(title_justify="left")
+    for col in ("", "SKU", "units", "GPUs", "existing+new", "MW", "$/h", "token share", "mean util", "tok/s/GPU"):
+        table.add_column(col, justify="left" if col in ("", "SKU") else "right")
+    for f in plan.fleet:
+        table.add_row(
+            "*" if f.chosen else "",
+            f.sku,
+            str(f.units),
+            f"{f.gpus:,}",
+            f"{f.existing_units}+{f.new_units}",
+            f"{f.power_mw:.3f}",
+            f"{f.cost_usd_per_hour:,.0f}",
+            f"{f.token_share:.1%}",
+            f"{f.mean_utilization:.1%}",
+            ", ".join(f"{w} {fmt(v)}" for w, v in f.throughput.items()) or "-",
+        )
+    stdout.print(table)
+    stdout.print(
+        f"cost per million tokens: [bold]${plan.cost_per_million_tokens:.4f}[/]  "
+        f"(total ${plan.total_cost_usd:,.0f} = fixed ${plan.fixed_cost_usd:,.0f} + energy ${plan.energy_cost_usd:,.0f}; "
+        f"{plan.tokens_served:.4g} tokens served)"
+    )
+    unserved = {w: v for w, v in plan.unserved_tokens.items() if v > 0}
+    if unserved:
+        stdout.print("unserved tokens: " + ", ".join(f"{w} {v:.4g}" for w, v in unserved.items()))
+    cap = f" of {plan.power_cap_mw:g} MW cap ({plan.power_mw / plan.power_cap_mw:.1%})" if plan.power_cap_mw else ""
+    stdout.print(f"facility power: {plan.power_mw:.3f} MW{cap}")
+    budget = plan.budget_usd_per_hour
+    stdout.print(
+        f"run-rate: ${plan.run_rate_usd_per_hour:,.0f}/h"
+        + (f" of ${budget:,.0f}/h budget ({plan.run_rate_usd_per_hour / budget:.1%})" if budget else "")
+    )
+    if plan.capex_budget_usd is not None:
+        stdout.print(f"capex: ${plan.capex_spend_usd:,.0f} of ${plan.capex_budget_usd:,.0f} budget")
+    stdout.print("binding: " + (", ".join(plan.binding) if plan.binding else "none (no cap changes the answer)"))
+    for c in plan.caps:
+        if c.step is None:
+            continue
+        per = {"power_cap": "MW-year", "budget_cap": "$/h of budget per year", "capex_cap": "year"}[c.name]
+        dual = f"; LP-relaxation dual {c.lp_relaxation_dual:,.4g}" if c.lp_relaxation_dual is not None else ""
+        if c.saving_usd is None:
+            stdout.print(f"  {c.name} +{c.step:g} {c.unit}: no better plan found{dual}")
+        else:
+            stdout.print(
+                f"  {c.name} +{c.step:g} {c.unit}: saves ${c.saving_usd:,.0f} over the span "
+                f"(${c.saving_usd_per_year:,.0f} per {per}; ${c.saving_usd_per_million_tokens:.4f}/M tokens){dual}"
+            )
+    feasible = [r for r in plan.single_sku if r.get("total_cost_usd") is not None]
+    if feasible:
+        best = min(feasible, key=lambda r: r["total_cost_usd"])
+        stdout.print(
+            f"best single-SKU fleet: {best['sku']} ({best['units']} units) at ${best['cost_per_million_tokens']:.4f}/M tokens; "
+            f"the mix saves ${plan.mix_saving_usd:,.0f} ({plan.mix_saving_usd / best['total_cost_usd']:.2%})"
+        )
+    elif plan.single_sku:
+        stdout.print("no single SKU can serve this demand within the caps: the mix is necessary")
+    s = plan.solver
+    t = plan.timings
+    stdout.print(
+        f"solver: {s.get('backend')} {s.get('status')}, MIP gap {s.get('mip_gap', 0):.2e} (target {s.get('mip_rel_gap'):g}); "
+        f"build {t.get('build_s', 0):.2f} s, hand-off {t.get('handoff_s', 0):.2f} s, solve {t.get('solve_s', 0):.2f} s, "
+        f"total {t.get('total_s', 0):.2f} s"
+    )
+    if plan.aggregation:
+        a = plan.aggregation
+        stdout.print(f"time aggregation: {a.get('mode')}, {a.get('summary', '')}")
+    for note in plan.notes:
+        stdout.print(f"note: {note}")
+
+
+def register(app: typer.Typer, handled) -> None:
+    @app.command("plan")
+    @handled
+    def plan_cmd(
+        scenario: Path = typer.Argument(None, help="Scenario YAML (default: the embedded default scenario)."),
+        json_out: bool = typer.Option(False, "--json", help="Print the plan as one JSON document."),
+        out: Path = typer.Option(None, "--out", help="Write plan.json, fleet.csv and dispatch.csv to this folder."),
+        write_model: Path = typer.Option(None, "--write-model", help="Write the MILP (.lp or .mps) for inspection."),
+        objective: str = typer.Option(None, help="min_cost | max_tokens | min_cost_per_token."),
+        power_cap_mw: float = typer.Option(None, "--power-cap-mw", help="Override constraints.power_cap_mw. [MW]"),
+        budget_usd_per_hour: float = typer.Option(None, "--budget-usd-per-hour", help="Override the run-rate budget."),
+        capex_budget_usd: float = typer.Option(None, "--capex-budget-usd", help="Override the capex budget. [$]"),
+        power_step_mw: float = typer.Option(1.0, min=1e-6, help="Step for the power cap's marginal value. [MW]"),
+        budget_step: float = typer.Option(None, min=1e-6, help="Step for the budget's marginal value. [$/h]"),
+        solver: str = typer.Option(None, help="highs (default) | cbc."),
+        time_limit: float = typer.Option(None, min=0.1, help="Solver time limit per solve. [s]"),
+        gap: float = typer.Option(None, min=1e-9, max=0.1, help="Relative MIP gap."),
+        explain: bool = typer.Option(True, "--explain/--no-explain", help="Marginal values and single-SKU fleets."),
+        sets: list[str] = typer.Option(None, "--set", help="Override any scenario field: PATH=VALUE (repeat)."),
+    ) -> None:
+        """Pick the GPU mix with the lowest cost per token inside the power and budget caps."""
+        from planner.optimize.formulation import build_model
+        from planner.optimize.run import plan_fleet
+        from planner.pipeline import scenario_problem
+
+        overrides = plan_overrides(
+            objective, power_cap_mw, budget_usd_per_hour, capex_budget_usd, solver, time_limit, gap, sets
+        )
+        sf = load_scenario(scenario, overrides)
+        problem = scenario_problem(sf)
+        if write_model is not None:
+            suffix = write_model.suffix.lower()
+            if suffix not in (".lp", ".mps"):
+                raise ScenarioError(f"--write-model {write_model}: use a .lp or .mps file name")
+            write_model.parent.mkdir(parents=True, exist_ok=True)
+            model = build_model(problem)
+            (model.prob.writeLP if suffix == ".lp" else model.prob.writeMPS)(str(write_model))
+        plan = plan_fleet(problem, explain=explain, power_step_mw=power_step_mw, budget_step_usd_per_hour=budget_step)
+        if out is not None:
+            write_all_atomic(plan_files(problem, plan, out))
+        if json_out:
+            emit_json(plan.to_dict())
+        else:
+            render_plan(plan)
+        if plan.status == "infeasible":
+            stderr.print(f"[bold red]infeasible:[/] {plan.reason['summary']}")
+            raise typer.Exit(3)
+
+    @app.command("schema")
+    @handled
+    def schema_cmd() -> None:
+        """Print the JSON Schema of scenario files."""
+        from planner.scenario.schema import scenario_json_schema
+
+        emit_json(scenario_json_schema())

@@ -1,0 +1,242 @@
+"""Why no fleet fits: closed-form checks first, then an elastic re-solve and the smallest
+relaxation of each cap that would make the problem feasible.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pulp
+
+from planner.optimize.formulation import SECONDS_PER_HOUR, _ratio, build_model
+from planner.optimize.problem import FleetProblem
+from planner.optimize.solve import solve
+
+
+def _hours(problem: FleetProblem, mask: np.ndarray) -> list[str]:
+    """Compact hour ranges where mask is true, e.g. ['14-17', '38']."""
+    starts = problem.curve.start_hours
+    step = problem.curve.slice_hours
+    idx = np.flatnonzero(mask)
+    ranges: list[str] = []
+    if not len(idx):
+        return ranges
+    a = b = idx[0]
+    for i in idx[1:]:
+        if i == b + 1:
+            b = i
+            continue
+        ranges.append(_fmt_range(starts[a], starts[b] + step[b]))
+        a = b = i
+    ranges.append(_fmt_range(starts[a], starts[b] + step[b]))
+    return ranges
+
+
+def _fmt_range(a: float, b: float) -> str:
+    return f"{a:g}-{b:g}"
+
+
+def closed_form_checks(problem: FleetProblem) -> list[dict[str, Any]]:
+    """Lower bounds that prove infeasibility without a solver."""
+    c = problem.curve
+    u = problem.max_utilization
+    theta = problem.throughput
+    kw = problem.column("facility_kw_per_gpu")
+    cost = problem.column("cost_usd_per_gpu_hour")
+    g = np.array([s.gpus_per_unit for s in problem.skus], dtype=float)
+    n0 = np.array([s.min_units for s in problem.skus], dtype=float)
+    out: list[dict[str, Any]] = []
+
+    def per_slice_need(per_gpu: np.ndarray) -> tuple[np.ndarray, list[str]]:
+        # cheapest resource per token/s for each workload, continuous, supply ignored
+        need = np.zeros(c.peak.shape[1])
+        best = []
+        for k, _w in enumerate(problem.workloads):
+            ratio = np.where(theta[:, k] > 0, theta[:, k] * u / per_gpu, 0.0)
+            j = int(np.argmax(ratio))
+            best.append(problem.skus[j].id)
+            need += c.peak[k] / ratio[j]
+        return need, best
+
+    if problem.power_cap_mw is not None:
+        need_kw, best = per_slice_need(kw)
+        t = int(np.argmax(need_kw))
+        existing_kw = float((n0 * g * kw).sum())
+        if need_kw[t] > problem.power_cap_mw * 1000 * (1 + 1e-9):
+            out.append(
+                {
+                    "check": "power_for_peak",
+                    "message": f"peak demand at hour {c.start_hours[t]:g} needs at least {need_kw[t] / 1000:.3f} MW "
+                    f"even on the most tokens-per-MW SKU ({', '.join(sorted(set(best)))}); the cap is "
+                    f"{problem.power_cap_mw:g} MW",
+                    "needed_mw": need_kw[t] / 1000,
+                    "cap_mw": problem.power_cap_mw,
+                }
+            )
+        if existing_kw > problem.power_cap_mw * 1000 * (1 + 1e-9):
+            out.append(
+                {
+                    "check": "existing_power",
+                    "message": f"the existing fleet alone draws {existing_kw / 1000:.3f} MW; the cap is "
+                    f"{problem.power_cap_mw:g} MW",
+                    "needed_mw": existing_kw / 1000,
+                    "cap_mw": problem.power_cap_mw,
+                }
+            )
+    if problem.budget_usd_per_hour is not None:
+        need_usd, best = per_slice_need(cost)
+        t = int(np.argmax(need_usd))
+        existing_usd = float((n0 * g * cost).sum())
+        if need_usd[t] > problem.budget_usd_per_hour * (1 + 1e-9):
+            out.append(
+                {
+                    "check": "budget_for_peak",
+                    "message": f"peak demand at hour {c.start_hours[t]:g} needs at least ${need_usd[t]:,.0f}/h "
+                    f"even on the cheapest SKU per token ({', '.join(sorted(set(best)))}); the budget is "
+                    f"${problem.budget_usd_per_hour:,.0f}/h",
+                    "needed_usd_per_hour": need_usd[t],
+                    "budget_usd_per_hour": problem.budget_usd_per_hour,
+                }
+            )
+        if existing_usd > problem.budget_usd_per_hour * (1 + 1e-9):
+            out.append(
+                {
+                    "check": "existing_budget",
+                    "message": f"the existing fleet alone costs ${existing_usd:,.0f}/h; the budget is "
+                    f"${problem.budget_usd_per_hour:,.0f}/h",
+                    "needed_usd_per_hour": existing_usd,
+                    "budget_usd_per_hour": problem.budget_usd_per_hour,
+                }
+            )
+    for k, w in enumerate(problem.workloads):
+        servers = [j for j in range(len(problem.skus)) if theta[j, k] > 0]
+        if servers and all(math.isfinite(problem.skus[j].max_units) for j in servers):
+            most = sum(problem.skus[j].max_units * g[j] * u * theta[j, k] for j in servers)
+            t = int(np.argmax(c.peak[k]))
+            if c.peak[k, t] > most * (1 + 1e-9):
+                out.append(
+                    {
+                        "check": "supply",
+                        "message": f"workload '{w}' peaks at {c.peak[k, t]:,.0f} tokens/s (hour {c.start_hours[t]:g}) but "
+                        f"every available unit together serves at most {most:,.0f} tokens/s",
+                        "workload": w,
+                        "peak_tokens_per_s": float(c.peak[k, t]),
+                        "max_tokens_per_s": most,
+                    }
+                )
+    return out
+
+
+def elastic(problem: FleetProblem) -> dict[str, Any] | None:
+    """Serve as much as the caps allow: how much goes unserved, of what, when."""
+    model = build_model(problem, allow_unserved=True)
+    res = solve(model, model.unserved_tokens)
+    if not res.ok:
+        return None
+    r = _ratio(problem)
+    c = problem.curve
+    per: dict[str, Any] = {}
+    for k, w in enumerate(problem.workloads):
+        lost = np.array([model.unserved[k, t].varValue or 0.0 for t in range(c.peak.shape[1])])
+        mask = lost > 1e-6 * max(float(c.peak[k].max()), 1.0)
+        if not mask.any():
+            continue
+        per[w] = {
+            "unserved_tokens": float((lost * r[k] * c.slice_hours * SECONDS_PER_HOUR).sum()),
+            "unserved_share": float(
+                (lost * r[k] * c.slice_hours).sum() / max((c.mean[k] * c.slice_hours).sum(), 1e-12)
+            ),
+            "max_unserved_tokens_per_s": float(lost.max()),
+            "hours": _hours(problem, mask)[:12],
+            "slices_short": int(mask.sum()),
+        }
+    units = [round(v.varValue or 0.0) for v in model.units]
+    return {"unserved": per, "fleet": {s.id: int(n) for s, n in zip(problem.skus, units, strict=True)}}
+
+
+def smallest_relaxations(problem: FleetProblem) -> dict[str, Any]:
+    """For each cap: the least value of it alone that makes the problem feasible (MILP)."""
+    out: dict[str, Any] = {}
+    uncapped_supply = replace(problem, skus=tuple(replace(s, max_units=math.inf) for s in problem.skus))
+    g = [s.gpus_per_unit for s in problem.skus]
+    specs = [
+        (
+            "power_cap_mw",
+            "MW",
+            lambda m: [(m.units[j], g[j] * s.facility_kw_per_gpu / 1000.0) for j, s in enumerate(problem.skus)],
+        ),
+        (
+            "budget_usd_per_hour",
+            "$/h",
+            lambda m: [(m.units[j], g[j] * s.cost_usd_per_gpu_hour) for j, s in enumerate(problem.skus)],
+        ),
+        (
+            "capex_budget_usd",
+            "$",
+            lambda m: [
+                (m.units[j], g[j] * s.capex_usd_per_gpu)
+                for j, s in enumerate(problem.skus)
+                if not math.isnan(s.capex_usd_per_gpu)
+            ],
+        ),
+    ]
+    for field_name, unit, terms in specs:
+        current = getattr(problem, field_name)
+        if current is None:
+            continue
+        freed = replace(problem, **{field_name: None})
+        model = build_model(freed, allow_unserved=False)
+        expr = pulp.LpAffineExpression(terms(model))
+        res = solve(model, expr)
+        if field_name == "capex_budget_usd" and res.ok:
+            existing = sum(
+                s.min_units * g[j] * s.capex_usd_per_gpu
+                for j, s in enumerate(problem.skus)
+                if not math.isnan(s.capex_usd_per_gpu)
+            )
+            needed = res.objective - existing
+        else:
+            needed = res.objective if res.ok else None
+        out[field_name] = {
+            "current": current,
+            "needed": needed,
+            "unit": unit,
+            "feasible_by_itself": res.ok,
+        }
+    if any(math.isfinite(s.max_units) for s in problem.skus):
+        res = solve(build_model(uncapped_supply, allow_unserved=False))
+        out["max_units"] = {"feasible_without_supply_limits": res.ok}
+    return out
+
+
+def diagnose(problem: FleetProblem) -> dict[str, Any]:
+    """A diagnosis in words and numbers (the JSON `reason`)."""
+    checks = closed_form_checks(problem)
+    el = elastic(problem)
+    relax = smallest_relaxations(problem)
+    lines = [c["message"] for c in checks]
+    if el and el["unserved"]:
+        for w, d in el["unserved"].items():
+            lines.append(
+                f"with the caps as they are, {d['unserved_share']:.1%} of '{w}' tokens go unserved "
+                f"({d['unserved_tokens']:.4g} tokens, up to {d['max_unserved_tokens_per_s']:,.0f} tokens/s, "
+                f"hours {', '.join(d['hours'])})"
+            )
+    for name, r in relax.items():
+        if name == "max_units":
+            if r["feasible_without_supply_limits"]:
+                lines.append("without the supply limits (max_units) the demand could be served")
+            continue
+        if r["feasible_by_itself"]:
+            if r["needed"] > r["current"] * (1 + 1e-9):
+                lines.append(
+                    f"raising {name} from {r['current']:,.6g} to {r['needed']:,.6g} {r['unit']} would make it feasible"
+                )
+        else:
+            lines.append(f"raising {name} alone cannot make it feasible")
+    if not lines:
+        lines.append("the solver proved infeasibility; no single cap or supply limit explains it")
+    return {"summary": "; ".join(lines), "checks": checks, "elastic": el, "relaxations": relax}

@@ -1,0 +1,311 @@
+"""FleetPlan: what the optimiser decided, every figure recomputed from the decision itself."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from planner.optimize.formulation import SECONDS_PER_HOUR, FleetModel, _ratio
+from planner.optimize.problem import FleetProblem
+
+
+@dataclass(frozen=True)
+class SkuResult:
+    sku: str
+    family: str
+    chosen: bool
+    units: int
+    gpus: int
+    gpus_per_unit: int
+    existing_units: int
+    new_units: int
+    max_units: float | None
+    power_mw: float  # facility, full load [MW]
+    cost_usd_per_hour: float  # run-rate [$/h]
+    token_share: float  # share of tokens served [1]
+    mean_utilization: float  # average busy share of its GPUs [1]
+    throughput: dict[str, float]  # tokens/s per GPU by workload
+
+
+@dataclass(frozen=True)
+class CapUse:
+    name: str  # power_cap | budget_cap | capex_cap
+    unit: str
+    limit: float
+    used: float
+    binding: bool | None = None
+    step: float | None = None
+    saving_usd: float | None = None  # cost saved over the span by relaxing the cap by `step`
+    saving_usd_per_year: float | None = None  # the same, per year of operation, per unit of step
+    saving_usd_per_million_tokens: float | None = None
+    lp_relaxation_dual: float | None = None  # $ over the span per unit of cap, LP relaxation only
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """busy GPUs per SKU, workload and slice at the slice's peak. (S, W, T)"""
+
+    busy: np.ndarray
+    unserved: np.ndarray  # (W, T) peak tokens/s not served
+
+
+@dataclass(frozen=True)
+class FleetPlan:
+    scenario: str
+    objective: str
+    status: str  # optimal | time_limit | infeasible
+    fleet: list[SkuResult]
+    total_cost_usd: float
+    fixed_cost_usd: float
+    energy_cost_usd: float
+    tokens_demanded: float
+    tokens_served: float
+    unserved_tokens: dict[str, float]
+    cost_per_million_tokens: float
+    power_mw: float
+    power_cap_mw: float | None
+    run_rate_usd_per_hour: float
+    budget_usd_per_hour: float | None
+    capex_spend_usd: float
+    capex_budget_usd: float | None
+    span_hours: float
+    slices: int
+    caps: list[CapUse] = field(default_factory=list)
+    binding: list[str] = field(default_factory=list)
+    single_sku: list[dict[str, Any]] = field(default_factory=list)
+    mix_saving_usd: float | None = None
+    solver: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    reason: dict[str, Any] | None = None
+    aggregation: dict[str, Any] | None = None
+    iterations: list[dict[str, Any]] = field(default_factory=list)
+    dispatch: Dispatch | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (dispatch arrays excluded; see dispatch_rows)."""
+        d = asdict(self)
+        d.pop("dispatch")
+        for f in d["fleet"]:
+            if f["max_units"] is not None and math.isinf(f["max_units"]):
+                f["max_units"] = None
+        return d
+
+
+def infeasible_plan(problem: FleetProblem, reason: dict[str, Any], solver: dict[str, Any], timings) -> FleetPlan:
+    c = problem.curve
+    fleet = [
+        SkuResult(
+            s.id,
+            s.family,
+            False,
+            0,
+            0,
+            s.gpus_per_unit,
+            s.min_units,
+            0,
+            None if math.isinf(s.max_units) else s.max_units,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            dict(s.throughput),
+        )
+        for s in problem.skus
+    ]
+    return FleetPlan(
+        scenario=problem.name,
+        objective=problem.objective,
+        status="infeasible",
+        fleet=fleet,
+        total_cost_usd=float("nan"),
+        fixed_cost_usd=float("nan"),
+        energy_cost_usd=float("nan"),
+        tokens_demanded=float(c.tokens().sum()),
+        tokens_served=0.0,
+        unserved_tokens={},
+        cost_per_million_tokens=float("nan"),
+        power_mw=float("nan"),
+        power_cap_mw=problem.power_cap_mw,
+        run_rate_usd_per_hour=float("nan"),
+        budget_usd_per_hour=problem.budget_usd_per_hour,
+        capex_spend_usd=float("nan"),
+        capex_budget_usd=problem.capex_budget_usd,
+        span_hours=c.span_hours,
+        slices=len(c.start_hours),
+        solver=solver,
+        timings=timings,
+        notes=list(problem.notes),
+        reason=reason,
+    )
+
+
+def extract_decision(model: FleetModel) -> tuple[np.ndarray, Dispatch]:
+    """Units per SKU (rounded integers) and dispatch arrays from solved variables."""
+    p = model.problem
+    units = np.array([round(v.varValue or 0.0) for v in model.units], dtype=float)
+    S, W, T = len(p.skus), len(p.workloads), len(p.curve.start_hours)
+    busy = np.zeros((S, W, T))
+    for (j, k, t), var in model.busy.items():
+        busy[j, k, t] = max(var.varValue or 0.0, 0.0)
+    unserved = np.zeros((W, T))
+    for (k, t), var in model.unserved.items():
+        unserved[k, t] = max(var.varValue or 0.0, 0.0)
+    return units, Dispatch(busy, unserved)
+
+
+def evaluate(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch) -> dict[str, Any]:
+    """Every reported figure, computed from units and dispatch alone (no solver objective)."""
+    c = problem.curve
+    r = _ratio(problem)
+    h = c.slice_hours
+    span = float(h.sum())
+    p = problem.electricity_usd_per_kwh
+    g = np.array([s.gpus_per_unit for s in problem.skus], dtype=float)
+    kw = problem.column("facility_kw_per_gpu")
+    idle = problem.column("facility_idle_kw_per_gpu")
+    cost_h = problem.column("cost_usd_per_gpu_hour")
+    billed = problem.column("energy_billed")
+    capex = problem.column("capex_usd_per_gpu")
+    theta = problem.throughput
+    gpus = g * units
+    mean_busy = dispatch.busy * r[None, :, :]  # (S, W, T) GPUs busy on average
+    fixed = float((gpus * cost_h).sum() * span)
+    energy_idle = float((billed * gpus * idle * p).sum() * span)
+    energy_busy = float((billed[:, None, None] * (kw - idle)[:, None, None] * p * mean_busy * h[None, None, :]).sum())
+    demanded = c.tokens()
+    lost = (r * dispatch.unserved * h[None, :] * SECONDS_PER_HOUR).sum(axis=1)
+    served = float(demanded.sum() - lost.sum())
+    by_sku = (theta[:, :, None] * mean_busy * h[None, None, :] * SECONDS_PER_HOUR).sum(axis=(1, 2))
+    util = np.where(gpus > 0, (mean_busy.sum(axis=1) * h[None, :]).sum(axis=1) / np.maximum(gpus * span, 1e-12), 0.0)
+    new = units - np.array([s.min_units for s in problem.skus], dtype=float)
+    priced = ~np.isnan(capex)
+    total = fixed + energy_idle + energy_busy
+    return {
+        "units": units,
+        "gpus": gpus,
+        "fixed_cost_usd": fixed,
+        "energy_cost_usd": energy_idle + energy_busy,
+        "total_cost_usd": total,
+        "tokens_demanded": float(demanded.sum()),
+        "tokens_served": served,
+        "unserved_tokens": {w: float(lost[k]) for k, w in enumerate(problem.workloads)},
+        "cost_per_million_tokens": total / served * 1e6 if served > 0 else float("nan"),
+        "power_kw": float((gpus * kw).sum()),
+        "run_rate_usd_per_hour": float((gpus * cost_h).sum()),
+        "capex_spend_usd": float((new[priced] * g[priced] * capex[priced]).sum()),
+        "tokens_by_sku": by_sku,
+        "utilization": util,
+        "span_hours": span,
+    }
+
+
+def violations(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, rtol: float = 1e-6) -> list[str]:
+    """Constraints the decision breaks by more than ``rtol`` (relative), recomputed from scratch."""
+    out = []
+    g = np.array([s.gpus_per_unit for s in problem.skus], dtype=float)
+    gpus = g * units
+    over = dispatch.busy.sum(axis=1) - problem.max_utilization * gpus[:, None]
+    if (over > rtol * np.maximum(gpus[:, None], 1.0)).any():
+        j, t = np.unravel_index(int(np.argmax(over)), over.shape)
+        out.append(f"capacity[{problem.skus[j].id},{t}] exceeded by {over[j, t]:.3g} GPUs")
+    served = (problem.throughput[:, :, None] * dispatch.busy).sum(axis=0) + dispatch.unserved
+    short = problem.curve.peak - served
+    if (np.abs(short) > rtol * np.maximum(problem.curve.peak, 1.0)).any():
+        k, t = np.unravel_index(int(np.argmax(np.abs(short))), short.shape)
+        out.append(f"serve_demand[{problem.workloads[k]},{t}] off by {short[k, t]:.3g} tokens/s")
+    for j, s in enumerate(problem.skus):
+        if units[j] < s.min_units or units[j] > s.max_units:
+            out.append(f"units[{s.id}] = {units[j]:g} outside [{s.min_units}, {s.max_units:g}]")
+    ev_kw = float((gpus * problem.column("facility_kw_per_gpu")).sum())
+    if problem.power_cap_mw is not None and ev_kw > problem.power_cap_mw * 1000 * (1 + rtol):
+        out.append(f"power_cap exceeded: {ev_kw / 1000:.6g} MW > {problem.power_cap_mw:g} MW")
+    run = float((gpus * problem.column("cost_usd_per_gpu_hour")).sum())
+    if problem.budget_usd_per_hour is not None and run > problem.budget_usd_per_hour * (1 + rtol):
+        out.append(f"budget_cap exceeded: ${run:,.2f}/h > ${problem.budget_usd_per_hour:,.2f}/h")
+    return out
+
+
+def assemble_plan(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, status: str, **extra) -> FleetPlan:
+    ev = evaluate(problem, units, dispatch)
+    served = ev["tokens_served"]
+    fleet = []
+    for j, s in enumerate(problem.skus):
+        n = int(units[j])
+        fleet.append(
+            SkuResult(
+                sku=s.id,
+                family=s.family,
+                chosen=n > 0,
+                units=n,
+                gpus=n * s.gpus_per_unit,
+                gpus_per_unit=s.gpus_per_unit,
+                existing_units=s.min_units,
+                new_units=n - s.min_units,
+                max_units=None if math.isinf(s.max_units) else s.max_units,
+                power_mw=n * s.gpus_per_unit * s.facility_kw_per_gpu / 1000.0,
+                cost_usd_per_hour=n * s.gpus_per_unit * s.cost_usd_per_gpu_hour,
+                token_share=float(ev["tokens_by_sku"][j] / served) if served > 0 else 0.0,
+                mean_utilization=float(ev["utilization"][j]),
+                throughput=dict(s.throughput),
+            )
+        )
+    c = problem.curve
+    return FleetPlan(
+        scenario=problem.name,
+        objective=problem.objective,
+        status=status,
+        fleet=fleet,
+        total_cost_usd=ev["total_cost_usd"],
+        fixed_cost_usd=ev["fixed_cost_usd"],
+        energy_cost_usd=ev["energy_cost_usd"],
+        tokens_demanded=ev["tokens_demanded"],
+        tokens_served=served,
+        unserved_tokens=ev["unserved_tokens"],
+        cost_per_million_tokens=ev["cost_per_million_tokens"],
+        power_mw=ev["power_kw"] / 1000.0,
+        power_cap_mw=problem.power_cap_mw,
+        run_rate_usd_per_hour=ev["run_rate_usd_per_hour"],
+        budget_usd_per_hour=problem.budget_usd_per_hour,
+        capex_spend_usd=ev["capex_spend_usd"],
+        capex_budget_usd=problem.capex_budget_usd,
+        span_hours=ev["span_hours"],
+        slices=len(c.start_hours),
+        notes=list(problem.notes),
+        dispatch=dispatch,
+        **extra,
+    )
+
+
+def dispatch_rows(problem: FleetProblem, plan: FleetPlan) -> list[dict[str, Any]]:
+    """Long-form dispatch: one row per slice, workload and SKU that serves it."""
+    if plan.dispatch is None:
+        return []
+    c = problem.curve
+    r = _ratio(problem)
+    theta = problem.throughput
+    rows = []
+    for t in range(len(c.start_hours)):
+        for k, w in enumerate(problem.workloads):
+            for j, s in enumerate(problem.skus):
+                if theta[j, k] <= 0:
+                    continue
+                b = float(plan.dispatch.busy[j, k, t])
+                rows.append(
+                    {
+                        "hour": float(c.start_hours[t]),
+                        "slice_hours": float(c.slice_hours[t]),
+                        "workload": w,
+                        "sku": s.id,
+                        "busy_gpus_at_peak": b,
+                        "busy_gpus_mean": b * float(r[k, t]),
+                        "tokens_per_s_at_peak": b * float(theta[j, k]),
+                        "demand_peak_tokens_per_s": float(c.peak[k, t]),
+                        "demand_mean_tokens_per_s": float(c.mean[k, t]),
+                        "unserved_peak_tokens_per_s": float(plan.dispatch.unserved[k, t]),
+                    }
+                )
+    return rows

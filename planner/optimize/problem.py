@@ -1,0 +1,276 @@
+"""FleetProblem: the optimisation input as plain arrays, built from a Scenario and a LoadCurve.
+
+This is where catalog SKUs become numbers: $/GPU-hour at the scenario's pricing tier,
+facility kW per GPU (all-in as published, or IT x PUE; inline SKUs: IT x PUE), and
+tokens/s per GPU at each workload's service level.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from planner.catalog.load import Catalog, load_catalog, shipped_catalog, unknown_id_message
+from planner.catalog.throughput import throughput_at
+from planner.demand.curve import LoadCurve
+from planner.errors import ScenarioError
+from planner.scenario.load import ScenarioFile
+from planner.scenario.schema import Scenario, SkuEntry
+
+DEFAULT_IDLE_FRACTION = 0.30  # idle draw / full-load draw for inline SKUs; see models/skus.yaml idle-estimate
+
+
+@dataclass(frozen=True)
+class SkuData:
+    """One SKU as the optimiser sees it."""
+
+    id: str
+    family: str
+    gpus_per_unit: int
+    facility_kw_per_gpu: float  # full load, facility [kW]
+    facility_idle_kw_per_gpu: float  # idle, facility [kW]
+    cost_usd_per_gpu_hour: float  # [$/GPU-h]
+    energy_billed: bool
+    capex_usd_per_gpu: float  # NaN: no purchase price (rented) [$/GPU]
+    min_units: int  # existing fleet [units]
+    max_units: float  # supply limit, inf if none [units]
+    throughput: dict[str, float]  # workload -> tokens/s per GPU; absent = cannot serve
+    throughput_basis: dict[str, str]  # workload -> how the figure was obtained
+    mtbf_hours_per_gpu: float | None = None
+    mttr_hours: float | None = None
+    gpus_per_failure_domain: int | None = None
+    origin: str = "inline"  # "catalog" or "inline"
+
+
+@dataclass(frozen=True)
+class FleetProblem:
+    """Everything the MILP needs. Arrays index SKUs (S), workloads (W) and slices (T)."""
+
+    name: str
+    skus: tuple[SkuData, ...]
+    curve: LoadCurve
+    electricity_usd_per_kwh: float
+    pue: float
+    power_cap_mw: float | None
+    budget_usd_per_hour: float | None
+    capex_budget_usd: float | None
+    max_utilization: float
+    objective: str
+    mip_rel_gap: float = 1e-4
+    time_limit_s: float = 120.0
+    threads: int = 1
+    backend: str = "highs"
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    # ---- array views -------------------------------------------------------------
+    @property
+    def workloads(self) -> tuple[str, ...]:
+        return self.curve.workloads
+
+    @property
+    def sku_ids(self) -> tuple[str, ...]:
+        return tuple(s.id for s in self.skus)
+
+    @property
+    def throughput(self) -> np.ndarray:
+        """(S, W) tokens/s per GPU; 0 where a SKU cannot serve a workload."""
+        return np.array([[s.throughput.get(w, 0.0) for w in self.workloads] for s in self.skus], dtype=float)
+
+    def column(self, name: str) -> np.ndarray:
+        return np.array([getattr(s, name) for s in self.skus], dtype=float)
+
+    def with_changes(self, **changes) -> FleetProblem:
+        return replace(self, **changes)
+
+    def restricted_to(self, keep: list[str]) -> FleetProblem:
+        """The same problem with only these SKUs (existing units of the others dropped too)."""
+        return replace(self, skus=tuple(s for s in self.skus if s.id in keep))
+
+
+def _catalog_for(sf: ScenarioFile) -> Catalog:
+    return shipped_catalog() if sf.scenario.catalog is None else load_catalog(sf.resolve(sf.scenario.catalog))
+
+
+def _workload_map(
+    scn: Scenario, curve: LoadCurve, catalog: Catalog, problems: list[str]
+) -> dict[str, tuple[str, float]]:
+    """curve column -> (catalog workload id, interactivity target)."""
+    out: dict[str, tuple[str, float]] = {}
+    for key in scn.workloads:
+        if key not in curve.workloads:
+            problems.append(f"workloads.{key}: no such column in the demand (columns: {', '.join(curve.workloads)})")
+    for w in curve.workloads:
+        entry = scn.workloads.get(w)
+        cat_id = (entry.catalog if entry and entry.catalog else None) or (w if w in catalog.workloads else None)
+        if cat_id is None:
+            continue
+        if cat_id not in catalog.workloads:
+            problems.append(f"workloads.{w}.catalog: {unknown_id_message('workload', cat_id, catalog.workloads)}")
+            continue
+        target = (
+            entry.interactivity
+            if entry and entry.interactivity
+            else catalog.workloads[cat_id].default_interactivity.value
+        )
+        out[w] = (cat_id, target)
+    return out
+
+
+def _resolve_sku(
+    e: SkuEntry,
+    scn: Scenario,
+    catalog: Catalog,
+    wmap: dict[str, tuple[str, float]],
+    workloads: tuple[str, ...],
+    problems: list[str],
+    notes: list[str],
+    where: str,
+) -> SkuData | None:
+    econ = scn.economics
+    existing = scn.existing.get(e.id, 0)
+    max_units = math.inf if e.max_units is None else float(e.max_units)
+    if e.id in catalog.skus:
+        c = catalog.skus[e.id]
+        it_kw = e.power_kw_per_gpu or c.power.it_kw_per_gpu.value
+        if e.power_kw_per_gpu is not None or econ.power_basis == "it":
+            fac_kw = it_kw * econ.pue
+        else:
+            fac_kw = c.power.all_in_kw_per_gpu.value
+        if e.idle_power_kw_per_gpu is not None:
+            fac_idle = e.idle_power_kw_per_gpu * (fac_kw / it_kw)
+        else:
+            fac_idle = fac_kw * c.power.idle_fraction.value
+        thr: dict[str, float] = {}
+        basis: dict[str, str] = {}
+        for w in workloads:
+            if e.throughput and w in e.throughput:
+                thr[w], basis[w] = e.throughput[w], "scenario"
+                continue
+            if w not in wmap:
+                continue
+            cat_w, target = wmap[w]
+            series = catalog.series(cat_w, e.id)
+            if not series:
+                notes.append(f"{e.id} cannot serve {w}: no measurement on {cat_w}")
+                continue
+            try:
+                op = throughput_at(series, target, sku=e.id, workload=cat_w)
+            except ScenarioError as exc:
+                notes.append(f"{e.id} cannot serve {w}: {exc}")
+                continue
+            thr[w], basis[w] = op.tokens_per_s_per_gpu, op.basis
+        return SkuData(
+            id=e.id,
+            family=e.family or c.family,
+            gpus_per_unit=e.gpus_per_unit or c.unit.gpus,
+            facility_kw_per_gpu=fac_kw,
+            facility_idle_kw_per_gpu=fac_idle,
+            cost_usd_per_gpu_hour=e.cost_per_gpu_hour or getattr(c.pricing, econ.pricing_tier).value,
+            energy_billed=bool(e.energy_billed),
+            capex_usd_per_gpu=e.capex_usd_per_gpu or c.capex_usd_per_gpu.mid,
+            min_units=existing,
+            max_units=max_units,
+            throughput=thr,
+            throughput_basis=basis,
+            mtbf_hours_per_gpu=e.mtbf_hours_per_gpu or c.reliability.mtbf_hours_per_gpu.value,
+            mttr_hours=e.mttr_hours or c.reliability.mttr_hours.value,
+            gpus_per_failure_domain=int(c.reliability.gpus_per_failure_domain.value),
+            origin="catalog",
+        )
+    if e.model_fields_set == {"id"}:
+        problems.append(f"{where}: {unknown_id_message('SKU', e.id, catalog.skus)}")
+        return None
+    missing = [
+        f for f in ("gpus_per_unit", "power_kw_per_gpu", "cost_per_gpu_hour", "throughput") if getattr(e, f) is None
+    ]
+    if missing:
+        problems.append(
+            f"{where} ('{e.id}'): not a catalog SKU, so an inline SKU, which needs {', '.join(missing)}"
+            + (f"; or did you mean catalog SKU '{hint}'?" if (hint := _near(e.id, catalog)) else "")
+        )
+        return None
+    for w in e.throughput or {}:
+        if w not in workloads:
+            problems.append(
+                f"{where}.throughput.{w}: no such workload in the demand (workloads: {', '.join(workloads)})"
+            )
+    idle_it = (
+        e.idle_power_kw_per_gpu if e.idle_power_kw_per_gpu is not None else DEFAULT_IDLE_FRACTION * e.power_kw_per_gpu
+    )
+    return SkuData(
+        id=e.id,
+        family=e.family or "other",
+        gpus_per_unit=int(e.gpus_per_unit),
+        facility_kw_per_gpu=e.power_kw_per_gpu * econ.pue,
+        facility_idle_kw_per_gpu=idle_it * econ.pue,
+        cost_usd_per_gpu_hour=float(e.cost_per_gpu_hour),
+        energy_billed=bool(e.energy_billed),
+        capex_usd_per_gpu=e.capex_usd_per_gpu if e.capex_usd_per_gpu is not None else math.nan,
+        min_units=existing,
+        max_units=max_units,
+        throughput={w: v for w, v in (e.throughput or {}).items() if w in workloads},
+        throughput_basis={w: "scenario" for w in (e.throughput or {})},
+        mtbf_hours_per_gpu=e.mtbf_hours_per_gpu,
+        mttr_hours=e.mttr_hours,
+        gpus_per_failure_domain=int(e.gpus_per_unit),
+    )
+
+
+def _near(given: str, catalog: Catalog) -> str | None:
+    import difflib
+
+    near = difflib.get_close_matches(given, list(catalog.skus), n=1, cutoff=0.6)
+    return near[0] if near else None
+
+
+def build_problem(sf: ScenarioFile, curve: LoadCurve, catalog: Catalog | None = None) -> FleetProblem:
+    """Resolve SKUs and service levels against the catalog; check the whole input at once."""
+    scn = sf.scenario
+    catalog = catalog or _catalog_for(sf)
+    problems: list[str] = []
+    notes: list[str] = []
+    wmap = _workload_map(scn, curve, catalog, problems)
+    skus: list[SkuData] = []
+    for i, entry in enumerate(scn.skus):
+        sku = _resolve_sku(entry, scn, catalog, wmap, curve.workloads, problems, notes, f"skus[{i}]")
+        if sku is not None:
+            skus.append(sku)
+    ids = scn.sku_ids()
+    for sku_id in scn.existing:
+        if sku_id not in ids:
+            problems.append(f"existing.{sku_id}: not among the scenario's skus ({', '.join(ids)})")
+    for s in skus:
+        if s.min_units > s.max_units:
+            problems.append(f"existing.{s.id}: {s.min_units} units exceed max_units {s.max_units:g}")
+    if not problems:
+        for j, w in enumerate(curve.workloads):
+            if curve.peak[j].max() > 0 and not any(w in s.throughput for s in skus):
+                reasons = [n for n in notes if f"cannot serve {w}:" in n]
+                problems.append(
+                    f"workload '{w}': no SKU can serve it"
+                    + (" (" + "; ".join(reasons) + ")" if reasons else "")
+                    + ". Map it to a catalog workload under 'workloads:', give an inline SKU a throughput for it, "
+                    "or lower its interactivity target."
+                )
+    if problems:
+        raise ScenarioError(f"{sf.path}: {len(problems)} problem(s) found", problems)
+    c = scn.constraints
+    return FleetProblem(
+        name=scn.name,
+        skus=tuple(skus),
+        curve=curve,
+        electricity_usd_per_kwh=scn.economics.electricity_usd_per_kwh,
+        pue=scn.economics.pue,
+        power_cap_mw=c.power_cap_mw,
+        budget_usd_per_hour=c.budget_usd_per_hour,
+        capex_budget_usd=c.capex_budget_usd,
+        max_utilization=c.max_utilization,
+        objective=scn.objective,
+        mip_rel_gap=scn.solver.mip_rel_gap,
+        time_limit_s=scn.solver.time_limit_s,
+        threads=scn.solver.threads,
+        backend=scn.solver.backend,
+        notes=tuple(notes),
+    )

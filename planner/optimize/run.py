@@ -1,0 +1,297 @@
+"""Solve a FleetProblem for its objective, then explain the answer.
+
+``plan_fleet`` returns a FleetPlan: the optimal fleet (within the MIP gap), what each cap
+is worth (re-solves with the cap relaxed by a step, and LP-relaxation duals labelled as
+such), the best single-SKU fleet, or, when nothing fits, a diagnosis (see explain.py).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pulp
+
+from planner.errors import SolverError
+from planner.optimize.formulation import build_model
+from planner.optimize.plan import (
+    CapUse,
+    Dispatch,
+    FleetPlan,
+    assemble_plan,
+    evaluate,
+    extract_decision,
+    infeasible_plan,
+    violations,
+)
+from planner.optimize.problem import FleetProblem
+from planner.optimize.solve import SolveResult, solve
+
+DINKELBACH_MAX_ITER = 30
+
+
+@dataclass
+class Outcome:
+    """A solved objective: decision, solver facts and timings."""
+
+    status: str
+    units: np.ndarray | None = None
+    dispatch: Dispatch | None = None
+    mip_gap: float = 0.0
+    build_s: float = 0.0
+    handoff_s: float = 0.0
+    solve_s: float = 0.0
+    iterations: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, model_build: float, res: SolveResult) -> None:
+        self.build_s += model_build
+        self.handoff_s += res.handoff_seconds
+        self.solve_s += res.solve_seconds
+        self.mip_gap = max(self.mip_gap, res.mip_gap if math.isfinite(res.mip_gap) else 0.0)
+
+
+def _finish(out: Outcome, model, res: SolveResult) -> Outcome:
+    out.status = res.status
+    if res.ok:
+        out.units, out.dispatch = extract_decision(model)
+    return out
+
+
+def solve_min_cost(problem: FleetProblem, *, relax: bool = False) -> Outcome:
+    model = build_model(problem, relax=relax, allow_unserved=False)
+    res = solve(model, mip=not relax)
+    out = Outcome(res.status)
+    out.add(model.build_seconds, res)
+    return _finish(out, model, res)
+
+
+def solve_max_tokens(problem: FleetProblem) -> Outcome:
+    """Lexicographic: fewest unserved tokens, then the cheapest fleet that achieves it."""
+    model = build_model(problem, allow_unserved=True)
+    first = solve(model, model.unserved_tokens)
+    out = Outcome(first.status)
+    out.add(model.build_seconds, first)
+    if not first.ok:
+        return out
+    best_lost = max(first.objective, 0.0)
+    tol = max(1e-6 * best_lost, 1e-3 * float(problem.curve.tokens().sum()) * problem.mip_rel_gap, 1.0)
+    cap = pulp.LpConstraint(model.unserved_tokens, pulp.LpConstraintLE, "max_tokens_floor", best_lost + tol)
+    second = solve(model, model.cost, extra=[cap])
+    out.add(0.0, second)
+    out.iterations.append({"stage": "min_unserved", "unserved_tokens": best_lost})
+    return _finish(out, model, second)
+
+
+def solve_min_cost_per_token(problem: FleetProblem) -> Outcome:
+    """Dinkelbach: with lambda the best ratio so far, minimise cost - lambda * tokens served;
+    a negative optimum gives a better ratio, a zero optimum proves lambda optimal (within the gap).
+    """
+    start = solve_min_cost(problem)
+    if start.status == "infeasible":
+        start = solve_max_tokens(problem)
+    out = Outcome(
+        start.status, start.units, start.dispatch, start.mip_gap, start.build_s, start.handoff_s, start.solve_s
+    )
+    if start.units is None:
+        return out
+    model = build_model(problem, allow_unserved=True)
+    out.build_s += model.build_seconds
+    best = evaluate(problem, start.units, start.dispatch)
+    for i in range(DINKELBACH_MAX_ITER):
+        lam = best["total_cost_usd"] / best["tokens_served"]
+        res = solve(model, model.cost - lam * model.tokens_served)
+        out.add(0.0, res)
+        if not res.ok:
+            raise SolverError(f"Dinkelbach iteration {i}: solver status {res.status}")
+        units, dispatch = extract_decision(model)
+        ev = evaluate(problem, units, dispatch)
+        f_value = ev["total_cost_usd"] - lam * ev["tokens_served"]
+        out.iterations.append({"iteration": i, "lambda_usd_per_million_tokens": lam * 1e6, "f_usd": f_value})
+        if f_value >= -problem.mip_rel_gap * best["total_cost_usd"] or ev["tokens_served"] <= 0:
+            break
+        out.units, out.dispatch, best = units, dispatch, ev
+    out.status = "optimal" if out.mip_gap <= problem.mip_rel_gap * (1 + 1e-9) else "time_limit"
+    return out
+
+
+SOLVERS = {"min_cost": solve_min_cost, "max_tokens": solve_max_tokens, "min_cost_per_token": solve_min_cost_per_token}
+
+
+def primary_metric(problem: FleetProblem, units, dispatch) -> float:
+    """What the objective minimises, recomputed: $ (min_cost), -tokens (max_tokens), $/M tokens."""
+    ev = evaluate(problem, units, dispatch)
+    if problem.objective == "max_tokens":
+        return -ev["tokens_served"]
+    if problem.objective == "min_cost_per_token":
+        return ev["cost_per_million_tokens"]
+    return ev["total_cost_usd"]
+
+
+def _cap_uses(problem: FleetProblem, ev: dict[str, Any]) -> list[CapUse]:
+    caps = []
+    if problem.power_cap_mw is not None:
+        caps.append(CapUse("power_cap", "MW", problem.power_cap_mw, ev["power_kw"] / 1000.0))
+    if problem.budget_usd_per_hour is not None:
+        caps.append(CapUse("budget_cap", "$/h", problem.budget_usd_per_hour, ev["run_rate_usd_per_hour"]))
+    if problem.capex_budget_usd is not None:
+        caps.append(CapUse("capex_cap", "$", problem.capex_budget_usd, ev["capex_spend_usd"]))
+    return caps
+
+
+CAP_FIELD = {"power_cap": "power_cap_mw", "budget_cap": "budget_usd_per_hour", "capex_cap": "capex_budget_usd"}
+
+
+def marginal_values(
+    problem: FleetProblem, base_units, base_dispatch, steps: dict[str, float]
+) -> tuple[list[CapUse], float]:
+    """Relax each cap by its step and re-solve; report what that saves. Returns (caps, seconds)."""
+    start = time.perf_counter()
+    ev = evaluate(problem, base_units, base_dispatch)
+    base_cost = ev["total_cost_usd"]
+    base_metric = primary_metric(problem, base_units, base_dispatch)
+    duals = lp_relaxation_duals(problem)
+    out = []
+    for cap in _cap_uses(problem, ev):
+        step = steps[cap.name]
+        relaxed = replace(problem, **{CAP_FIELD[cap.name]: cap.limit + step})
+        res = SOLVERS[problem.objective](relaxed)
+        if res.units is None:
+            out.append(replace(cap, step=step, lp_relaxation_dual=duals.get(cap.name)))
+            continue
+        new_metric = primary_metric(relaxed, res.units, res.dispatch)
+        new_cost = evaluate(relaxed, res.units, res.dispatch)["total_cost_usd"]
+        improvement = base_metric - new_metric
+        tolerance = problem.mip_rel_gap * abs(base_metric) * 2 + 1e-9
+        saving = base_cost - new_cost
+        years = ev["span_hours"] / 8760.0
+        out.append(
+            replace(
+                cap,
+                binding=bool(improvement > tolerance),
+                step=step,
+                saving_usd=saving,
+                saving_usd_per_year=saving / years / step if cap.name != "capex_cap" else saving / years,
+                saving_usd_per_million_tokens=saving / ev["tokens_served"] * 1e6 if ev["tokens_served"] > 0 else None,
+                lp_relaxation_dual=duals.get(cap.name),
+            )
+        )
+    return out, time.perf_counter() - start
+
+
+def lp_relaxation_duals(problem: FleetProblem) -> dict[str, float]:
+    """Duals of the caps in the LP relaxation (units continuous). [$ over the span per unit of cap]
+
+    Only meaningful as LP-relaxation values: the duals of a MILP are zero by construction.
+    Converted to per MW for power_cap.
+    """
+    if problem.objective != "min_cost":
+        return {}
+    model = build_model(problem, relax=True, allow_unserved=False)
+    res = solve(model, mip=False, duals=True)
+    if res.status != "optimal":
+        return {}
+    out = {}
+    for name in ("power_cap", "budget_cap", "capex_cap"):
+        if name in res.row_duals:
+            value = abs(res.row_duals[name])
+            out[name] = value * 1000.0 if name == "power_cap" else value
+    return out
+
+
+def single_sku_fleets(problem: FleetProblem, mix_units, mix_dispatch) -> list[dict[str, Any]]:
+    """Best fleet buying only one SKU (others kept at their existing units), for each SKU."""
+    rows = []
+    for j, s in enumerate(problem.skus):
+        if not s.throughput:
+            continue
+        skus = tuple(x if x.id == s.id else replace(x, max_units=float(x.min_units)) for x in problem.skus)
+        alt = replace(problem, skus=skus)
+        res = SOLVERS[problem.objective](alt)
+        if res.units is None:
+            rows.append({"sku": s.id, "status": res.status, "total_cost_usd": None, "cost_per_million_tokens": None})
+            continue
+        ev = evaluate(alt, res.units, res.dispatch)
+        rows.append(
+            {
+                "sku": s.id,
+                "status": res.status,
+                "units": int(res.units[j]),
+                "total_cost_usd": ev["total_cost_usd"],
+                "cost_per_million_tokens": ev["cost_per_million_tokens"],
+                "power_mw": ev["power_kw"] / 1000.0,
+            }
+        )
+    return rows
+
+
+def plan_fleet(
+    problem: FleetProblem,
+    *,
+    explain: bool = True,
+    power_step_mw: float = 1.0,
+    budget_step_usd_per_hour: float | None = None,
+    capex_step_usd: float | None = None,
+) -> FleetPlan:
+    """Solve ``problem`` for its objective and explain the result."""
+    from planner.optimize.explain import diagnose
+
+    t0 = time.perf_counter()
+    out = SOLVERS[problem.objective](problem)
+    timings = {"build_s": out.build_s, "handoff_s": out.handoff_s, "solve_s": out.solve_s}
+    solver = {
+        "backend": problem.backend,
+        "status": out.status,
+        "mip_rel_gap": problem.mip_rel_gap,
+        "mip_gap": out.mip_gap,
+        "time_limit_s": problem.time_limit_s,
+    }
+    if out.units is None:
+        reason = diagnose(problem)
+        timings["explain_s"] = time.perf_counter() - t0 - sum(timings.values())
+        timings["total_s"] = time.perf_counter() - t0
+        return infeasible_plan(problem, reason, solver, timings)
+
+    broken = violations(problem, out.units, out.dispatch)
+    if broken:
+        raise SolverError("the solver's answer breaks constraints beyond tolerance: " + "; ".join(broken))
+    caps: list[CapUse] = _cap_uses(problem, evaluate(problem, out.units, out.dispatch))
+    single: list[dict[str, Any]] = []
+    saving = None
+    if explain:
+        steps = {
+            "power_cap": power_step_mw,
+            "budget_cap": budget_step_usd_per_hour or max(1.0, round((problem.budget_usd_per_hour or 0) * 0.01, 2)),
+            "capex_cap": capex_step_usd or max(1.0, round((problem.capex_budget_usd or 0) * 0.01, 0)),
+        }
+        caps, marginal_s = marginal_values(problem, out.units, out.dispatch, steps)
+        t1 = time.perf_counter()
+        single = single_sku_fleets(problem, out.units, out.dispatch)
+        feasible = [r for r in single if r["total_cost_usd"] is not None]
+        if feasible:
+            mix_cost = evaluate(problem, out.units, out.dispatch)["total_cost_usd"]
+            best = min(feasible, key=lambda r: r["total_cost_usd"])
+            saving = best["total_cost_usd"] - mix_cost
+        timings["marginal_s"] = marginal_s
+        timings["single_sku_s"] = time.perf_counter() - t1
+    binding = [c.name for c in caps if c.binding]
+    for j, s in enumerate(problem.skus):
+        if math.isfinite(s.max_units) and out.units[j] >= s.max_units and s.max_units > s.min_units:
+            binding.append(f"max_units[{s.id}]")
+    timings["total_s"] = time.perf_counter() - t0
+    status = "optimal" if out.status == "optimal" else out.status
+    return assemble_plan(
+        problem,
+        out.units,
+        out.dispatch,
+        status,
+        caps=caps,
+        binding=binding,
+        single_sku=single,
+        mix_saving_usd=saving,
+        solver=solver,
+        timings=timings,
+        iterations=out.iterations,
+    )

@@ -1,0 +1,196 @@
+"""Hand a PuLP model to HiGHS in one pass (highspy ``passModel``), solve, read back.
+
+Why not ``pulp.HiGHS``: it adds columns and rows one by one, cannot return a proper status
+for an LP stopped by its time limit (it says Optimal), and prints the banner. Here the
+model goes over as one CSR matrix, the HiGHS model status is checked (a time-limited MIP
+with an incumbent is reported as ``time_limit`` with its gap, never as optimal), and
+values are written back into the PuLP variables. CBC is available through PuLP when
+asked for and installed (PuLP 3.x bundles it; PuLP 4 needs ``pulp[cbc]``).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pulp
+
+from planner.errors import ScenarioError, SolverError
+from planner.optimize.formulation import FleetModel
+from planner.optimize.highs import silence_banner
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    status: str  # optimal | infeasible | time_limit | error
+    objective: float  # [$ or tokens, per the objective solved]
+    mip_gap: float  # relative gap proven (0 for an LP)
+    dual_bound: float
+    handoff_seconds: float
+    solve_seconds: float
+    values: np.ndarray  # variable values in model.variables order
+    row_duals: dict[str, float]  # LP only; empty for a MIP
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("optimal", "time_limit") and self.values.size > 0
+
+
+def _matrix(model: FleetModel, extra: list[pulp.LpConstraint]):
+    index = {v.name: i for i, v in enumerate(model.variables)}
+    starts, indices, values, lower, upper, names = [0], [], [], [], [], []
+    rows = [(c.name, c) for c in model.prob.constraints()]
+    rows += [(c.name, c) for c in extra]
+    for name, con in rows:
+        for var, coef in con.items():
+            if coef:
+                indices.append(index[var.name])
+                values.append(coef)
+        starts.append(len(indices))
+        lb, ub = con.getLb(), con.getUb()
+        lower.append(-np.inf if lb is None else lb)
+        upper.append(np.inf if ub is None else ub)
+        names.append(name)
+    return index, starts, indices, values, lower, upper, names
+
+
+def solve_highs(
+    model: FleetModel,
+    objective: pulp.LpAffineExpression | None = None,
+    *,
+    extra: list[pulp.LpConstraint] | None = None,
+    mip: bool = True,
+    duals: bool = False,
+) -> SolveResult:
+    """Solve ``model`` (optionally with another objective and extra rows) with HiGHS."""
+    import highspy
+
+    silence_banner()
+    problem = model.problem
+    objective = model.cost if objective is None else objective
+    start = time.perf_counter()
+    index, starts, indices, values, lower, upper, names = _matrix(model, extra or [])
+    n = len(model.variables)
+    cost = np.zeros(n)
+    for var, coef in objective.items():
+        cost[index[var.name]] += coef
+    lp = highspy.HighsLp()
+    lp.num_col_ = n
+    lp.num_row_ = len(lower)
+    lp.col_cost_ = cost
+    lp.offset_ = float(objective.constant)
+    lp.col_lower_ = np.array([-np.inf if v.lowBound is None else v.lowBound for v in model.variables], dtype=float)
+    lp.col_upper_ = np.array([np.inf if v.upBound is None else v.upBound for v in model.variables], dtype=float)
+    lp.row_lower_ = np.array(lower, dtype=float)
+    lp.row_upper_ = np.array(upper, dtype=float)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
+    lp.a_matrix_.index_ = np.array(indices, dtype=np.int32)
+    lp.a_matrix_.value_ = np.array(values, dtype=float)
+    is_mip = mip and any(v.cat == pulp.LpInteger for v in model.variables)
+    if is_mip:
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if v.cat == pulp.LpInteger else highspy.HighsVarType.kContinuous
+            for v in model.variables
+        ]
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", float(problem.mip_rel_gap))
+    h.setOptionValue("time_limit", float(problem.time_limit_s))
+    h.setOptionValue("random_seed", 0)
+    h.passModel(lp)
+    handoff = time.perf_counter() - start
+    start = time.perf_counter()
+    h.run()
+    solve_seconds = time.perf_counter() - start
+    status = h.getModelStatus()
+    info = h.getInfo()
+    S = highspy.HighsModelStatus
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    if status == S.kOptimal:
+        label = "optimal"
+    elif status in (S.kInfeasible, S.kUnboundedOrInfeasible):
+        label = "infeasible"
+    elif status in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kSolutionLimit) and has_solution and is_mip:
+        label = "time_limit"
+    elif status in (S.kTimeLimit, S.kIterationLimit):
+        raise SolverError(
+            f"HiGHS stopped at its time limit ({problem.time_limit_s:g} s) without a proven solution; "
+            "raise solver.time_limit_s or use time aggregation"
+        )
+    else:
+        raise SolverError(f"HiGHS ended with status {h.modelStatusToString(status)}")
+    x = np.array(h.getSolution().col_value, dtype=float) if label != "infeasible" else np.zeros(0)
+    row_duals: dict[str, float] = {}
+    if duals and not is_mip and label == "optimal":
+        rd = h.getSolution().row_dual
+        row_duals = {name: float(rd[i]) for i, name in enumerate(names) if not name.startswith(("capacity_", "serve_"))}
+        row_duals.update({name: float(rd[i]) for i, name in enumerate(names) if name.startswith("serve_demand_")})
+    if x.size:
+        for var, val in zip(model.variables, x, strict=True):
+            var.varValue = float(val)
+    gap = float(info.mip_gap) if is_mip and label != "infeasible" else 0.0
+    return SolveResult(
+        status=label,
+        objective=float(info.objective_function_value) if x.size else float("nan"),
+        mip_gap=gap if np.isfinite(gap) else float("inf"),
+        dual_bound=float(info.mip_dual_bound) if is_mip else float(info.objective_function_value),
+        handoff_seconds=handoff,
+        solve_seconds=solve_seconds,
+        values=x,
+        row_duals=row_duals,
+    )
+
+
+def solve_cbc(
+    model: FleetModel, objective: pulp.LpAffineExpression | None = None, *, extra=None, mip=True
+) -> SolveResult:
+    """Solve with CBC through PuLP (cross-checks; slower)."""
+    problem = model.problem
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # PULP_CBC_CMD is deprecated in PuLP 3.3
+        candidates = [name for name in ("PULP_CBC_CMD", "COIN_CMD") if name in pulp.listSolvers(onlyAvailable=True)]
+        if not candidates:
+            raise ScenarioError("solver.backend cbc: CBC is not available here (PuLP 4 needs 'pip install pulp[cbc]')")
+        solver = pulp.getSolver(
+            candidates[0], msg=False, timeLimit=problem.time_limit_s, gapRel=problem.mip_rel_gap, mip=mip
+        )
+    prob = model.prob.deepcopy() if (objective is not None or extra) else model.prob
+    if objective is not None:
+        prob.setObjective(objective)
+    for con in extra or []:
+        prob.addConstraint(con)
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        prob.solve(solver)
+    elapsed = time.perf_counter() - start
+    if prob.status == pulp.LpStatusInfeasible:
+        return SolveResult("infeasible", float("nan"), 0.0, float("nan"), 0.0, elapsed, np.zeros(0), {})
+    if prob.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+        raise SolverError(f"CBC ended with status {pulp.LpStatus[prob.status]} ({prob.sol_status})")
+    by_name = {v.name: v.varValue for v in prob.variables()}
+    x = np.array([by_name.get(v.name, 0.0) or 0.0 for v in model.variables], dtype=float)
+    for var, val in zip(model.variables, x, strict=True):
+        var.varValue = float(val)
+    label = "optimal" if prob.sol_status == pulp.LpSolutionOptimal else "time_limit"
+    obj = pulp.value(prob.objective)
+    return SolveResult(
+        label,
+        float(obj),
+        problem.mip_rel_gap if label == "optimal" else float("nan"),
+        float("nan"),
+        0.0,
+        elapsed,
+        x,
+        {},
+    )
+
+
+def solve(model: FleetModel, objective=None, *, extra=None, mip=True, duals=False) -> SolveResult:
+    """Solve with the problem's backend (HiGHS by default)."""
+    if model.problem.backend == "cbc":
+        return solve_cbc(model, objective, extra=extra, mip=mip)
+    return solve_highs(model, objective, extra=extra, mip=mip, duals=duals)

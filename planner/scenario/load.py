@@ -1,0 +1,91 @@
+"""Read a scenario file, apply command-line overrides, validate."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from planner.errors import ScenarioError
+from planner.inputs import read_yaml, validate_model
+from planner.resources import scenarios_dir
+from planner.scenario.schema import Scenario
+
+DEFAULT_SCENARIO = "default.yaml"
+
+
+@dataclass(frozen=True)
+class ScenarioFile:
+    """A validated scenario and the file it came from (relative paths resolve against its folder)."""
+
+    scenario: Scenario
+    path: Path
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, relative: str) -> Path:
+        p = Path(relative).expanduser()
+        return p if p.is_absolute() else (self.base_dir / p)
+
+
+def default_scenario_path() -> Path:
+    """The embedded default scenario."""
+    return scenarios_dir() / DEFAULT_SCENARIO
+
+
+def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``a.b.c`` in nested mappings; ``skus.<id>.<field>`` addresses a SKU by id."""
+    parts = dotted.split(".")
+    if parts[0] == "skus" and len(parts) >= 3:
+        skus = data.setdefault("skus", [])
+        sku_id = parts[1]
+        for i, entry in enumerate(skus):
+            entry_id = entry if isinstance(entry, str) else entry.get("id") if isinstance(entry, dict) else None
+            if entry_id == sku_id:
+                if isinstance(entry, str):
+                    skus[i] = entry = {"id": entry}
+                _set_path(entry, ".".join(parts[2:]), value)
+                return
+        known = [e if isinstance(e, str) else e.get("id") for e in skus if isinstance(e, (str, dict))]
+        raise ScenarioError(
+            f"override {dotted}: no SKU '{sku_id}' in the scenario (SKUs: {', '.join(map(str, known))})"
+        )
+    node: Any = data
+    for key in parts[:-1]:
+        if not isinstance(node, dict):
+            raise ScenarioError(f"override {dotted}: '{key}' is not a mapping in the scenario")
+        node = node.setdefault(key, {})
+        if node is None:
+            raise ScenarioError(f"override {dotted}: '{key}' is empty in the scenario")
+    if not isinstance(node, dict):
+        raise ScenarioError(f"override {dotted}: parent is not a mapping")
+    node[parts[-1]] = value
+
+
+def parse_override_value(text: str) -> Any:
+    """A command-line value as YAML would read it (numbers, booleans, null, strings)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def load_scenario(path: Path | None = None, overrides: dict[str, Any] | None = None) -> ScenarioFile:
+    """Read, override and validate a scenario file (default: the embedded default scenario)."""
+    path = Path(path) if path is not None else default_scenario_path()
+    data = read_yaml(path, "scenario")
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"{path}: a scenario must be a mapping (name, skus, demand, ...), got {type(data).__name__}"
+        )
+    if overrides:
+        data = copy.deepcopy(data)
+        for dotted, value in overrides.items():
+            _set_path(data, dotted, value)
+    scenario = validate_model(Scenario, data, str(path))
+    return ScenarioFile(scenario, path.resolve())

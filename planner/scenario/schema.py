@@ -1,0 +1,181 @@
+"""Scenario files (YAML): what a user writes by hand. `planner schema` prints this as JSON Schema.
+
+A scenario names the SKUs considered (catalog ids or inline definitions), the workloads
+and their service levels, the demand (a load curve CSV or a generated demand section),
+economics, constraints, the existing fleet, the objective and solver options.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
+
+from planner.demand.spec import GeneratedDemand
+
+
+class Strict(BaseModel):
+    """Unknown keys are errors; values are immutable; NaN and inf are rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class SkuEntry(Strict):
+    """A SKU considered by the plan.
+
+    A plain string in `skus:` names a catalog SKU. A mapping whose `id` is a catalog SKU
+    takes the catalog figures and overrides the fields it sets; any other mapping is an
+    inline SKU and must set `gpus_per_unit`, `power_kw_per_gpu`, `cost_per_gpu_hour` and
+    `throughput`.
+    """
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="SKU id.")
+    family: str | None = Field(default=None, description="hopper, blackwell, ... (inline default: other).")
+    gpus_per_unit: PositiveInt | None = Field(default=None, description="GPUs per deployable unit. [GPUs]")
+    power_kw_per_gpu: PositiveFloat | None = Field(
+        default=None, description="IT power per GPU at full load; facility draw = this x PUE. [kW]"
+    )
+    idle_power_kw_per_gpu: float | None = Field(
+        default=None, ge=0, description="IT power per idle GPU; default 30% of power_kw_per_gpu. [kW]"
+    )
+    cost_per_gpu_hour: PositiveFloat | None = Field(
+        default=None, description="All-in $ per deployed GPU-hour, busy or idle. [$/GPU-h]"
+    )
+    energy_billed: bool | None = Field(
+        default=None, description="True: electricity is billed on top of cost_per_gpu_hour. Default false."
+    )
+    capex_usd_per_gpu: PositiveFloat | None = Field(
+        default=None, description="Purchase price per GPU, for constraints.capex_budget_usd. [$/GPU]"
+    )
+    max_units: NonNegativeInt | None = Field(default=None, description="Supply limit. [units]")
+    throughput: dict[str, PositiveFloat] | None = Field(
+        default=None, description="Delivered total tokens/s per GPU per workload at its service level. [tokens/s]"
+    )
+    mtbf_hours_per_gpu: PositiveFloat | None = Field(default=None, description="Mean time between failures. [h]")
+    mttr_hours: PositiveFloat | None = Field(default=None, description="Mean time to repair. [h]")
+
+    @model_validator(mode="after")
+    def _idle_below_full(self) -> SkuEntry:
+        if (
+            self.idle_power_kw_per_gpu is not None
+            and self.power_kw_per_gpu is not None
+            and self.idle_power_kw_per_gpu > self.power_kw_per_gpu
+        ):
+            raise ValueError(
+                f"idle_power_kw_per_gpu {self.idle_power_kw_per_gpu} is above power_kw_per_gpu {self.power_kw_per_gpu}"
+            )
+        return self
+
+
+class WorkloadEntry(Strict):
+    """Maps a load-curve column to a catalog workload and its service level."""
+
+    catalog: str | None = Field(default=None, description="Catalog workload id; default: the column name.")
+    interactivity: PositiveFloat | None = Field(
+        default=None, description="Service level; default: the catalog workload's. [tok/s/user]"
+    )
+
+
+class Demand(GeneratedDemand):
+    """Demand: a load curve CSV, or generated traffic (see the demand simulator)."""
+
+    load_curve: str | None = Field(
+        default=None,
+        description="CSV path relative to the scenario: 'hour' then one column per workload [tokens/s]; "
+        "optional '<workload>.peak' columns hold the peak within each slice.",
+    )
+    slice_hours: PositiveFloat | None = Field(
+        default=None, description="Slice length; default: the spacing of the 'hour' column. [h]"
+    )
+    sizing_quantile: Literal["p50", "p95", "p99", "mean"] | None = Field(
+        default=None, description="With replicas: size capacity on this band of the peaks; default p95."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Demand:
+        generated = bool(self.workloads)
+        if self.load_curve and generated:
+            raise ValueError("give either demand.load_curve or demand.workloads, not both")
+        if not self.load_curve and not generated:
+            raise ValueError("demand needs load_curve (a CSV) or workloads (generated traffic)")
+        return self
+
+
+class Economics(Strict):
+    pue: float = Field(default=1.3, ge=1.0, le=3.0, description="Power usage effectiveness. [1]")
+    electricity_usd_per_kwh: float = Field(default=0.08, ge=0, description="Electricity price. [$/kWh]")
+    pricing_tier: Literal["hyperscaler", "neocloud", "rental_3yr"] = Field(
+        default="hyperscaler", description="$/GPU-hour tier for catalog SKUs."
+    )
+    power_basis: Literal["all_in", "it"] = Field(
+        default="all_in",
+        description="Catalog SKUs' facility power: all_in (published, PUE already in) or it (IT power x PUE).",
+    )
+
+
+class Constraints(Strict):
+    power_cap_mw: PositiveFloat | None = Field(default=None, description="Facility power cap. [MW]")
+    budget_usd_per_hour: PositiveFloat | None = Field(default=None, description="Run-rate budget. [$/h]")
+    capex_budget_usd: PositiveFloat | None = Field(
+        default=None, description="Purchase budget for new units of SKUs with a capex price. [$]"
+    )
+    max_utilization: float = Field(default=1.0, gt=0, le=1, description="Busy share cap per SKU pool. [1]")
+
+
+class Solver(Strict):
+    backend: Literal["highs", "cbc"] = Field(default="highs", description="MILP solver.")
+    mip_rel_gap: float = Field(default=1e-4, gt=0, le=0.1, description="Relative MIP gap. [1]")
+    time_limit_s: PositiveFloat = Field(default=120.0, description="Time limit per solve. [s]")
+    threads: PositiveInt = Field(default=1, description="Solver threads.")
+
+
+Objective = Literal["min_cost", "max_tokens", "min_cost_per_token"]
+
+
+class Scenario(Strict):
+    """A planning scenario."""
+
+    name: str = Field(description="Scenario name.")
+    description: str | None = None
+    catalog: str | None = Field(default=None, description="Catalog directory relative to this file (default shipped).")
+    skus: list[SkuEntry] = Field(min_length=1, description="Catalog ids (strings) or SKU mappings.")
+    workloads: dict[str, WorkloadEntry] = Field(default_factory=dict)
+    demand: Demand
+    economics: Economics = Economics()
+    constraints: Constraints = Constraints()
+    existing: dict[str, NonNegativeInt] = Field(default_factory=dict, description="Units already deployed.")
+    objective: Objective = "min_cost"
+    solver: Solver = Solver()
+
+    @field_validator("skus", mode="before")
+    @classmethod
+    def _names_are_catalog_ids(cls, value: Any) -> Any:
+        """A plain string `gb300-nvl72` is shorthand for `{id: gb300-nvl72}`."""
+        if isinstance(value, list):
+            return [{"id": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Scenario:
+        ids = self.sku_ids()
+        dups = sorted({i for i in ids if ids.count(i) > 1})
+        if dups:
+            raise ValueError(f"duplicate SKU id(s) in skus: {', '.join(dups)}")
+        return self
+
+    def sku_ids(self) -> list[str]:
+        return [s.id for s in self.skus]
+
+
+def scenario_json_schema() -> dict[str, Any]:
+    """The JSON Schema of scenario files."""
+    return Scenario.model_json_schema()

@@ -1,0 +1,184 @@
+"""The fleet MILP: hand-computed optima, recomputed constraints, objectives, diagnosis."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from helpers import problem, sku
+
+from planner.optimize.plan import evaluate
+from planner.optimize.run import plan_fleet
+
+
+def test_single_sku_hand_computed():
+    # demand 1,000 tok/s for 2 hours; 100 tok/s/GPU, 8 GPUs/unit -> ceil(10/8) = 2 units = 16 GPUs
+    p = problem([sku("a", g=8, cost=2.0, thr=100)], [[1000, 1000]])
+    plan = plan_fleet(p)
+    assert plan.status == "optimal"
+    assert plan.fleet[0].units == 2
+    assert plan.total_cost_usd == pytest.approx(16 * 2.0 * 2)
+    tokens = 1000 * 2 * 3600
+    assert plan.tokens_served == pytest.approx(tokens)
+    assert plan.cost_per_million_tokens == pytest.approx(64 / tokens * 1e6)
+
+
+def test_mix_beats_single_sku_by_granularity():
+    # big: 72 GPUs x 100 tok/s, $1/GPU-h -> $72/h per 7,200 tok/s; small: 8 GPUs x 50 tok/s, $1/GPU-h
+    # demand 7,600: one big unit + one small unit (400 tok/s) = $80/h; two big = $144/h; 19 small = $152/h
+    p = problem([sku("big", g=72, thr=100), sku("small", g=8, thr=50)], [[7600]])
+    plan = plan_fleet(p)
+    assert [f.units for f in plan.fleet] == [1, 1]
+    assert plan.total_cost_usd == pytest.approx(80.0)
+    assert plan.mix_saving_usd == pytest.approx(144.0 - 80.0)
+
+
+def test_energy_billing_hand_computed():
+    # 1 unit of 8 GPUs, 2 kW full, 0.5 kW idle, $0.10/kWh billed; demand 400 tok/s at 100 tok/s/GPU
+    # busy GPUs = 4: energy/h = (8 x 0.5 + 4 x 1.5) x 0.1 = $1.0/h; fixed 8 x $1 = $8/h; 3 hours
+    p = problem([sku("a", g=8, kw=2.0, idle=0.5, cost=1.0, thr=100, billed=True)], [[400, 400, 400]], price=0.1)
+    plan = plan_fleet(p)
+    assert plan.total_cost_usd == pytest.approx(3 * (8 * 1.0 + (8 * 0.5 + 4 * 1.5) * 0.1))
+    assert plan.energy_cost_usd == pytest.approx(3 * 1.0)
+
+
+def test_peak_sizes_capacity_mean_prices_energy():
+    # peak 800 needs 8 GPUs; mean 400 keeps 4 busy on average for energy
+    p = problem([sku("a", g=8, kw=2.0, idle=0.5, cost=1.0, thr=100, billed=True)], [[400]], peak=[[800]], price=0.1)
+    plan = plan_fleet(p)
+    assert plan.fleet[0].units == 1
+    assert plan.total_cost_usd == pytest.approx(8 + (8 * 0.5 + 4 * 1.5) * 0.1)
+    assert plan.tokens_served == pytest.approx(400 * 3600)
+
+
+def test_existing_units_are_kept():
+    p = problem([sku("old", thr=10, existing=3), sku("new", thr=100)], [[800]])
+    plan = plan_fleet(p)
+    assert plan.fleet[0].units == 3
+    # old serves 3 x 8 x 10 = 240; new needs ceil(560 / 800) = 1 unit
+    assert plan.fleet[1].units == 1
+
+
+def test_power_cap_changes_the_mix_and_is_binding():
+    # cheap but power-hungry vs dear and frugal, 800 tok/s demand
+    cheap = sku("cheap", g=8, kw=2.0, cost=1.0, thr=100)  # 1 unit = 800 tok/s, 16 kW, $8/h
+    frugal = sku("frugal", g=8, kw=1.0, cost=1.5, thr=100)  # 1 unit = 800 tok/s, 8 kW, $12/h
+    free = plan_fleet(problem([cheap, frugal], [[800]]))
+    assert [f.units for f in free.fleet] == [1, 0]
+    capped = plan_fleet(problem([cheap, frugal], [[800]], power_mw=0.010), power_step_mw=0.010)
+    assert [f.units for f in capped.fleet] == [0, 1]
+    assert "power_cap" in capped.binding
+    power = next(c for c in capped.caps if c.name == "power_cap")
+    assert power.saving_usd == pytest.approx(12.0 - 8.0)
+
+
+def test_budget_and_capex_caps():
+    a = sku("a", g=8, cost=1.0, thr=100, capex=1000.0)
+    plan = plan_fleet(problem([a], [[1600]], budget=16.0, capex_budget=16_000.0))
+    assert plan.status == "optimal" and plan.fleet[0].units == 2
+    assert plan.capex_spend_usd == pytest.approx(16 * 1000.0)
+    tight = plan_fleet(problem([a], [[1600]], capex_budget=15_999.0))
+    assert tight.status == "infeasible"
+    assert tight.reason["relaxations"]["capex_budget_usd"]["needed"] == pytest.approx(16_000.0)
+
+
+def test_capex_excludes_existing_units():
+    a = sku("a", g=8, cost=1.0, thr=100, capex=1000.0, existing=1)
+    plan = plan_fleet(problem([a], [[1600]], capex_budget=8_000.0))
+    assert plan.fleet[0].units == 2 and plan.capex_spend_usd == pytest.approx(8_000.0)
+
+
+def test_utilization_cap():
+    # 800 tok/s at 100 tok/s/GPU needs 8 busy GPUs; at 50 % utilisation 16 GPUs = 2 units
+    plan = plan_fleet(problem([sku("a", thr=100)], [[800]], util=0.5))
+    assert plan.fleet[0].units == 2
+
+
+def test_infeasible_power_diagnosis():
+    p = problem([sku("a", g=8, kw=1.0, thr=100)], [[100, 1600, 100]], power_mw=0.008)
+    plan = plan_fleet(p)
+    assert plan.status == "infeasible"
+    r = plan.reason
+    assert r["checks"][0]["check"] == "power_for_peak"
+    assert r["checks"][0]["needed_mw"] == pytest.approx(16 / 1000)
+    assert r["relaxations"]["power_cap_mw"]["needed"] == pytest.approx(0.016)
+    lost = r["elastic"]["unserved"]["w"]
+    assert lost["hours"] == ["1-2"]
+    assert lost["unserved_tokens"] == pytest.approx(800 * 3600)
+    assert "16" in r["summary"] or "0.016" in r["summary"]
+
+
+def test_infeasible_supply_diagnosis():
+    p = problem([sku("a", g=8, thr=100, max_units=1)], [[1600]])
+    plan = plan_fleet(p)
+    assert plan.status == "infeasible"
+    assert plan.reason["checks"][0]["check"] == "supply"
+    assert plan.reason["relaxations"]["max_units"]["feasible_without_supply_limits"]
+
+
+def test_max_tokens_serves_what_fits_then_cheapest():
+    a = sku("a", g=8, kw=1.0, cost=1.0, thr=100)
+    p = problem([a], [[800, 1600]], power_mw=0.008, objective="max_tokens")
+    plan = plan_fleet(p)
+    assert plan.status == "optimal" and plan.fleet[0].units == 1
+    assert plan.unserved_tokens["w"] == pytest.approx(800 * 3600)
+    assert plan.tokens_served == pytest.approx(1600 * 3600)
+
+
+def test_min_cost_per_token_dinkelbach():
+    # fixed cost per unit; serving the 2nd hour's extra demand needs a second unit at low utilisation
+    a = sku("a", g=8, cost=1.0, thr=100)
+    p = problem([a], [[800, 900]], objective="min_cost_per_token")
+    plan = plan_fleet(p)
+    # one unit: cost 16, tokens (800 + 800) x 3600 -> 2.78e-6 $/token;
+    # two units: cost 32, tokens 1700 x 3600 -> 5.2e-6 $/token
+    assert plan.fleet[0].units == 1
+    assert plan.cost_per_million_tokens == pytest.approx(16 / (1600 * 3600) * 1e6)
+
+
+def test_report_recomputes_every_constraint():
+    skus = [
+        sku("a", g=8, kw=1.5, idle=0.4, cost=1.2, thr={"x": 100, "y": 40}, billed=True, capex=900),
+        sku("b", g=72, kw=1.1, idle=0.3, cost=2.0, thr={"x": 400}, capex=2000, existing=1),
+    ]
+    demand = np.array([[3000, 9000, 20000, 5000], [100, 400, 300, 50]])
+    p = problem(skus, demand, workloads=("x", "y"), peak=demand * 1.3, power_mw=0.5, budget=900, util=0.9)
+    plan = plan_fleet(p)
+    assert plan.status == "optimal"
+    units = np.array([f.units for f in plan.fleet], dtype=float)
+    busy = plan.dispatch.busy
+    g = np.array([8, 72])
+    # capacity per SKU and slice
+    assert (busy.sum(axis=1) <= 0.9 * (g * units)[:, None] + 1e-6).all()
+    # demand served at the peak
+    theta = p.throughput
+    served = (theta[:, :, None] * busy).sum(axis=0)
+    assert np.allclose(served, p.curve.peak, rtol=1e-7)
+    # caps
+    assert (g * units * np.array([1.5, 1.1])).sum() <= 500 + 1e-6
+    assert (g * units * np.array([1.2, 2.0])).sum() <= 900 + 1e-6
+    assert units[1] >= 1
+    # objective recomputed by hand
+    r = p.curve.mean / p.curve.peak
+    fixed = ((g * units * np.array([1.2, 2.0])).sum() + 8 * units[0] * 0.4 * 0.1) * 4
+    busy_energy = ((1.5 - 0.4) * 0.1 * busy[0] * r).sum()
+    assert plan.total_cost_usd == pytest.approx(fixed + busy_energy, rel=1e-9)
+    assert evaluate(p, units, plan.dispatch)["total_cost_usd"] == pytest.approx(plan.total_cost_usd)
+    assert plan.tokens_served == pytest.approx(p.curve.mean.sum() * 3600)
+
+
+def test_time_limit_is_not_reported_optimal(monkeypatch):
+    # A tiny time limit on a large-ish MILP: either optimal (fast machine) or time_limit, never a lie
+    skus = [sku(f"s{i}", g=8 * (i + 1), cost=1 + 0.1 * i, thr=50 + 13 * i) for i in range(5)]
+    rng = np.random.default_rng(0)
+    p = problem(skus, rng.uniform(1e3, 5e4, size=(1, 300))).with_changes(time_limit_s=0.001)
+    from planner.errors import SolverError
+
+    try:
+        plan = plan_fleet(p, explain=False)
+    except SolverError:
+        return
+    assert plan.status in ("optimal", "time_limit")
+    if plan.status == "time_limit":
+        assert plan.solver["mip_gap"] > 0 or math.isinf(plan.solver["mip_gap"])
