@@ -1,0 +1,1 @@
+"""Demand: load curves, the SimPy demand simulator, trace replay and fitting."""

@@ -1,0 +1,1 @@
+"""The single-period fleet optimiser: problem, formulation, solve, explain."""

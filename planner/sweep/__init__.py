@@ -1,0 +1,1 @@
+"""Scenario sweeps over any field, local or on Dask, and Pareto frontiers."""

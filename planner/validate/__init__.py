@@ -1,0 +1,1 @@
+"""Fleet validation: replay demand against a plan in SimPy, with failures and queues."""

@@ -1,0 +1,59 @@
+"""`planner plan` on the embedded default scenario, from a real subprocess (stdout must stay clean)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import problem, sku
+from planner.cli.main import app
+from planner.optimize.run import plan_fleet
+
+PLANNER = [sys.executable, "-m", "planner.cli.main"]
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*PLANNER, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def test_default_plan_json_subprocess_is_clean(tmp_path):
+    # from another directory: package data must be found; HiGHS' C-level banner must not reach stdout
+    result = run("plan", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["status"] == "optimal"
+    chosen = [f["sku"] for f in doc["fleet"] if f["units"] > 0]
+    assert len(chosen) >= 2  # a mix
+    assert "power_cap" in doc["binding"]
+    assert doc["power_mw"] <= doc["power_cap_mw"]
+    assert set(doc["timings"]) >= {"build_s", "handoff_s", "solve_s", "total_s"}
+
+
+def test_default_plan_human(runner):
+    result = runner.invoke(app, ["plan"])
+    assert result.exit_code == 0, result.output
+    for text in ("cost per million tokens", "facility power", "binding: power_cap", "gb300-nvl72", "MW-year"):
+        assert text in result.stdout
+
+
+def test_schema_command(runner):
+    result = runner.invoke(app, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    assert "skus" in schema["properties"] and "constraints" in schema["properties"]
+
+
+def test_cbc_backend_agrees_with_highs():
+    import pulp
+
+    if not any(s in pulp.listSolvers(onlyAvailable=True) for s in ("PULP_CBC_CMD", "COIN_CMD")):
+        pytest.skip("CBC not installed (PuLP 4 without pulp[cbc])")
+    skus = [sku("a", g=8, kw=1.5, cost=1.2, thr=100, billed=True), sku("b", g=72, kw=1.1, cost=2.0, thr=400)]
+    base = problem(skus, [[3000, 9000, 20000]], power_mw=0.5)
+    highs = plan_fleet(base, explain=False)
+    cbc = plan_fleet(base.with_changes(backend="cbc"), explain=False)
+    assert cbc.total_cost_usd == pytest.approx(highs.total_cost_usd, rel=1e-4)
