@@ -147,9 +147,11 @@ def render_plan(plan: FleetPlan) -> None:
         f"build {t.get('build_s', 0):.2f} s, hand-off {t.get('handoff_s', 0):.2f} s, solve {t.get('solve_s', 0):.2f} s, "
         f"total {t.get('total_s', 0):.2f} s"
     )
-    if plan.aggregation:
-        a = plan.aggregation
-        stdout.print(f"time aggregation: {a.get('mode')}, {a.get('summary', '')}")
+    a = plan.aggregation or {}
+    if a.get("mode") == "aggregated":
+        stdout.print(f"time aggregation: {a.get('summary', '')}")
+    elif a:
+        stdout.print(f"time aggregation: off (exact, {a.get('original_slices')} slices)")
     for note in plan.notes:
         stdout.print(f"note: {note}")
 
@@ -172,6 +174,7 @@ def register(app: typer.Typer, handled) -> None:
         time_limit: float = typer.Option(None, min=0.1, help="Solver time limit per solve. [s]"),
         gap: float = typer.Option(None, min=1e-9, max=0.1, help="Relative MIP gap."),
         explain: bool = typer.Option(True, "--explain/--no-explain", help="Marginal values and single-SKU fleets."),
+        exact: bool = typer.Option(False, "--exact", help="No time aggregation: solve every slice (slow on a year)."),
         sets: list[str] = typer.Option(None, "--set", help="Override any scenario field: PATH=VALUE (repeat)."),
     ) -> None:
         """Pick the GPU mix with the lowest cost per token inside the power and budget caps."""
@@ -182,6 +185,8 @@ def register(app: typer.Typer, handled) -> None:
         overrides = plan_overrides(
             objective, power_cap_mw, budget_usd_per_hour, capex_budget_usd, solver, time_limit, gap, sets
         )
+        if exact:
+            overrides["solver.time_aggregation"] = "off"
         sf = load_scenario(scenario, overrides)
         problem = scenario_problem(sf)
         if write_model is not None:

@@ -62,6 +62,7 @@ class FleetProblem:
     time_limit_s: float = 120.0
     threads: int = 1
     backend: str = "highs"
+    aggregation: str = "auto"  # time aggregation: auto | on | off
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     # ---- array views -------------------------------------------------------------
@@ -272,5 +273,6 @@ def build_problem(sf: ScenarioFile, curve: LoadCurve, catalog: Catalog | None = 
         time_limit_s=scn.solver.time_limit_s,
         threads=scn.solver.threads,
         backend=scn.solver.backend,
+        aggregation=scn.solver.time_aggregation,
         notes=tuple(notes),
     )

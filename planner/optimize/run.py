@@ -27,6 +27,7 @@ from planner.optimize.plan import (
     infeasible_plan,
     violations,
 )
+from planner.optimize.aggregate import should_aggregate
 from planner.optimize.problem import FleetProblem
 from planner.optimize.solve import SolveResult, solve
 
@@ -41,16 +42,19 @@ class Outcome:
     units: np.ndarray | None = None
     dispatch: Dispatch | None = None
     mip_gap: float = 0.0
+    dual_bound: float = float("nan")
     build_s: float = 0.0
     handoff_s: float = 0.0
     solve_s: float = 0.0
     iterations: list[dict[str, Any]] = field(default_factory=list)
+    explain_dispatch: Dispatch | None = None  # dispatch on the aggregated problem (aggregated mode)
 
     def add(self, model_build: float, res: SolveResult) -> None:
         self.build_s += model_build
         self.handoff_s += res.handoff_seconds
         self.solve_s += res.solve_seconds
         self.mip_gap = max(self.mip_gap, res.mip_gap if math.isfinite(res.mip_gap) else 0.0)
+        self.dual_bound = res.dual_bound
 
 
 def _finish(out: Outcome, model, res: SolveResult) -> Outcome:
@@ -201,7 +205,7 @@ def lp_relaxation_duals(problem: FleetProblem) -> dict[str, float]:
     return out
 
 
-def single_sku_fleets(problem: FleetProblem, mix_units, mix_dispatch) -> list[dict[str, Any]]:
+def single_sku_fleets(problem: FleetProblem) -> list[dict[str, Any]]:
     """Best fleet buying only one SKU (others kept at their existing units), for each SKU."""
     rows = []
     for j, s in enumerate(problem.skus):
@@ -227,6 +231,60 @@ def single_sku_fleets(problem: FleetProblem, mix_units, mix_dispatch) -> list[di
     return rows
 
 
+def _with_full_resolution_use(problem: FleetProblem, caps: list[CapUse], out: Outcome) -> list[CapUse]:
+    """Cap use recomputed on the full-resolution fleet (marginals may come from the aggregated model)."""
+    used = {c.name: c.used for c in _cap_uses(problem, evaluate(problem, out.units, out.dispatch))}
+    return [replace(c, used=used.get(c.name, c.used)) for c in caps]
+
+
+def _solve_aggregated(problem: FleetProblem) -> tuple[Outcome, dict[str, Any], FleetProblem]:
+    """Aggregate, solve, dispatch the fleet at full resolution; refine until the bound is met."""
+    from planner.optimize.aggregate import (
+        DEFAULT_GROUPS,
+        MAX_REFINEMENTS,
+        TARGET_ERROR,
+        aggregate,
+        dispatch_full_resolution,
+        summary,
+    )
+
+    start = time.perf_counter()
+    groups = min(DEFAULT_GROUPS, max(4, len(problem.curve.start_hours) // 8))
+    total = Outcome("infeasible")
+    for rounds in range(MAX_REFINEMENTS + 1):
+        agg = aggregate(problem, groups)
+        reduced = replace(problem, curve=agg.curve)
+        out = solve_min_cost(reduced)
+        total.build_s += out.build_s
+        total.handoff_s += out.handoff_s
+        total.solve_s += out.solve_s
+        total.mip_gap = out.mip_gap
+        if out.units is None:
+            total.status = out.status
+            # diagnose on the capacity-setting slices with their real hours
+            c = problem.curve
+            idx = agg.capacity_slices
+            cap_curve = type(c)(c.workloads, c.start_hours[idx], c.slice_hours[idx], c.mean[:, idx], c.peak[:, idx])
+            info = {"mode": "aggregated", "original_slices": len(c.start_hours), "seconds": time.perf_counter() - start,
+                    "summary": "infeasible on the aggregated model, a relaxation: so infeasible at full resolution"}
+            return total, info, replace(problem, curve=cap_curve)
+        dispatch = dispatch_full_resolution(problem, out.units, agg)
+        if dispatch is None:
+            raise SolverError("the aggregated fleet could not be dispatched at full resolution (numerical trouble)")
+        upper = evaluate(problem, out.units, dispatch)["total_cost_usd"]
+        lower = min(out.dual_bound, upper) if math.isfinite(out.dual_bound) else upper * (1 - out.mip_gap)
+        error = (upper - lower) / upper if upper > 0 else 0.0
+        if error <= TARGET_ERROR or agg.groups == 0 or agg.groups >= len(problem.curve.start_hours):
+            break
+        groups *= 4
+    total.status = out.status
+    total.units = out.units
+    total.dispatch = dispatch
+    total.explain_dispatch = out.dispatch
+    info = summary(problem, agg, lower, upper, time.perf_counter() - start, rounds)
+    return total, info, reduced
+
+
 def plan_fleet(
     problem: FleetProblem,
     *,
@@ -239,8 +297,15 @@ def plan_fleet(
     from planner.optimize.explain import diagnose
 
     t0 = time.perf_counter()
-    out = SOLVERS[problem.objective](problem)
+    aggregation_info = None
+    explained = problem
+    if should_aggregate(problem, problem.aggregation):
+        out, aggregation_info, explained = _solve_aggregated(problem)
+    else:
+        out = SOLVERS[problem.objective](problem)
     timings = {"build_s": out.build_s, "handoff_s": out.handoff_s, "solve_s": out.solve_s}
+    if aggregation_info is not None:
+        timings["aggregation_s"] = aggregation_info["seconds"]
     solver = {
         "backend": problem.backend,
         "status": out.status,
@@ -249,7 +314,7 @@ def plan_fleet(
         "time_limit_s": problem.time_limit_s,
     }
     if out.units is None:
-        reason = diagnose(problem)
+        reason = diagnose(explained)
         timings["explain_s"] = time.perf_counter() - t0 - sum(timings.values())
         timings["total_s"] = time.perf_counter() - t0
         return infeasible_plan(problem, reason, solver, timings)
@@ -266,12 +331,13 @@ def plan_fleet(
             "budget_cap": budget_step_usd_per_hour or max(1.0, round((problem.budget_usd_per_hour or 0) * 0.01, 2)),
             "capex_cap": capex_step_usd or max(1.0, round((problem.capex_budget_usd or 0) * 0.01, 0)),
         }
-        caps, marginal_s = marginal_values(problem, out.units, out.dispatch, steps)
+        caps, marginal_s = marginal_values(explained, out.units, out.explain_dispatch or out.dispatch, steps)
+        caps = _with_full_resolution_use(problem, caps, out)
         t1 = time.perf_counter()
-        single = single_sku_fleets(problem, out.units, out.dispatch)
+        single = single_sku_fleets(explained)
         feasible = [r for r in single if r["total_cost_usd"] is not None]
         if feasible:
-            mix_cost = evaluate(problem, out.units, out.dispatch)["total_cost_usd"]
+            mix_cost = evaluate(explained, out.units, out.explain_dispatch or out.dispatch)["total_cost_usd"]
             best = min(feasible, key=lambda r: r["total_cost_usd"])
             saving = best["total_cost_usd"] - mix_cost
         timings["marginal_s"] = marginal_s
@@ -294,4 +360,5 @@ def plan_fleet(
         solver=solver,
         timings=timings,
         iterations=out.iterations,
+        aggregation=aggregation_info or {"mode": "exact", "original_slices": len(problem.curve.start_hours)},
     )

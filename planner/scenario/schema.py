@@ -132,10 +132,20 @@ class Constraints(Strict):
 
 
 class Solver(Strict):
+    @field_validator("time_aggregation", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, value: Any) -> Any:
+        """YAML reads bare on/off as booleans."""
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
+
     backend: Literal["highs", "cbc"] = Field(default="highs", description="MILP solver.")
     mip_rel_gap: float = Field(default=1e-4, gt=0, le=0.1, description="Relative MIP gap. [1]")
     time_limit_s: PositiveFloat = Field(default=120.0, description="Time limit per solve. [s]")
     threads: PositiveInt = Field(default=1, description="Solver threads.")
+    time_aggregation: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Time aggregation: auto (above ~20,000 busy variables, min_cost only), on, or off (exact).",
+    )
 
 
 Objective = Literal["min_cost", "max_tokens", "min_cost_per_token"]

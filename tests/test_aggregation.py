@@ -1,0 +1,120 @@
+"""Time aggregation: certified bounds hold, lossless cases are exact, peaks are never dropped."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from helpers import problem, sku
+from planner.optimize.aggregate import aggregate, pareto_maximal, should_aggregate
+from planner.optimize.run import plan_fleet
+
+
+def two_workload_problem(seed: int, hours: int, billed: bool, power_mw=None):
+    rng = np.random.default_rng(seed)
+    t = np.arange(hours)
+    chat = 4000 * (1 + 0.8 * np.cos(2 * np.pi * (t - 15) / 24)) * rng.lognormal(0, 0.1, hours)
+    code = 1500 * (1 + 0.9 * np.cos(2 * np.pi * (t - 11) / 24)) * rng.lognormal(0, 0.1, hours)
+    skus = [
+        sku("node", g=8, kw=2.0, idle=0.6, cost=1.0, thr={"chat": 100, "code": 60}, billed=billed),
+        sku("rack", g=72, kw=1.4, idle=0.4, cost=1.5, thr={"chat": 160, "code": 110}, billed=billed),
+        sku("old", g=8, kw=1.7, idle=0.5, cost=0.6, thr={"chat": 40}, billed=billed),
+    ]
+    mean = np.vstack([chat, code])
+    return problem(skus, mean, workloads=("chat", "code"), peak=mean * 1.2, power_mw=power_mw, price=0.15)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), hours=st.integers(24, 72), billed=st.booleans(), capped=st.booleans())
+def test_aggregated_within_reported_error_of_exact(seed, hours, billed, capped):
+    p = two_workload_problem(seed, hours, billed)
+    if capped:
+        free = plan_fleet(replace(p, aggregation="off"), explain=False)
+        p = replace(p, power_cap_mw=free.power_mw * 0.97)
+    exact = plan_fleet(replace(p, aggregation="off"), explain=False)
+    agg = plan_fleet(replace(p, aggregation="on"), explain=False)
+    assert agg.status == exact.status
+    if exact.status != "optimal":
+        return
+    info = agg.aggregation
+    assert info["mode"] == "aggregated" and info["capacity_slices"] <= hours
+    gap = 2e-6  # both MILPs are solved to a relative gap of 1e-6 in these tests
+    # the aggregated fleet is feasible at full resolution: never below the exact optimum
+    assert agg.total_cost_usd >= exact.total_cost_usd * (1 - gap)
+    # and within the certified bound of it
+    assert agg.total_cost_usd <= exact.total_cost_usd * (1 + info["error_bound"] + gap)
+    assert info["lower_bound_usd"] <= exact.total_cost_usd * (1 + gap)
+    assert agg.tokens_served == pytest.approx(exact.tokens_served)
+
+
+def test_lossless_without_energy_billing_is_exact():
+    p = two_workload_problem(3, 96, billed=False)
+    exact = plan_fleet(replace(p, aggregation="off"), explain=False)
+    agg = plan_fleet(replace(p, aggregation="on"), explain=False)
+    assert agg.total_cost_usd == pytest.approx(exact.total_cost_usd, rel=2e-6)
+    assert agg.aggregation["energy_groups"] == 0
+    assert agg.aggregation["error_bound"] <= 2e-6
+
+
+def test_repeated_days_merge_exactly():
+    one = two_workload_problem(5, 24, billed=True)
+    week = replace(
+        one,
+        curve=replace(
+            one.curve,
+            start_hours=np.arange(24 * 7, dtype=float),
+            slice_hours=np.ones(24 * 7),
+            mean=np.tile(one.curve.mean, 7),
+            peak=np.tile(one.curve.peak, 7),
+        ),
+    )
+    day = plan_fleet(replace(one, aggregation="off"), explain=False)
+    agg = plan_fleet(replace(week, aggregation="on"), explain=False)
+    assert agg.total_cost_usd == pytest.approx(7 * day.total_cost_usd, rel=1e-3)
+    assert [f.units for f in agg.fleet] == [f.units for f in day.fleet]
+
+
+@settings(max_examples=50, deadline=None)
+@given(data=st.lists(st.lists(st.floats(0, 1e6), min_size=3, max_size=3), min_size=1, max_size=60))
+def test_pareto_keeps_every_workload_peak_and_dominates_all(data):
+    peak = np.array(data).T
+    kept = pareto_maximal(peak)
+    assert np.allclose(peak[:, kept].max(axis=1), peak.max(axis=1))
+    # every slice is dominated by a kept slice
+    dom = (peak[:, :, None] <= peak[:, kept][:, None, :]).all(axis=0)
+    assert dom.any(axis=1).all()
+
+
+def test_aggregate_conserves_hours_and_tokens():
+    p = two_workload_problem(1, 72, billed=True)
+    agg = aggregate(p, groups=6)
+    assert agg.curve.span_hours == pytest.approx(p.curve.span_hours)
+    assert agg.curve.tokens() == pytest.approx(p.curve.tokens())
+    assert set(range(72)) >= set(agg.capacity_slices.tolist())
+
+
+def test_auto_threshold_and_objectives():
+    small = two_workload_problem(1, 48, billed=True)
+    assert not should_aggregate(small, "auto")
+    assert should_aggregate(small, "on")
+    assert not should_aggregate(replace(small, objective="max_tokens"), "on")
+    big = replace(small, curve=replace(small.curve, start_hours=np.arange(5000.0), slice_hours=np.ones(5000),
+                                       mean=np.ones((2, 5000)), peak=np.ones((2, 5000))))
+    assert should_aggregate(big, "auto") and not should_aggregate(big, "off")
+
+
+def test_cli_exact_flag_and_report(runner):
+    import json
+
+    from planner.cli.main import app
+
+    on = runner.invoke(app, ["plan", "--json", "--no-explain", "--set", "solver.time_aggregation=on"])
+    off = runner.invoke(app, ["plan", "--json", "--no-explain", "--exact"])
+    assert on.exit_code == 0 and off.exit_code == 0, on.output + off.output
+    a, b = json.loads(on.stdout), json.loads(off.stdout)
+    assert a["aggregation"]["mode"] == "aggregated" and b["aggregation"]["mode"] == "exact"
+    assert a["total_cost_usd"] == pytest.approx(b["total_cost_usd"], rel=1e-4)
