@@ -9,9 +9,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import problem, sku
 from planner.optimize.aggregate import aggregate, pareto_maximal, should_aggregate
 from planner.optimize.run import plan_fleet
+
+from helpers import problem, sku
 
 
 def two_workload_problem(seed: int, hours: int, billed: bool, power_mw=None):

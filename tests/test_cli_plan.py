@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import problem, sku
 from planner.cli.main import app
 from planner.optimize.run import plan_fleet
+
+from helpers import problem, sku
 
 PLANNER = [sys.executable, "-m", "planner.cli.main"]
 

@@ -6,10 +6,11 @@ import math
 
 import numpy as np
 import pytest
-from helpers import problem, sku
 
 from planner.optimize.plan import evaluate
 from planner.optimize.run import plan_fleet
+
+from helpers import problem, sku
 
 
 def test_single_sku_hand_computed():

@@ -8,11 +8,12 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from helpers import problem, sku
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from planner.optimize.run import plan_fleet
+
+from helpers import problem, sku
 
 MAX_UNITS = 5
 

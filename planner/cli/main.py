@@ -170,9 +170,12 @@ def catalog_cmd(
     stdout.print(st)
 
 
-from planner.cli import plan_cmd  # noqa: E402  (commands register on the app defined above)
+from planner.cli import demand_cmd, plan_cmd, report_cmd, sweep_cmd  # noqa: E402  (commands register on the app)
 
 plan_cmd.register(app, handled)
+demand_cmd.register(app, handled)
+sweep_cmd.register(app, handled)
+report_cmd.register(app, handled)
 
 
 def main() -> None:

@@ -84,10 +84,14 @@ def pareto_maximal(peak: np.ndarray) -> np.ndarray:
 def aggregate(problem: FleetProblem, groups: int) -> Aggregation:
     """The reduced curve: Pareto peak slices (zero hours) + energy groups (their hours)."""
     c = problem.curve
-    T = len(c.start_hours)
     cap_idx = pareto_maximal(c.peak)
     billed = any(s.energy_billed for s in problem.skus)
-    starts, hours, means, peaks = [c.start_hours[cap_idx]], [np.zeros(len(cap_idx))], [c.peak[:, cap_idx]], [c.peak[:, cap_idx]]
+    starts, hours, means, peaks = (
+        [c.start_hours[cap_idx]],
+        [np.zeros(len(cap_idx))],
+        [c.peak[:, cap_idx]],
+        [c.peak[:, cap_idx]],
+    )
     labels = None
     k = 0
     if billed:
@@ -106,7 +110,9 @@ def aggregate(problem: FleetProblem, groups: int) -> Aggregation:
             labels = centre_of[inverse]
         weights = np.bincount(labels, weights=c.slice_hours, minlength=k)
         used = np.flatnonzero(weights > 0)
-        sums = np.vstack([np.bincount(labels, weights=c.mean[w] * c.slice_hours, minlength=k) for w in range(c.mean.shape[0])])
+        sums = np.vstack(
+            [np.bincount(labels, weights=c.mean[w] * c.slice_hours, minlength=k) for w in range(c.mean.shape[0])]
+        )
         avg = sums[:, used] / weights[used]
         first_start = np.array([c.start_hours[labels == g].min() for g in used])
         starts.append(first_start)
@@ -142,7 +148,6 @@ def dispatch_full_resolution(problem: FleetProblem, units: np.ndarray, agg: Aggr
     Pareto slice that dominates it, scaled per workload. With billed energy the per-slice
     LPs are solved in chunks with HiGHS (the fleet is fixed, so slices are independent).
     """
-    c = problem.curve
     if not any(s.energy_billed for s in problem.skus):
         return _scaled_dispatch(problem, units, agg)
     return _lp_dispatch(problem, units)
@@ -157,7 +162,9 @@ def _scaled_dispatch(problem: FleetProblem, units: np.ndarray, agg: Aggregation)
     idx = agg.capacity_slices
     cap_curve = LoadCurve(c.workloads, c.start_hours[idx], c.slice_hours[idx], c.peak[:, idx], c.peak[:, idx])
     skus = tuple(replace(s, min_units=int(n), max_units=float(n)) for s, n in zip(problem.skus, units, strict=True))
-    fixed = replace(problem, skus=skus, curve=cap_curve, power_cap_mw=None, budget_usd_per_hour=None, capex_budget_usd=None)
+    fixed = replace(
+        problem, skus=skus, curve=cap_curve, power_cap_mw=None, budget_usd_per_hour=None, capex_budget_usd=None
+    )
     model = build_model(fixed, relax=True, allow_unserved=False)
     res = solve(model, mip=False)
     if not res.ok:
@@ -191,7 +198,9 @@ def _lp_dispatch(problem: FleetProblem, units: np.ndarray) -> Dispatch | None:
     g = np.array([s.gpus_per_unit for s in problem.skus], dtype=float)
     cap = problem.max_utilization * g * units
     p = problem.electricity_usd_per_kwh
-    e = np.array([(s.facility_kw_per_gpu - s.facility_idle_kw_per_gpu) * p if s.energy_billed else 0.0 for s in problem.skus])
+    e = np.array(
+        [(s.facility_kw_per_gpu - s.facility_idle_kw_per_gpu) * p if s.energy_billed else 0.0 for s in problem.skus]
+    )
     r = _ratio(problem)
     busy = np.zeros((S, W, T))
     for a in range(0, T, DISPATCH_CHUNK_SLICES):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from planner.catalog.load import Catalog, load_catalog, shipped_catalog, unknown_id_message
-from planner.catalog.throughput import throughput_at
+from planner.catalog.throughput import max_interactivity, throughput_at
 from planner.demand.curve import LoadCurve
 from planner.errors import ScenarioError
 from planner.scenario.load import ScenarioFile
@@ -158,8 +158,11 @@ def _resolve_sku(
                 continue
             try:
                 op = throughput_at(series, target, sku=e.id, workload=cat_w)
-            except ScenarioError as exc:
-                notes.append(f"{e.id} cannot serve {w}: {exc}")
+            except ScenarioError:
+                notes.append(
+                    f"{e.id} cannot serve {w}: measured only up to {max_interactivity(series):g} tok/s/user "
+                    f"on {cat_w}, the target is {target:g}"
+                )
                 continue
             thr[w], basis[w] = op.tokens_per_s_per_gpu, op.basis
         return SkuData(

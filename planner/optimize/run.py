@@ -16,6 +16,7 @@ import numpy as np
 import pulp
 
 from planner.errors import SolverError
+from planner.optimize.aggregate import should_aggregate
 from planner.optimize.formulation import build_model
 from planner.optimize.plan import (
     CapUse,
@@ -27,7 +28,6 @@ from planner.optimize.plan import (
     infeasible_plan,
     violations,
 )
-from planner.optimize.aggregate import should_aggregate
 from planner.optimize.problem import FleetProblem
 from planner.optimize.solve import SolveResult, solve
 
@@ -251,7 +251,8 @@ def _solve_aggregated(problem: FleetProblem) -> tuple[Outcome, dict[str, Any], F
     start = time.perf_counter()
     groups = min(DEFAULT_GROUPS, max(4, len(problem.curve.start_hours) // 8))
     total = Outcome("infeasible")
-    for rounds in range(MAX_REFINEMENTS + 1):
+    refinements = 0
+    for refinements in range(MAX_REFINEMENTS + 1):  # noqa: B007 (reported after the loop)
         agg = aggregate(problem, groups)
         reduced = replace(problem, curve=agg.curve)
         out = solve_min_cost(reduced)
@@ -265,8 +266,12 @@ def _solve_aggregated(problem: FleetProblem) -> tuple[Outcome, dict[str, Any], F
             c = problem.curve
             idx = agg.capacity_slices
             cap_curve = type(c)(c.workloads, c.start_hours[idx], c.slice_hours[idx], c.mean[:, idx], c.peak[:, idx])
-            info = {"mode": "aggregated", "original_slices": len(c.start_hours), "seconds": time.perf_counter() - start,
-                    "summary": "infeasible on the aggregated model, a relaxation: so infeasible at full resolution"}
+            info = {
+                "mode": "aggregated",
+                "original_slices": len(c.start_hours),
+                "seconds": time.perf_counter() - start,
+                "summary": "infeasible on the aggregated model, a relaxation: so infeasible at full resolution",
+            }
             return total, info, replace(problem, curve=cap_curve)
         dispatch = dispatch_full_resolution(problem, out.units, agg)
         if dispatch is None:
@@ -281,7 +286,7 @@ def _solve_aggregated(problem: FleetProblem) -> tuple[Outcome, dict[str, Any], F
     total.units = out.units
     total.dispatch = dispatch
     total.explain_dispatch = out.dispatch
-    info = summary(problem, agg, lower, upper, time.perf_counter() - start, rounds)
+    info = summary(problem, agg, lower, upper, time.perf_counter() - start, refinements)
     return total, info, reduced
 
 

@@ -1,0 +1,67 @@
+"""`planner report`: one self-contained HTML file for a scenario (and its sweep, validation)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from planner.cli.output import stderr
+from planner.errors import ScenarioError
+from planner.outputs import write_atomic
+
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+RESULTS_SUFFIXES = (".csv", ".json", ".parquet")
+
+
+def register(app: typer.Typer, handled) -> None:
+    @app.command("report")
+    @handled
+    def report_cmd(
+        source: Path = typer.Argument(
+            None,
+            help="Scenario YAML, or sweep results (.csv/.parquet/.json from planner sweep); "
+            "default: the embedded default scenario.",
+        ),
+        out: Path = typer.Option(Path("report.html"), "--out", "-o", help="HTML file to write."),
+        scenario: Path = typer.Option(
+            None, "--scenario", help="Scenario to plan when SOURCE is sweep results (default: the one the JSON names)."
+        ),
+        sweep: Path = typer.Option(None, "--sweep", help="Sweep results to draw frontiers from."),
+        validation: Path = typer.Option(None, "--validation", help="Validation results (JSON) to include."),
+    ) -> None:
+        """Write one HTML report: recommendation, fleet, cost per token, caps, load curve, frontiers, sources."""
+        from planner.report.html import read_sweep_results, read_validation, render_report, report_inputs
+
+        if out.suffix.lower() not in (".html", ".htm"):
+            raise ScenarioError(f"--out {out}: the report is HTML; use a .html file name")
+        scenario_path = scenario
+        sweep_path = sweep
+        if source is not None:
+            suffix = source.suffix.lower()
+            if suffix in RESULTS_SUFFIXES:
+                if sweep is not None:
+                    raise ScenarioError(f"{source} is sweep results already; drop --sweep {sweep}")
+                sweep_path = source
+            elif suffix in SCENARIO_SUFFIXES:
+                if scenario is not None:
+                    raise ScenarioError(f"{source} is a scenario already; drop --scenario {scenario}")
+                scenario_path = source
+            else:
+                raise ScenarioError(
+                    f"{source}: give a scenario (.yaml) or sweep results (.csv, .parquet, .json from planner sweep)"
+                )
+        results = read_sweep_results(sweep_path) if sweep_path is not None else None
+        if scenario_path is None and results is not None and results.scenario:
+            scenario_path = Path(results.scenario)
+        checks = read_validation(validation) if validation is not None else None
+        inputs = report_inputs(scenario_path, results, checks, str(validation) if validation else None)
+        html = render_report(inputs)
+        write_atomic(out, html)
+        charts = html.count('class="chart"')
+        stderr.print(f"wrote {out} ({len(html) / 1024:,.0f} KiB, {charts} charts; status {inputs.plan.status})")
+        if inputs.plan.status == "infeasible":
+            stderr.print(
+                f"[bold red]infeasible:[/] {(inputs.plan.reason or {}).get('summary', '')} (the report shows the diagnosis)"
+            )
+            raise typer.Exit(3)

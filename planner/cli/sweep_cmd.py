@@ -1,0 +1,157 @@
+"""`planner sweep`: a grid or random samples of plans, locally or on a Dask cluster."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from planner.cli.output import emit_json, stderr, stdout
+from planner.errors import ScenarioError
+from planner.outputs import write_all_atomic
+
+
+def stderr_is_terminal() -> bool:
+    """Progress bars only on an interactive terminal (never in pipes, files or CI logs)."""
+    return sys.stderr.isatty()
+
+
+def parquet_bytes(df) -> bytes:
+    """Parquet needs pyarrow (or fastparquet); without either it is an input error."""
+    engine = next((m for m in ("pyarrow", "fastparquet") if importlib.util.find_spec(m) is not None), None)
+    if engine is None:
+        raise ScenarioError(
+            "--out *.parquet needs pyarrow, which is not installed: `pip install pyarrow`, or write CSV (--out results.csv)"
+        )
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False, engine=engine)
+    return buf.getvalue()
+
+
+def sweep_document(spec, df) -> dict[str, Any]:
+    """The --json document (and what `planner report` reads back)."""
+    from planner.sweep.run import table_records
+
+    return {
+        "scenario": str(spec.scenario_path),
+        "mode": spec.mode,
+        "seed": spec.seed,
+        "params": [{"path": p.path, "values": p.text} for p in spec.params],
+        "points": len(df),
+        "rows": table_records(df),
+    }
+
+
+def render_table(spec, df) -> None:
+    from planner.sweep.frontier import sku_ids
+
+    table = Table(title=f"sweep of {spec.scenario_path.name}: {len(df)} points ({spec.mode})", title_justify="left")
+    for col in ("#", *spec.paths, "status", "$/M tok", "MW", "$/h", "fleet (units)", "at limit"):
+        table.add_column(col, justify="right" if col not in ("status", "fleet (units)", "at limit") else "left")
+    skus = sku_ids(df)
+    for r in df.itertuples(index=False):
+        rec = dict(zip(df.columns, r, strict=True))
+        feasible = rec["status"] in ("optimal", "time_limit")
+        fleet = (
+            ", ".join(f"{s} {int(rec[f'units.{s}'])}" for s in skus if feasible and rec[f"units.{s}"])
+            if feasible
+            else "-"
+        )
+        table.add_row(
+            str(rec["point"]),
+            *(str(rec[p]) for p in spec.paths),
+            rec["status"],
+            f"{rec['cost_per_million_tokens']:.4f}" if feasible else "-",
+            f"{rec['power_mw']:.3f}" if feasible else "-",
+            f"{rec['run_rate_usd_per_hour']:,.0f}" if feasible else "-",
+            fleet,
+            rec["caps_at_limit"] or ("" if feasible else (rec["diagnosis"][:60] + "...")),
+        )
+    stdout.print(table)
+
+
+def register(app: typer.Typer, handled) -> None:
+    @app.command("sweep")
+    @handled
+    def sweep_cmd(
+        scenario: Path = typer.Argument(None, help="Scenario YAML (default: the embedded default scenario)."),
+        param: list[str] = typer.Option(
+            None,
+            "--param",
+            "-p",
+            help="PATH=VALUES (repeat): a:b:step, a:b (integers), or a,b,c. "
+            "E.g. constraints.power_cap_mw=5:50:5, skus.gb300-nvl72.cost_per_gpu_hour=2.0,2.65,3.5.",
+        ),
+        samples: int = typer.Option(None, "--samples", min=1, help="Draw N random points instead of the grid."),
+        seed: int = typer.Option(None, "--seed", min=0, help="Seed for --samples (default: demand.seed)."),
+        workers: int = typer.Option(None, "--workers", "-w", min=1, help="Worker processes (default: one per CPU)."),
+        executor: str = typer.Option("local", "--executor", help="local (process pool) | dask."),
+        scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address; none: a local cluster."),
+        timeout: float = typer.Option(600.0, "--timeout", min=1.0, help="Time allowed per point per worker. [s]"),
+        explain: bool = typer.Option(
+            False, "--explain/--no-explain", help="Per point: marginal values and 'binding' by re-solving (slower)."
+        ),
+        out: Path = typer.Option(None, "--out", help="Write the table: .csv, or .parquet (needs pyarrow)."),
+        json_out: bool = typer.Option(False, "--json", help="Print the table as one JSON document."),
+        plot: Path = typer.Option(None, "--plot", help="Write frontier charts (PNG) to this folder."),
+    ) -> None:
+        """Plan a grid (or random samples) of scenario variants: one tidy table, frontiers, infeasible points kept."""
+        from planner.sweep.executors import make_executor
+        from planner.sweep.frontier import frontier_charts
+        from planner.sweep.grid import build_sweep
+        from planner.sweep.run import run_sweep, table_csv
+
+        if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
+            raise ScenarioError(f"--out {out}: use a .csv or .parquet file name")
+        if executor not in ("local", "dask"):
+            raise ScenarioError(f"--executor must be local or dask, got '{executor}'")
+        spec = build_sweep(scenario, list(param or []), samples=samples, seed=seed)
+        runner = make_executor(executor, workers, scheduler, timeout)
+        t0 = time.perf_counter()
+        if stderr_is_terminal():
+            with Progress(
+                TextColumn("sweep"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=stderr,
+                transient=True,
+            ) as bar:
+                task = bar.add_task("sweep", total=len(spec.points))
+                df = run_sweep(
+                    spec, runner, explain=explain, on_done=lambda done, total: bar.update(task, completed=done)
+                )
+        else:
+            df = run_sweep(spec, runner, explain=explain)
+        elapsed = time.perf_counter() - t0
+
+        files: dict[Path, str | bytes] = {}
+        if out is not None:
+            files[out] = parquet_bytes(df) if out.suffix.lower() == ".parquet" else table_csv(df)
+        if plot is not None:
+            charts = frontier_charts(df, spec.paths)
+            if not charts:
+                stderr.print("--plot: no numeric parameter takes two or more values; no frontier to draw")
+            files.update({plot / name: png for name, png in charts.items()})
+        write_all_atomic(files)
+
+        counts = df["status"].value_counts().to_dict()
+        stderr.print(
+            f"{len(df)} points in {elapsed:.1f} s on {runner.name}"
+            + "".join(f", {n} {s}" for s, n in sorted(counts.items()))
+            + "".join(f"; wrote {p}" for p in files)
+        )
+        bad = df[df["status"].isin(["invalid", "error"])]
+        for r in bad.itertuples(index=False):
+            stderr.print(f"[yellow]point {r.point}: {r.status}:[/] {r.diagnosis}")
+        if json_out:
+            emit_json(sweep_document(spec, df))
+        else:
+            render_table(spec, df)

@@ -1,0 +1,112 @@
+"""Charts of one plan for the report, drawn on matplotlib's Agg canvas and returned as PNG bytes."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from planner.optimize.plan import FleetPlan
+from planner.optimize.problem import FleetProblem
+
+
+def _png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    return buf.getvalue()
+
+
+def capacity_tokens_per_s(problem: FleetProblem, plan: FleetPlan) -> np.ndarray:
+    """What the plan's fleet could serve in each slice at that slice's workload mix. [tokens/s] (T,)
+
+    For slice t, the largest alpha such that alpha x peak[:, t] can be served with every SKU
+    at most max_utilization busy (a small LP per slice, solved by HiGHS through scipy):
+    max alpha  s.t.  sum_w b[s,w] <= u G_s,  sum_s theta[s,w] b[s,w] >= alpha peak[w,t],  b >= 0.
+    Capacity = alpha x total peak demand; NaN where demand is zero.
+    """
+    from scipy.optimize import linprog
+
+    c = problem.curve
+    theta = problem.throughput  # (S, W)
+    gpus = np.array([f.gpus for f in plan.fleet], dtype=float)
+    S, W = theta.shape
+    n = S * W + 1  # b[s, w] row-major, then alpha
+    a_cap = np.zeros((S, n))
+    for s in range(S):
+        a_cap[s, s * W : (s + 1) * W] = 1.0
+    cost = np.zeros(n)
+    cost[-1] = -1.0
+    out = np.full(c.peak.shape[1], np.nan)
+    cache: dict[tuple, float] = {}
+    for t in range(c.peak.shape[1]):
+        peak = c.peak[:, t]
+        total = float(peak.sum())
+        if total <= 0:
+            continue
+        key = tuple(np.round(peak / total, 9))
+        if key not in cache:
+            a_dem = np.zeros((W, n))
+            for w in range(W):
+                for s in range(S):
+                    a_dem[w, s * W + w] = -theta[s, w]
+                a_dem[w, -1] = peak[w] / total
+            res = linprog(
+                cost,
+                A_ub=np.vstack([a_cap, a_dem]),
+                b_ub=np.concatenate([problem.max_utilization * gpus, np.zeros(W)]),
+                bounds=[(0, None)] * n,
+                method="highs",
+            )
+            cache[key] = float(res.x[-1]) if res.status == 0 else np.nan
+        out[t] = cache[key]
+    return out
+
+
+def load_vs_capacity_chart(problem: FleetProblem, plan: FleetPlan) -> bytes:
+    """Top: demand (peak within each slice, and mean) against the fleet's capacity at each
+    slice's workload mix, with the tokens/s each SKU serves at the peak (the plan's dispatch)
+    stacked. Bottom: peak demand as a share of that capacity, against the utilisation cap.
+    """
+    assert plan.dispatch is not None, "a feasible plan carries its dispatch"
+    c = problem.curve
+    hours = c.start_hours
+    served = (problem.throughput[:, :, None] * plan.dispatch.busy).sum(axis=1)  # (S, T) tokens/s at peak
+    peak_total = c.peak.sum(axis=0)
+    capacity = capacity_tokens_per_s(problem, plan)
+    load_share = np.divide(peak_total, capacity, out=np.full_like(peak_total, np.nan), where=capacity > 0)
+
+    fig = Figure(figsize=(9.5, 6.8), layout="constrained")
+    ax, ax_u = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1.6])
+    used = [j for j, f in enumerate(plan.fleet) if f.units > 0 and served[j].sum() > 0]
+    ax.stackplot(
+        hours,
+        *(served[j] / 1e6 for j in used),
+        labels=[f"served by {plan.fleet[j].sku}" for j in used],
+        alpha=0.7,
+        step="post",
+    )
+    ax.step(hours, peak_total / 1e6, where="post", color="black", lw=1.2, label="demand, peak in slice")
+    ax.step(hours, c.mean.sum(axis=0) / 1e6, where="post", color="dimgray", lw=1.0, ls="--", label="demand, mean")
+    ax.step(hours, capacity / 1e6, where="post", color="tab:red", lw=1.4, label="fleet capacity (at the cap)")
+    top = np.nanmax(np.concatenate([capacity, peak_total])) / 1e6
+    ax.set_ylim(0, top * 1.35)
+    ax.set_ylabel("M tokens/s")
+    ax.set_title("Load against capacity", loc="left", fontsize=11)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", ncol=3)
+    ax_u.step(
+        hours,
+        load_share * problem.max_utilization * 100,
+        where="post",
+        color="black",
+        lw=1.2,
+        label="busy share of the fleet at peak",
+    )
+    ax_u.axhline(problem.max_utilization * 100, color="tab:red", ls="--", lw=1.0, label="utilisation cap")
+    ax_u.set_ylim(0, 125)
+    ax_u.set_ylabel("%")
+    ax_u.set_xlabel("hour")
+    ax_u.grid(alpha=0.3)
+    ax_u.legend(fontsize=8, loc="upper right", ncol=2)
+    return _png(fig)

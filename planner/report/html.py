@@ -1,0 +1,632 @@
+"""One self-contained HTML report: the recommendation and everything behind it.
+
+Sections: recommendation; fleet; cost per token (and the best single-SKU fleets); caps used
+and their marginal values; load against capacity; sweep frontiers (when sweep results are
+given); validation results (when given); assumptions with their sources. Charts are PNG
+images embedded as base64 ``data:`` URIs; the page loads nothing from the network. After the
+page loads, a small inline script sets ``data-charts-total`` and ``data-charts-loaded``
+(images decoded with a non-zero width) on ``<body>``, so a headless browser can check that
+every chart rendered.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import BaseModel
+
+from planner.catalog.load import Catalog, load_catalog, shipped_catalog
+from planner.errors import ScenarioError
+from planner.optimize.plan import FleetPlan
+from planner.optimize.problem import FleetProblem
+from planner.scenario.load import ScenarioFile, load_scenario
+
+SWEEP_TABLE_MAX_ROWS = 200
+
+
+@dataclass(frozen=True)
+class SweepResults:
+    """A sweep table read back from `planner sweep --out/--json`."""
+
+    table: pd.DataFrame
+    paths: list[str]
+    source: str
+    scenario: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    scenario: ScenarioFile
+    problem: FleetProblem
+    plan: FleetPlan
+    catalog: Catalog
+    sweep: SweepResults | None = None
+    validation: Any = None
+    validation_source: str | None = None
+    extra_charts: dict[str, bytes] = field(default_factory=dict)
+
+
+# ---- reading inputs ------------------------------------------------------------------------
+
+
+def read_sweep_results(path: Path) -> SweepResults:
+    """A sweep table from CSV, Parquet or the `--json` document of `planner sweep`.
+
+    Swept paths: the JSON document's ``params``; in a table, the columns between ``point``
+    and ``status`` (the order `planner sweep` writes).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ScenarioError(f"sweep results file not found: {path}")
+    suffix = path.suffix.lower()
+    scenario = None
+    try:
+        if suffix == ".json":
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(doc, dict) or "rows" not in doc or "params" not in doc:
+                raise ScenarioError(
+                    f"{path}: not a `planner sweep --json` document (expected keys 'params' and 'rows')"
+                )
+            df = pd.DataFrame(doc["rows"])
+            paths = [p["path"] for p in doc["params"]]
+            scenario = doc.get("scenario")
+        elif suffix == ".csv":
+            df = pd.read_csv(path)
+            paths = []
+        elif suffix == ".parquet":
+            df = pd.read_parquet(path)
+            paths = []
+        else:
+            raise ScenarioError(f"{path}: sweep results must be .csv, .parquet or .json (from planner sweep)")
+    except (OSError, ValueError, ImportError) as exc:
+        raise ScenarioError(f"cannot read sweep results {path}: {exc}") from None
+    cols = list(df.columns)
+    missing = [
+        c for c in ("point", "status", "cost_per_million_tokens", "total_cost_usd", "span_hours") if c not in cols
+    ]
+    if missing:
+        raise ScenarioError(
+            f"{path}: not a planner sweep table: missing column(s) {', '.join(missing)} (write one with planner sweep --out)"
+        )
+    if not paths:
+        paths = cols[cols.index("point") + 1 : cols.index("status")]
+    for c in ("status", "caps_at_limit", "diagnosis"):
+        if c in df.columns:
+            df[c] = df[c].fillna("").astype(str)
+    return SweepResults(df, paths, str(path), scenario)
+
+
+def read_validation(path: Path) -> Any:
+    """Validation results as JSON (rendered generically)."""
+    path = Path(path)
+    if not path.exists():
+        raise ScenarioError(f"validation file not found: {path}")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ScenarioError(f"{path}: not valid JSON: {exc}") from None
+
+
+def report_inputs(
+    scenario: Path | str | None = None,
+    sweep: SweepResults | None = None,
+    validation: Any = None,
+    validation_source: str | None = None,
+) -> ReportInputs:
+    """Plan the scenario (with marginal values) and gather what the report shows."""
+    from planner.optimize.run import plan_fleet
+    from planner.pipeline import scenario_problem
+
+    sf = load_scenario(scenario)
+    problem = scenario_problem(sf)
+    plan = plan_fleet(problem, explain=True)
+    cat = shipped_catalog() if sf.scenario.catalog is None else load_catalog(sf.resolve(sf.scenario.catalog))
+    return ReportInputs(sf, problem, plan, cat, sweep, validation, validation_source)
+
+
+# ---- HTML helpers --------------------------------------------------------------------------
+
+
+def _num(v: Any, digits: int = 4) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "n/a"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        a = abs(v)
+        if a >= 1000:
+            return f"{v:,.0f}"
+        if a >= 1:
+            return f"{v:,.{max(digits - 1, 1)}f}".rstrip("0").rstrip(".")
+        return f"{v:.{digits}g}"
+    return escape(str(v))
+
+
+def _money(v: float | None, digits: int = 0) -> str:
+    if v is None or not math.isfinite(v):
+        return "n/a"
+    return f"${v:,.{digits}f}"
+
+
+def _table(headers: list[str], rows: list[list[str]], numeric: set[int] | None = None, cls: str = "") -> str:
+    """Cells are HTML already (escaped by the caller)."""
+    numeric = numeric or set()
+    head = "".join(f"<th{' class=num' if i in numeric else ''}>{escape(h)}</th>" for i, h in enumerate(headers))
+    body = "".join(
+        "<tr>" + "".join(f"<td{' class=num' if i in numeric else ''}>{c}</td>" for i, c in enumerate(r)) + "</tr>"
+        for r in rows
+    )
+    return f'<div class="tw"><table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+def _chart(name: str, png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return (
+        f'<figure><img class="chart" data-chart="{escape(name)}" alt="{escape(alt)}" '
+        f'src="data:image/png;base64,{data}"><figcaption>{escape(alt)}</figcaption></figure>'
+    )
+
+
+def render_json(obj: Any, depth: int = 0) -> str:
+    """Any JSON value as nested HTML: mappings as key/value tables, lists of mappings as tables."""
+    if isinstance(obj, dict):
+        if not obj:
+            return "<em>(empty)</em>"
+        rows = [[f"<b>{escape(str(k))}</b>", render_json(v, depth + 1)] for k, v in obj.items()]
+        return _table(["key", "value"], rows, cls="kv")
+    if isinstance(obj, list):
+        if not obj:
+            return "<em>(none)</em>"
+        if all(isinstance(x, dict) for x in obj):
+            keys: list[str] = []
+            for x in obj:
+                keys += [k for k in x if k not in keys]
+            rows = [[render_json(x.get(k), depth + 1) if k in x else "" for k in keys] for x in obj[:500]]
+            return _table(keys, rows)
+        if all(not isinstance(x, (dict, list)) for x in obj):
+            return escape(", ".join(_plain(x) for x in obj[:200])) + (" ..." if len(obj) > 200 else "")
+        return "<ul>" + "".join(f"<li>{render_json(x, depth + 1)}</li>" for x in obj[:200]) + "</ul>"
+    return _num(obj) if isinstance(obj, (int, float)) and not isinstance(obj, bool) else escape(_plain(obj))
+
+
+def _plain(x: Any) -> str:
+    if x is None:
+        return "null"
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, float):
+        return f"{x:.6g}"
+    return str(x)
+
+
+def _sourced_figures(obj: Any, path: str = "") -> list[tuple[str, Any, str]]:
+    """(field path, value, source key) of every sourced figure inside a catalog entry."""
+    out: list[tuple[str, Any, str]] = []
+    if isinstance(obj, BaseModel):
+        source = getattr(obj, "source", None)
+        if isinstance(source, str) and hasattr(obj, "value"):
+            out.append((path, obj.value, source))
+        for name in type(obj).model_fields:
+            if name in ("source", "value", "points"):
+                continue
+            out += _sourced_figures(getattr(obj, name), f"{path}.{name}" if path else name)
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            out += _sourced_figures(v, f"{path}.{k}")
+    return out
+
+
+# ---- sections ------------------------------------------------------------------------------
+
+
+def _recommendation(r: ReportInputs) -> str:
+    p = r.plan
+    if p.status == "infeasible":
+        summary = (p.reason or {}).get("summary", "no fleet satisfies the constraints")
+        return (
+            '<section class="callout bad"><h2>Recommendation</h2>'
+            f"<p><b>No fleet fits this scenario.</b> {escape(summary)}</p>"
+            f"<details open><summary>Diagnosis</summary>{render_json(p.reason or {})}</details></section>"
+        )
+    chosen = [f for f in p.fleet if f.units > 0]
+    buy = [f for f in chosen if f.new_units > 0]
+    parts = ", ".join(f"{f.new_units:,} × {escape(f.sku)} ({f.new_units * f.gpus_per_unit:,} GPUs)" for f in buy)
+    keep = ", ".join(f"{f.existing_units:,} × {escape(f.sku)}" for f in chosen if f.existing_units > 0)
+    cap = f" of the {p.power_cap_mw:g} MW cap" if p.power_cap_mw else ""
+    lines = [
+        f"<p class=big><b>{_money(p.cost_per_million_tokens, 4)}</b> per million tokens</p>",
+        f"<p>Deploy {parts or 'no new units'}" + (f", keeping {keep}" if keep else "") + ". "
+        f"The fleet draws {p.power_mw:.3f} MW{cap} and costs {_money(p.run_rate_usd_per_hour)}/h; "
+        f"it serves {p.tokens_served / max(p.tokens_demanded, 1e-12):.1%} of the {p.tokens_demanded:.4g} tokens "
+        f"demanded over {p.span_hours:g} h (objective <code>{escape(p.objective)}</code>, status "
+        f"<code>{escape(p.status)}</code>).</p>",
+    ]
+    if p.binding:
+        lines.append(f"<p>Binding: {escape(', '.join(p.binding))}.</p>")
+    feasible = [s for s in p.single_sku if s.get("total_cost_usd") is not None]
+    if feasible and p.mix_saving_usd is not None:
+        best = min(feasible, key=lambda s: s["total_cost_usd"])
+        lines.append(
+            f"<p>The best single-SKU fleet ({escape(best['sku'])}) costs {_money(best['cost_per_million_tokens'], 4)} "
+            f"per million tokens; the mix saves {_money(p.mix_saving_usd)} over the span.</p>"
+        )
+    elif p.single_sku:
+        lines.append("<p>No single SKU can serve this demand within the caps: the mix is necessary.</p>")
+    return '<section class="callout"><h2>Recommendation</h2>' + "".join(lines) + "</section>"
+
+
+def _fleet(r: ReportInputs) -> str:
+    rows = []
+    for f in r.plan.fleet:
+        rows.append(
+            [
+                "★" if f.units > 0 else "",
+                f"<b>{escape(f.sku)}</b>" if f.units > 0 else escape(f.sku),
+                escape(f.family),
+                _num(f.units),
+                _num(f.gpus),
+                f"{f.existing_units:,} + {f.new_units:,}",
+                _num(f.power_mw),
+                _money(f.cost_usd_per_hour),
+                f"{f.token_share:.1%}",
+                f"{f.mean_utilization:.1%}",
+            ]
+        )
+    table = _table(
+        ["", "SKU", "family", "units", "GPUs", "existing + new", "MW", "$/h", "token share", "mean utilisation"],
+        rows,
+        numeric={3, 4, 5, 6, 7, 8, 9},
+    )
+    return f"<section><h2>Fleet</h2>{table}</section>"
+
+
+def _cost(r: ReportInputs) -> str:
+    p = r.plan
+    rows = [
+        ["cost per million tokens", _money(p.cost_per_million_tokens, 4)],
+        ["total cost over the span", _money(p.total_cost_usd)],
+        ["  fixed ($/GPU-hour for every deployed GPU)", _money(p.fixed_cost_usd)],
+        ["  energy (SKUs billed for electricity)", _money(p.energy_cost_usd)],
+        ["tokens demanded / served", f"{p.tokens_demanded:.4g} / {p.tokens_served:.4g}"],
+        ["span", f"{p.span_hours:g} h in {p.slices} slices"],
+        ["run-rate", _money(p.run_rate_usd_per_hour) + "/h"],
+        ["capex of new units", _money(p.capex_spend_usd)],
+    ]
+    html = _table(["", "value"], [[escape(a), b] for a, b in rows], numeric={1})
+    if p.single_sku:
+        srows = [
+            [
+                escape(s["sku"]),
+                escape(s["status"]),
+                _num(s.get("units")),
+                _money(s.get("cost_per_million_tokens"), 4) if s.get("cost_per_million_tokens") is not None else "-",
+                _money(s.get("total_cost_usd")) if s.get("total_cost_usd") is not None else "-",
+                _num(s.get("power_mw")),
+            ]
+            for s in p.single_sku
+        ]
+        html += "<h3>Single-SKU alternatives</h3>" + _table(
+            ["only new units of", "status", "units", "$/M tokens", "total cost", "MW"], srows, numeric={2, 3, 4, 5}
+        )
+    return f"<section><h2>Cost per token</h2>{html}</section>"
+
+
+def _caps(r: ReportInputs) -> str:
+    p = r.plan
+    if not p.caps:
+        return "<section><h2>Caps and marginal values</h2><p>The scenario sets no power, budget or capex cap.</p></section>"
+    per = {"power_cap": "per MW-year", "budget_cap": "per $/h-year", "capex_cap": "per year"}
+    rows = []
+    for c in p.caps:
+        rows.append(
+            [
+                f"<code>{escape(c.name)}</code>",
+                f"{_num(c.limit)} {escape(c.unit)}",
+                f"{_num(c.used)} {escape(c.unit)}",
+                f"{c.used / c.limit:.1%}" if c.limit else "n/a",
+                "yes" if c.binding else ("no" if c.binding is not None else "n/a"),
+                f"+{_num(c.step)} {escape(c.unit)}" if c.step is not None else "-",
+                _money(c.saving_usd) if c.saving_usd is not None else "-",
+                (_money(c.saving_usd_per_year) + " " + per[c.name]) if c.saving_usd_per_year is not None else "-",
+                _num(c.lp_relaxation_dual) if c.lp_relaxation_dual is not None else "-",
+            ]
+        )
+    table = _table(
+        [
+            "cap",
+            "limit",
+            "used",
+            "share",
+            "binding",
+            "relaxed by",
+            "saving over span",
+            "marginal value",
+            "LP-relaxation dual",
+        ],
+        rows,
+        numeric={1, 2, 3, 5, 6, 7, 8},
+    )
+    note = (
+        "<p class=note>Marginal values come from re-solving the whole MILP with the cap relaxed by the step "
+        "shown; LP-relaxation duals (units continuous) are shown beside, for reference only.</p>"
+    )
+    return f"<section><h2>Caps and marginal values</h2>{table}{note}</section>"
+
+
+def _load(r: ReportInputs) -> str:
+    from planner.report.charts import load_vs_capacity_chart
+
+    if r.plan.status == "infeasible" or r.plan.dispatch is None:
+        return "<section><h2>Load against capacity</h2><p>No fleet: nothing to compare the load with.</p></section>"
+    png = load_vs_capacity_chart(r.problem, r.plan)
+    return (
+        "<section><h2>Load against capacity</h2>"
+        + _chart(
+            "load_vs_capacity", png, "Demand per slice against what the fleet can serve at each slice's workload mix"
+        )
+        + "</section>"
+    )
+
+
+def _sweep(r: ReportInputs) -> str:
+    from planner.sweep.frontier import frontier_charts, sku_ids
+
+    s = r.sweep
+    if s is None:
+        return ""
+    df = s.table
+    charts = frontier_charts(df, s.paths)
+    counts = df["status"].value_counts().to_dict()
+    html = [
+        f"<p>{len(df)} points from <code>{escape(s.source)}</code>, sweeping "
+        + ", ".join(f"<code>{escape(p)}</code>" for p in s.paths)
+        + "; "
+        + ", ".join(f"{n} {escape(k)}" for k, n in sorted(counts.items()))
+        + ".</p>"
+    ]
+    for name, png in charts.items():
+        html.append(_chart(name, png, f"Frontier along {name[len('frontier_') : -4]}"))
+    skus = sku_ids(df)
+    rows = []
+    for rec in df.head(SWEEP_TABLE_MAX_ROWS).to_dict(orient="records"):
+        ok = rec["status"] in ("optimal", "time_limit")
+        fleet = ", ".join(
+            f"{escape(k)} {int(rec[f'units.{k}'])}"
+            for k in skus
+            if ok and pd.notna(rec[f"units.{k}"]) and rec[f"units.{k}"]
+        )
+        rows.append(
+            [
+                *(escape(_plain(rec[p])) for p in s.paths),
+                escape(rec["status"]),
+                _money(rec["cost_per_million_tokens"], 4) if ok else "-",
+                _num(rec.get("power_mw")) if ok else "-",
+                (_money(rec.get("run_rate_usd_per_hour")) + "/h") if ok else "-",
+                fleet or "-",
+                escape(rec.get("caps_at_limit", "") or "") if ok else escape(str(rec.get("diagnosis", ""))[:160]),
+            ]
+        )
+    n = len(s.paths)
+    html.append(
+        _table(
+            [*s.paths, "status", "$/M tokens", "MW", "run-rate", "fleet (units)", "at limit / diagnosis"],
+            rows,
+            numeric={n + 1, n + 2, n + 3},
+        )
+    )
+    if len(df) > SWEEP_TABLE_MAX_ROWS:
+        html.append(f"<p class=note>First {SWEEP_TABLE_MAX_ROWS} of {len(df)} points shown.</p>")
+    return "<section><h2>Sweep frontiers</h2>" + "".join(html) + "</section>"
+
+
+def _validation(r: ReportInputs) -> str:
+    if r.validation is None:
+        return ""
+    src = f" from <code>{escape(r.validation_source)}</code>" if r.validation_source else ""
+    return f"<section><h2>Validation</h2><p>Results{src}.</p>{render_json(r.validation)}</section>"
+
+
+def _assumptions(r: ReportInputs) -> str:
+    scn = r.scenario.scenario
+    econ, cons = scn.economics, scn.constraints
+    general = [
+        ["scenario file", f"<code>{escape(str(r.scenario.path))}</code>"],
+        ["objective", f"<code>{escape(scn.objective)}</code>"],
+        ["PUE", _num(econ.pue)],
+        ["electricity", f"{_num(econ.electricity_usd_per_kwh)} $/kWh"],
+        ["pricing tier (catalog SKUs)", escape(econ.pricing_tier)],
+        ["power basis (catalog SKUs)", escape(econ.power_basis)],
+        ["power cap", f"{_num(cons.power_cap_mw)} MW" if cons.power_cap_mw else "none"],
+        ["run-rate budget", _money(cons.budget_usd_per_hour) + "/h" if cons.budget_usd_per_hour else "none"],
+        ["capex budget", _money(cons.capex_budget_usd) if cons.capex_budget_usd else "none"],
+        ["utilisation cap", f"{cons.max_utilization:.0%}"],
+        ["solver", f"{escape(scn.solver.backend)}, relative MIP gap {scn.solver.mip_rel_gap:g}"],
+    ]
+    html = [_table(["", "value"], general)]
+    workloads = r.problem.workloads
+    rows = []
+    for s in r.problem.skus:
+        rows.append(
+            [
+                escape(s.id),
+                escape(s.origin),
+                _num(s.gpus_per_unit),
+                _money(s.cost_usd_per_gpu_hour, 2),
+                _num(s.facility_kw_per_gpu),
+                _num(s.facility_idle_kw_per_gpu),
+                "yes" if s.energy_billed else "no",
+                _money(s.capex_usd_per_gpu) if math.isfinite(s.capex_usd_per_gpu) else "-",
+                _num(s.min_units),
+                _num(s.max_units) if math.isfinite(s.max_units) else "∞",
+                "<br>".join(
+                    f"{escape(w)}: {_num(s.throughput[w])} <span class=note>({escape(s.throughput_basis.get(w, ''))})</span>"
+                    if w in s.throughput
+                    else f"{escape(w)}: cannot serve"
+                    for w in workloads
+                ),
+            ]
+        )
+    html.append("<h3>SKU figures used</h3>")
+    html.append(
+        _table(
+            [
+                "SKU",
+                "from",
+                "GPUs/unit",
+                "$/GPU-h",
+                "facility kW/GPU",
+                "idle kW/GPU",
+                "energy billed",
+                "capex $/GPU",
+                "existing",
+                "max units",
+                "tokens/s per GPU at the service level",
+            ],
+            rows,
+            numeric={2, 3, 4, 5, 7, 8, 9},
+        )
+    )
+    c = r.problem.curve
+    wrows = []
+    for k, w in enumerate(workloads):
+        entry = scn.workloads.get(w)
+        wrows.append(
+            [
+                escape(w),
+                escape((entry.catalog if entry and entry.catalog else w) or ""),
+                _num(entry.interactivity) if entry and entry.interactivity else "catalog default",
+                _num(float(c.mean[k].mean())),
+                _num(float(c.peak[k].max())),
+                f"{float(c.tokens()[k]):.4g}",
+            ]
+        )
+    html.append("<h3>Workloads and demand</h3>")
+    html.append(
+        _table(
+            ["workload", "catalog workload", "tok/s/user", "mean tokens/s", "peak tokens/s", "tokens over span"],
+            wrows,
+            numeric={2, 3, 4, 5},
+        )
+    )
+    used_sources: dict[str, list[str]] = {}
+    frows = []
+    for s in r.problem.skus:
+        if s.id not in r.catalog.skus:
+            continue
+        for path, value, source in _sourced_figures(r.catalog.skus[s.id]):
+            frows.append(
+                [escape(s.id), f"<code>{escape(path)}</code>", escape(_plain(value)), f"<code>{escape(source)}</code>"]
+            )
+            used_sources.setdefault(source, []).append(s.id)
+    for w in {entry.catalog or name for name, entry in scn.workloads.items()}:
+        if w in r.catalog.workloads:
+            for series in r.catalog.workloads[w].series:
+                if series.sku in r.problem.sku_ids:
+                    used_sources.setdefault(series.source, []).append(f"{w} / {series.sku}")
+    if frows:
+        html.append("<h3>Catalog figures of these SKUs</h3>")
+        html.append(
+            f"<details><summary>{len(frows)} sourced figures</summary>"
+            + _table(["SKU", "figure", "value", "source"], frows)
+            + "</details>"
+        )
+    srows = [
+        [f"<code>{escape(k)}</code>", escape(v), escape(", ".join(sorted(set(used_sources.get(k, []))))) or "-"]
+        for k, v in r.catalog.sources.items()
+    ]
+    srows.sort(key=lambda row: row[2] == "-")
+    html.append("<h3>Sources</h3>")
+    html.append(_table(["key", "citation", "used by"], srows, cls="sources"))
+    if r.problem.notes:
+        html.append("<h3>Notes</h3><ul>" + "".join(f"<li>{escape(n)}</li>" for n in r.problem.notes) + "</ul>")
+    return "<section><h2>Assumptions and sources</h2>" + "".join(html) + "</section>"
+
+
+CSS = """
+:root { --fg:#1d2330; --muted:#5b6475; --line:#dde2ea; --accent:#2557a7; --bad:#b3261e; }
+* { box-sizing: border-box; }
+body { font: 15px/1.5 -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
+       color: var(--fg); margin: 0; background: #f6f7f9; }
+main { max-width: 1100px; margin: 0 auto; padding: 24px 28px 60px; background: #fff; }
+header h1 { margin: 0 0 4px; font-size: 26px; }
+header p { margin: 0; color: var(--muted); }
+nav { margin: 14px 0 8px; font-size: 14px; }
+nav a { color: var(--accent); margin-right: 14px; text-decoration: none; }
+h2 { font-size: 20px; border-bottom: 2px solid var(--line); padding-bottom: 4px; margin-top: 34px; }
+h3 { font-size: 16px; margin-top: 22px; }
+table { border-collapse: collapse; margin: 8px 0 14px; font-size: 13.5px; width: auto; max-width: 100%; }
+th, td { border-bottom: 1px solid var(--line); padding: 5px 10px; text-align: left; vertical-align: top; }
+th { background: #f0f3f7; font-weight: 600; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+table.kv td:first-child { white-space: nowrap; }
+table.sources td:nth-child(2) { max-width: 640px; }
+.tw { overflow-x: auto; max-width: 100%; }
+code { font-size: 12.5px; background: #f0f3f7; padding: 1px 4px; border-radius: 3px; }
+.callout { border-left: 5px solid var(--accent); background: #f3f7fd; padding: 4px 18px 10px; margin-top: 22px; }
+.callout.bad { border-color: var(--bad); background: #fdf4f3; }
+.callout h2 { border: 0; margin-top: 12px; }
+.big { font-size: 22px; margin: 4px 0; }
+.note { color: var(--muted); font-size: 12.5px; }
+figure { margin: 10px 0 20px; }
+figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
+figcaption { color: var(--muted); font-size: 13px; }
+details summary { cursor: pointer; color: var(--accent); }
+footer { margin-top: 40px; color: var(--muted); font-size: 12.5px; }
+@media print { body { background: #fff; } main { padding: 0; } }
+"""
+
+SCRIPT = """
+window.addEventListener('load', function () {
+  var imgs = document.querySelectorAll('img.chart');
+  var ok = 0;
+  imgs.forEach(function (img) { if (img.complete && img.naturalWidth > 0) { ok += 1; } });
+  document.body.setAttribute('data-charts-total', String(imgs.length));
+  document.body.setAttribute('data-charts-loaded', String(ok));
+});
+"""
+
+
+def render_report(r: ReportInputs) -> str:
+    """The report as one HTML document (no external resources)."""
+    scn = r.scenario.scenario
+    sections = [
+        ("recommendation", _recommendation(r)),
+        ("fleet", _fleet(r) if r.plan.status != "infeasible" else ""),
+        ("cost", _cost(r) if r.plan.status != "infeasible" else ""),
+        ("caps", _caps(r) if r.plan.status != "infeasible" else ""),
+        ("load", _load(r)),
+        ("sweep", _sweep(r)),
+        ("validation", _validation(r)),
+        ("assumptions", _assumptions(r)),
+    ]
+    titles = {
+        "recommendation": "Recommendation",
+        "fleet": "Fleet",
+        "cost": "Cost per token",
+        "caps": "Caps",
+        "load": "Load vs capacity",
+        "sweep": "Sweep frontiers",
+        "validation": "Validation",
+        "assumptions": "Assumptions",
+    }
+    nav = "".join(f'<a href="#{k}">{titles[k]}</a>' for k, body in sections if body)
+    body = "".join(f'<div id="{k}">{html}</div>' for k, html in sections if html)
+    desc = f"<p>{escape(scn.description)}</p>" if scn.description else ""
+    return (
+        "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
+        '<meta name=viewport content="width=device-width, initial-scale=1">'
+        f"<title>planner report: {escape(scn.name)}</title><style>{CSS}</style></head>"
+        f"<body><main><header><h1>Fleet plan: {escape(scn.name)}</h1>{desc}</header><nav>{nav}</nav>{body}"
+        "<footer>Generated by <code>planner report</code>. Figures are recomputed from the plan's decision; "
+        "every catalog figure cites its source above.</footer></main>"
+        f"<script>{SCRIPT}</script></body></html>\n"
+    )

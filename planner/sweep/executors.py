@@ -1,0 +1,175 @@
+"""Where sweep points run: in this process, on a local process pool, or on a Dask cluster.
+
+Every executor takes the same ``PointTask`` list and returns the rows of ``run_point``;
+the caller orders them, so the table is identical whichever executor ran it. Workers
+receive parameters (scenario path and overrides), never solver models. Every wait has a
+timeout: a Dask task whose function cannot be unpickled on a worker hangs instead of
+failing, so a sweep that stops making progress raises ``SolverError`` rather than waiting
+forever.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+from collections.abc import Callable
+from typing import Any
+
+from planner.errors import ScenarioError, SolverError
+from planner.sweep.run import PointTask, run_point
+
+OnDone = Callable[[int, int], None] | None
+DEFAULT_POINT_TIMEOUT_S = 600.0
+
+
+def default_workers() -> int:
+    """One worker per CPU this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover (macOS, Windows)
+        return max(1, os.cpu_count() or 1)
+
+
+def _total_timeout(tasks: list[PointTask], workers: int, point_timeout_s: float) -> float:
+    """A bound for the whole map: start-up, then the points in waves of ``workers``."""
+    waves = -(-len(tasks) // max(workers, 1))
+    return 60.0 + waves * point_timeout_s
+
+
+class SerialExecutor:
+    """Every point in this process, one after another (no start-up cost)."""
+
+    name = "serial"
+
+    def run(self, tasks: list[PointTask], on_done: OnDone = None) -> list[dict[str, Any]]:
+        rows = []
+        for i, task in enumerate(tasks, start=1):
+            rows.append(run_point(task))
+            if on_done:
+                on_done(i, len(tasks))
+        return rows
+
+
+class ProcessExecutor:
+    """A local ``ProcessPoolExecutor`` (forkserver where available, else spawn)."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None, point_timeout_s: float = DEFAULT_POINT_TIMEOUT_S):
+        self.workers = workers or default_workers()
+        self.point_timeout_s = point_timeout_s
+
+    def run(self, tasks: list[PointTask], on_done: OnDone = None) -> list[dict[str, Any]]:
+        if not tasks:
+            return []
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        workers = min(self.workers, len(tasks))
+        rows = []
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = [pool.submit(run_point, t) for t in tasks]
+            try:
+                for i, fut in enumerate(
+                    cf.as_completed(futures, timeout=_total_timeout(tasks, workers, self.point_timeout_s)), start=1
+                ):
+                    rows.append(fut.result())
+                    if on_done:
+                        on_done(i, len(tasks))
+            except cf.TimeoutError:
+                for f in futures:
+                    f.cancel()
+                raise SolverError(
+                    f"sweep timed out: {len(rows)} of {len(tasks)} points finished "
+                    f"(limit {self.point_timeout_s:g} s per point per worker; see --timeout)"
+                ) from None
+        return rows
+
+
+class DaskExecutor:
+    """A ``dask.distributed`` cluster: an existing ``client``, a scheduler ``address``, or a
+    ``LocalCluster(n_workers=workers, threads_per_worker=1, processes=True)`` started here."""
+
+    name = "dask"
+
+    def __init__(
+        self,
+        address: str | None = None,
+        workers: int | None = None,
+        client: Any | None = None,
+        point_timeout_s: float = DEFAULT_POINT_TIMEOUT_S,
+        connect_timeout_s: float = 30.0,
+    ):
+        self.address = address
+        self.workers = workers or default_workers()
+        self.client = client
+        self.point_timeout_s = point_timeout_s
+        self.connect_timeout_s = connect_timeout_s
+
+    def run(self, tasks: list[PointTask], on_done: OnDone = None) -> list[dict[str, Any]]:
+        if not tasks:
+            return []
+        if self.client is not None:
+            return self._map(self.client, tasks, on_done)
+        from distributed import Client, LocalCluster
+
+        if self.address:
+            try:
+                client = Client(self.address, timeout=self.connect_timeout_s)
+            except (OSError, TimeoutError) as exc:
+                raise ScenarioError(
+                    f"--scheduler {self.address}: cannot connect to a Dask scheduler there ({exc}); "
+                    "check the address (e.g. tcp://10.0.0.5:8786) and that `dask scheduler` is running"
+                ) from None
+            with client:
+                return self._map(client, tasks, on_done)
+        with (
+            LocalCluster(
+                n_workers=min(self.workers, len(tasks)),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            return self._map(client, tasks, on_done)
+
+    def _map(self, client: Any, tasks: list[PointTask], on_done: OnDone) -> list[dict[str, Any]]:
+        from distributed import as_completed
+
+        workers = max(len(client.scheduler_info(n_workers=-1).get("workers", {})), 1)
+        futures = [client.submit(run_point, t, pure=False) for t in tasks]
+        rows = []
+        try:
+            for i, fut in enumerate(
+                as_completed(futures, timeout=_total_timeout(tasks, workers, self.point_timeout_s)), start=1
+            ):
+                rows.append(fut.result(timeout=self.point_timeout_s))
+                if on_done:
+                    on_done(i, len(tasks))
+        except TimeoutError:
+            client.cancel(futures)
+            raise SolverError(
+                f"Dask sweep timed out: {len(rows)} of {len(tasks)} points finished "
+                f"(limit {self.point_timeout_s:g} s per point per worker; a worker that cannot import planner "
+                "hangs instead of failing: install planner on every worker)"
+            ) from None
+        return rows
+
+
+def make_executor(
+    kind: str,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    point_timeout_s: float = DEFAULT_POINT_TIMEOUT_S,
+):
+    """The executor named on the command line: local (processes; serial for one worker) or dask."""
+    if kind == "local":
+        if scheduler:
+            raise ScenarioError("--scheduler needs --executor dask")
+        if workers == 1:
+            return SerialExecutor()
+        return ProcessExecutor(workers, point_timeout_s)
+    if kind == "dask":
+        return DaskExecutor(scheduler, workers, point_timeout_s=point_timeout_s)
+    raise ScenarioError(f"--executor must be local or dask, got '{kind}'")

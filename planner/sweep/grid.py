@@ -1,0 +1,327 @@
+"""Sweep points: `--param PATH=VALUES` parsed, checked against the scenario, expanded.
+
+VALUES forms (`PATH` is a dotted scenario path, see ``valid_paths``):
+
+* ``a:b:step``: every value from ``a`` to ``b`` inclusive in steps of ``step``
+  (``constraints.power_cap_mw=5:50:5``);
+* ``a:b`` with integers: every integer from ``a`` to ``b`` inclusive (``demand.seed=1:10``);
+* ``x,y,z``: a list, each item read as YAML reads it (numbers, booleans, strings).
+
+A grid is the Cartesian product of every parameter's values, in the order given (the last
+parameter varies fastest). Random samples (``sample_points``) draw each parameter
+independently from a ``numpy.random.Generator`` seeded with the given seed: lists and stepped
+ranges by picking one of their values, integer ``a:b`` ranges uniformly among their integers,
+float ``a:b`` ranges uniformly in [a, b].
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import math
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from planner.errors import ScenarioError
+from planner.scenario.load import ScenarioFile, load_scenario, parse_override_value
+from planner.scenario.schema import Scenario, SkuEntry
+
+MAX_GRID_POINTS = 100_000
+
+
+@dataclass(frozen=True)
+class Param:
+    """One swept scenario field and the values it takes."""
+
+    path: str
+    text: str  # VALUES as given on the command line
+    values: tuple[Any, ...]  # the grid values (for a float a:b range: its two ends)
+    low: float | None = None  # a continuous a:b range (samples only) [same unit as the field]
+    high: float | None = None
+    integer_range: bool = False  # a:b with integers: every integer in between
+
+    @property
+    def continuous(self) -> bool:
+        return self.low is not None
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A checked sweep: the scenario, its parameters and every point's overrides."""
+
+    scenario_path: Path
+    params: tuple[Param, ...]
+    points: tuple[dict[str, Any], ...]
+    mode: str  # grid | samples
+    seed: int | None = None
+
+    @property
+    def paths(self) -> list[str]:
+        return [p.path for p in self.params]
+
+
+# ---- valid paths ---------------------------------------------------------------------------
+
+
+def _leaf_types(annotation: Any) -> list[Any]:
+    """Concrete types an annotation allows, through Optional/Union/Annotated."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _leaf_types(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        out: list[Any] = []
+        for arg in typing.get_args(annotation):
+            if arg is not type(None):
+                out += _leaf_types(arg)
+        return out
+    return [annotation]
+
+
+def _model_paths(model: type[BaseModel], value: Any, prefix: str, keys: dict[str, list[str]]) -> list[str]:
+    """Addressable scalar fields of ``model`` (``value``: the scenario's instance, for dict keys)."""
+    out: list[str] = []
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        current = getattr(value, name, None) if value is not None else None
+        for t in _leaf_types(info.annotation):
+            origin = typing.get_origin(t)
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                out += _model_paths(t, current, path + ".", keys)
+            elif origin is dict:
+                item = typing.get_args(t)[1]
+                names = keys.get(path, sorted(current or {}))
+                for key in names:
+                    sub = (current or {}).get(key)
+                    if isinstance(item, type) and issubclass(item, BaseModel):
+                        out += _model_paths(item, sub, f"{path}.{key}.", keys)
+                    else:
+                        out.append(f"{path}.{key}")
+            elif origin is list:
+                continue  # lists are not addressable by a dotted path (skus are handled apart)
+            else:
+                out.append(path)
+            break
+    return out
+
+
+def valid_paths(scenario: Scenario) -> list[str]:
+    """Every dotted path a sweep may set in this scenario, e.g. ``constraints.power_cap_mw``,
+    ``economics.pue``, ``skus.<id>.cost_per_gpu_hour``, ``demand.seed``."""
+    workload_names = sorted(scenario.workloads) or sorted(scenario.demand.workloads)
+    keys = {"existing": scenario.sku_ids(), "workloads": sorted(scenario.workloads)}
+    top = _model_paths(Scenario, scenario, "", keys)
+    sku_fields = [f for f in SkuEntry.model_fields if f not in ("id", "throughput")]
+    skus = [f"skus.{i}.{f}" for i in scenario.sku_ids() for f in sku_fields]
+    skus += [f"skus.{i}.throughput.{w}" for i in scenario.sku_ids() for w in workload_names]
+    return [p for p in top if p != "name"] + skus
+
+
+def _paths_message(scenario: Scenario) -> str:
+    """The valid paths, SKU fields folded into one line."""
+    paths = valid_paths(scenario)
+    plain = [p for p in paths if not p.startswith("skus.")]
+    sku_fields = [f for f in SkuEntry.model_fields if f not in ("id", "throughput")] + ["throughput.<workload>"]
+    return (
+        "valid paths: "
+        + ", ".join(plain)
+        + f"; skus.<id>.<field> with <id> in {{{', '.join(scenario.sku_ids())}}} "
+        + f"and <field> in {{{', '.join(sku_fields)}}}"
+    )
+
+
+# ---- VALUES -------------------------------------------------------------------------------
+
+
+def _number(text: str) -> int | float:
+    t = text.strip()
+    try:
+        return int(t)
+    except ValueError:
+        pass
+    v = float(t)  # ValueError for non-numbers
+    if not math.isfinite(v):
+        raise ValueError(text)
+    return v
+
+
+def _tidy(v: float) -> float:
+    """Drop float noise from stepping: 0.1 * 3 -> 0.3."""
+    return float(f"{v:.12g}")
+
+
+def parse_values(path: str, text: str) -> Param:
+    """One `PATH=VALUES` right-hand side."""
+    text = text.strip()
+    if not text:
+        raise ScenarioError(f"--param {path}=: no values (use a:b:step, a:b for integers, or a,b,c)")
+    if ":" in text and "," not in text:
+        parts = text.split(":")
+        try:
+            nums = [_number(p) for p in parts]
+        except ValueError:
+            nums = []
+        if len(parts) in (2, 3) and len(nums) == len(parts):
+            return _range(path, text, nums)
+        if len(parts) in (2, 3):
+            raise ScenarioError(
+                f"--param {path}={text}: a range needs numbers, a:b:step (e.g. 5:50:5) or a:b for integers"
+            )
+    values = tuple(parse_override_value(item.strip()) for item in text.split(","))
+    if any(isinstance(v, str) and not v for v in values) or any(v is None for v in values):
+        raise ScenarioError(f"--param {path}={text}: an empty item in the list")
+    return Param(path, text, values)
+
+
+def _range(path: str, text: str, nums: list[int | float]) -> Param:
+    a, b = nums[0], nums[1]
+    if b < a:
+        raise ScenarioError(f"--param {path}={text}: the range end {b} is below its start {a}")
+    if len(nums) == 2:
+        if isinstance(a, int) and isinstance(b, int):
+            if b - a + 1 > MAX_GRID_POINTS:
+                raise ScenarioError(f"--param {path}={text}: {b - a + 1} values; at most {MAX_GRID_POINTS}")
+            return Param(path, text, tuple(range(a, b + 1)), integer_range=True)
+        return Param(path, text, (float(a), float(b)), low=float(a), high=float(b))
+    step = nums[2]
+    if step <= 0:
+        raise ScenarioError(f"--param {path}={text}: the step must be positive, got {step}")
+    count = math.floor((b - a) / step + 1e-9) + 1
+    if count > MAX_GRID_POINTS:
+        raise ScenarioError(f"--param {path}={text}: {count} values; at most {MAX_GRID_POINTS}")
+    if all(isinstance(n, int) for n in nums):
+        return Param(path, text, tuple(a + i * step for i in range(count)))
+    return Param(path, text, tuple(_tidy(a + i * step) for i in range(count)))
+
+
+def parse_params(items: list[str]) -> list[Param]:
+    """`PATH=VALUES` strings from the command line."""
+    out: list[Param] = []
+    for item in items:
+        if "=" not in item:
+            raise ScenarioError(f"--param expects PATH=VALUES (e.g. constraints.power_cap_mw=5:50:5), got '{item}'")
+        path, text = item.split("=", 1)
+        path = path.strip()
+        if any(p.path == path for p in out):
+            raise ScenarioError(f"--param {path} is given twice; give all its values in one --param")
+        out.append(parse_values(path, text))
+    return out
+
+
+# ---- checking and expansion ---------------------------------------------------------------
+
+
+def check_paths(scenario: Scenario, params: list[Param]) -> None:
+    """Every path must be one of ``valid_paths``; all problems at once, with near misses."""
+    valid = valid_paths(scenario)
+    problems = []
+    for p in params:
+        if p.path in valid:
+            continue
+        near = difflib.get_close_matches(p.path, valid, n=1, cutoff=0.6)
+        problems.append(f"unknown path '{p.path}'" + (f"; did you mean '{near[0]}'?" if near else ""))
+    if problems:
+        raise ScenarioError("--param: " + "; ".join(problems) + "\n" + _paths_message(scenario), [])
+
+
+def grid_points(params: list[Param]) -> list[dict[str, Any]]:
+    """The Cartesian product of every parameter's values (last parameter fastest)."""
+    for p in params:
+        if p.continuous:
+            raise ScenarioError(
+                f"--param {p.path}={p.text}: a float range needs a step for a grid (a:b:step), "
+                "or use --samples N to draw from it"
+            )
+    total = math.prod(len(p.values) for p in params)
+    if total > MAX_GRID_POINTS:
+        raise ScenarioError(f"the grid has {total} points; at most {MAX_GRID_POINTS} (use --samples N)")
+    return [
+        dict(zip([p.path for p in params], combo, strict=True))
+        for combo in itertools.product(*(p.values for p in params))
+    ]
+
+
+def sample_points(params: list[Param], n: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+    """``n`` points, each parameter drawn independently (see the module docstring)."""
+    columns: dict[str, list[Any]] = {}
+    for p in params:
+        if p.continuous:
+            columns[p.path] = [_tidy(float(v)) for v in rng.uniform(p.low, p.high, size=n)]
+        else:
+            idx = rng.integers(0, len(p.values), size=n)
+            columns[p.path] = [p.values[int(i)] for i in idx]
+    return [{p.path: columns[p.path][i] for p in params} for i in range(n)]
+
+
+def build_sweep(
+    scenario: Path | str | None,
+    items: list[str],
+    *,
+    samples: int | None = None,
+    seed: int | None = None,
+) -> SweepSpec:
+    """Parse `PATH=VALUES` items, check them against the scenario, and validate every point's
+    scenario before anything runs (a bad path or value is a ScenarioError listing valid paths).
+    """
+    base: ScenarioFile = load_scenario(scenario)
+    if not items:
+        raise ScenarioError("give at least one --param PATH=VALUES\n" + _paths_message(base.scenario))
+    params = parse_params(items)
+    check_paths(base.scenario, params)
+    if samples is not None:
+        if samples < 1:
+            raise ScenarioError(f"--samples must be at least 1, got {samples}")
+        used_seed = seed if seed is not None else base.scenario.demand.seed
+        points = sample_points(params, samples, np.random.default_rng(used_seed))
+        mode = "samples"
+    else:
+        points = grid_points(params)
+        used_seed = None
+        mode = "grid"
+    _check_values(base, params, points)
+    return SweepSpec(base.path, tuple(params), tuple(points), mode, used_seed)
+
+
+def _problem_text(exc: ScenarioError) -> str:
+    """The problem lines of a scenario validation error, without the file header."""
+    return "; ".join(exc.problems) if exc.problems else str(exc)
+
+
+def _check_values(base: ScenarioFile, params: list[Param], points: list[dict[str, Any]]) -> None:
+    """Each value alone first (one message per bad value), then every distinct combination
+    (cross-field rules such as idle power above full power)."""
+    problems: list[str] = []
+    for p in params:
+        values = (p.low, p.high) if p.continuous else p.values
+        for v in dict.fromkeys(values):
+            try:
+                load_scenario(base.path, {p.path: v})
+            except ScenarioError as exc:
+                problems.append(f"{p.path}={v!r}: {_problem_text(exc)}")
+    if not problems and len(params) > 1:
+        seen: set[tuple] = set()
+        for point in points:
+            key = tuple((k, repr(v)) for k, v in point.items())
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                load_scenario(base.path, point)
+            except ScenarioError as exc:
+                shown = ", ".join(f"{k}={v!r}" for k, v in point.items())
+                problems.append(f"{shown}: {_problem_text(exc)}")
+    if problems:
+        shown = problems[:12] + ([f"... and {len(problems) - 12} more"] if len(problems) > 12 else [])
+        raise ScenarioError(
+            "--param: invalid value(s) for the scenario "
+            + str(base.path)
+            + "\n"
+            + "\n".join(f"  - {line}" for line in shown)
+            + "\n"
+            + _paths_message(base.scenario)
+        )

@@ -1,0 +1,296 @@
+"""planner sweep: VALUES parsing, path checks, the tidy table, frontiers, executors and the CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from rich.console import Console
+
+from planner.cli import sweep_cmd
+from planner.cli.main import app
+from planner.errors import ScenarioError
+from planner.scenario.load import load_scenario
+from planner.sweep.executors import DaskExecutor, ProcessExecutor, SerialExecutor, make_executor
+from planner.sweep.frontier import frontier, frontier_charts
+from planner.sweep.grid import build_sweep, grid_points, parse_params, parse_values, sample_points, valid_paths
+from planner.sweep.run import run_sweep, table_csv
+
+CAP = "constraints.power_cap_mw"
+
+
+# ---- VALUES and paths ---------------------------------------------------------------------
+
+
+def test_values_ranges_lists_and_integer_ranges():
+    assert parse_values(CAP, "5:20:5").values == (5, 10, 15, 20)
+    assert parse_values("economics.pue", "1.1:1.3:0.1").values == (1.1, 1.2, 1.3)  # no 1.2000000000000002
+    assert parse_values("demand.seed", "1:4").values == (1, 2, 3, 4)
+    assert parse_values("skus.gb300-nvl72.cost_per_gpu_hour", "2.0,2.65,3.5").values == (2.0, 2.65, 3.5)
+    assert parse_values("objective", "min_cost,max_tokens").values == ("min_cost", "max_tokens")
+    cont = parse_values("economics.pue", "1.1:1.5")
+    assert cont.continuous and (cont.low, cont.high) == (1.1, 1.5)
+
+
+def test_grid_is_the_product_last_parameter_fastest():
+    params = parse_params([f"{CAP}=10,20", "economics.pue=1.1,1.2,1.3"])
+    points = grid_points(params)
+    assert len(points) == 2 * 3
+    assert points[0] == {CAP: 10, "economics.pue": 1.1}
+    assert points[1] == {CAP: 10, "economics.pue": 1.2}
+    assert points[3] == {CAP: 20, "economics.pue": 1.1}
+
+
+def test_samples_are_seeded_and_inside_their_ranges():
+    params = parse_params(["economics.pue=1.1:1.5", "demand.seed=1:10", f"{CAP}=10,20"])
+    a = sample_points(params, 50, np.random.default_rng(7))
+    b = sample_points(params, 50, np.random.default_rng(7))
+    c = sample_points(params, 50, np.random.default_rng(8))
+    assert a == b and a != c
+    assert all(1.1 <= p["economics.pue"] <= 1.5 for p in a)
+    assert {p["demand.seed"] for p in a} <= set(range(1, 11))
+    assert {p[CAP] for p in a} == {10, 20}
+
+
+def test_valid_paths_come_from_the_schema_and_the_scenario_skus():
+    paths = valid_paths(load_scenario().scenario)
+    for p in (
+        CAP,
+        "economics.pue",
+        "demand.seed",
+        "skus.gb300-nvl72.cost_per_gpu_hour",
+        "existing.h200-sxm",
+        "workloads.chat.interactivity",
+        "skus.b200-sxm.throughput.fast",
+        "solver.mip_rel_gap",
+    ):
+        assert p in paths
+    assert "skus.gb300-nvl72.id" not in paths and "name" not in paths
+
+
+@pytest.mark.parametrize(
+    "item, expect",
+    [
+        ("constraints.power_cap=5:10:1", "did you mean 'constraints.power_cap_mw'"),
+        ("skus.b300.cost_per_gpu_hour=1,2", "unknown path 'skus.b300.cost_per_gpu_hour'"),
+        ("economics.pue=0.5,1.2", "economics.pue=0.5"),
+        (f"{CAP}=abc", "unable to parse string as a number"),
+        (f"{CAP}=10:5:1", "below its start"),
+        (f"{CAP}=5:10:0", "step must be positive"),
+        ("economics.pue=1.1:1.5", "needs a step"),
+        (f"{CAP}", "expects PATH=VALUES"),
+    ],
+)
+def test_bad_params_are_rejected_with_the_valid_paths(item, expect):
+    with pytest.raises(ScenarioError) as err:
+        build_sweep(None, [item])
+    assert expect in str(err.value)
+
+
+def test_cli_bad_path_exit_2_lists_valid_paths(runner):
+    result = runner.invoke(app, ["sweep", "-p", "constraints.powercap_mw=5,10"])
+    assert result.exit_code == 2
+    err = result.stderr
+    assert "unknown path 'constraints.powercap_mw'" in err and "did you mean 'constraints.power_cap_mw'" in err
+    assert "valid paths:" in err and "economics.pue" in err and "demand.seed" in err
+    assert "skus.<id>.<field>" in err and "gb300-nvl72" in err and "cost_per_gpu_hour" in err
+    assert "Traceback" not in result.output
+
+
+def test_cli_bad_value_exit_2(runner):
+    result = runner.invoke(app, ["sweep", "-p", f"{CAP}=10,-3", "-w", "1"])
+    assert result.exit_code == 2
+    assert f"{CAP}=-3" in result.stderr and "greater than 0" in result.stderr and "valid paths:" in result.stderr
+
+
+def test_cli_usage_errors_exit_2(runner, tmp_path):
+    assert runner.invoke(app, ["sweep"]).exit_code == 2  # no --param
+    r = runner.invoke(app, ["sweep", "-p", f"{CAP}=10", "--out", str(tmp_path / "r.txt")])
+    assert r.exit_code == 2 and ".csv or .parquet" in r.stderr
+    r = runner.invoke(app, ["sweep", "-p", f"{CAP}=10", "--scheduler", "tcp://127.0.0.1:1"])
+    assert r.exit_code == 2 and "--executor dask" in r.stderr
+    r = runner.invoke(app, ["sweep", "-p", f"{CAP}=10", "--executor", "ray"])
+    assert r.exit_code == 2
+    assert not list(tmp_path.iterdir())
+
+
+def test_parquet_needs_pyarrow(runner, tmp_path, monkeypatch):
+    monkeypatch.setattr(sweep_cmd.importlib.util, "find_spec", lambda name: None)
+    out = tmp_path / "r.parquet"
+    r = runner.invoke(app, ["sweep", "-p", f"{CAP}=10", "-w", "1", "--out", str(out)])
+    assert r.exit_code == 2 and "needs pyarrow" in r.stderr and "results.csv" in r.stderr
+    assert not out.exists()
+
+
+# ---- results ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cap_sweep():
+    """The default scenario over power caps (min_cost): infeasible below ~9.82 MW."""
+    spec = build_sweep(None, [f"{CAP}=9.5,9.9,10,10.5,12,20"])
+    return spec, run_sweep(spec, SerialExecutor())
+
+
+def test_frontier_is_monotone_in_the_power_cap(cap_sweep):
+    spec, df = cap_sweep
+    assert list(df[CAP]) == [9.5, 9.9, 10, 10.5, 12, 20]
+    assert df.loc[0, "status"] == "infeasible"
+    ok = df[df["status"] == "optimal"].sort_values(CAP)
+    assert len(ok) == 5
+    cost = ok["cost_per_million_tokens"].to_numpy()
+    total = ok["total_cost_usd"].to_numpy()
+    # a larger cap never raises the optimal cost (within the MIP gap)
+    assert (np.diff(total) <= 1e-4 * total[:-1]).all(), total
+    assert (np.diff(cost) <= 1e-4 * cost[:-1]).all(), cost
+    assert (ok["power_mw"] <= ok[CAP] + 1e-9).all()
+    fr = frontier(df, CAP, spec.paths)
+    mv = fr["marginal_usd_per_year"].dropna()
+    assert len(mv) == 4 and (mv >= -1e-4 * total.max() * 8760 / 168).all()
+    # the marginal value is the cost difference per MW, annualised: hand-check the first step
+    step = fr[fr[CAP] == 10].iloc[0]
+    before = df[df[CAP] == 9.9].iloc[0]
+    expect = -(step["total_cost_usd"] - before["total_cost_usd"]) / (10 - 9.9) / (168 / 8760)
+    assert math.isclose(step["marginal_usd_per_year"], expect, rel_tol=1e-9, abs_tol=1e-6)
+
+
+def test_table_columns_and_infeasible_diagnosis(cap_sweep):
+    _, df = cap_sweep
+    for c in (
+        "point",
+        CAP,
+        "status",
+        "cost_per_million_tokens",
+        "power_mw",
+        "run_rate_usd_per_hour",
+        "capex_spend_usd",
+        "units.gb300-nvl72",
+        "gpus.b200-sxm",
+        "power_mw.h200-sxm",
+        "caps_at_limit",
+        "diagnosis",
+    ):
+        assert c in df.columns
+    bad = df.iloc[0]
+    assert bad["status"] == "infeasible" and "power_cap_mw" in bad["diagnosis"]
+    assert pd.isna(bad["units.gb300-nvl72"]) and math.isnan(bad["cost_per_million_tokens"])
+    at10 = df[df[CAP] == 10].iloc[0]
+    assert "power_cap" in at10["caps_at_limit"].split(";")
+    assert df[df[CAP] == 20].iloc[0]["caps_at_limit"] == ""
+    units = [f"units.{s}" for s in ("h200-sxm", "b200-sxm", "gb200-nvl72", "gb300-nvl72")]
+    assert int(at10["units.h200-sxm"]) >= 32  # existing units are kept
+    assert all(pd.api.types.is_integer_dtype(df[c]) for c in units)
+
+
+def test_frontier_chart_is_a_png(cap_sweep):
+    spec, df = cap_sweep
+    charts = frontier_charts(df, spec.paths)
+    assert list(charts) == ["frontier_constraints_power_cap_mw.png"]
+    png = charts["frontier_constraints_power_cap_mw.png"]
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_input_errors_inside_a_point_become_invalid_rows():
+    spec = build_sweep(None, ["workloads.fast.interactivity=164,400"])
+    df = run_sweep(spec)
+    assert list(df["status"])[0] == "optimal"
+    assert df.loc[1, "status"] == "invalid" and "fast" in df.loc[1, "diagnosis"]
+
+
+# ---- executors ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+def test_local_processes_and_dask_give_the_same_table(dask_client):
+    spec = build_sweep(None, [f"{CAP}=9.5,10,11", "skus.gb300-nvl72.cost_per_gpu_hour=2.65,3.5"])
+    serial = table_csv(run_sweep(spec, SerialExecutor()))
+    local = table_csv(run_sweep(spec, ProcessExecutor(workers=2, point_timeout_s=120)))
+    seen = []
+    dask = table_csv(
+        run_sweep(spec, DaskExecutor(client=dask_client, point_timeout_s=120), on_done=lambda d, t: seen.append((d, t)))
+    )
+    assert serial == local == dask
+    assert seen[-1] == (6, 6)
+    assert "infeasible" in serial and serial.count("\n") == 7
+
+
+def test_make_executor():
+    assert isinstance(make_executor("local", 1), SerialExecutor)
+    assert isinstance(make_executor("local", 2), ProcessExecutor)
+    ex = make_executor("dask", 2, "tcp://10.0.0.5:8786")
+    assert isinstance(ex, DaskExecutor) and ex.address == "tcp://10.0.0.5:8786"
+
+
+# ---- CLI ----------------------------------------------------------------------------------
+
+
+def test_cli_json_is_one_document(runner):
+    r = runner.invoke(app, ["sweep", "-p", f"{CAP}=9,12", "-w", "1", "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["params"] == [{"path": CAP, "values": "9,12"}] and doc["points"] == 2 and doc["mode"] == "grid"
+    assert [row["status"] for row in doc["rows"]] == ["infeasible", "optimal"]
+    assert doc["rows"][0]["cost_per_million_tokens"] is None and doc["rows"][0]["diagnosis"]
+    assert doc["rows"][1]["units.gb300-nvl72"] > 0
+
+
+def test_cli_out_csv_and_plots(runner, tmp_path):
+    out, plots = tmp_path / "res.csv", tmp_path / "plots"
+    r = runner.invoke(app, ["sweep", "-p", f"{CAP}=10,12", "-w", "1", "--out", str(out), "--plot", str(plots)])
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(out)
+    assert list(df[CAP]) == [10, 12] and set(df["status"]) == {"optimal"}
+    assert (plots / "frontier_constraints_power_cap_mw.png").read_bytes()[:4] == b"\x89PNG"
+    assert "sweep of default.yaml: 2 points" in r.stdout and "gb300-nvl72" in r.stdout
+
+
+def test_cli_samples(runner):
+    args = [
+        "sweep",
+        "-p",
+        "skus.gb300-nvl72.cost_per_gpu_hour=2.5:3.0",
+        "--samples",
+        "2",
+        "--seed",
+        "3",
+        "-w",
+        "1",
+        "--json",
+    ]
+    a, b = runner.invoke(app, args), runner.invoke(app, args)
+    assert a.exit_code == 0 and a.stdout == b.stdout
+    doc = json.loads(a.stdout)
+    assert doc["mode"] == "samples" and doc["seed"] == 3
+    assert all(2.5 <= row["skus.gb300-nvl72.cost_per_gpu_hour"] <= 3.0 for row in doc["rows"])
+
+
+def test_no_progress_output_when_stderr_is_not_a_terminal(runner):
+    r = runner.invoke(app, ["sweep", "-p", f"{CAP}=10,12", "-w", "1", "--json"])
+    assert r.exit_code == 0
+    assert "\x1b[" not in r.stderr and "━" not in r.stderr and "\r" not in r.stderr
+    assert r.stderr.startswith("2 points in")
+
+
+def test_progress_bar_when_stderr_is_a_terminal(runner, monkeypatch):
+    buf = io.StringIO()
+    monkeypatch.setattr(sweep_cmd, "stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(sweep_cmd, "stderr", Console(file=buf, force_terminal=True, width=100))
+    r = runner.invoke(app, ["sweep", "-p", f"{CAP}=10,12", "-w", "1", "--json"])
+    assert r.exit_code == 0
+    shown = buf.getvalue()
+    assert "sweep" in shown and "2/2" in shown
+    json.loads(r.stdout)  # progress never reaches stdout
