@@ -119,3 +119,16 @@ def test_cli_exact_flag_and_report(runner):
     a, b = json.loads(on.stdout), json.loads(off.stdout)
     assert a["aggregation"]["mode"] == "aggregated" and b["aggregation"]["mode"] == "exact"
     assert a["total_cost_usd"] == pytest.approx(b["total_cost_usd"], rel=1e-4)
+
+
+def test_full_year_default_plans_in_seconds_with_its_error_stated():
+    from planner.pipeline import run_plan
+    from planner.resources import scenarios_dir
+
+    plan = run_plan(scenarios_dir() / "default-year.yaml", explain=False)
+    assert plan.status == "optimal"
+    agg = plan.aggregation
+    assert agg["mode"] == "aggregated" and agg["original_slices"] >= 8700
+    assert 0 <= agg["error_bound"] <= 1e-3
+    assert agg["lower_bound_usd"] <= plan.total_cost_usd <= agg["upper_bound_usd"] * (1 + 1e-9)
+    assert plan.power_mw <= plan.power_cap_mw

@@ -346,3 +346,18 @@ def test_bad_traces_name_file_row_and_column(tmp_path, text, message):
 def test_missing_trace(tmp_path):
     with pytest.raises(ScenarioError, match="trace file not found"):
         run_demand(spec(workloads={"w": {"trace": "nope.csv"}}), tmp_path)
+
+
+def test_fixed_token_lengths_at_window_level_are_exact():
+    import numpy as np
+
+    from planner.demand.simulate import window_tokens
+    from planner.demand.spec import WorkloadTraffic
+
+    traffic = WorkloadTraffic(
+        mean_tokens_per_s=1.0, input_tokens={"mean": 8192, "median": 8192}, output_tokens={"mean": 1024, "median": 1024}
+    )
+    counts = np.array([0, 3, 50, 1000])
+    tokens = window_tokens(traffic, counts, np.random.default_rng(0))
+    assert np.isfinite(tokens).all()
+    assert tokens == pytest.approx([0.0, 3 * 9216.0, 50 * 9216.0, 1000 * 9216.0], rel=1e-12)

@@ -170,12 +170,17 @@ def catalog_cmd(
     stdout.print(st)
 
 
-from planner.cli import demand_cmd, plan_cmd, report_cmd, sweep_cmd  # noqa: E402  (commands register on the app)
+# commands register on the app defined above
+from planner.cli import (  # noqa: E402
+    buildout_cmd,
+    demand_cmd,
+    plan_cmd,
+    report_cmd,
+    sweep_cmd,
+)
 
-plan_cmd.register(app, handled)
-demand_cmd.register(app, handled)
-sweep_cmd.register(app, handled)
-report_cmd.register(app, handled)
+for _module in (plan_cmd, demand_cmd, buildout_cmd, sweep_cmd, report_cmd):
+    _module.register(app, handled)
 
 
 def main() -> None:

@@ -288,7 +288,10 @@ def window_tokens(traffic: WorkloadTraffic, counts: np.ndarray, rng: np.random.G
         out += np.bincount(owner, weights=_lognormal_tokens(traffic, n_small, rng), minlength=counts.size)
     large = counts >= EXACT_SUM_BELOW
     n = counts[large].astype(float)
-    out[large] = rng.gamma(n * mean**2 / variance, variance / mean)
+    if variance > 0:
+        out[large] = rng.gamma(n * mean**2 / variance, variance / mean)
+    else:  # fixed lengths (mean == median): the sum is exact
+        out[large] = n * mean
     return out
 
 

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from planner.buildout.schema import BuildoutSpec
 from planner.demand.spec import GeneratedDemand
 
 
@@ -165,6 +166,7 @@ class Scenario(Strict):
     existing: dict[str, NonNegativeInt] = Field(default_factory=dict, description="Units already deployed.")
     objective: Objective = "min_cost"
     solver: Solver = Solver()
+    buildout: BuildoutSpec | None = Field(default=None, description="Multi-period buildout (`planner buildout`).")
 
     @field_validator("skus", mode="before")
     @classmethod

@@ -1,0 +1,358 @@
+"""BuildoutProblem: the multi-period optimisation input as plain numbers.
+
+Catalog SKUs are resolved by ``planner.optimize.problem.build_problem`` (facility kW,
+$/GPU-hour at the scenario's tier, capex, tokens/s per GPU at each workload's service
+level); this module adds what changes with time: periods and their demand, power caps,
+budgets, availability windows, price paths, economic lives, existing cohorts and discounting.
+
+Representative time: the scenario's demand curve (e.g. one week of hourly slices) stands
+for every period. Each period's curve is that curve scaled by the period's growth: the peak
+by the growth reached at the period's end (capacity must hold through the whole period),
+the mean by the average growth over the period (tokens and energy). Costs of a period are
+the curve's costs times ``weight = period hours / curve span``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from planner.buildout.schema import BuildoutSpec, months_to_periods, per_period
+from planner.catalog.load import Catalog
+from planner.demand.curve import LoadCurve, read_load_curve
+from planner.economics import HOURS_PER_YEAR, capital_recovery_factor
+from planner.errors import ScenarioError
+from planner.optimize.problem import SkuData, _catalog_for, build_problem
+from planner.scenario.load import ScenarioFile
+
+
+@dataclass(frozen=True)
+class Period:
+    """One period of the horizon."""
+
+    label: str
+    start: str  # ISO date
+    hours: float  # [h]
+    months_from_start: float  # at the period's start [months]
+    discount_factor: float  # (1 + r)^(-years from the horizon start to the period start) [1]
+    curve: LoadCurve  # representative demand of the period [tokens/s]
+    power_cap_mw: float | None  # [MW]
+    capex_budget_usd: float | None  # [$]
+
+    @property
+    def weight(self) -> float:
+        """Period hours per hour of its representative curve. [1]"""
+        return self.hours / self.curve.span_hours
+
+
+@dataclass(frozen=True)
+class BuildoutSku:
+    """One SKU over time."""
+
+    sku: SkuData  # resolved figures (min_units 0: the fleet comes from cohorts)
+    pricing: str  # owned | hourly
+    available: tuple[bool, ...]  # can be bought in period p
+    capex_usd_per_gpu: tuple[float, ...]  # purchase price per period (NaN: none) [$/GPU]
+    cost_usd_per_gpu_hour: tuple[float, ...]  # hourly pricing, per period [$/GPU-h]
+    fixed_opex_usd_per_gpu_year: float  # owned [$/GPU-year]
+    life_years: float  # [years]
+    life_periods: int  # periods a unit serves after purchase [periods]
+    annuity_usd_per_gpu_year: tuple[float, ...]  # capex x CRF(r, life) by purchase period [$/GPU-year]
+
+    @property
+    def id(self) -> str:
+        return self.sku.id
+
+    @property
+    def energy_billed(self) -> bool:
+        """Owned units pay their electricity; hourly ones as their price says."""
+        return self.pricing == "owned" or self.sku.energy_billed
+
+    def fleet_usd_per_gpu_hour(self, p: int, electricity_usd_per_kwh: float) -> float:
+        """Cost per installed GPU-hour, busy or idle, excluding capital of owned units. [$/GPU-h]"""
+        idle = self.sku.facility_idle_kw_per_gpu * electricity_usd_per_kwh if self.energy_billed else 0.0
+        if self.pricing == "owned":
+            return self.fixed_opex_usd_per_gpu_year / HOURS_PER_YEAR + idle
+        return self.cost_usd_per_gpu_hour[p] + idle
+
+    def busy_usd_per_gpu_hour(self, electricity_usd_per_kwh: float) -> float:
+        """Extra electricity of a busy GPU over an idle one. [$/GPU-h]"""
+        if not self.energy_billed:
+            return 0.0
+        return (self.sku.facility_kw_per_gpu - self.sku.facility_idle_kw_per_gpu) * electricity_usd_per_kwh
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Units installed before the first period."""
+
+    sku: int  # index into BuildoutProblem.skus
+    units: int  # [units]
+    age_months: float  # [months]
+    remaining_periods: int  # periods it still serves (>= 1) [periods]
+    annuity_usd_per_gpu_year: float  # owned: still charged while inside its life [$/GPU-year]
+
+
+@dataclass(frozen=True)
+class BuildoutProblem:
+    """Everything the multi-period model needs."""
+
+    name: str
+    periods: tuple[Period, ...]
+    skus: tuple[BuildoutSku, ...]
+    cohorts: tuple[Cohort, ...]
+    workloads: tuple[str, ...]
+    electricity_usd_per_kwh: float  # [$/kWh]
+    max_utilization: float  # [1]
+    discount_rate: float  # [1/year]
+    total_capex_budget_usd: float | None  # [$]
+    early_retirement: bool
+    mode: str  # perfect_foresight | myopic
+    end_of_horizon: str  # annuities | purchase
+    mip_rel_gap: float = 1e-4
+    time_limit_s: float = 120.0
+    threads: int = 1
+    backend: str = "highs"
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def sku_ids(self) -> tuple[str, ...]:
+        return tuple(s.id for s in self.skus)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(p.label for p in self.periods)
+
+    @property
+    def throughput(self) -> np.ndarray:
+        """(S, W) tokens/s per GPU; 0 where a SKU cannot serve a workload."""
+        return np.array([[s.sku.throughput.get(w, 0.0) for w in self.workloads] for s in self.skus], dtype=float)
+
+    def existing_units(self) -> np.ndarray:
+        """(S,) units installed before the first period."""
+        out = np.zeros(len(self.skus))
+        for c in self.cohorts:
+            out[c.sku] += c.units
+        return out
+
+    def existing_alive(self) -> np.ndarray:
+        """(S, P) units of the initial cohorts still inside their life in period p."""
+        out = np.zeros((len(self.skus), len(self.periods)))
+        for c in self.cohorts:
+            out[c.sku, : c.remaining_periods] += c.units
+        return out
+
+    def with_changes(self, **changes) -> BuildoutProblem:
+        return replace(self, **changes)
+
+
+def _growth(rate: float, m0: float, m1: float) -> tuple[float, float]:
+    """(average, end) growth factor over months [m0, m1] with monthly compounding."""
+    end = (1.0 + rate) ** m1
+    if rate == 0.0:
+        return 1.0, 1.0
+    k = math.log1p(rate)
+    return ((1.0 + rate) ** m1 - (1.0 + rate) ** m0) / (k * (m1 - m0)), end
+
+
+def _scaled(curve: LoadCurve, mean_factor, peak_factor) -> LoadCurve:
+    """The curve with means and peaks multiplied (numbers or (W, 1) arrays)."""
+    return replace(
+        curve,
+        mean=curve.mean * mean_factor,
+        peak=curve.peak * peak_factor,
+        bands={k: v * peak_factor for k, v in curve.bands.items()},
+    )
+
+
+def _period_curves(sf: ScenarioFile, spec: BuildoutSpec, base: LoadCurve, problems: list[str]) -> list[LoadCurve]:
+    d = spec.demand
+    if d.curves is None:
+        if isinstance(d.scale, dict):
+            for w in d.scale:
+                if w not in base.workloads:
+                    problems.append(
+                        f"buildout.demand.scale.{w}: no such workload in the demand ({', '.join(base.workloads)})"
+                    )
+            scale = np.array([[d.scale.get(w, 1.0)] for w in base.workloads])
+        else:
+            scale = d.scale
+        out = []
+        for p in range(spec.periods):
+            m0 = p * spec.period_months
+            avg, end = _growth(d.growth_per_month, m0, m0 + spec.period_months)
+            out.append(_scaled(base, scale * avg, scale * end))
+        return out
+    out = []
+    for i, rel in enumerate(d.curves):
+        try:
+            c = read_load_curve(sf.resolve(rel))
+        except ScenarioError as exc:
+            problems.append(f"buildout.demand.curves[{i}]: {exc}")
+            continue
+        if c.workloads != base.workloads:
+            problems.append(
+                f"buildout.demand.curves[{i}] ({rel}): workloads {', '.join(c.workloads)} differ from the scenario "
+                f"demand's {', '.join(base.workloads)}"
+            )
+            continue
+        out.append(c)
+    return out
+
+
+def _path(value, default: float, periods: int) -> tuple[float, ...]:
+    got = per_period(value, periods)
+    return tuple(default if v is None else v for v in got)
+
+
+def build_buildout_problem(sf: ScenarioFile, base: LoadCurve, catalog: Catalog | None = None) -> BuildoutProblem:
+    """Resolve the scenario's `buildout:` section against the catalog; report every problem at once."""
+    scn = sf.scenario
+    spec = scn.buildout
+    if spec is None:
+        raise ScenarioError(
+            f"{sf.path}: no 'buildout:' section; add one (see `planner schema`, key buildout) "
+            "or plan a single period with `planner plan`"
+        )
+    catalog = catalog or _catalog_for(sf)
+    single = build_problem(sf, base, catalog)
+    problems: list[str] = []
+    where = f"{sf.path}: buildout"
+    c = scn.constraints
+    if c.budget_usd_per_hour is not None:
+        problems.append(
+            f"constraints.budget_usd_per_hour ({c.budget_usd_per_hour:g}) is a single-period run-rate cap and is not "
+            "used by a buildout; remove it, or use buildout.capex_budget_usd / total_capex_budget_usd"
+        )
+    ids = list(single.sku_ids)
+    for sku_id in spec.skus:
+        if sku_id not in ids:
+            problems.append(f"buildout.skus.{sku_id}: not among the scenario's skus ({', '.join(ids)})")
+    n = spec.periods
+    r = spec.discount_rate
+    default_life = spec.economic_life_years or catalog.economic_life_years
+    labels = spec.labels()
+    skus: list[BuildoutSku] = []
+    notes = list(single.notes)
+    for s in single.skus:
+        e = spec.skus.get(s.id)
+        pricing = (e.pricing if e and e.pricing else None) or spec.pricing
+        first = spec.period_index(e.available_from) if e and e.available_from is not None else 0
+        last = spec.period_index(e.available_until) if e and e.available_until is not None else n - 1
+        available = tuple(first <= p <= last for p in range(n))
+        capex = _path(e.capex_usd_per_gpu if e else None, s.capex_usd_per_gpu, n)
+        hourly = _path(e.cost_per_gpu_hour if e else None, s.cost_usd_per_gpu_hour, n)
+        life = (e.economic_life_years if e and e.economic_life_years else None) or default_life
+        life_periods = max(1, months_to_periods(life * 12.0, spec.period_months))
+        crf = capital_recovery_factor(r, life)
+        if pricing == "owned" and math.isnan(capex[first]):
+            problems.append(
+                f"buildout.skus.{s.id}: owned pricing needs a purchase price; set capex_usd_per_gpu "
+                "(or skus[].capex_usd_per_gpu), or pricing: hourly"
+            )
+            continue
+        opex = e.fixed_opex_usd_per_gpu_year if e and e.fixed_opex_usd_per_gpu_year is not None else None
+        if pricing == "owned" and opex is None:
+            # the tier's $/GPU-hour = capital recovery + full-load energy + fixed opex, at the first price
+            residual = (
+                s.cost_usd_per_gpu_hour * HOURS_PER_YEAR
+                - capex[first] * crf
+                - s.facility_kw_per_gpu * scn.economics.electricity_usd_per_kwh * HOURS_PER_YEAR
+            )
+            opex = max(residual, 0.0)
+            if residual < 0:
+                notes.append(
+                    f"{s.id}: capital recovery + energy (${capex[first] * crf / HOURS_PER_YEAR:.3f}/GPU-h + energy) "
+                    f"exceeds its ${s.cost_usd_per_gpu_hour:g}/GPU-h tier; fixed opex taken as 0"
+                )
+        skus.append(
+            BuildoutSku(
+                sku=replace(s, min_units=0),
+                pricing=pricing,
+                available=available,
+                capex_usd_per_gpu=capex,
+                cost_usd_per_gpu_hour=hourly,
+                fixed_opex_usd_per_gpu_year=float(opex or 0.0),
+                life_years=float(life),
+                life_periods=life_periods,
+                annuity_usd_per_gpu_year=tuple(q * crf if not math.isnan(q) else 0.0 for q in capex),
+            )
+        )
+        if life_periods * spec.period_months != life * 12.0:
+            notes.append(
+                f"{s.id}: economic life {life:g} years taken as {life_periods} periods of {spec.period_months:g} months"
+            )
+
+    index = {b.id: j for j, b in enumerate(skus)}
+    cohorts: list[Cohort] = []
+    if spec.existing is None:
+        raw = [(sku_id, units, 0.0, None) for sku_id, units in scn.existing.items() if units > 0]
+    else:
+        raw = [(co.sku, co.units, co.age_months, co.capex_usd_per_gpu) for co in spec.existing]
+        totals: dict[str, int] = {}
+        for sku_id, units, _, _ in raw:
+            totals[sku_id] = totals.get(sku_id, 0) + units
+        for sku_id, units in scn.existing.items():
+            if units and totals.get(sku_id, 0) != units:
+                problems.append(
+                    f"existing.{sku_id} = {units} but buildout.existing holds {totals.get(sku_id, 0)} units of it; "
+                    "make them agree or drop the top-level existing"
+                )
+    for i, (sku_id, units, age, paid) in enumerate(raw):
+        if sku_id not in index:
+            if sku_id not in ids:
+                problems.append(f"buildout.existing[{i}].sku: '{sku_id}' is not among the scenario's skus")
+            continue
+        b = skus[index[sku_id]]
+        remaining = months_to_periods(b.life_years * 12.0 - age, spec.period_months)
+        if remaining < 1:
+            problems.append(
+                f"buildout.existing[{i}] ({sku_id}): age {age:g} months leaves no period of its {b.life_years:g}-year "
+                "life; drop the cohort or raise economic_life_years"
+            )
+            continue
+        price = paid if paid is not None else b.capex_usd_per_gpu[0]
+        annuity = 0.0 if math.isnan(price) else price * capital_recovery_factor(r, b.life_years)
+        cohorts.append(Cohort(index[sku_id], int(units), float(age), remaining, annuity))
+
+    curves = _period_curves(sf, spec, base, problems)
+    caps = per_period(spec.power_cap_mw, n)
+    caps = [c.power_cap_mw if v is None else v for v in caps]
+    budgets = per_period(spec.capex_budget_usd, n)
+    if problems:
+        raise ScenarioError(f"{where}: {len(problems)} problem(s) found", problems)
+    periods = tuple(
+        Period(
+            label=labels[p],
+            start=spec.period_start(p).isoformat(),
+            hours=spec.period_hours,
+            months_from_start=p * spec.period_months,
+            discount_factor=(1.0 + r) ** (-p * spec.period_months / 12.0),
+            curve=curves[p],
+            power_cap_mw=caps[p],
+            capex_budget_usd=budgets[p],
+        )
+        for p in range(n)
+    )
+    total = spec.total_capex_budget_usd if spec.total_capex_budget_usd is not None else c.capex_budget_usd
+    return BuildoutProblem(
+        name=scn.name,
+        periods=periods,
+        skus=tuple(skus),
+        cohorts=tuple(cohorts),
+        workloads=base.workloads,
+        electricity_usd_per_kwh=scn.economics.electricity_usd_per_kwh,
+        max_utilization=c.max_utilization,
+        discount_rate=r,
+        total_capex_budget_usd=total,
+        early_retirement=spec.early_retirement,
+        mode=spec.mode,
+        end_of_horizon=spec.end_of_horizon,
+        mip_rel_gap=scn.solver.mip_rel_gap,
+        time_limit_s=scn.solver.time_limit_s,
+        threads=scn.solver.threads,
+        backend=scn.solver.backend,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,488 @@
+"""Solve a BuildoutProblem (perfect foresight or myopic) and report the schedule.
+
+Perfect foresight solves one model over the horizon. Myopic solves period by period: each
+period sees only its own demand, caps and prices, buys and retires to minimise its own
+cost (capital as the annuities that fall in the period), and hands the fleet to the next
+period. Both schedules are then costed by the same horizon accounting (``evaluate``), so
+the cost of myopia is the difference of their present values (never negative, up to the
+MIP gaps). Every reported figure is recomputed from the decision, never read from the
+solver's objective.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from planner.buildout.model import BuildoutModel, History, build_model, ratio
+from planner.buildout.problem import BuildoutProblem
+from planner.economics import HOURS_PER_YEAR, SECONDS_PER_HOUR
+from planner.errors import ScenarioError, SolverError
+from planner.optimize.solve import SolveResult, solve
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to buy and keep: units (S, P), and the dispatch of each period (S, W, T_p)."""
+
+    buy: np.ndarray
+    units: np.ndarray
+    busy: tuple[np.ndarray, ...]
+
+
+@dataclass(frozen=True)
+class PeriodResult:
+    """One period of the schedule. Costs undiscounted unless named so."""
+
+    period: str
+    start: str
+    hours: float  # [h]
+    fleet: dict[str, int]  # installed units
+    gpus: dict[str, int]
+    purchases: dict[str, int]  # units bought at the start of the period
+    retirements: dict[str, int]  # units retired at the start (end of life + early)
+    retirements_end_of_life: dict[str, int]
+    power_mw: float  # facility at full load [MW]
+    power_cap_mw: float | None
+    capex_usd: float  # purchases [$]
+    capex_budget_usd: float | None
+    capital_usd: float  # annuities (or purchase price) charged in the period [$]
+    fixed_usd: float  # hourly price or fixed opex [$]
+    energy_usd: float  # electricity billed [$]
+    cost_usd: float  # capital + fixed + energy [$]
+    discount_factor: float
+    discounted_cost_usd: float  # [$]
+    tokens: float  # delivered [tokens]
+    cost_per_million_tokens: float  # [$/M tokens]
+    token_share_by_family: dict[str, float]
+    token_share_by_sku: dict[str, float]
+    binding: list[str]  # caps with less room than one more unit of the largest SKU bought in the period
+
+
+@dataclass(frozen=True)
+class BuildoutPlan:
+    scenario: str
+    mode: str
+    status: str  # optimal | time_limit | infeasible
+    periods: list[PeriodResult]
+    totals: dict[str, Any]
+    skus: list[dict[str, Any]]
+    story: dict[str, Any] = field(default_factory=dict)
+    solver: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    reason: dict[str, Any] | None = None
+    myopia: dict[str, Any] | None = None
+    decision: Decision | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("decision")
+        return d
+
+
+@dataclass
+class _Run:
+    status: str = "optimal"
+    decision: Decision | None = None
+    mip_gap: float = 0.0
+    build_s: float = 0.0
+    handoff_s: float = 0.0
+    solve_s: float = 0.0
+    failed_period: int | None = None
+    history: History | None = None
+
+    def add(self, model: BuildoutModel, res: SolveResult) -> None:
+        self.build_s += model.build_seconds
+        self.handoff_s += res.handoff_seconds
+        self.solve_s += res.solve_seconds
+        if math.isfinite(res.mip_gap):
+            self.mip_gap = max(self.mip_gap, res.mip_gap)
+        if res.status == "time_limit":
+            self.status = "time_limit"
+
+
+def _read(model: BuildoutModel, buy: np.ndarray, units: np.ndarray, busy: list[np.ndarray | None]) -> None:
+    """Copy solved values of the model's window into the decision arrays."""
+    problem = model.problem
+    for (j, p), var in model.buy.items():
+        buy[j, p] = round(var.varValue or 0.0)
+    for (j, p), var in model.units.items():
+        units[j, p] = round(var.varValue or 0.0)
+    S, W = len(problem.skus), len(problem.workloads)
+    for p in model.window:
+        busy[p] = np.zeros((S, W, len(problem.periods[p].curve.start_hours)))
+    for (j, k, p, t), var in model.busy.items():
+        busy[p][j, k, t] = max(var.varValue or 0.0, 0.0)
+
+
+def _capex(problem: BuildoutProblem, buy: np.ndarray, p: int) -> float:
+    return float(
+        sum(
+            buy[j, p] * b.sku.gpus_per_unit * b.capex_usd_per_gpu[p]
+            for j, b in enumerate(problem.skus)
+            if not math.isnan(b.capex_usd_per_gpu[p])
+        )
+    )
+
+
+def solve_perfect_foresight(problem: BuildoutProblem) -> _Run:
+    model = build_model(problem)
+    res = solve(model, mip=True)  # type: ignore[arg-type]  # BuildoutModel has what solve reads
+    run = _Run(status=res.status)
+    run.add(model, res)
+    if not res.ok:
+        run.status = "infeasible"
+        return run
+    S, P = len(problem.skus), len(problem.periods)
+    buy, units, busy = np.zeros((S, P)), np.zeros((S, P)), [None] * P
+    _read(model, buy, units, busy)
+    run.decision = Decision(buy, units, tuple(busy))  # type: ignore[arg-type]
+    return run
+
+
+def solve_myopic(problem: BuildoutProblem) -> _Run:
+    S, P = len(problem.skus), len(problem.periods)
+    buy, units, busy = np.zeros((S, P)), np.zeros((S, P)), [None] * P
+    run = _Run()
+    spent = 0.0
+    before = problem.existing_units()
+    for p in range(P):
+        history = History(buy.copy(), before.copy(), spent)
+        model = build_model(problem, range(p, p + 1), history)
+        res = solve(model, mip=True)  # type: ignore[arg-type]
+        run.add(model, res)
+        if not res.ok:
+            run.status = "infeasible"
+            run.failed_period = p
+            run.history = history
+            return run
+        _read(model, buy, units, busy)
+        spent += _capex(problem, buy, p)
+        before = units[:, p].copy()
+    run.decision = Decision(buy, units, tuple(busy))  # type: ignore[arg-type]
+    return run
+
+
+DEFAULT_BUILDOUT = "buildout.yaml"
+
+SOLVERS = {"perfect_foresight": solve_perfect_foresight, "myopic": solve_myopic}
+
+
+def _end_of_life(problem: BuildoutProblem, decision: Decision) -> np.ndarray:
+    """(S, P) retirements at end of life, replaying the fleet oldest-first."""
+    S, P = decision.units.shape
+    out = np.zeros((S, P))
+    for j, b in enumerate(problem.skus):
+        # cohorts as [expiry period, units], oldest first
+        alive = sorted([[c.remaining_periods, c.units] for c in problem.cohorts if c.sku == j])
+        for p in range(P):
+            out[j, p] = sum(n for e, n in alive if e == p)
+            alive = [[e, n] for e, n in alive if e > p]
+            if decision.buy[j, p]:
+                alive.append([p + b.life_periods, int(decision.buy[j, p])])
+            excess = sum(n for _, n in alive) - int(decision.units[j, p])
+            for cohort in alive:  # early retirements, oldest first
+                take = min(cohort[1], excess)
+                cohort[1] -= take
+                excess -= take
+            alive = [c for c in alive if c[1] > 0]
+    return out
+
+
+def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodResult], dict[str, Any]]:
+    """Every reported figure, from the decision alone."""
+    price = problem.electricity_usd_per_kwh
+    theta = problem.throughput
+    ids = problem.sku_ids
+    g = np.array([b.sku.gpus_per_unit for b in problem.skus], dtype=float)
+    kw = np.array([b.sku.facility_kw_per_gpu for b in problem.skus])
+    prev = problem.existing_units()
+    eol = _end_of_life(problem, decision)
+    rows: list[PeriodResult] = []
+    P = len(problem.periods)
+    for p, per in enumerate(problem.periods):
+        units, buy = decision.units[:, p], decision.buy[:, p]
+        retired = prev + buy - units
+        capital = fixed = energy = 0.0
+        for j, b in enumerate(problem.skus):
+            gpus_h = g[j] * units[j] * per.hours
+            idle = b.sku.facility_idle_kw_per_gpu * price if b.energy_billed else 0.0
+            energy += gpus_h * idle
+            fixed += gpus_h * (b.fleet_usd_per_gpu_hour(p, price) - idle)
+            if b.pricing != "owned":
+                continue
+            if problem.end_of_horizon == "purchase":
+                capital += buy[j] * g[j] * b.capex_usd_per_gpu[p]
+                continue
+            for v in range(max(0, p - b.life_periods + 1), p + 1):
+                capital += decision.buy[j, v] * g[j] * b.annuity_usd_per_gpu_year[v] * per.hours / HOURS_PER_YEAR
+        if problem.end_of_horizon == "annuities":
+            for c in problem.cohorts:
+                if p < c.remaining_periods and problem.skus[c.sku].pricing == "owned":
+                    capital += c.units * g[c.sku] * c.annuity_usd_per_gpu_year * per.hours / HOURS_PER_YEAR
+        r = ratio(per.curve)
+        h = per.curve.slice_hours
+        busy = decision.busy[p]
+        mean_busy = busy * r[None, :, :]
+        for j, b in enumerate(problem.skus):
+            energy += float((mean_busy[j] * h[None, :]).sum()) * per.weight * b.busy_usd_per_gpu_hour(price)
+        tokens_by_sku = (theta[:, :, None] * mean_busy * h[None, None, :]).sum(axis=(1, 2)) * per.weight
+        tokens_by_sku *= SECONDS_PER_HOUR
+        tokens = float((per.curve.mean * h[None, :]).sum()) * per.weight * SECONDS_PER_HOUR
+        served = float(tokens_by_sku.sum())
+        share = tokens_by_sku / served if served > 0 else np.zeros(len(ids))
+        families: dict[str, float] = {}
+        for j, b in enumerate(problem.skus):
+            families[b.sku.family] = families.get(b.sku.family, 0.0) + float(share[j])
+        cost = capital + fixed + energy
+        power_mw = float((units * g * kw).sum()) / 1000.0
+        spend = _capex(problem, decision.buy, p)
+        binding = []
+        bought = [j for j in range(len(ids)) if buy[j] > 0]
+        if per.power_cap_mw is not None and bought:
+            spare = per.power_cap_mw - power_mw
+            j = max(bought, key=lambda j: g[j] * kw[j])
+            if spare < g[j] * kw[j] / 1000.0:
+                binding.append(f"power_cap: {spare:.3g} MW spare, less than one {ids[j]} unit")
+        if per.capex_budget_usd is not None and bought:
+            spare = per.capex_budget_usd - spend
+            j = max(bought, key=lambda j: g[j] * problem.skus[j].capex_usd_per_gpu[p])
+            if spare < g[j] * problem.skus[j].capex_usd_per_gpu[p]:
+                binding.append(f"capex_cap: ${spare:,.0f} left, less than one {ids[j]} unit")
+        rows.append(
+            PeriodResult(
+                period=per.label,
+                start=per.start,
+                hours=per.hours,
+                fleet={s: int(units[j]) for j, s in enumerate(ids)},
+                gpus={s: int(units[j] * g[j]) for j, s in enumerate(ids)},
+                purchases={s: int(buy[j]) for j, s in enumerate(ids)},
+                retirements={s: int(retired[j]) for j, s in enumerate(ids)},
+                retirements_end_of_life={s: int(eol[j, p]) for j, s in enumerate(ids)},
+                power_mw=power_mw,
+                power_cap_mw=per.power_cap_mw,
+                capex_usd=spend,
+                capex_budget_usd=per.capex_budget_usd,
+                capital_usd=capital,
+                fixed_usd=fixed,
+                energy_usd=energy,
+                cost_usd=cost,
+                discount_factor=per.discount_factor,
+                discounted_cost_usd=cost * per.discount_factor,
+                tokens=tokens,
+                cost_per_million_tokens=cost / tokens * 1e6 if tokens > 0 else float("nan"),
+                token_share_by_family=families,
+                token_share_by_sku={s: float(share[j]) for j, s in enumerate(ids)},
+                binding=binding,
+            )
+        )
+        prev = units
+    total_cost = sum(r.cost_usd for r in rows)
+    total_tokens = sum(r.tokens for r in rows)
+    totals = {
+        "periods": P,
+        "cost_usd": total_cost,
+        "present_value_usd": sum(r.discounted_cost_usd for r in rows),
+        "capital_usd": sum(r.capital_usd for r in rows),
+        "fixed_usd": sum(r.fixed_usd for r in rows),
+        "energy_usd": sum(r.energy_usd for r in rows),
+        "capex_usd": sum(r.capex_usd for r in rows),
+        "total_capex_budget_usd": problem.total_capex_budget_usd,
+        "tokens": total_tokens,
+        "cost_per_million_tokens": total_cost / total_tokens * 1e6 if total_tokens > 0 else float("nan"),
+    }
+    return rows, totals
+
+
+def violations(problem: BuildoutProblem, decision: Decision, rtol: float = 1e-6) -> list[str]:
+    """Constraints the decision breaks, recomputed from scratch."""
+    out: list[str] = []
+    g = np.array([b.sku.gpus_per_unit for b in problem.skus], dtype=float)
+    kw = np.array([b.sku.facility_kw_per_gpu for b in problem.skus])
+    theta = problem.throughput
+    prev = problem.existing_units()
+    alive0 = problem.existing_alive()
+    for p, per in enumerate(problem.periods):
+        units, buy = decision.units[:, p], decision.buy[:, p]
+        for j, b in enumerate(problem.skus):
+            if buy[j] > 0 and not b.available[p]:
+                out.append(f"{per.label}: bought {buy[j]:g} units of {b.id} outside its availability window")
+            alive = alive0[j, p] + decision.buy[j, max(0, p - b.life_periods + 1) : p + 1].sum()
+            if units[j] > alive + 1e-9 or (not problem.early_retirement and units[j] < alive - 1e-9):
+                out.append(f"{per.label}: {units[j]:g} units of {b.id} installed, {alive:g} inside their life")
+            if units[j] > prev[j] + buy[j] + 1e-9:
+                out.append(f"{per.label}: {b.id} grew beyond its purchases")
+            if units[j] > b.sku.max_units:
+                out.append(f"{per.label}: {b.id} above its supply limit")
+        power = float((units * g * kw).sum()) / 1000.0
+        if per.power_cap_mw is not None and power > per.power_cap_mw * (1 + rtol):
+            out.append(f"{per.label}: power {power:.6g} MW > cap {per.power_cap_mw:g} MW")
+        spend = _capex(problem, decision.buy, p)
+        if per.capex_budget_usd is not None and spend > per.capex_budget_usd * (1 + rtol) + 1e-6:
+            out.append(f"{per.label}: capex ${spend:,.0f} > budget ${per.capex_budget_usd:,.0f}")
+        busy = decision.busy[p]
+        over = busy.sum(axis=1) - problem.max_utilization * (units * g)[:, None]
+        if (over > rtol * np.maximum((units * g)[:, None], 1.0)).any():
+            out.append(f"{per.label}: busy GPUs above capacity")
+        short = per.curve.peak - (theta[:, :, None] * busy).sum(axis=0)
+        if (np.abs(short) > rtol * np.maximum(per.curve.peak, 1.0)).any():
+            out.append(f"{per.label}: demand not served (off by {np.abs(short).max():.3g} tokens/s)")
+        prev = units
+    total = problem.total_capex_budget_usd
+    spent = sum(_capex(problem, decision.buy, p) for p in range(len(problem.periods)))
+    if total is not None and spent > total * (1 + rtol) + 1e-6:
+        out.append(f"horizon capex ${spent:,.0f} > budget ${total:,.0f}")
+    return out
+
+
+def _story(problem: BuildoutProblem, rows: list[PeriodResult]) -> dict[str, Any]:
+    """When Blackwell overtakes Hopper, and what cost per token did from first to last period."""
+    first_majority = next(
+        (
+            r.period
+            for r in rows
+            if r.token_share_by_family.get("blackwell", 0.0) > r.token_share_by_family.get("hopper", 0.0)
+            and r.token_share_by_family.get("blackwell", 0.0) > 0.5
+        ),
+        None,
+    )
+    hopper = [j for j, b in enumerate(problem.skus) if b.sku.family == "hopper"]
+    early = [
+        {
+            "period": r.period,
+            "sku": problem.skus[j].id,
+            "units": r.retirements[problem.skus[j].id] - r.retirements_end_of_life[problem.skus[j].id],
+        }
+        for r in rows
+        for j in hopper
+        if r.retirements[problem.skus[j].id] > r.retirements_end_of_life[problem.skus[j].id]
+    ]
+    return {
+        "blackwell_majority_from": first_majority,
+        "hopper_early_retirements": early,
+        "cost_per_million_tokens_first": rows[0].cost_per_million_tokens,
+        "cost_per_million_tokens_last": rows[-1].cost_per_million_tokens,
+    }
+
+
+def _sku_rows(problem: BuildoutProblem) -> list[dict[str, Any]]:
+    out = []
+    for b in problem.skus:
+        avail = [p.label for p, a in zip(problem.periods, b.available, strict=True) if a]
+        out.append(
+            {
+                "sku": b.id,
+                "family": b.sku.family,
+                "pricing": b.pricing,
+                "available_from": avail[0] if avail else None,
+                "available_until": avail[-1] if avail else None,
+                "life_years": b.life_years,
+                "fixed_opex_usd_per_gpu_year": b.fixed_opex_usd_per_gpu_year if b.pricing == "owned" else None,
+                "capex_usd_per_gpu": list(b.capex_usd_per_gpu),
+                "facility_kw_per_gpu": b.sku.facility_kw_per_gpu,
+                "throughput": dict(b.sku.throughput),
+            }
+        )
+    return out
+
+
+def plan_buildout(problem: BuildoutProblem, mode: str | None = None, *, compare_myopia: bool = False) -> BuildoutPlan:
+    """Solve the buildout in ``mode`` (default: the problem's), check and explain it."""
+    from planner.buildout.explain import diagnose
+
+    t0 = time.perf_counter()
+    mode = mode or problem.mode
+    run = SOLVERS[mode](problem)
+    timings = {"build_s": run.build_s, "handoff_s": run.handoff_s, "solve_s": run.solve_s}
+    solver = {
+        "backend": problem.backend,
+        "status": run.status,
+        "mip_rel_gap": problem.mip_rel_gap,
+        "mip_gap": run.mip_gap,
+        "time_limit_s": problem.time_limit_s,
+    }
+    if run.decision is None:
+        reason = diagnose(problem, mode, run.failed_period, run.history)
+        timings["total_s"] = time.perf_counter() - t0
+        return BuildoutPlan(
+            problem.name,
+            mode,
+            "infeasible",
+            [],
+            {},
+            _sku_rows(problem),
+            {},
+            solver,
+            timings,
+            list(problem.notes),
+            reason,
+        )
+    broken = violations(problem, run.decision)
+    if broken:
+        raise SolverError("the buildout breaks constraints beyond tolerance: " + "; ".join(broken))
+    rows, totals = evaluate(problem, run.decision)
+    myopia = None
+    if compare_myopia:
+        other_mode = "myopic" if mode == "perfect_foresight" else "perfect_foresight"
+        other = SOLVERS[other_mode](problem)
+        timings["compare_s"] = other.build_s + other.handoff_s + other.solve_s
+        if other.decision is None:
+            myopia = {"status": f"{other_mode} infeasible", "cost_of_myopia_usd": None}
+        else:
+            _, other_totals = evaluate(problem, other.decision)
+            pv = {mode: totals["present_value_usd"], other_mode: other_totals["present_value_usd"]}
+            cost = pv["myopic"] - pv["perfect_foresight"]
+            myopia = {
+                "present_value_perfect_foresight_usd": pv["perfect_foresight"],
+                "present_value_myopic_usd": pv["myopic"],
+                "cost_of_myopia_usd": cost,
+                "cost_of_myopia_share": cost / pv["perfect_foresight"],
+                "mip_gap": max(run.mip_gap, other.mip_gap),
+            }
+    timings["total_s"] = time.perf_counter() - t0
+    return BuildoutPlan(
+        scenario=problem.name,
+        mode=mode,
+        status=run.status,
+        periods=rows,
+        totals=totals,
+        skus=_sku_rows(problem),
+        story=_story(problem, rows),
+        solver=solver,
+        timings=timings,
+        notes=list(problem.notes),
+        myopia=myopia,
+        decision=run.decision,
+    )
+
+
+def buildout_problem_from(sf) -> BuildoutProblem:
+    """Scenario file -> BuildoutProblem (its demand curve through planner.pipeline.scenario_curve)."""
+    from planner.buildout.problem import build_buildout_problem
+    from planner.pipeline import scenario_curve
+
+    if sf.scenario.buildout is None:
+        raise ScenarioError(
+            f"{sf.path}: no 'buildout:' section; add one (see `planner schema`, key buildout) "
+            "or plan a single period with `planner plan`"
+        )
+    return build_buildout_problem(sf, scenario_curve(sf))
+
+
+def run_buildout(
+    scenario=None, overrides: dict[str, Any] | None = None, mode: str | None = None, *, compare_myopia: bool = False
+) -> BuildoutPlan:
+    """Plan a scenario file's buildout (default: the shipped scenarios/buildout.yaml)."""
+    from planner.resources import scenarios_dir
+    from planner.scenario.load import ScenarioFile, load_scenario
+
+    if isinstance(scenario, ScenarioFile):
+        sf = scenario
+    else:
+        sf = load_scenario(scenario if scenario is not None else scenarios_dir() / DEFAULT_BUILDOUT, overrides)
+    return plan_buildout(buildout_problem_from(sf), mode, compare_myopia=compare_myopia)

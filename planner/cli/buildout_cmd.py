@@ -1,0 +1,125 @@
+"""`planner buildout`: what to buy each period as demand grows, power comes online and SKUs ship."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from planner.cli.output import emit_json, stderr, stdout
+from planner.outputs import write_all_atomic
+
+MODES = ("perfect_foresight", "myopic")
+
+
+def render_buildout(plan) -> None:
+    """Human-readable schedule on stdout."""
+    stdout.print(
+        f"[bold]{plan.scenario}[/]: buildout over {len(plan.periods)} periods, mode {plan.mode}; "
+        f"status [bold]{plan.status}[/]"
+    )
+    if plan.status == "infeasible":
+        return
+    skus = list(plan.periods[0].fleet)
+    table = Table(title="installed (+bought / -retired) units", title_justify="left")
+    table.add_column("period")
+    for s in skus:
+        table.add_column(s, justify="right")
+    for col in ("MW / cap", "capex $M / budget", "cost $M", "$/M tok", "binding"):
+        table.add_column(col, justify="right")
+    for r in plan.periods:
+        cells = []
+        for s in skus:
+            change = ""
+            if r.purchases[s]:
+                change += f" +{r.purchases[s]}"
+            if r.retirements[s]:
+                eol = r.retirements_end_of_life[s]
+                change += f" -{r.retirements[s]}" + (f" ({eol} EOL)" if eol else "")
+            cells.append(f"{r.fleet[s]}{change}")
+        cap = f"{r.power_cap_mw:g}" if r.power_cap_mw is not None else "-"
+        budget = f"{r.capex_budget_usd / 1e6:,.0f}" if r.capex_budget_usd is not None else "-"
+        table.add_row(
+            r.period,
+            *cells,
+            f"{r.power_mw:.2f} / {cap}",
+            f"{r.capex_usd / 1e6:,.1f} / {budget}",
+            f"{r.cost_usd / 1e6:,.2f}",
+            f"{r.cost_per_million_tokens:.4f}",
+            ", ".join(b.split(":")[0] for b in r.binding) or "-",
+        )
+    stdout.print(table)
+    for r in plan.periods:
+        for b in r.binding:
+            stdout.print(f"{r.period} binding: {b}")
+    t = plan.totals
+    budget = t["total_capex_budget_usd"]
+    stdout.print(
+        f"horizon: cost ${t['cost_usd']:,.0f} (capital ${t['capital_usd']:,.0f}, fixed ${t['fixed_usd']:,.0f}, "
+        f"energy ${t['energy_usd']:,.0f}); present value ${t['present_value_usd']:,.0f}; "
+        f"{t['tokens']:.4g} tokens; [bold]${t['cost_per_million_tokens']:.4f}/M tokens[/]"
+    )
+    stdout.print(
+        f"capex: ${t['capex_usd']:,.0f}" + (f" of ${budget:,.0f} horizon budget" if budget is not None else "")
+    )
+    st = plan.story
+    if st.get("blackwell_majority_from"):
+        stdout.print(f"Blackwell serves most tokens from {st['blackwell_majority_from']}")
+    for e in st.get("hopper_early_retirements", []):
+        stdout.print(f"  {e['period']}: {e['units']} {e['sku']} units retired before their end of life")
+    stdout.print(
+        f"cost per million tokens: ${st['cost_per_million_tokens_first']:.4f} in {plan.periods[0].period} -> "
+        f"${st['cost_per_million_tokens_last']:.4f} in {plan.periods[-1].period}"
+    )
+    if plan.myopia:
+        m = plan.myopia
+        if m.get("cost_of_myopia_usd") is None:
+            stdout.print(f"cost of myopia: n/a ({m.get('status')})")
+        else:
+            stdout.print(
+                f"cost of myopia: ${m['cost_of_myopia_usd']:,.0f} ({m['cost_of_myopia_share']:.2%} of the perfect-"
+                f"foresight present value ${m['present_value_perfect_foresight_usd']:,.0f}; MIP gaps up to "
+                f"{m['mip_gap']:.1e})"
+            )
+    s, tm = plan.solver, plan.timings
+    stdout.print(
+        f"solver: {s.get('backend')} {s.get('status')}, MIP gap {s.get('mip_gap', 0):.2e}; build {tm.get('build_s', 0):.2f} s, "
+        f"solve {tm.get('solve_s', 0):.2f} s, total {tm.get('total_s', 0):.2f} s"
+    )
+    for note in plan.notes:
+        stdout.print(f"note: {note}")
+
+
+def register(app: typer.Typer, handled) -> None:
+    @app.command("buildout")
+    @handled
+    def buildout_cmd(
+        scenario: Path = typer.Argument(
+            None, help="Scenario YAML with a buildout: section (default: the shipped one)."
+        ),
+        json_out: bool = typer.Option(False, "--json", help="Print the schedule as one JSON document."),
+        out: Path = typer.Option(None, "--out", help="Write buildout.json, schedule.csv, periods.csv, schedule.png."),
+        mode: str = typer.Option(None, "--mode", help="perfect_foresight | myopic (default: the scenario's)."),
+        compare_myopia: bool = typer.Option(
+            False, "--compare-myopia", help="Also solve the other mode; report the cost of myopia."
+        ),
+        sets: list[str] = typer.Option(None, "--set", help="Override any scenario field: PATH=VALUE (repeat)."),
+    ) -> None:
+        """Plan purchases and retirements period by period: the schedule, MW and spend, cost per token."""
+        from planner.buildout.report import buildout_files
+        from planner.buildout.run import run_buildout
+        from planner.cli.plan_cmd import parse_sets
+
+        if mode is not None and mode not in MODES:
+            raise typer.BadParameter(f"unknown mode '{mode}' (use {' or '.join(MODES)})", param_hint="--mode")
+        plan = run_buildout(scenario, parse_sets(sets), mode, compare_myopia=compare_myopia)
+        if out is not None and plan.status != "infeasible":
+            write_all_atomic(buildout_files(plan, out))
+        if json_out:
+            emit_json(plan.to_dict())
+        else:
+            render_buildout(plan)
+        if plan.status == "infeasible":
+            stderr.print(f"[bold red]infeasible:[/] {plan.reason['summary']}")
+            raise typer.Exit(3)
