@@ -103,8 +103,16 @@ def test_auto_threshold_and_objectives():
     assert not should_aggregate(small, "auto")
     assert should_aggregate(small, "on")
     assert not should_aggregate(replace(small, objective="max_tokens"), "on")
-    big = replace(small, curve=replace(small.curve, start_hours=np.arange(5000.0), slice_hours=np.ones(5000),
-                                       mean=np.ones((2, 5000)), peak=np.ones((2, 5000))))
+    big = replace(
+        small,
+        curve=replace(
+            small.curve,
+            start_hours=np.arange(5000.0),
+            slice_hours=np.ones(5000),
+            mean=np.ones((2, 5000)),
+            peak=np.ones((2, 5000)),
+        ),
+    )
     assert should_aggregate(big, "auto") and not should_aggregate(big, "off")
 
 

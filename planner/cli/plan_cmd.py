@@ -173,9 +173,17 @@ def register(app: typer.Typer, handled) -> None:
         solver: str = typer.Option(None, help="highs (default) | cbc."),
         time_limit: float = typer.Option(None, min=0.1, help="Solver time limit per solve. [s]"),
         gap: float = typer.Option(None, min=1e-9, max=0.1, help="Relative MIP gap."),
+        threads: int = typer.Option(None, min=1, help="Solver threads (fixed by the first solve of a process)."),
         explain: bool = typer.Option(True, "--explain/--no-explain", help="Marginal values and single-SKU fleets."),
         exact: bool = typer.Option(False, "--exact", help="No time aggregation: solve every slice (slow on a year)."),
         sets: list[str] = typer.Option(None, "--set", help="Override any scenario field: PATH=VALUE (repeat)."),
+        validate: bool = typer.Option(False, "--validate", help="Simulate the plan; add headroom until --slo holds."),
+        slo: float = typer.Option(0.99, "--slo", help="With --validate: target SLO attainment. [share of requests]"),
+        headroom_step: float = typer.Option(0.02, "--headroom-step", help="With --validate: max_utilization step."),
+        min_utilization: float = typer.Option(
+            0.5, "--min-utilization", help="With --validate: lowest max_utilization."
+        ),
+        seed: int = typer.Option(None, "--seed", help="With --validate: simulation seed (default: the scenario's)."),
     ) -> None:
         """Pick the GPU mix with the lowest cost per token inside the power and budget caps."""
         from planner.optimize.formulation import build_model
@@ -187,6 +195,8 @@ def register(app: typer.Typer, handled) -> None:
         )
         if exact:
             overrides["solver.time_aggregation"] = "off"
+        if threads is not None:
+            overrides["solver.threads"] = threads
         sf = load_scenario(scenario, overrides)
         problem = scenario_problem(sf)
         if write_model is not None:
@@ -196,13 +206,22 @@ def register(app: typer.Typer, handled) -> None:
             write_model.parent.mkdir(parents=True, exist_ok=True)
             model = build_model(problem)
             (model.prob.writeLP if suffix == ".lp" else model.prob.writeMPS)(str(write_model))
+        loop = None
+        if validate:
+            from planner.cli.validate_cmd import run_validation_loop
+
+            problem, loop = run_validation_loop(sf, problem, slo, headroom_step, min_utilization, seed)
         plan = plan_fleet(problem, explain=explain, power_step_mw=power_step_mw, budget_step_usd_per_hour=budget_step)
         if out is not None:
             write_all_atomic(plan_files(problem, plan, out))
         if json_out:
-            emit_json(plan.to_dict())
+            emit_json(plan.to_dict() if loop is None else {**plan.to_dict(), "validation": loop.to_dict()})
         else:
             render_plan(plan)
+            if loop is not None:
+                from planner.cli.validate_cmd import render_loop
+
+                render_loop(loop)
         if plan.status == "infeasible":
             stderr.print(f"[bold red]infeasible:[/] {plan.reason['summary']}")
             raise typer.Exit(3)

@@ -100,6 +100,8 @@ def solve_highs(
     h.setOptionValue("mip_rel_gap", float(problem.mip_rel_gap))
     h.setOptionValue("time_limit", float(problem.time_limit_s))
     h.setOptionValue("random_seed", 0)
+    # HiGHS fixes its thread pool at the first solve of a process; later values are ignored
+    h.setOptionValue("threads", int(problem.threads))
     h.passModel(lp)
     handoff = time.perf_counter() - start
     start = time.perf_counter()

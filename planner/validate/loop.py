@@ -1,0 +1,166 @@
+"""Closed loop: re-plan with more headroom until the simulated SLO attainment meets the target.
+
+Headroom is ``constraints.max_utilization`` (the busy share the plan may use of each SKU's
+GPUs at the peak). Iteration 0 plans the scenario as given; each next iteration is a new
+FleetProblem (``dataclasses.replace``) with ``max_utilization`` lowered by ``step`` and is
+planned from scratch and simulated with the same seed (common random numbers). The loop
+stops when attainment >= the target, when the plan becomes infeasible (a cap such as the
+power cap makes more headroom impossible: reported with the diagnosis), or at
+``min_utilization``. A no-headroom reference (max_utilization 1.0) is planned too, so the
+price of the SLO is a number: final cost per million tokens minus the reference's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from planner.errors import ScenarioError
+from planner.optimize.plan import FleetPlan
+from planner.optimize.problem import FleetProblem
+from planner.validate.arrivals import RequestProfile
+from planner.validate.metrics import FleetSimResult
+from planner.validate.sim import ValidationOptions, simulate_fleet
+
+
+@dataclass(frozen=True)
+class LoopIteration:
+    iteration: int
+    max_utilization: float  # [1]
+    headroom: float  # 1 - max_utilization [1]
+    status: str  # plan status
+    planned_cost_per_million_tokens: float | None  # [$/M tokens]
+    realized_cost_per_million_tokens: float | None  # [$/M tokens]
+    slo_attainment: float | None  # [1]
+    peak_slo_attainment: float | None  # [1]
+    served_fraction: float | None  # [1]
+    power_mw: float | None  # [MW]
+    meets_slo: bool
+
+
+@dataclass(frozen=True)
+class LoopResult:
+    slo_target: float
+    met: bool
+    stopped_by: str  # slo_met | infeasible: <summary> | min_utilization
+    iterations: list[LoopIteration]
+    final_index: int  # iteration whose plan is the answer (the last feasible one)
+    reference_cost_per_million_tokens: float | None  # no-headroom plan [$/M tokens]
+    reference_slo_attainment: float | None
+    headroom_price_per_million_tokens: float | None  # final - reference [$/M tokens]
+    final_plan: FleetPlan | None = field(default=None, repr=False)
+    final_problem: FleetProblem | None = field(default=None, repr=False)
+    final_sim: FleetSimResult | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "slo_target": self.slo_target,
+            "met": self.met,
+            "stopped_by": self.stopped_by,
+            "final_iteration": self.final_index,
+            "reference_cost_per_million_tokens": self.reference_cost_per_million_tokens,
+            "reference_slo_attainment": self.reference_slo_attainment,
+            "headroom_price_per_million_tokens": self.headroom_price_per_million_tokens,
+            "iterations": [vars(i) for i in self.iterations],
+            "final_validation": self.final_sim.to_dict() if self.final_sim else None,
+        }
+
+
+def _iteration(i: int, u: float, plan: FleetPlan, sim: FleetSimResult | None, slo: float) -> LoopIteration:
+    return LoopIteration(
+        iteration=i,
+        max_utilization=u,
+        headroom=1.0 - u,
+        status=plan.status,
+        planned_cost_per_million_tokens=None if sim is None else plan.cost_per_million_tokens,
+        realized_cost_per_million_tokens=None if sim is None else sim.realized_cost_per_million_tokens,
+        slo_attainment=None if sim is None else sim.slo_attainment,
+        peak_slo_attainment=None if sim is None else sim.peak_slo_attainment,
+        served_fraction=None if sim is None else sim.served_fraction,
+        power_mw=None if sim is None else plan.power_mw,
+        meets_slo=sim is not None and sim.slo_attainment >= slo,
+    )
+
+
+def validate_loop(
+    problem: FleetProblem,
+    profiles: dict[str, RequestProfile],
+    options: ValidationOptions,
+    *,
+    slo: float = 0.99,
+    step: float = 0.02,
+    min_utilization: float = 0.5,
+    plan: Callable[[FleetProblem], FleetPlan] | None = None,
+    on_iteration: Callable[[LoopIteration], None] | None = None,
+) -> LoopResult:
+    """Lower max_utilization by ``step`` until the SLO holds (see module doc)."""
+    if not (0 < slo <= 1):
+        raise ScenarioError(f"--slo {slo!r}: a target share of requests in (0, 1], e.g. 0.99")
+    if not (0 < step < 1):
+        raise ScenarioError(f"--headroom-step {step!r}: a utilisation step in (0, 1), e.g. 0.02")
+    if not (0 < min_utilization <= 1):
+        raise ScenarioError(f"--min-utilization {min_utilization!r}: must be in (0, 1]")
+    if plan is None:
+        from planner.optimize.run import plan_fleet
+
+        def plan(p: FleetProblem) -> FleetPlan:
+            return plan_fleet(p, explain=False)
+
+    iterations: list[LoopIteration] = []
+    u = problem.max_utilization
+    final = None
+    stopped = "min_utilization"
+    i = 0
+    while True:
+        current = replace(problem, max_utilization=round(u, 10))
+        result = plan(current)
+        if result.status == "infeasible":
+            it = _iteration(i, u, result, None, slo)
+            iterations.append(it)
+            if on_iteration:
+                on_iteration(it)
+            summary = (result.reason or {}).get("summary", "no feasible fleet")
+            stopped = f"infeasible: {summary}"
+            break
+        sim = simulate_fleet(current, result, profiles, options)
+        it = _iteration(i, u, result, sim, slo)
+        iterations.append(it)
+        if on_iteration:
+            on_iteration(it)
+        final = (i, current, result, sim)
+        if it.meets_slo:
+            stopped = "slo_met"
+            break
+        nxt = u - step
+        if nxt < min_utilization - 1e-12:
+            stopped = "min_utilization"
+            break
+        u, i = nxt, i + 1
+    ref_cost = ref_slo = None
+    if problem.max_utilization < 1.0 or iterations[0].planned_cost_per_million_tokens is None:
+        ref_problem = replace(problem, max_utilization=1.0)
+        ref = plan(ref_problem)
+        if ref.status != "infeasible":
+            ref_cost = ref.cost_per_million_tokens
+            ref_slo = simulate_fleet(ref_problem, ref, profiles, options).slo_attainment
+    else:
+        ref_cost, ref_slo = iterations[0].planned_cost_per_million_tokens, iterations[0].slo_attainment
+    price = None
+    if final is not None and ref_cost is not None and math.isfinite(ref_cost):
+        price = final[2].cost_per_million_tokens - ref_cost
+    met = final is not None and iterations[final[0]].meets_slo
+    return LoopResult(
+        slo_target=slo,
+        met=met,
+        stopped_by=stopped,
+        iterations=iterations,
+        final_index=final[0] if final else -1,
+        reference_cost_per_million_tokens=ref_cost,
+        reference_slo_attainment=ref_slo,
+        headroom_price_per_million_tokens=price,
+        final_plan=final[2] if final else None,
+        final_problem=final[1] if final else None,
+        final_sim=final[3] if final else None,
+    )

@@ -1,0 +1,75 @@
+"""What a validation run reports (FleetSimResult) and the SLO targets it measures against.
+
+**SLO attainment** is the share of requests (over the whole span) that are served, waited
+for a batch slot no longer than ``max_queue_delay_s`` (the queueing part of time to first
+token; prefill comes on top and is in the throughput figure), were not interrupted by a
+failure, and streamed at or above the workload's interactivity target (tok/s/user; met by
+construction unless a failure domain cannot hold even one request at the target, see
+pools.py). Requests that wait longer than ``patience_s`` give up: unserved.
+
+**Realised cost per million tokens**: every deployed GPU is paid for the whole span (busy,
+idle or failed), plus electricity where billed (idle draw for every GPU, busy increment for
+the GPU-hours actually busy), divided by the tokens actually served.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+DEFAULT_MAX_QUEUE_DELAY_S = 1.0  # estimate [E]: queueing share of a few-second TTFT budget for 8k prompts
+DEFAULT_PATIENCE_S = 60.0  # estimate [E]: a user or client timeout gives up after a minute
+
+
+@dataclass(frozen=True)
+class SloTargets:
+    max_queue_delay_s: float = DEFAULT_MAX_QUEUE_DELAY_S  # [s]
+    patience_s: float = DEFAULT_PATIENCE_S  # [s]
+
+
+@dataclass(frozen=True)
+class WindowSummary:
+    """One request-level window."""
+
+    hour: float  # start of its slice [h]
+    offset_s: float  # start of the simulated stretch within the slice [s]
+    duration_s: float  # measured duration [s]
+    requests: int  # measured requests
+    slo_attainment: float  # [1]
+    served_fraction: float  # [1]
+    analytic_slo_attainment: float  # what the coarse model says for the same slice [1]
+    queue_delay_s: dict[str, float]  # p50, p90, p99, max of served requests [s]
+    utilization: dict[str, float]  # busy / available slots per SKU in the window [1]
+    interrupted: int
+    events: int
+    wall_s: float
+
+
+@dataclass(frozen=True)
+class FleetSimResult:
+    scenario: str
+    seed: int
+    router: str
+    failures: bool
+    targets: SloTargets
+    slo_attainment: float  # span, request-weighted [1]
+    served_fraction: float  # span, requests [1]
+    peak_slo_attainment: float  # measured requests of the request-level windows [1]
+    queue_delay_s: dict[str, float]  # percentiles over the windows [s]
+    utilization: dict[str, float]  # per SKU, busy GPU-hours / deployed GPU-hours over the span [1]
+    realized_cost_per_million_tokens: float  # [$/M tokens]
+    planned_cost_per_million_tokens: float  # [$/M tokens]
+    realized_cost_usd: float
+    tokens_served: float
+    tokens_demanded: float
+    availability: dict[str, dict[str, float]]  # per SKU: expected (MTBF/(MTBF+MTTR)) and simulated [1]
+    unavailable_gpus: dict[str, list[float]]  # per SKU, time-average GPUs down per slice [GPUs]
+    slice_hours: list[float]  # start of each slice [h]
+    slice_slo_attainment: list[float]  # [1]
+    windows: list[WindowSummary] = field(default_factory=list)
+    reliability: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,218 @@
+"""GPU pools as queues of batch slots, and how a plan's fleet splits into pools.
+
+**Slots.** A GPU serving a workload at its service level delivers ``theta`` total tokens/s
+(catalog throughput at the interactivity target) spread over the requests it batches; each
+request streams at ``interactivity / output_share`` total tokens/s. So a GPU holds
+``theta * output_share / interactivity`` concurrent requests ("slots"). A failure domain of
+``g`` GPUs holds ``k = floor(g * slots_per_gpu)`` slots (at least 1), each streaming at
+``theta * g / k`` tokens/s, which keeps the domain's throughput exactly ``theta * g`` and
+each request's rate at or above the target (below it only when even one request per domain
+is too many: then the pool misses the token-rate target and says so). A request of ``n``
+total tokens holds a slot for ``n / slot_rate`` seconds. A workload without an
+interactivity target (no catalog mapping) gets one slot per GPU at ``theta``.
+
+**Pools.** In each simulated slice a SKU's failure domains are split among the workloads
+it serves in proportion to the plan's busy GPUs there (largest remainder), idle domains
+pro rata; a pool is one SKU x workload. A pool is FIFO, without priorities.
+
+**SimPool** runs one pool in SimPy: requests start when a slot is up and free, else wait;
+a request waiting longer than the patience leaves unserved (found when it reaches the head
+of the queue); a failure domain going down interrupts the requests on it (how many:
+hypergeometric over busy and free slots; which: uniform among those in service), and they
+restart from scratch at the head of the queue.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from planner.validate.arrivals import RequestProfile
+
+
+@dataclass(frozen=True)
+class SlotModel:
+    """How one SKU serves one workload, per failure domain."""
+
+    slots_per_domain: int  # concurrent requests per failure domain [requests]
+    slot_tokens_per_s: float  # total tokens/s streamed per busy slot [tokens/s]
+    user_output_tokens_per_s: float  # output tokens/s a user sees [tok/s/user]
+    meets_interactivity: bool  # user_output_tokens_per_s >= the target
+
+
+def slot_model(theta_tokens_per_s: float, gpus_per_domain: int, profile: RequestProfile) -> SlotModel:
+    """Slots of one failure domain (see module doc)."""
+    domain_rate = theta_tokens_per_s * gpus_per_domain
+    slot_rate = profile.slot_tokens_per_s
+    if slot_rate is None:
+        k = gpus_per_domain
+        per_slot = domain_rate / k
+        return SlotModel(k, per_slot, per_slot * profile.output_share, True)
+    k = max(1, math.floor(domain_rate / slot_rate * (1 + 1e-12)))
+    per_slot = domain_rate / k
+    user = per_slot * profile.output_share
+    return SlotModel(k, per_slot, user, user >= profile.interactivity * (1 - 1e-9))
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """One SKU x workload pool in one slice: a contiguous range of the SKU's failure domains."""
+
+    sku_index: int
+    sku: str
+    workload_index: int
+    workload: str
+    first_domain: int
+    domains: int
+    gpus_per_domain: int
+    slots: SlotModel
+
+    @property
+    def gpus(self) -> int:
+        return self.domains * self.gpus_per_domain
+
+    @property
+    def slots_total(self) -> int:
+        return self.domains * self.slots.slots_per_domain
+
+
+def split_domains(total: int, weights: np.ndarray) -> np.ndarray:
+    """Integer split of ``total`` domains in proportion to ``weights`` (largest remainder; ties by order)."""
+    weights = np.asarray(weights, dtype=float)
+    if total <= 0 or weights.sum() <= 0:
+        return np.zeros(len(weights), dtype=int)
+    exact = total * weights / weights.sum()
+    base = np.floor(exact).astype(int)
+    rest = total - int(base.sum())
+    order = np.argsort(-(exact - base), kind="stable")
+    base[order[:rest]] += 1
+    return base
+
+
+class SimPool:
+    """A FIFO pool of slots, driven by a SimPy environment. Times in seconds.
+
+    ``book`` is the simulation's shared request book (arrays indexed by request id).
+    """
+
+    def __init__(
+        self, env: simpy.Environment, index: int, spec: PoolSpec, domains_up: int, book, rng, patience_s: float
+    ):
+        self.env = env
+        self.index = index
+        self.spec = spec
+        self.per_domain = spec.slots.slots_per_domain
+        self.capacity = domains_up * self.per_domain
+        self.busy = 0
+        self.queue: deque[int] = deque()
+        self.serving: dict[int, int] = {}  # request id -> generation of its current start
+        self.book = book
+        self.rng = rng
+        self.patience_s = patience_s
+        self.rate = spec.slots.slot_tokens_per_s
+        self.busy_slot_s = 0.0  # integral of busy slots over time [slot-s]
+        self.up_slot_s = 0.0  # integral of available slots over time [slot-s]
+        self.max_queue = 0
+        self._last = env.now
+
+    # ---- time integrals -------------------------------------------------------
+    def _advance(self) -> None:
+        now = self.env.now
+        dt = now - self._last
+        if dt > 0:
+            self.busy_slot_s += self.busy * dt
+            self.up_slot_s += self.capacity * dt
+            self._last = now
+
+    def load(self) -> float:
+        """(busy + queued) / available slots; inf when no slot is up."""
+        return (self.busy + len(self.queue)) / self.capacity if self.capacity > 0 else math.inf
+
+    # ---- requests ---------------------------------------------------------------
+    def submit(self, i: int) -> None:
+        self.book.pool[i] = self.index
+        if self.busy < self.capacity and not self.queue:
+            self._start(i)
+        else:
+            self.queue.append(i)
+            if len(self.queue) > self.max_queue:
+                self.max_queue = len(self.queue)
+
+    def start_prefilled(self, i: int) -> None:
+        """A request already in service when the window opens; the caller schedules its end
+        (one merged stream of prefilled completions keeps SimPy's event heap small)."""
+        self.book.pool[i] = self.index
+        self._advance()
+        self.busy += 1
+        self.serving[i] = int(self.book.restarts[i])
+
+    def finish_prefilled(self, i: int) -> None:
+        self._finish(i, 0)
+
+    def _start(self, i: int) -> None:
+        book = self.book
+        self._advance()
+        self.busy += 1
+        if np.isnan(book.start[i]):
+            book.start[i] = self.env.now
+        self._schedule(i, book.tokens[i] / self.rate)
+
+    def _schedule(self, i: int, hold_s: float) -> None:
+        gen = int(self.book.restarts[i])
+        self.serving[i] = gen
+        ev = self.env.timeout(hold_s)
+        ev.callbacks.append(lambda _ev, i=i, gen=gen: self._finish(i, gen))
+
+    def _finish(self, i: int, gen: int) -> None:
+        if self.serving.get(i) != gen:
+            return  # interrupted by a failure; restarted or dropped since
+        del self.serving[i]
+        self._advance()
+        self.busy -= 1
+        self.book.finish[i] = self.env.now
+        self._pull()
+
+    def _pull(self) -> None:
+        book = self.book
+        now = self.env.now
+        while self.queue and self.busy < self.capacity:
+            i = self.queue.popleft()
+            if now - book.arrival[i] > self.patience_s:
+                book.dropped[i] = True
+                continue
+            self._start(i)
+
+    # ---- failures ----------------------------------------------------------------
+    def domain_down(self) -> None:
+        self._advance()
+        k = self.per_domain
+        free = self.capacity - self.busy
+        hit = int(self.rng.hypergeometric(self.busy, free, k)) if self.busy > 0 else 0
+        self.capacity -= k
+        if hit:
+            ids = list(self.serving)
+            chosen = self.rng.choice(len(ids), size=hit, replace=False)
+            for j in sorted(chosen.tolist(), reverse=True):
+                i = ids[j]
+                del self.serving[i]
+                self.book.interrupted[i] = True
+                self.book.restarts[i] += 1
+                self.queue.appendleft(i)
+            self.busy -= hit
+        assert self.busy <= self.capacity
+
+    def domain_up(self) -> None:
+        self._advance()
+        self.capacity += self.per_domain
+        self._pull()
+
+    def close(self) -> None:
+        """End of the run: requests still queued are unserved."""
+        self._advance()
+        for i in self.queue:
+            self.book.dropped[i] = True
+        self.queue.clear()

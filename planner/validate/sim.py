@@ -1,0 +1,399 @@
+"""Replay a scenario's demand against a plan's fleet: ``simulate_fleet`` -> FleetSimResult.
+
+A week at ~10^4 requests/s is ~10^10 requests: far beyond request-level simulation here
+(SimPy serves ~10^5 requests/s). So the span is covered in two layers:
+
+1. **Outages** of every failure domain over the whole span, in SimPy (failures.py).
+2. **Coarse model** of every slice (fluid.py): Erlang C waiting when a pool keeps up, a
+   fluid backlog carried from slice to slice when it does not, with the pools' capacity
+   reduced by the time-average outages of the slice.
+3. **Request level** (window.py) for the ``windows`` busiest slices, ranked by the highest
+   load on any pool (peak rate / available capacity): ``window_s`` seconds (after
+   ``warmup_s``) in the middle of the slice, at the slice's peak rate, with that moment's
+   outages and the backlog the slice inherited. Their measured attainment replaces the
+   coarse estimate for their slice, and both are reported side by side.
+
+Span figures weight each slice by its requests (mean rate x hours). Pools, routers and the
+slot model: pools.py and window.py. Randomness: failure histories from
+``SeedSequence(seed, spawn_key=(sku, domain))``, window ``t`` from
+``SeedSequence(seed, spawn_key=(10**6 + t,))``: same seed, same result, and the closed loop's
+iterations share their random numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from planner.errors import ScenarioError
+from planner.optimize.plan import FleetPlan
+from planner.optimize.problem import FleetProblem
+from planner.validate.arrivals import RequestProfile, service_cv2
+from planner.validate.failures import Outages, Reliability, simulate_outages, sku_reliability
+from planner.validate.fluid import slice_queue
+from planner.validate.metrics import FleetSimResult, SloTargets, WindowSummary
+from planner.validate.pools import PoolSpec, SlotModel, slot_model, split_domains
+from planner.validate.window import ROUTERS, simulate_window
+
+SECONDS_PER_HOUR = 3600.0
+
+
+@dataclass(frozen=True)
+class ValidationOptions:
+    seed: int = 0
+    router: str = "plan"  # plan | least_loaded
+    failures: bool = True
+    mtbf_hours_per_gpu: float | None = None  # fleet-wide override [h]
+    mttr_hours: float | None = None  # fleet-wide override [h]
+    maintenance_hours_per_week: float = 0.0  # per failure domain [h]
+    windows: int = 2  # request-level windows (busiest slices)
+    window_s: float = 60.0  # measured length of each window [s]
+    warmup_s: float = 30.0  # simulated before measuring [s]
+    targets: SloTargets = SloTargets()
+
+    def check(self) -> None:
+        problems = []
+        if self.router not in ROUTERS:
+            problems.append(f"router: '{self.router}' is not one of {', '.join(ROUTERS)}")
+        for name in ("window_s", "warmup_s", "maintenance_hours_per_week"):
+            v = getattr(self, name)
+            if not (v >= 0 and math.isfinite(v)):
+                problems.append(f"{name}: {v!r} must be a number >= 0")
+        if self.window_s <= 0:
+            problems.append(f"window_s: {self.window_s!r} must be > 0")
+        if self.maintenance_hours_per_week >= 168:
+            problems.append(f"maintenance_hours_per_week: {self.maintenance_hours_per_week} must be below 168")
+        if self.windows < 0:
+            problems.append(f"windows: {self.windows} must be >= 0")
+        for name in ("max_queue_delay_s", "patience_s"):
+            v = getattr(self.targets, name)
+            if not (v > 0 and math.isfinite(v)):
+                problems.append(f"{name}: {v!r} must be a positive number of seconds")
+        for name in ("mtbf_hours_per_gpu", "mttr_hours"):
+            v = getattr(self, name)
+            if v is not None and not (v > 0 and math.isfinite(v)):
+                problems.append(f"{name}: {v!r} must be a positive number of hours (MTBF per GPU, MTTR)")
+        if problems:
+            raise ScenarioError(f"validation options: {len(problems)} problem(s) found", problems)
+
+
+def fleet_units(problem: FleetProblem, plan: FleetPlan) -> np.ndarray:
+    """Units per SKU of the plan, in the problem's SKU order."""
+    by_id = {f.sku: f.units for f in plan.fleet}
+    return np.array([by_id.get(s.id, 0) for s in problem.skus], dtype=int)
+
+
+def slice_pools(
+    problem: FleetProblem,
+    busy: np.ndarray,
+    t: int,
+    domains: np.ndarray,
+    rel: list[Reliability],
+    slots: dict[tuple[int, int], SlotModel],
+) -> list[PoolSpec]:
+    """Pools of slice t: each SKU's domains split over workloads by the plan's busy GPUs."""
+    pools = []
+    for j, s in enumerate(problem.skus):
+        ks = [k for k in range(len(problem.workloads)) if (j, k) in slots]
+        if not ks or domains[j] == 0:
+            continue
+        split = split_domains(int(domains[j]), busy[j, ks, t])
+        first = 0
+        for k, n in zip(ks, split.tolist(), strict=True):
+            if n > 0:
+                pools.append(
+                    PoolSpec(j, s.id, k, problem.workloads[k], first, n, rel[j].gpus_per_domain, slots[(j, k)])
+                )
+            first += n
+    return pools
+
+
+def _shares(problem: FleetProblem, pools: list[PoolSpec], busy: np.ndarray, t: int, router: str) -> list[np.ndarray]:
+    theta = problem.throughput
+    out = []
+    for k in range(len(problem.workloads)):
+        s = np.zeros(len(pools))
+        for i, p in enumerate(pools):
+            if p.workload_index == k:
+                s[i] = (
+                    busy[p.sku_index, k, t] * theta[p.sku_index, k]
+                    if router == "plan"
+                    else p.slots_total * p.slots.slot_tokens_per_s
+                )
+        if s.sum() <= 0:  # the plan sends nothing there: fall back on capacity
+            s = np.array([p.slots_total * p.slots.slot_tokens_per_s if p.workload_index == k else 0.0 for p in pools])
+        out.append(s / s.sum() if s.sum() > 0 else s)
+    return out
+
+
+def _percentiles(wait: np.ndarray) -> dict[str, float]:
+    w = wait[~np.isnan(wait)]
+    if len(w) == 0:
+        return {"p50": math.nan, "p90": math.nan, "p99": math.nan, "max": math.nan}
+    p = np.percentile(w, [50, 90, 99])
+    return {"p50": float(p[0]), "p90": float(p[1]), "p99": float(p[2]), "max": float(w.max())}
+
+
+def simulate_fleet(
+    problem: FleetProblem,
+    plan: FleetPlan,
+    profiles: dict[str, RequestProfile],
+    options: ValidationOptions = ValidationOptions(),
+) -> FleetSimResult:
+    """Simulate the plan's fleet serving the problem's demand (see module doc)."""
+    options.check()
+    if plan.status == "infeasible" or plan.dispatch is None:
+        raise ScenarioError(f"plan for '{plan.scenario}' has no fleet to validate (status {plan.status})")
+    t_start = time.perf_counter()
+    c = problem.curve
+    W, T = len(problem.workloads), len(c.start_hours)
+    tau, patience = options.targets.max_queue_delay_s, options.targets.patience_s
+    units = fleet_units(problem, plan)
+    busy = plan.dispatch.busy
+    theta = problem.throughput
+    prof = [profiles[w] for w in problem.workloads]
+    rel = [
+        sku_reliability(
+            s, failures=options.failures, mtbf_hours_per_gpu=options.mtbf_hours_per_gpu, mttr_hours=options.mttr_hours
+        )
+        for s in problem.skus
+    ]
+    gpus = np.array([units[j] * s.gpus_per_unit for j, s in enumerate(problem.skus)], dtype=int)
+    domains = np.array([gpus[j] // rel[j].gpus_per_domain for j in range(len(problem.skus))], dtype=int)
+    slots = {
+        (j, k): slot_model(float(theta[j, k]), rel[j].gpus_per_domain, prof[k])
+        for j in range(len(problem.skus))
+        for k in range(W)
+        if theta[j, k] > 0
+    }
+    notes = [
+        f"{problem.skus[j].id} cannot hold one {problem.workloads[k]} request per failure domain at "
+        f"{prof[k].interactivity:g} tok/s/user: its users get {m.user_output_tokens_per_s:.3g}"
+        for (j, k), m in slots.items()
+        if not m.meets_interactivity and gpus[j] > 0
+    ]
+
+    # ---- 1. outages over the span -------------------------------------------------
+    edges = np.concatenate([c.start_hours, [c.start_hours[-1] + c.slice_hours[-1]]])
+    span = float(edges[-1])
+    outages: list[Outages] = []
+    for j, s in enumerate(problem.skus):
+        share = busy[j].sum(axis=0) / gpus[j] if gpus[j] > 0 else np.zeros(T)
+        outages.append(
+            simulate_outages(
+                s,
+                j,
+                int(domains[j]),
+                rel[j],
+                span,
+                options.seed,
+                maintenance_hours_per_week=options.maintenance_hours_per_week,
+                busy_share=share,
+                starts_h=c.start_hours,
+            )
+        )
+    down_domains = np.array([o.mean_down_domains(edges) for o in outages])  # (S, T)
+    fails = np.array([o.failures_per_slice(edges) for o in outages])  # (S, T)
+    t_outages = time.perf_counter()
+
+    # ---- 2. coarse model over every slice ------------------------------------------
+    req_mean = np.array([c.mean[k] / prof[k].mean_tokens for k in range(W)])  # (W, T) requests/s
+    req_peak = np.array([c.peak[k] / prof[k].mean_tokens for k in range(W)])
+    requests = req_mean * c.slice_hours[None, :] * SECONDS_PER_HOUR  # (W, T)
+    ca2 = [p.burstiness**2 for p in prof]
+    cs2 = [service_cv2(p) for p in prof]
+    late = np.zeros((W, T))
+    lost = np.zeros((W, T))
+    busy_gpu_h = np.zeros(len(problem.skus))
+    pressure = np.zeros(T)
+    backlog: dict[tuple[int, int], float] = {}
+    start_backlog: list[dict[tuple[int, int], float]] = []
+    all_pools: list[list[PoolSpec]] = []
+    all_shares: list[list[np.ndarray]] = []
+    for t in range(T):
+        pools = slice_pools(problem, busy, t, domains, rel, slots)
+        shares = _shares(problem, pools, busy, t, options.router)
+        all_pools.append(pools)
+        all_shares.append(shares)
+        start_backlog.append(dict(backlog))
+        h = float(c.slice_hours[t])
+        for k in range(W):
+            if not any(p.workload_index == k for p in pools):
+                lost[k, t] = 1.0 if requests[k, t] > 0 else 0.0
+                late[k, t] = lost[k, t]
+        for i, p in enumerate(pools):
+            j, k = p.sku_index, p.workload_index
+            up_share = 1.0 - down_domains[j, t] / domains[j]
+            c_slots = p.slots_total * up_share
+            mu = p.slots.slot_tokens_per_s / prof[k].mean_tokens
+            lam_pk = req_peak[k, t] * shares[k][i]
+            lam_mean = req_mean[k, t] * shares[k][i]
+            if c_slots * mu > 0:
+                pressure[t] = max(pressure[t], lam_pk / (c_slots * mu))
+            lt, ls, q = slice_queue(
+                lam_pk, c_slots, mu, backlog.get((j, k), 0.0), h, tau, patience, ca2=ca2[k], cs2=cs2[k]
+            )
+            backlog[(j, k)] = q
+            n_req = lam_mean * h * SECONDS_PER_HOUR
+            if n_req > 0:
+                rho = min(1.0, lam_mean / (c_slots * mu)) if c_slots * mu > 0 else 1.0
+                hit = fails[j, t] * (p.domains / domains[j]) * rho * p.slots.slots_per_domain
+                lt = min(1.0, lt + hit / n_req)
+            if not p.slots.meets_interactivity:
+                lt = 1.0
+            weight = shares[k][i]
+            late[k, t] += weight * lt
+            lost[k, t] += weight * ls
+            served_req = min(lam_mean, c_slots * mu)
+            busy_gpu_h[j] += served_req / mu / p.slots.slots_per_domain * p.gpus_per_domain * h
+    ok = np.clip(1.0 - late, 0.0, 1.0)
+    served = np.clip(1.0 - lost, 0.0, 1.0)
+    analytic_ok = ok.copy()
+    t_fluid = time.perf_counter()
+
+    # ---- 3. request-level windows ----------------------------------------------------
+    order = [t for t in np.argsort(-pressure, kind="stable").tolist() if requests[:, t].sum() > 0]
+    summaries: list[WindowSummary] = []
+    waits = []
+    measured_ok = measured_n = 0
+    for t in order[: options.windows]:
+        pools = all_pools[t]
+        if not pools:
+            continue
+        run = options.warmup_s + options.window_s
+        offset = max(0.0, (float(c.slice_hours[t]) * SECONDS_PER_HOUR - run) / 2.0)
+        t0_h = float(c.start_hours[t]) + offset / SECONDS_PER_HOUR
+        t1_h = t0_h + run / SECONDS_PER_HOUR
+        up, trans = [], []
+        owner = {}
+        for i, p in enumerate(pools):
+            down = outages[p.sku_index].down_at(t0_h)[p.first_domain : p.first_domain + p.domains]
+            up.append(int(p.domains - down.sum()))
+            for d in range(p.first_domain, p.first_domain + p.domains):
+                owner[(p.sku_index, d)] = i
+        for j, o in enumerate(outages):
+            for th, d, g in zip(*[a.tolist() for a in o.window(t0_h, t1_h)], strict=True):
+                if (j, d) in owner:
+                    trans.append(((th - t0_h) * SECONDS_PER_HOUR, owner[(j, d)], g))
+        trans.sort(key=lambda x: x[0])
+        q0 = [int(round(start_backlog[t].get((p.sku_index, p.workload_index), 0.0))) for p in pools]
+        rng = np.random.default_rng(np.random.SeedSequence(options.seed, spawn_key=(10**6 + t,)))
+        res = simulate_window(
+            pools,
+            prof,
+            req_peak[:, t],
+            all_shares[t],
+            options.window_s,
+            rng,
+            warmup_s=options.warmup_s,
+            router=options.router,
+            patience_s=patience,
+            domains_up=up,
+            transitions=trans,
+            initial_queue=q0,
+        )
+        meets = np.array([p.slots.meets_interactivity for p in pools])
+        good = res.served & ~res.interrupted & (np.nan_to_num(res.wait_s, nan=np.inf) <= tau)
+        good &= np.where(res.pool >= 0, meets[np.maximum(res.pool, 0)], False)
+        for k in range(W):
+            mk = res.workload == k
+            if mk.any():
+                ok[k, t] = float(good[mk].mean())
+                served[k, t] = float(res.served[mk].mean())
+        waits.append(res.wait_s)
+        measured_ok += int(good.sum())
+        measured_n += len(good)
+        util = {}
+        for p_i, p in enumerate(pools):
+            u = util.setdefault(p.sku, [0.0, 0.0])
+            u[0] += res.busy_slot_s[p_i]
+            u[1] += res.up_slot_s[p_i]
+        n_t = requests[:, t]
+        summaries.append(
+            WindowSummary(
+                hour=float(c.start_hours[t]),
+                offset_s=offset,
+                duration_s=options.window_s,
+                requests=len(good),
+                slo_attainment=float(good.mean()) if len(good) else math.nan,
+                served_fraction=float(res.served.mean()) if len(good) else math.nan,
+                analytic_slo_attainment=float((analytic_ok[:, t] * n_t).sum() / n_t.sum()),
+                queue_delay_s=_percentiles(res.wait_s),
+                utilization={s: (float(b / a) if a > 0 else 0.0) for s, (b, a) in util.items()},
+                interrupted=int(res.interrupted.sum()),
+                events=res.events,
+                wall_s=res.wall_s,
+            )
+        )
+    t_windows = time.perf_counter()
+
+    # ---- 4. span figures ----------------------------------------------------------------
+    n_total = requests.sum()
+    slo = float((ok * requests).sum() / n_total) if n_total > 0 else 1.0
+    served_frac = float((served * requests).sum() / n_total) if n_total > 0 else 1.0
+    slice_n = requests.sum(axis=0)
+    slice_ok = np.where(slice_n > 0, (ok * requests).sum(axis=0) / np.maximum(slice_n, 1e-300), 1.0)
+    tokens_dem = c.mean * c.slice_hours[None, :] * SECONDS_PER_HOUR
+    tokens_served = float((tokens_dem * served).sum())
+    g = gpus.astype(float)
+    cost_h = problem.column("cost_usd_per_gpu_hour")
+    billed = problem.column("energy_billed")
+    kw = problem.column("facility_kw_per_gpu")
+    idle = problem.column("facility_idle_kw_per_gpu")
+    p = problem.electricity_usd_per_kwh
+    cost = float(
+        (g * cost_h).sum() * span + (billed * g * idle * p).sum() * span + (billed * (kw - idle) * p * busy_gpu_h).sum()
+    )
+    all_waits = np.concatenate(waits) if waits else np.zeros(0)
+    availability = {}
+    reliability = {}
+    for j, s in enumerate(problem.skus):
+        if domains[j] == 0:
+            continue
+        sim_avail = 1.0 - float((down_domains[j] * c.slice_hours).sum() / span / domains[j])
+        availability[s.id] = {"expected": rel[j].availability, "simulated": sim_avail}
+        reliability[s.id] = {
+            "mtbf_hours_per_gpu": rel[j].mtbf_hours_per_gpu,
+            "mttr_hours": rel[j].mttr_hours,
+            "gpus_per_failure_domain": rel[j].gpus_per_domain,
+            "failure_domains": int(domains[j]),
+            "failures": int(len(outages[j].failure_times_h)),
+            "maintenance_domain_hours": outages[j].maintenance_domain_hours,
+        }
+    return FleetSimResult(
+        scenario=problem.name,
+        seed=options.seed,
+        router=options.router,
+        failures=options.failures,
+        targets=options.targets,
+        slo_attainment=slo,
+        served_fraction=served_frac,
+        peak_slo_attainment=measured_ok / measured_n if measured_n else math.nan,
+        queue_delay_s=_percentiles(all_waits),
+        utilization={
+            s.id: float(busy_gpu_h[j] / (g[j] * span)) if g[j] > 0 else 0.0 for j, s in enumerate(problem.skus)
+        },
+        realized_cost_per_million_tokens=cost / tokens_served * 1e6 if tokens_served > 0 else math.nan,
+        planned_cost_per_million_tokens=plan.cost_per_million_tokens,
+        realized_cost_usd=cost,
+        tokens_served=tokens_served,
+        tokens_demanded=float(tokens_dem.sum()),
+        availability=availability,
+        unavailable_gpus={
+            s.id: (down_domains[j] * rel[j].gpus_per_domain).tolist() for j, s in enumerate(problem.skus) if g[j] > 0
+        },
+        slice_hours=c.start_hours.tolist(),
+        slice_slo_attainment=slice_ok.tolist(),
+        windows=summaries,
+        reliability=reliability,
+        notes=notes,
+        timings={
+            "outages_s": t_outages - t_start,
+            "coarse_s": t_fluid - t_outages,
+            "windows_s": t_windows - t_fluid,
+            "total_s": time.perf_counter() - t_start,
+        },
+    )

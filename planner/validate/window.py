@@ -1,0 +1,245 @@
+"""Request-level simulation of one short window (SimPy): arrivals, a router, pools, outages.
+
+Every request is one row of a ``RequestBook`` (numpy arrays indexed by request id); the
+SimPy side only schedules arrivals, completions and availability transitions. Requests
+that arrive during the warm-up are simulated but not measured; the window then drains
+(no arrivals after it) until every measured request is served or has given up.
+
+**Start state.** Pools open near their steady state rather than empty: each starts with
+``min(slots up, Poisson(offered load))`` requests in service whose remaining holding times
+are ``U x`` a length-biased holding time (the equilibrium residual of an M/G/inf system),
+plus any backlog the slice inherited (the fluid model's queue), and the failure domains
+down at that moment.
+
+**Routers.** ``plan``: each request goes to one of its workload's pools at random with the
+plan's token shares (busy GPUs x throughput). ``least_loaded``: to the pool with the least
+(busy + queued) / available slots at its arrival (ties: the first).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from planner.validate.arrivals import RequestProfile, draw_arrivals, draw_lengths
+from planner.validate.pools import PoolSpec, SimPool
+
+ROUTERS = ("plan", "least_loaded")
+
+
+@dataclass
+class RequestBook:
+    """Per-request state (mutable during one run; summarised into a WindowResult after)."""
+
+    arrival: np.ndarray  # [s]
+    tokens: np.ndarray  # total tokens [tokens]
+    workload: np.ndarray  # workload index
+    measured: np.ndarray  # bool
+    start: np.ndarray  # first start [s], NaN: never started
+    finish: np.ndarray  # [s], NaN: not finished
+    pool: np.ndarray  # pool index, -1: no pool serves its workload
+    dropped: np.ndarray  # bool: gave up waiting or could not be routed
+    interrupted: np.ndarray  # bool: a failure stopped it at least once
+    restarts: np.ndarray  # int
+
+    @classmethod
+    def of(cls, arrival, tokens, workload, measured) -> RequestBook:
+        n = len(arrival)
+        return cls(
+            arrival=arrival,
+            tokens=tokens,
+            workload=workload,
+            measured=measured,
+            start=np.full(n, np.nan),
+            finish=np.full(n, np.nan),
+            pool=np.full(n, -1, dtype=int),
+            dropped=np.zeros(n, dtype=bool),
+            interrupted=np.zeros(n, dtype=bool),
+            restarts=np.zeros(n, dtype=int),
+        )
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    """Measured requests of one window and the pools' time integrals."""
+
+    wait_s: np.ndarray  # queueing delay of measured requests served (NaN if not served) [s]
+    served: np.ndarray  # bool, measured requests
+    interrupted: np.ndarray  # bool
+    workload: np.ndarray  # int
+    pool: np.ndarray  # int
+    tokens: np.ndarray  # [tokens]
+    busy_slot_s: np.ndarray  # (P,) [slot-s] over the whole run
+    up_slot_s: np.ndarray  # (P,) [slot-s]
+    run_s: float  # simulated time, warm-up and drain included [s]
+    requests: int  # all requests simulated (warm-up, prefill included)
+    events: int  # SimPy events processed (arrivals, starts, availability transitions)
+    wall_s: float
+
+
+def _length_biased_holds(profile: RequestProfile, rate: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    if n == 0:
+        return np.zeros(0)
+    total, _ = draw_lengths(profile, 4 * n + 16, rng)
+    picked = rng.choice(total, size=n, replace=True, p=total / total.sum())
+    return rng.random(n) * picked / rate
+
+
+def simulate_window(
+    pools: list[PoolSpec],
+    profiles: list[RequestProfile],
+    rates_per_s: np.ndarray,
+    shares: list[np.ndarray],
+    duration_s: float,
+    rng: np.random.Generator,
+    *,
+    warmup_s: float = 0.0,
+    router: str = "plan",
+    patience_s: float = 60.0,
+    domains_up: list[int] | None = None,
+    transitions: list[tuple[float, int, bool]] | None = None,
+    initial_queue: list[int] | None = None,
+    prefill: bool = True,
+) -> WindowResult:
+    """Simulate ``warmup_s + duration_s`` seconds of arrivals and drain.
+
+    ``rates_per_s[w]``: requests/s of workload w; ``shares[w]``: (P,) share of w per pool
+    (plan router; zero where a pool does not serve w); ``transitions``: (time [s], pool,
+    goes_down) availability changes of one failure domain each.
+    """
+    if router not in ROUTERS:
+        raise ValueError(f"router must be one of {ROUTERS}, got {router!r}")
+    wall = time.perf_counter()
+    P, W = len(pools), len(profiles)
+    domains_up = list(domains_up) if domains_up is not None else [p.domains for p in pools]
+    horizon = warmup_s + duration_s
+
+    # ---- draw every request up front ----------------------------------------
+    pre_arr, pre_tok, pre_wl, pre_pool, pre_hold = [], [], [], [], []
+    for j, p in enumerate(pools):
+        w = p.workload_index
+        prof = profiles[w]
+        rate_pool = rates_per_s[w] * shares[w][j] if router == "plan" else rates_per_s[w] * _cap_share(pools, w, j)
+        offered = rate_pool * prof.mean_tokens / p.slots.slot_tokens_per_s
+        up_slots = domains_up[j] * p.slots.slots_per_domain
+        n0 = min(up_slots, int(rng.poisson(offered))) if prefill and offered > 0 else 0
+        q0 = int(initial_queue[j]) if initial_queue else 0
+        holds = _length_biased_holds(prof, p.slots.slot_tokens_per_s, n0, rng)
+        toks = draw_lengths(prof, n0 + q0, rng)[0]
+        pre_arr.append(np.zeros(n0 + q0))
+        pre_tok.append(toks)
+        pre_wl.append(np.full(n0 + q0, w))
+        pre_pool.append(np.full(n0 + q0, j))
+        pre_hold.append(np.concatenate([holds, np.full(q0, np.nan)]))
+    arr, tok, wl = [np.concatenate(pre_arr) if pre_arr else np.zeros(0)], [], []
+    tok = [np.concatenate(pre_tok) if pre_tok else np.zeros(0)]
+    wl = [np.concatenate(pre_wl).astype(int) if pre_wl else np.zeros(0, dtype=int)]
+    n_pre = len(arr[0])
+    for w, prof in enumerate(profiles):
+        t = draw_arrivals(rates_per_s[w], horizon, rng, prof.burstiness) if rates_per_s[w] > 0 else np.zeros(0)
+        arr.append(t)
+        tok.append(draw_lengths(prof, len(t), rng)[0])
+        wl.append(np.full(len(t), w, dtype=int))
+    arrival = np.concatenate(arr)
+    tokens = np.concatenate(tok)
+    workload = np.concatenate(wl)
+    order = n_pre + np.argsort(arrival[n_pre:], kind="stable")
+    measured = np.zeros(len(arrival), dtype=bool)
+    measured[n_pre:] = arrival[n_pre:] >= warmup_s
+    book = RequestBook.of(arrival, tokens, workload, measured)
+
+    # plan router: pool of every arrival drawn up front, per workload
+    routed = np.full(len(arrival), -1, dtype=int)
+    if router == "plan":
+        for w in range(W):
+            idx = np.flatnonzero(workload[n_pre:] == w) + n_pre
+            s = shares[w]
+            if len(idx) and s.sum() > 0:
+                routed[idx] = rng.choice(P, size=len(idx), p=s / s.sum())
+    candidates = [[j for j, p in enumerate(pools) if p.workload_index == w] for w in range(W)]
+
+    # ---- SimPy ------------------------------------------------------------------
+    env = simpy.Environment()
+    sims = [SimPool(env, j, p, domains_up[j], book, rng, patience_s) for j, p in enumerate(pools)]
+    pre_pool_all = np.concatenate(pre_pool).astype(int) if pre_pool else np.zeros(0, dtype=int)
+    pre_hold_all = np.concatenate(pre_hold) if pre_hold else np.zeros(0)
+    for i in range(n_pre):
+        pool = sims[pre_pool_all[i]]
+        if np.isnan(pre_hold_all[i]):
+            book.pool[i] = pool.index
+            pool.queue.append(i)
+        else:
+            pool.start_prefilled(i)
+    in_service = np.flatnonzero(~np.isnan(pre_hold_all))
+    releases = in_service[np.argsort(pre_hold_all[in_service], kind="stable")]
+
+    def prefilled(env: simpy.Environment):
+        for i in releases.tolist():
+            dt = pre_hold_all[i] - env.now
+            if dt > 0:
+                yield env.timeout(dt)
+            sims[pre_pool_all[i]].finish_prefilled(i)
+
+    counter = {"events": n_pre}
+
+    def arrivals(env: simpy.Environment):
+        for i in order.tolist():
+            dt = arrival[i] - env.now
+            if dt > 0:
+                yield env.timeout(dt)
+            if router == "plan":
+                j = routed[i]
+            else:
+                cands = candidates[workload[i]]
+                j = min(cands, key=lambda c: sims[c].load()) if cands else -1
+                if j != -1 and sims[j].capacity == 0 and all(sims[c].capacity == 0 for c in cands):
+                    j = cands[0]
+            if j < 0:
+                book.dropped[i] = True
+            else:
+                sims[j].submit(i)
+        counter["events"] += len(order)
+
+    def outages(env: simpy.Environment):
+        for t, j, down in transitions or []:
+            dt = t - env.now
+            if dt > 0:
+                yield env.timeout(dt)
+            (sims[j].domain_down if down else sims[j].domain_up)()
+            counter["events"] += 1
+
+    env.process(arrivals(env))
+    if len(releases):
+        env.process(prefilled(env))
+    if transitions:
+        env.process(outages(env))
+    env.run()
+    for s in sims:
+        s.close()
+    m = book.measured
+    served = m & ~book.dropped & ~np.isnan(book.finish)
+    wait = np.where(served, book.start - book.arrival, np.nan)[m]
+    return WindowResult(
+        wait_s=wait,
+        served=served[m],
+        interrupted=book.interrupted[m],
+        workload=book.workload[m],
+        pool=book.pool[m],
+        tokens=book.tokens[m],
+        busy_slot_s=np.array([s.busy_slot_s for s in sims]),
+        up_slot_s=np.array([s.up_slot_s for s in sims]),
+        run_s=float(env.now),
+        requests=len(arrival),
+        events=counter["events"] + int((~np.isnan(book.start)).sum() + book.restarts.sum()),
+        wall_s=time.perf_counter() - wall,
+    )
+
+
+def _cap_share(pools: list[PoolSpec], w: int, j: int) -> float:
+    """Share of workload w a least-loaded router gives pool j in steady state: its capacity share."""
+    cap = [p.slots_total * p.slots.slot_tokens_per_s if p.workload_index == w else 0.0 for p in pools]
+    total = sum(cap)
+    return cap[j] / total if total > 0 else 0.0
