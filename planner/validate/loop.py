@@ -1,13 +1,14 @@
 """Closed loop: re-plan with more headroom until the simulated SLO attainment meets the target.
 
 Headroom is ``constraints.max_utilization`` (the busy share the plan may use of each SKU's
-GPUs at the peak). Iteration 0 plans the scenario as given; each next iteration is a new
+GPUs at the peak). Iteration 0 plans with no headroom (max_utilization 1.0) so that the loop
+finds the least headroom that meets the target, whatever the scenario sets; each next iteration is a new
 FleetProblem (``dataclasses.replace``) with ``max_utilization`` lowered by ``step`` and is
 planned from scratch and simulated with the same seed (common random numbers). The loop
 stops when attainment >= the target, when the plan becomes infeasible (a cap such as the
 power cap makes more headroom impossible: reported with the diagnosis), or at
-``min_utilization``. A no-headroom reference (max_utilization 1.0) is planned too, so the
-price of the SLO is a number: final cost per million tokens minus the reference's.
+``min_utilization``. Iteration 0 is the no-headroom reference, so the price of the SLO is a
+number: final cost per million tokens minus iteration 0's.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def validate_loop(
             return plan_fleet(p, explain=False)
 
     iterations: list[LoopIteration] = []
-    u = problem.max_utilization
+    u = 1.0
     final = None
     stopped = "min_utilization"
     i = 0
@@ -138,15 +139,8 @@ def validate_loop(
             stopped = "min_utilization"
             break
         u, i = nxt, i + 1
-    ref_cost = ref_slo = None
-    if problem.max_utilization < 1.0 or iterations[0].planned_cost_per_million_tokens is None:
-        ref_problem = replace(problem, max_utilization=1.0)
-        ref = plan(ref_problem)
-        if ref.status != "infeasible":
-            ref_cost = ref.cost_per_million_tokens
-            ref_slo = simulate_fleet(ref_problem, ref, profiles, options).slo_attainment
-    else:
-        ref_cost, ref_slo = iterations[0].planned_cost_per_million_tokens, iterations[0].slo_attainment
+    # iteration 0 ran at max_utilization 1.0: it is the no-headroom reference
+    ref_cost, ref_slo = iterations[0].planned_cost_per_million_tokens, iterations[0].slo_attainment
     price = None
     if final is not None and ref_cost is not None and math.isfinite(ref_cost):
         price = final[2].cost_per_million_tokens - ref_cost
