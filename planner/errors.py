@@ -26,6 +26,7 @@ class ScenarioError(PlannerError):
 
     def __init__(self, message: str, problems: list[str] | None = None):
         self.problems = list(problems or [])
+        self.summary = message
         full = message if not self.problems else message + "\n" + "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(full)
 

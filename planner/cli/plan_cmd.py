@@ -11,6 +11,7 @@ from rich.table import Table
 from planner.cli.output import emit_json, fmt, stderr, stdout
 from planner.errors import ScenarioError
 from planner.optimize.plan import FleetPlan, dispatch_rows
+from planner.optimize.run import best_single_sku
 from planner.outputs import csv_text, json_text, write_all_atomic
 from planner.scenario.load import load_scenario, parse_override_value
 
@@ -75,6 +76,10 @@ def plan_files(problem, plan: FleetPlan, out_dir: Path) -> dict[Path, str]:
     }
 
 
+def fmt_gap(gap: float | None) -> str:
+    return "unknown" if gap is None or gap != gap else f"{gap:.2e}"
+
+
 def render_plan(plan: FleetPlan) -> None:
     """Human-readable plan on stdout."""
     hours = plan.span_hours
@@ -123,27 +128,35 @@ def render_plan(plan: FleetPlan) -> None:
         if c.step is None:
             continue
         per = {"power_cap": "MW-year", "budget_cap": "$/h of budget per year", "capex_cap": "year"}[c.name]
-        dual = f"; LP-relaxation dual {c.lp_relaxation_dual:,.4g}" if c.lp_relaxation_dual is not None else ""
-        if c.saving_usd is None:
-            stdout.print(f"  {c.name} +{c.step:g} {c.unit}: no better plan found{dual}")
-        else:
-            stdout.print(
-                f"  {c.name} +{c.step:g} {c.unit}: saves ${c.saving_usd:,.0f} over the span "
-                f"(${c.saving_usd_per_year:,.0f} per {per}; ${c.saving_usd_per_million_tokens:.4f}/M tokens){dual}"
-            )
-    feasible = [r for r in plan.single_sku if r.get("total_cost_usd") is not None]
-    if feasible:
-        best = min(feasible, key=lambda r: r["total_cost_usd"])
-        stdout.print(
-            f"best single-SKU fleet: {best['sku']} ({best['units']} units) at ${best['cost_per_million_tokens']:.4f}/M tokens; "
-            f"the mix saves ${plan.mix_saving_usd:,.0f} ({plan.mix_saving_usd / best['total_cost_usd']:.2%})"
+        dual = (
+            f"; LP-relaxation dual ${c.lp_relaxation_dual:,.0f} per {per}" if c.lp_relaxation_dual is not None else ""
         )
+        head = f"  {c.name} +{c.step:g} {c.unit}:"
+        if c.saving_usd is not None:
+            per_m = c.saving_usd_per_million_tokens
+            stdout.print(
+                f"{head} saves ${c.saving_usd:,.0f} over the span (${c.saving_usd_per_year:,.0f} per {per}"
+                + (f"; ${per_m:.4f}/M tokens" if per_m is not None else "")
+                + f"){dual}"
+            )
+        elif c.extra_tokens is not None:
+            stdout.print(f"{head} serves {c.extra_tokens:.4g} more tokens over the span{dual}")
+        elif c.saving_usd_per_million_tokens is not None:
+            stdout.print(f"{head} lowers the cost per million tokens by ${c.saving_usd_per_million_tokens:.4f}{dual}")
+        else:
+            stdout.print(f"{head} no better plan found{dual}")
+    best = best_single_sku(plan.objective, plan.single_sku)
+    if best is not None:
+        line = f"best single-SKU fleet: {best['sku']} ({best['units']} units) at ${best['cost_per_million_tokens']:.4f}/M tokens"
+        if plan.mix_saving_usd is not None and best["total_cost_usd"] > 0:
+            line += f"; the mix saves ${plan.mix_saving_usd:,.0f} ({plan.mix_saving_usd / best['total_cost_usd']:.2%})"
+        stdout.print(line)
     elif plan.single_sku:
         stdout.print("no single SKU can serve this demand within the caps: the mix is necessary")
     s = plan.solver
     t = plan.timings
     stdout.print(
-        f"solver: {s.get('backend')} {s.get('status')}, MIP gap {s.get('mip_gap', 0):.2e} (target {s.get('mip_rel_gap'):g}); "
+        f"solver: {s.get('backend')} {s.get('status')}, MIP gap {fmt_gap(s.get('mip_gap'))} (target {s.get('mip_rel_gap'):g}); "
         f"build {t.get('build_s', 0):.2f} s, hand-off {t.get('handoff_s', 0):.2f} s, solve {t.get('solve_s', 0):.2f} s, "
         f"total {t.get('total_s', 0):.2f} s"
     )

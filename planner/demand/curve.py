@@ -9,6 +9,7 @@ CSV form (what `demand.load_curve` reads and `planner demand --out` writes):
 * ``<workload>.peak`` (optional): the peak within the slice that capacity must serve
   (default: the mean). With Monte Carlo replicas it is the band chosen for sizing.
 * ``<workload>.p50|.p95|.p99`` (optional): bands of the peak over replicas, kept for reports.
+* leading lines starting with ``#`` are comments; ``# seed=N`` records the demand seed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,10 +61,17 @@ def read_load_curve(path: Path, slice_hours: float | None = None) -> LoadCurve:
     if not path.exists():
         raise ScenarioError(f"load curve file not found: {path}")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a BOM (Excel's "CSV UTF-8") is dropped
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"cannot read load curve {path}: {exc}") from None
-    rows = list(csv.reader(io.StringIO(text)))
+    lines = text.splitlines()
+    skip = 0
+    seed = None
+    while skip < len(lines) and lines[skip].lstrip().startswith("#"):
+        m = re.match(r"#\s*seed\s*=\s*(\d+)", lines[skip].strip())
+        seed = int(m.group(1)) if m else seed
+        skip += 1
+    rows = list(csv.reader(io.StringIO("\n".join(lines[skip:]))))
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
         raise ScenarioError(f"load curve {path} is empty; expected a header 'hour,<workload>,...' and rows")
@@ -81,7 +90,7 @@ def read_load_curve(path: Path, slice_hours: float | None = None) -> LoadCurve:
         raise _fail(str(path), problems)
 
     values = np.full((len(rows) - 1, len(header)), np.nan)
-    for i, row in enumerate(rows[1:], start=2):
+    for i, row in enumerate(rows[1:], start=2 + skip):
         if len(row) != len(header):
             problems.append(f"row {i}: {len(row)} fields, header has {len(header)}")
             continue
@@ -95,7 +104,7 @@ def read_load_curve(path: Path, slice_hours: float | None = None) -> LoadCurve:
                 problems.append(f"row {i}, column '{header[j]}': not a finite number: {cell!r}")
             elif v < 0 and j > 0:
                 problems.append(f"row {i}, column '{header[j]}': negative demand {v:g}")
-            values[i - 2, j] = v
+            values[i - 2 - skip, j] = v
     if problems:
         raise _fail(str(path), problems[:20] + ([f"... and {len(problems) - 20} more"] if len(problems) > 20 else []))
 
@@ -103,10 +112,12 @@ def read_load_curve(path: Path, slice_hours: float | None = None) -> LoadCurve:
     steps = np.diff(hours)
     for k in np.flatnonzero(steps <= 0)[:10]:
         kind = "duplicated" if steps[k] == 0 else "decreasing"
-        problems.append(f"row {k + 3}: hour {hours[k + 1]:g} is {kind} (previous {hours[k]:g}); hours must increase")
+        problems.append(
+            f"row {k + 3 + skip}: hour {hours[k + 1]:g} is {kind} (previous {hours[k]:g}); hours must increase"
+        )
     if not problems and len(steps) and not np.allclose(steps, steps[0], rtol=1e-6, atol=1e-9):
         k = int(np.flatnonzero(~np.isclose(steps, steps[0], rtol=1e-6, atol=1e-9))[0])
-        problems.append(f"row {k + 3}: uneven spacing: step {steps[k]:g} h, first step {steps[0]:g} h")
+        problems.append(f"row {k + 3 + skip}: uneven spacing: step {steps[k]:g} h, first step {steps[0]:g} h")
     if problems:
         raise _fail(str(path), problems)
     step = float(steps[0]) if len(steps) else None
@@ -138,7 +149,7 @@ def read_load_curve(path: Path, slice_hours: float | None = None) -> LoadCurve:
         w, t = below[0]
         raise _fail(
             str(path),
-            [f"row {t + 2}: {base[w]}.peak {peak[w, t]:g} is below the mean {mean[w, t]:g} ({len(below)} such cells)"],
+            [f"row {t + 2 + skip}: {base[w]}.peak {peak[w, t]:g} is below the mean {mean[w, t]:g} ({len(below)} such cells)"],
         )
     bands = {
         b: np.vstack([col.get(f"{w}.{b}", peak[i]) for i, w in enumerate(base)])
@@ -146,7 +157,7 @@ def read_load_curve(path: Path, slice_hours: float | None = None) -> LoadCurve:
         if any(f"{w}.{b}" in col for w in base)
     }
     t = len(hours)
-    return LoadCurve(tuple(base), hours.copy(), np.full(t, float(slice_hours)), mean, peak, bands)
+    return LoadCurve(tuple(base), hours.copy(), np.full(t, float(slice_hours)), mean, peak, bands, seed)
 
 
 def load_curve_csv(curve: LoadCurve) -> str:
@@ -161,6 +172,8 @@ def load_curve_csv(curve: LoadCurve) -> str:
         if b in curve.bands:
             cols += list(curve.bands[b])
     out = io.StringIO()
+    if curve.seed is not None:
+        out.write(f"# seed={curve.seed}\n")
     out.write(",".join(header) + "\n")
     for row in zip(*cols, strict=True):
         out.write(",".join(f"{v:.10g}" for v in row) + "\n")

@@ -491,7 +491,7 @@ def _read_traces(spec: GeneratedDemand, base_dir: Path, source: str) -> dict[str
             trace = read_trace(path)
             out[name] = (trace, trace_period_s(trace, slice_s, traffic.trace_period_hours))
         except ScenarioError as exc:
-            raise ScenarioError(f"{source}: demand.workloads.{name}.trace: {exc}", exc.problems) from None
+            raise ScenarioError(f"{source}: demand.workloads.{name}.trace: {exc.summary}", exc.problems) from None
     return out
 
 

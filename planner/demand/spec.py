@@ -70,6 +70,12 @@ class Event(_Strict):
         missing = [f for f in need if getattr(self, f) is None]
         if missing:
             raise ValueError(f"a {self.kind} event needs {', '.join(missing)}")
+        allowed = {*need, "kind", "day", *(["ramp_days"] if self.kind in ("launch", "migration") else [])}
+        stray = sorted(self.model_fields_set - allowed)
+        if stray:
+            raise ValueError(
+                f"a {self.kind} event does not use {', '.join(stray)} (it takes {', '.join(sorted(allowed))})"
+            )
         return self
 
 

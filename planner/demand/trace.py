@@ -66,7 +66,7 @@ def read_trace(path: Path) -> Trace:
     if path.is_dir():
         raise ScenarioError(f"trace path is a directory, not a file: {path}")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8")
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ScenarioError(f"cannot read trace {path}: {str(exc).strip()}") from None
     header = [str(c).strip() for c in frame.columns]

@@ -26,7 +26,7 @@ def _hours(problem: FleetProblem, mask: np.ndarray) -> list[str]:
         return ranges
     a = b = idx[0]
     for i in idx[1:]:
-        if i == b + 1:
+        if i == b + 1 and abs(starts[i] - (starts[b] + step[b])) < 1e-9:  # consecutive in time too
             b = i
             continue
         ranges.append(_fmt_range(starts[a], starts[b] + step[b]))
@@ -56,6 +56,8 @@ def closed_form_checks(problem: FleetProblem) -> list[dict[str, Any]]:
         best = []
         for k, _w in enumerate(problem.workloads):
             ratio = np.where(theta[:, k] > 0, theta[:, k] * u / per_gpu, 0.0)
+            if ratio.max() <= 0 or c.peak[k].max() <= 0:
+                continue  # no demand, or no SKU serves it (an input error caught earlier)
             j = int(np.argmax(ratio))
             best.append(problem.skus[j].id)
             need += c.peak[k] / ratio[j]

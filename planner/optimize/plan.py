@@ -17,16 +17,16 @@ class SkuResult:
     sku: str
     family: str
     chosen: bool
-    units: int
-    gpus: int
+    units: int | None  # None when infeasible
+    gpus: int | None
     gpus_per_unit: int
     existing_units: int
-    new_units: int
+    new_units: int | None
     max_units: float | None
-    power_mw: float  # facility, full load [MW]
-    cost_usd_per_hour: float  # run-rate [$/h]
-    token_share: float  # share of tokens served [1]
-    mean_utilization: float  # average busy share of its GPUs [1]
+    power_mw: float | None  # facility, full load [MW]
+    cost_usd_per_hour: float | None  # run-rate [$/h]
+    token_share: float | None  # share of tokens served [1]
+    mean_utilization: float | None  # average busy share of its GPUs [1]
     throughput: dict[str, float]  # tokens/s per GPU by workload
 
 
@@ -41,7 +41,8 @@ class CapUse:
     saving_usd: float | None = None  # cost saved over the span by relaxing the cap by `step`
     saving_usd_per_year: float | None = None  # the same, per year of operation, per unit of step
     saving_usd_per_million_tokens: float | None = None
-    lp_relaxation_dual: float | None = None  # $ over the span per unit of cap, LP relaxation only
+    extra_tokens: float | None = None  # max_tokens: tokens gained over the span by relaxing the cap
+    lp_relaxation_dual: float | None = None  # $ per year per unit of cap (per MW, per $/h, per $), LP relaxation only
 
 
 @dataclass(frozen=True)
@@ -98,20 +99,20 @@ class FleetPlan:
 def infeasible_plan(problem: FleetProblem, reason: dict[str, Any], solver: dict[str, Any], timings) -> FleetPlan:
     c = problem.curve
     fleet = [
-        SkuResult(
+        SkuResult(  # no fleet was chosen: units unknown (null), existing units as given
             s.id,
             s.family,
             False,
-            0,
-            0,
+            None,
+            None,
             s.gpus_per_unit,
             s.min_units,
-            0,
+            None,
             None if math.isinf(s.max_units) else s.max_units,
-            0.0,
-            0.0,
-            0.0,
-            0.0,
+            None,
+            None,
+            None,
+            None,
             dict(s.throughput),
         )
         for s in problem.skus

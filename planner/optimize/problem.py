@@ -106,6 +106,11 @@ def _workload_map(
         entry = scn.workloads.get(w)
         cat_id = (entry.catalog if entry and entry.catalog else None) or (w if w in catalog.workloads else None)
         if cat_id is None:
+            if entry is not None and entry.interactivity is not None:
+                problems.append(
+                    f"workloads.{w}: an interactivity target needs a catalog workload; add catalog: "
+                    f"(one of {', '.join(catalog.workloads)})"
+                )
             continue
         if cat_id not in catalog.workloads:
             problems.append(f"workloads.{w}.catalog: {unknown_id_message('workload', cat_id, catalog.workloads)}")
@@ -143,6 +148,11 @@ def _resolve_sku(
             fac_idle = e.idle_power_kw_per_gpu * (fac_kw / it_kw)
         else:
             fac_idle = fac_kw * c.power.idle_fraction.value
+        if fac_idle > fac_kw * (1 + 1e-12):
+            problems.append(
+                f"{where} ('{e.id}').idle_power_kw_per_gpu: {e.idle_power_kw_per_gpu:g} kW is above the full-load "
+                f"{it_kw:g} kW per GPU"
+            )
         thr: dict[str, float] = {}
         basis: dict[str, str] = {}
         for w in workloads:
@@ -150,6 +160,10 @@ def _resolve_sku(
                 thr[w], basis[w] = e.throughput[w], "scenario"
                 continue
             if w not in wmap:
+                notes.append(
+                    f"{e.id} serves no '{w}': the column is not mapped to a catalog workload "
+                    f"(add workloads: {{{w}: {{catalog: <workload id>}}}} or give {e.id} a throughput for it)"
+                )
                 continue
             cat_w, target = wmap[w]
             series = catalog.series(cat_w, e.id)
@@ -258,9 +272,15 @@ def build_problem(sf: ScenarioFile, curve: LoadCurve, catalog: Catalog | None = 
                     + ". Map it to a catalog workload under 'workloads:', give an inline SKU a throughput for it, "
                     "or lower its interactivity target."
                 )
+    if not problems and float(curve.peak.max(initial=0.0)) <= 0:
+        problems.append("demand: every workload is zero in every slice; there is nothing to plan")
     if problems:
         raise ScenarioError(f"{sf.path}: {len(problems)} problem(s) found", problems)
     c = scn.constraints
+    if c.capex_budget_usd is not None and all(math.isnan(s.capex_usd_per_gpu) for s in skus):
+        notes.append(
+            "constraints.capex_budget_usd constrains nothing: no SKU has a purchase price (capex_usd_per_gpu)"
+        )
     return FleetProblem(
         name=scn.name,
         skus=tuple(skus),

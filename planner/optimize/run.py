@@ -53,7 +53,10 @@ class Outcome:
         self.build_s += model_build
         self.handoff_s += res.handoff_seconds
         self.solve_s += res.solve_seconds
-        self.mip_gap = max(self.mip_gap, res.mip_gap if math.isfinite(res.mip_gap) else 0.0)
+        if not math.isfinite(res.mip_gap):
+            self.mip_gap = float("nan")  # unknown (CBC) or no bound: reported as null
+        elif not math.isnan(self.mip_gap):
+            self.mip_gap = max(self.mip_gap, res.mip_gap)
         self.dual_bound = res.dual_bound
 
 
@@ -104,10 +107,15 @@ def solve_min_cost_per_token(problem: FleetProblem) -> Outcome:
     model = build_model(problem, allow_unserved=True)
     out.build_s += model.build_seconds
     best = evaluate(problem, start.units, start.dispatch)
+    statuses = [start.status]
     for i in range(DINKELBACH_MAX_ITER):
         lam = best["total_cost_usd"] / best["tokens_served"]
-        res = solve(model, model.cost - lam * model.tokens_served)
-        out.add(0.0, res)
+        # the optimum of cost - lambda tokens is near 0, where a relative gap means nothing:
+        # stop on an absolute gap of rel_gap x cost, the same tolerance as the stopping test
+        res = solve(model, model.cost - lam * model.tokens_served, abs_gap=problem.mip_rel_gap * best["total_cost_usd"])
+        out.handoff_s += res.handoff_seconds
+        out.solve_s += res.solve_seconds
+        statuses.append(res.status)
         if not res.ok:
             raise SolverError(f"Dinkelbach iteration {i}: solver status {res.status}")
         units, dispatch = extract_decision(model)
@@ -117,7 +125,7 @@ def solve_min_cost_per_token(problem: FleetProblem) -> Outcome:
         if f_value >= -problem.mip_rel_gap * best["total_cost_usd"] or ev["tokens_served"] <= 0:
             break
         out.units, out.dispatch, best = units, dispatch, ev
-    out.status = "optimal" if out.mip_gap <= problem.mip_rel_gap * (1 + 1e-9) else "time_limit"
+    out.status = "optimal" if all(st == "optimal" for st in statuses) else "time_limit"
     return out
 
 
@@ -166,30 +174,38 @@ def marginal_values(
             out.append(replace(cap, step=step, lp_relaxation_dual=duals.get(cap.name)))
             continue
         new_metric = primary_metric(relaxed, res.units, res.dispatch)
-        new_cost = evaluate(relaxed, res.units, res.dispatch)["total_cost_usd"]
+        new_ev = evaluate(relaxed, res.units, res.dispatch)
         improvement = base_metric - new_metric
         tolerance = problem.mip_rel_gap * abs(base_metric) * 2 + 1e-9
-        saving = base_cost - new_cost
         years = ev["span_hours"] / 8760.0
-        out.append(
-            replace(
-                cap,
-                binding=bool(improvement > tolerance),
-                step=step,
-                saving_usd=saving,
-                saving_usd_per_year=saving / years / step if cap.name != "capex_cap" else saving / years,
-                saving_usd_per_million_tokens=saving / ev["tokens_served"] * 1e6 if ev["tokens_served"] > 0 else None,
-                lp_relaxation_dual=duals.get(cap.name),
+        dual = duals.get(cap.name)
+        common = {
+            "binding": bool(improvement > tolerance),
+            "step": step,
+            "lp_relaxation_dual": None if dual is None else dual / years,
+        }
+        if problem.objective == "min_cost":
+            saving = base_cost - new_ev["total_cost_usd"]
+            out.append(
+                replace(
+                    cap,
+                    **common,
+                    saving_usd=saving,
+                    saving_usd_per_year=saving / years / step if cap.name != "capex_cap" else saving / years,
+                    saving_usd_per_million_tokens=saving / ev["tokens_served"] * 1e6 if ev["tokens_served"] > 0 else None,
+                )
             )
-        )
+        elif problem.objective == "max_tokens":
+            out.append(replace(cap, **common, extra_tokens=new_ev["tokens_served"] - ev["tokens_served"]))
+        else:
+            out.append(replace(cap, **common, saving_usd_per_million_tokens=improvement))
     return out, time.perf_counter() - start
 
 
 def lp_relaxation_duals(problem: FleetProblem) -> dict[str, float]:
-    """Duals of the caps in the LP relaxation (units continuous). [$ over the span per unit of cap]
+    """Duals of the caps in the LP relaxation (units continuous). [$ over the span per MW, per $/h, per $]
 
     Only meaningful as LP-relaxation values: the duals of a MILP are zero by construction.
-    Converted to per MW for power_cap.
     """
     if problem.objective != "min_cost":
         return {}
@@ -224,11 +240,25 @@ def single_sku_fleets(problem: FleetProblem) -> list[dict[str, Any]]:
                 "status": res.status,
                 "units": int(res.units[j]),
                 "total_cost_usd": ev["total_cost_usd"],
+                "tokens_served": ev["tokens_served"],
                 "cost_per_million_tokens": ev["cost_per_million_tokens"],
                 "power_mw": ev["power_kw"] / 1000.0,
             }
         )
     return rows
+
+
+def best_single_sku(objective: str, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The best single-SKU fleet by the objective's own measure (fleets serving nothing excluded)."""
+    feasible = [r for r in rows if r.get("total_cost_usd") is not None and r.get("tokens_served", 0) > 0]
+    if not feasible:
+        return None
+    keys = {
+        "min_cost": lambda r: r["total_cost_usd"],
+        "max_tokens": lambda r: (-r["tokens_served"], r["total_cost_usd"]),
+        "min_cost_per_token": lambda r: r["cost_per_million_tokens"],
+    }
+    return min(feasible, key=keys[objective])
 
 
 def _with_full_resolution_use(problem: FleetProblem, caps: list[CapUse], out: Outcome) -> list[CapUse]:
@@ -320,6 +350,13 @@ def plan_fleet(
     }
     if out.units is None:
         reason = diagnose(explained)
+        if aggregation_info is not None:
+            n = len(explained.curve.start_hours)
+            reason["scope"] = f"the {n} capacity-setting peak slices (time aggregation)"
+            reason["summary"] = (
+                f"measured on the {n} capacity-setting peak slices of the aggregated model, which is a relaxation, "
+                f"so the full problem is infeasible too: {reason['summary']}"
+            )
         timings["explain_s"] = time.perf_counter() - t0 - sum(timings.values())
         timings["total_s"] = time.perf_counter() - t0
         return infeasible_plan(problem, reason, solver, timings)
@@ -340,10 +377,9 @@ def plan_fleet(
         caps = _with_full_resolution_use(problem, caps, out)
         t1 = time.perf_counter()
         single = single_sku_fleets(explained)
-        feasible = [r for r in single if r["total_cost_usd"] is not None]
-        if feasible:
+        best = best_single_sku(problem.objective, single)
+        if best is not None and problem.objective == "min_cost":
             mix_cost = evaluate(explained, out.units, out.explain_dispatch or out.dispatch)["total_cost_usd"]
-            best = min(feasible, key=lambda r: r["total_cost_usd"])
             saving = best["total_cost_usd"] - mix_cost
         timings["marginal_s"] = marginal_s
         timings["single_sku_s"] = time.perf_counter() - t1

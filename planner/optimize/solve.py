@@ -63,6 +63,7 @@ def solve_highs(
     extra: list[pulp.LpConstraint] | None = None,
     mip: bool = True,
     duals: bool = False,
+    abs_gap: float | None = None,
 ) -> SolveResult:
     """Solve ``model`` (optionally with another objective and extra rows) with HiGHS."""
     import highspy
@@ -98,6 +99,8 @@ def solve_highs(
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", float(problem.mip_rel_gap))
+    if abs_gap is not None:
+        h.setOptionValue("mip_abs_gap", float(abs_gap))
     h.setOptionValue("time_limit", float(problem.time_limit_s))
     h.setOptionValue("random_seed", 0)
     # HiGHS fixes its thread pool at the first solve of a process; later values are ignored
@@ -179,10 +182,10 @@ def solve_cbc(
         var.varValue = float(val)
     label = "optimal" if prob.sol_status == pulp.LpSolutionOptimal else "time_limit"
     obj = pulp.value(prob.objective)
-    return SolveResult(
+    return SolveResult(  # PuLP does not report the gap CBC reached: unknown (null in JSON)
         label,
         float(obj),
-        problem.mip_rel_gap if label == "optimal" else float("nan"),
+        float("nan"),
         float("nan"),
         0.0,
         elapsed,
@@ -191,8 +194,8 @@ def solve_cbc(
     )
 
 
-def solve(model: FleetModel, objective=None, *, extra=None, mip=True, duals=False) -> SolveResult:
+def solve(model: FleetModel, objective=None, *, extra=None, mip=True, duals=False, abs_gap=None) -> SolveResult:
     """Solve with the problem's backend (HiGHS by default)."""
     if model.problem.backend == "cbc":
         return solve_cbc(model, objective, extra=extra, mip=mip)
-    return solve_highs(model, objective, extra=extra, mip=mip, duals=duals)
+    return solve_highs(model, objective, extra=extra, mip=mip, duals=duals, abs_gap=abs_gap)

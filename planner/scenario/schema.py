@@ -108,6 +108,14 @@ class Demand(GeneratedDemand):
             raise ValueError("give either demand.load_curve or demand.workloads, not both")
         if not self.load_curve and not generated:
             raise ValueError("demand needs load_curve (a CSV) or workloads (generated traffic)")
+        generator_only = {"horizon_days", "slice_minutes", "peak_resolution_s", "seed", "replicas", "request_level_limit"}
+        if self.load_curve and (stray := sorted(self.model_fields_set & generator_only)):
+            raise ValueError(
+                f"{', '.join(stray)} only apply to generated demand (demand.workloads); "
+                "a load_curve CSV fixes its own slices"
+            )
+        if generated and self.slice_hours is not None:
+            raise ValueError("slice_hours applies to a load_curve CSV; generated demand uses slice_minutes")
         return self
 
 
