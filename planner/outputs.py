@@ -14,31 +14,47 @@ from typing import Any
 from planner.errors import ScenarioError
 
 
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write via a temporary file in the same folder and rename it into place."""
-    path = Path(path)
+def _temp_beside(path: Path) -> str:
+    if path.is_dir():
+        raise ScenarioError(f"cannot write {path}: it is a directory; give a file name")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     except OSError as exc:
-        raise ScenarioError(f"cannot create output folder {path.parent}: {exc}") from None
-    mode = "wb" if isinstance(data, bytes) else "w"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode, **({} if isinstance(data, bytes) else {"encoding": "utf-8", "newline": ""})) as f:
-            f.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes private files; results are for sharing
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        raise ScenarioError(f"cannot write {path}: {exc.strerror or exc}") from None
+    os.close(fd)
+    return tmp
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write via a temporary file in the same folder and rename it into place."""
+    write_all_atomic({Path(path): data})
 
 
 def write_all_atomic(files: dict[Path, str | bytes]) -> None:
-    """Write several files; each appears whole or not at all, all contents prepared first."""
-    for path, data in files.items():
-        write_atomic(path, data)
+    """Write several files all or nothing: every temporary file is written first, then all are
+    renamed into place; on any failure the temporaries are removed and no target is touched."""
+    temps: dict[Path, str] = {}
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        for path, data in files.items():
+            path = Path(path)
+            tmp = _temp_beside(path)
+            temps[path] = tmp
+            if isinstance(data, bytes):
+                Path(tmp).write_bytes(data)
+            else:
+                with open(tmp, "w", encoding="utf-8", newline="") as f:
+                    f.write(data)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes private files; results are for sharing
+        for path, tmp in temps.items():
+            os.replace(tmp, path)
+    except OSError as exc:
+        raise ScenarioError(f"cannot write output: {exc}") from None
+    finally:
+        for tmp in temps.values():
+            Path(tmp).unlink(missing_ok=True)
 
 
 def csv_text(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:

@@ -83,6 +83,11 @@ def test_demand_is_deterministic_per_seed(runner, tmp_path):
         assert runner.invoke(app, ["demand", str(scenario), "--seed", seed, "--out", str(path)]).exit_code == 0
     assert paths[0].read_bytes() == paths[1].read_bytes()
     assert paths[0].read_bytes() != paths[2].read_bytes()
+    # the seed is recorded in the curve itself and read back
+    assert paths[2].read_text().startswith("# seed=2\n")
+    from planner.demand.curve import read_load_curve
+
+    assert read_load_curve(paths[2]).seed == 2
 
 
 def test_demand_default_scenario_reads_its_curve(runner):

@@ -183,3 +183,32 @@ def test_time_limit_is_not_reported_optimal(monkeypatch):
     assert plan.status in ("optimal", "time_limit")
     if plan.status == "time_limit":
         assert plan.solver["mip_gap"] > 0 or math.isinf(plan.solver["mip_gap"])
+
+
+def test_min_cost_per_token_reports_optimal_with_a_sane_gap():
+    a = sku("a", g=8, cost=1.0, thr=100)
+    plan = plan_fleet(problem([a], [[800, 900]], objective="min_cost_per_token"))
+    assert plan.status == "optimal"
+    assert plan.solver["mip_gap"] <= 1e-4
+
+
+def test_max_tokens_marginal_value_is_tokens_and_single_sku_ranked_by_tokens():
+    a = sku("a", g=8, kw=1.0, cost=1.0, thr=100)
+    b = sku("b", g=8, kw=2.0, cost=0.5, thr=100)
+    plan = plan_fleet(problem([a, b], [[800, 1600]], power_mw=0.008, objective="max_tokens"), power_step_mw=0.008)
+    power = next(c for c in plan.caps if c.name == "power_cap")
+    assert power.saving_usd is None
+    assert power.extra_tokens == pytest.approx(800 * 3600)
+    assert plan.mix_saving_usd is None  # a $ saving means nothing when tokens are maximised
+    from planner.optimize.run import best_single_sku
+
+    best = best_single_sku("max_tokens", plan.single_sku)
+    assert best["sku"] == "a" and best["tokens_served"] > 0
+
+
+def test_infeasible_plan_reports_unknown_units_and_existing_units():
+    p = problem([sku("a", g=8, kw=1.0, thr=100, existing=1)], [[1600]], power_mw=0.008)
+    plan = plan_fleet(p)
+    assert plan.status == "infeasible"
+    f = plan.to_dict()["fleet"][0]
+    assert f["units"] is None and f["existing_units"] == 1

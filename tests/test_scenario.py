@@ -184,3 +184,53 @@ def test_override_paths(tmp_path):
     assert sf.scenario.skus[1].max_units == 3
     with pytest.raises(ScenarioError, match="no SKU 'b200'"):
         load_scenario(write(tmp_path), {"skus.b200.max_units": 3})
+
+
+def test_zero_demand_is_an_input_error(tmp_path, runner):
+    result = runner.invoke(app, ["plan", str(write(tmp_path, curve="hour,chat\n0,0\n1,0\n"))])
+    assert result.exit_code == 2 and "nothing to plan" in result.output
+
+
+def test_excel_bom_curve_reads(tmp_path):
+    path = write(tmp_path, curve="\ufeff" + CURVE)
+    assert run_plan(path, explain=False).status == "optimal"
+
+
+def test_interactivity_without_catalog_is_an_error_and_unmapped_column_noted(tmp_path, runner):
+    bad = ISSUE_FORM.replace("chat: {catalog: deepseek-r1-8k1k, interactivity: 35}", "chat: {interactivity: 35}")
+    result = runner.invoke(app, ["plan", str(write(tmp_path, bad))])
+    assert result.exit_code == 2 and "needs a catalog workload" in result.output
+    unmapped = ISSUE_FORM.replace("workloads:\n  chat: {catalog: deepseek-r1-8k1k, interactivity: 35}\n", "")
+    plan = run_plan(write(tmp_path, unmapped), explain=False)
+    assert any("gb300-nvl72 serves no 'chat'" in n for n in plan.notes)
+
+
+def test_catalog_idle_override_above_full_load(tmp_path, runner):
+    text = ISSUE_FORM.replace("  - gb300-nvl72", "  - {id: gb300-nvl72, idle_power_kw_per_gpu: 5}")
+    result = runner.invoke(app, ["plan", str(write(tmp_path, text))])
+    assert result.exit_code == 2 and "idle_power_kw_per_gpu" in result.output
+
+
+def test_write_model_errors_and_determinism(tmp_path, runner):
+    path = str(write(tmp_path))
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    bad = runner.invoke(app, ["plan", path, "--write-model", str(blocker / "m.lp"), "--no-explain"])
+    assert bad.exit_code == 2 and "cannot write" in bad.output and "Traceback" not in bad.output
+    ratio = runner.invoke(
+        app, ["plan", path, "--write-model", str(tmp_path / "r.lp"), "--objective", "min_cost_per_token"]
+    )
+    assert ratio.exit_code == 2 and "Dinkelbach" in ratio.output
+    first = tmp_path / "a.lp"
+    second = tmp_path / "b.lp"
+    runner.invoke(app, ["plan", path, "--write-model", str(first), "--no-explain"])
+    runner.invoke(app, ["plan", path, "--write-model", str(second), "--no-explain"])
+    assert first.read_text() == second.read_text()
+
+
+def test_out_onto_a_directory_is_exit_2(tmp_path, runner):
+    out = tmp_path / "o"
+    (out / "plan.json").mkdir(parents=True)
+    result = runner.invoke(app, ["plan", str(write(tmp_path)), "--out", str(out), "--no-explain"])
+    assert result.exit_code == 2 and "directory" in result.output
+    assert not (out / "fleet.csv").exists()  # all or nothing

@@ -329,3 +329,83 @@ def test_cli_plan_validate_loop(runner, tmp_path):
     assert "closed loop" in human.stdout and "price of headroom" in human.stdout
     r = runner.invoke(app, ["plan", "--validate", "--slo", "2"])
     assert r.exit_code == 2 and "--slo" in r.output
+
+
+def test_closed_loop_starts_at_the_scenario_or_at_no_headroom():
+    p = small_problem(util=0.9)
+    loop = validate_loop(p, PROF, FAST, slo=0.5, step=0.05)
+    assert loop.start == "scenario" and loop.start_max_utilization == pytest.approx(0.9)
+    assert loop.iterations[0].max_utilization == pytest.approx(0.9)
+    # the reference is the plan at 1.0, planned and simulated apart from the iterations
+    ref = plan_fleet(replace(p, max_utilization=1.0), explain=False)
+    assert loop.reference_cost_per_million_tokens == pytest.approx(ref.cost_per_million_tokens)
+    assert loop.reference_slo_attainment is not None
+    final = loop.iterations[loop.final_index].planned_cost_per_million_tokens
+    assert loop.headroom_price_per_million_tokens == pytest.approx(final - ref.cost_per_million_tokens)
+    fresh = validate_loop(p, PROF, FAST, slo=0.5, step=0.05, from_no_headroom=True)
+    assert fresh.start == "no_headroom" and fresh.iterations[0].max_utilization == 1.0
+    assert fresh.reference_cost_per_million_tokens == pytest.approx(ref.cost_per_million_tokens)
+    assert fresh.to_dict()["start"] == "no_headroom"
+
+
+def test_windows_include_the_demand_peak():
+    p = small_problem(demand=(4000.0, 9000.0, 6000.0))
+    plan = plan_fleet(p, explain=False)
+    r = simulate_fleet(p, plan, PROF, replace(FAST, windows=2, failures=False))
+    assert [w.selected_by for w in r.windows] == ["demand_peak", "most_loaded_pool"]
+    assert r.windows[0].hour == 1.0  # the 9000 tokens/s slice
+    assert r.windows[1].hour != 1.0
+
+
+def test_negative_seed_is_a_scenario_error(runner):
+    with pytest.raises(ScenarioError, match="seed"):
+        ValidationOptions(seed=-1).check()
+    for args in (["validate", "--seed", "-1", *SMALL], ["plan", "--validate", "--seed", "-1"]):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 2, r.output
+        assert "--seed" in r.output and "Traceback" not in r.output
+
+
+def test_plan_file_bad_sku_rows(runner, tmp_path):
+    r = runner.invoke(app, ["plan", "--no-explain", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    doc = json.loads((tmp_path / "plan.json").read_text())
+    listed = dict(doc)
+    listed["fleet"] = [{**doc["fleet"][0], "sku": ["x"]}, *doc["fleet"][1:]]
+    (tmp_path / "listed.json").write_text(json.dumps(listed))
+    r = runner.invoke(app, ["validate", "--plan", str(tmp_path / "listed.json"), *SMALL])
+    assert r.exit_code == 2, r.output
+    assert "fleet[0].sku: ['x'] is not a SKU id" in r.output and "Traceback" not in r.output
+    twice = dict(doc)
+    twice["fleet"] = [*doc["fleet"], {**doc["fleet"][0], "units": doc["fleet"][0]["units"] + 1}]
+    (tmp_path / "twice.json").write_text(json.dumps(twice))
+    r = runner.invoke(app, ["validate", "--plan", str(tmp_path / "twice.json"), *SMALL])
+    n = len(doc["fleet"])
+    assert r.exit_code == 2 and f"fleet[{n}].sku: {doc['fleet'][0]['sku']} appears twice" in r.output
+
+
+def test_plan_file_dispatch_csv_is_read(runner, tmp_path):
+    r = runner.invoke(app, ["plan", "--no-explain", "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    csv_path = tmp_path / "dispatch.csv"
+    lines = csv_path.read_text().splitlines()
+    cols = lines[0].split(",")
+    row = lines[1].split(",")
+    row[cols.index("busy_gpus_at_peak")] = str(float(row[cols.index("busy_gpus_at_peak")]) + 1e6)
+    csv_path.write_text("\n".join([lines[0], ",".join(row), *lines[2:]]) + "\n")
+    r = runner.invoke(app, ["validate", "--plan", str(tmp_path / "plan.json"), *SMALL])
+    assert r.exit_code == 2 and "dispatch.csv" in r.output and "busy GPUs" in r.output
+    csv_path.write_text("\n".join(lines[:-1]) + "\n")  # one row short
+    r = runner.invoke(app, ["validate", "--plan", str(tmp_path / "plan.json"), *SMALL])
+    assert r.exit_code == 2 and "missing" in r.output
+
+
+def test_cli_plan_validate_exits_3_when_slo_not_reached(runner, tmp_path):
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    (tmp_path / "tiny.csv").write_text("hour,w\n0,4000\n1,9000\n2,6000\n")
+    args = ["plan", str(tmp_path / "tiny.yaml"), "--no-explain", "--validate", "--slo", "0.995"]
+    r = runner.invoke(app, [*args, "--min-utilization", "1.0", "--json"])
+    assert r.exit_code == 3, r.output
+    assert "not reached" in r.stderr and "min_utilization" in r.stderr
+    v = json.loads(r.stdout)["validation"]
+    assert not v["met"] and v["stopped_by"] == "min_utilization" and len(v["iterations"]) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +170,28 @@ def render_plan(plan: FleetPlan) -> None:
         stdout.print(f"note: {note}")
 
 
+def write_model_file(problem, path: Path) -> None:
+    """The MILP as LP or MPS text, written atomically (min_cost; max_tokens: its first stage)."""
+    from planner.optimize.formulation import build_model
+    from planner.outputs import write_atomic
+
+    suffix = path.suffix.lower()
+    if suffix not in (".lp", ".mps"):
+        raise ScenarioError(f"--write-model {path}: use a .lp or .mps file name")
+    if problem.objective == "min_cost_per_token":
+        raise ScenarioError(
+            "--write-model: min_cost_per_token is solved as a sequence of MILPs (Dinkelbach), not one model; "
+            "write the model with --objective min_cost or max_tokens"
+        )
+    model = build_model(problem)
+    if problem.objective == "max_tokens":
+        model.prob.setObjective(model.unserved_tokens)  # first stage: fewest unserved tokens
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp) / f"model{suffix}"
+        (model.prob.writeLP if suffix == ".lp" else model.prob.writeMPS)(str(scratch))
+        write_atomic(path, scratch.read_text())
+
+
 def register(app: typer.Typer, handled) -> None:
     @app.command("plan")
     @handled
@@ -196,10 +219,16 @@ def register(app: typer.Typer, handled) -> None:
         min_utilization: float = typer.Option(
             0.5, "--min-utilization", help="With --validate: lowest max_utilization."
         ),
-        seed: int = typer.Option(None, "--seed", help="With --validate: simulation seed (default: the scenario's)."),
+        from_no_headroom: bool = typer.Option(
+            False,
+            "--from-no-headroom",
+            help="With --validate: start at max_utilization 1.0, not the scenario's (least headroom meeting --slo).",
+        ),
+        seed: int = typer.Option(
+            None, "--seed", min=0, help="With --validate: simulation seed (default: the scenario's)."
+        ),
     ) -> None:
         """Pick the GPU mix with the lowest cost per token inside the power and budget caps."""
-        from planner.optimize.formulation import build_model
         from planner.optimize.run import plan_fleet
         from planner.pipeline import scenario_problem
 
@@ -213,17 +242,14 @@ def register(app: typer.Typer, handled) -> None:
         sf = load_scenario(scenario, overrides)
         problem = scenario_problem(sf)
         if write_model is not None:
-            suffix = write_model.suffix.lower()
-            if suffix not in (".lp", ".mps"):
-                raise ScenarioError(f"--write-model {write_model}: use a .lp or .mps file name")
-            write_model.parent.mkdir(parents=True, exist_ok=True)
-            model = build_model(problem)
-            (model.prob.writeLP if suffix == ".lp" else model.prob.writeMPS)(str(write_model))
+            write_model_file(problem, write_model)
         loop = None
         if validate:
             from planner.cli.validate_cmd import run_validation_loop
 
-            problem, loop = run_validation_loop(sf, problem, slo, headroom_step, min_utilization, seed)
+            problem, loop = run_validation_loop(
+                sf, problem, slo, headroom_step, min_utilization, seed, from_no_headroom=from_no_headroom
+            )
         plan = plan_fleet(problem, explain=explain, power_step_mw=power_step_mw, budget_step_usd_per_hour=budget_step)
         if out is not None:
             write_all_atomic(plan_files(problem, plan, out))
@@ -237,6 +263,9 @@ def register(app: typer.Typer, handled) -> None:
                 render_loop(loop)
         if plan.status == "infeasible":
             stderr.print(f"[bold red]infeasible:[/] {plan.reason['summary']}")
+            raise typer.Exit(3)
+        if loop is not None and not loop.met:
+            stderr.print(f"[bold red]SLO {loop.slo_target:.2%} not reached:[/] stopped by {loop.stopped_by}")
             raise typer.Exit(3)
 
     @app.command("schema")

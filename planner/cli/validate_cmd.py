@@ -84,12 +84,23 @@ def render_validation(r: FleetSimResult) -> None:
             f"{max(down):.1f}",
         )
     stdout.print(table)
-    wt = Table(title="request-level windows (busiest slices)", title_justify="left")
-    for col in ("hour", "requests", "attainment", "coarse model", "served", "p99 wait s", "interrupted", "events/s"):
+    wt = Table(title="request-level windows (demand peak, then most loaded pools)", title_justify="left")
+    for col in (
+        "hour",
+        "chosen as",
+        "requests",
+        "attainment",
+        "coarse model",
+        "served",
+        "p99 wait s",
+        "interrupted",
+        "events/s",
+    ):
         wt.add_column(col, justify="right")
     for w in r.windows:
         wt.add_row(
             f"{w.hour:g}",
+            w.selected_by.replace("_", " "),
             f"{w.requests:,}",
             _pct(w.slo_attainment),
             _pct(w.analytic_slo_attainment),
@@ -118,7 +129,11 @@ def render_iteration(it: LoopIteration) -> None:
 
 
 def render_loop(loop: LoopResult) -> None:
-    table = Table(title=f"closed loop: SLO target {loop.slo_target:.2%}", title_justify="left")
+    table = Table(
+        title=f"closed loop: SLO target {loop.slo_target:.2%}, started at max_utilization "
+        f"{loop.start_max_utilization:.2f} ({start_text(loop.start)})",
+        title_justify="left",
+    )
     for col in ("iter", "max util", "headroom", "status", "$/M planned", "$/M realised", "MW", "attainment", "peak"):
         table.add_column(col, justify="right")
     for it in loop.iterations:
@@ -143,7 +158,9 @@ def render_loop(loop: LoopResult) -> None:
         )
     else:
         stdout.print(f"[bold red]SLO {loop.slo_target:.2%} not reached[/]: stopped by {loop.stopped_by}")
-    if loop.headroom_price_per_million_tokens is not None:
+    if loop.reference_cost_per_million_tokens is None:
+        stdout.print("price of headroom: n/a (the no-headroom plan, max_utilization 1.0, is infeasible)")
+    elif loop.headroom_price_per_million_tokens is not None:
         stdout.print(
             f"price of headroom: [bold]${loop.headroom_price_per_million_tokens:+.4f}/M tokens[/] over the no-headroom "
             f"plan (max_utilization 1.0: ${loop.reference_cost_per_million_tokens:.4f}/M tokens, "
@@ -161,13 +178,13 @@ def validation_files(r: FleetSimResult, out_dir: Path) -> dict[Path, str]:
     return {out_dir / "validation.json": json_text(r.to_dict()), out_dir / "validation_slices.csv": csv_text(rows)}
 
 
-SEED = typer.Option(None, "--seed", help="Seed of every draw (default: the scenario's demand.seed, else 0).")
+SEED = typer.Option(None, "--seed", min=0, help="Seed of every draw (default: the scenario's demand.seed, else 0).")
 ROUTER = typer.Option("plan", "--router", help="plan (the plan's dispatch shares) | least_loaded.")
 FAILURES = typer.Option(True, "--failures/--no-failures", help="Simulate GPU failure-domain failures and repairs.")
 MTBF = typer.Option(None, "--mtbf-hours", help="Override every SKU's MTBF per GPU. [h]")
 MTTR = typer.Option(None, "--mttr-hours", help="Override every SKU's mean time to repair. [h]")
 MAINT = typer.Option(0.0, "--maintenance-hours-per-week", help="Planned maintenance per failure domain. [h/week]")
-WINDOWS = typer.Option(2, "--windows", help="Request-level windows (the busiest slices).")
+WINDOWS = typer.Option(2, "--windows", help="Request-level windows (the demand peak, then the most loaded pools).")
 WINDOW_S = typer.Option(60.0, "--window-s", help="Measured length of each window. [s]")
 WARMUP_S = typer.Option(30.0, "--warmup-s", help="Simulated before measuring, per window. [s]")
 DELAY = typer.Option(DEFAULT_MAX_QUEUE_DELAY_S, "--max-queue-delay-s", help="SLO: longest queueing delay. [s]")
@@ -232,7 +249,19 @@ def register(app: typer.Typer, handled) -> None:
             render_validation(result)
 
 
-def run_validation_loop(sf, problem, slo: float, step: float, min_utilization: float, seed: int | None):
+def start_text(start: str) -> str:
+    return "no headroom, --from-no-headroom" if start == "no_headroom" else "the scenario's constraints.max_utilization"
+
+
+def run_validation_loop(
+    sf,
+    problem,
+    slo: float,
+    step: float,
+    min_utilization: float,
+    seed: int | None,
+    from_no_headroom: bool = False,
+):
     """`planner plan --validate`: the closed loop with default validation options, iterations on stderr.
 
     Returns (the final iteration's problem, the loop result); when no iteration is feasible,
@@ -244,8 +273,19 @@ def run_validation_loop(sf, problem, slo: float, step: float, min_utilization: f
     options = ValidationOptions(seed=scenario_seed(sf) if seed is None else seed)
     options.check()
     profiles = request_profiles(sf, problem.workloads)
-    stderr.print(f"closed loop: SLO target {slo:.2%}, max_utilization step {step:g}")
+    start = 1.0 if from_no_headroom else problem.max_utilization
+    stderr.print(
+        f"closed loop: SLO target {slo:.2%}, starting at max_utilization {start:.2f} "
+        f"({start_text('no_headroom' if from_no_headroom else 'scenario')}), step {step:g}"
+    )
     loop = validate_loop(
-        problem, profiles, options, slo=slo, step=step, min_utilization=min_utilization, on_iteration=render_iteration
+        problem,
+        profiles,
+        options,
+        slo=slo,
+        step=step,
+        min_utilization=min_utilization,
+        from_no_headroom=from_no_headroom,
+        on_iteration=render_iteration,
     )
     return (loop.final_problem or problem), loop

@@ -237,7 +237,7 @@ def build_model(problem: FleetProblem, *, relax: bool = False, allow_unserved: b
     gc_was = gc.isenabled()
     gc.disable()
     try:
-        prob = pulp.LpProblem(f"fleet_{abs(hash(problem.name)) % 10**8}", pulp.LpMinimize)
+        prob = pulp.LpProblem("fleet", pulp.LpMinimize)
         units = define_units(prob, problem, relax)
         busy = define_busy(prob, problem)
         unserved = define_unserved(prob, problem) if allow_unserved else {}

@@ -1,14 +1,20 @@
 """Closed loop: re-plan with more headroom until the simulated SLO attainment meets the target.
 
 Headroom is ``constraints.max_utilization`` (the busy share the plan may use of each SKU's
-GPUs at the peak). Iteration 0 plans with no headroom (max_utilization 1.0) so that the loop
-finds the least headroom that meets the target, whatever the scenario sets; each next iteration is a new
-FleetProblem (``dataclasses.replace``) with ``max_utilization`` lowered by ``step`` and is
-planned from scratch and simulated with the same seed (common random numbers). The loop
-stops when attainment >= the target, when the plan becomes infeasible (a cap such as the
-power cap makes more headroom impossible: reported with the diagnosis), or at
-``min_utilization``. Iteration 0 is the no-headroom reference, so the price of the SLO is a
-number: final cost per million tokens minus iteration 0's.
+GPUs at the peak). Iteration 0 plans with the scenario's own ``max_utilization`` (the start
+is ``start="scenario"``); with ``from_no_headroom=True`` it plans with 1.0 instead
+(``start="no_headroom"``), so that the loop finds the least headroom that meets the target
+whatever the scenario sets. Each next iteration is a new FleetProblem
+(``dataclasses.replace``) with ``max_utilization`` lowered by ``step``, planned from scratch
+and simulated with the same seed (common random numbers). The loop stops when attainment
+>= the target, when the plan becomes infeasible (a cap such as the power cap makes more
+headroom impossible: reported with the diagnosis), or at ``min_utilization``.
+
+The price of the headroom is a number: the final cost per million tokens minus that of the
+**no-headroom reference**, the plan at ``max_utilization`` 1.0 (also simulated, so its
+attainment is reported). When the loop starts at 1.0 the reference is iteration 0; when it
+starts below, the reference is planned and simulated once more, apart from the iterations
+(None when it is infeasible).
 """
 
 from __future__ import annotations
@@ -44,11 +50,13 @@ class LoopIteration:
 @dataclass(frozen=True)
 class LoopResult:
     slo_target: float
+    start: str  # scenario (its own max_utilization) | no_headroom (1.0, --from-no-headroom)
+    start_max_utilization: float  # iteration 0's max_utilization [1]
     met: bool
     stopped_by: str  # slo_met | infeasible: <summary> | min_utilization
     iterations: list[LoopIteration]
     final_index: int  # iteration whose plan is the answer (the last feasible one)
-    reference_cost_per_million_tokens: float | None  # no-headroom plan [$/M tokens]
+    reference_cost_per_million_tokens: float | None  # no-headroom plan (max_utilization 1.0) [$/M tokens]
     reference_slo_attainment: float | None
     headroom_price_per_million_tokens: float | None  # final - reference [$/M tokens]
     final_plan: FleetPlan | None = field(default=None, repr=False)
@@ -58,6 +66,8 @@ class LoopResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "slo_target": self.slo_target,
+            "start": self.start,
+            "start_max_utilization": self.start_max_utilization,
             "met": self.met,
             "stopped_by": self.stopped_by,
             "final_iteration": self.final_index,
@@ -93,6 +103,7 @@ def validate_loop(
     slo: float = 0.99,
     step: float = 0.02,
     min_utilization: float = 0.5,
+    from_no_headroom: bool = False,
     plan: Callable[[FleetProblem], FleetPlan] | None = None,
     on_iteration: Callable[[LoopIteration], None] | None = None,
 ) -> LoopResult:
@@ -110,7 +121,8 @@ def validate_loop(
             return plan_fleet(p, explain=False)
 
     iterations: list[LoopIteration] = []
-    u = 1.0
+    u = 1.0 if from_no_headroom else float(problem.max_utilization)
+    start_u = u
     final = None
     stopped = "min_utilization"
     i = 0
@@ -139,14 +151,23 @@ def validate_loop(
             stopped = "min_utilization"
             break
         u, i = nxt, i + 1
-    # iteration 0 ran at max_utilization 1.0: it is the no-headroom reference
-    ref_cost, ref_slo = iterations[0].planned_cost_per_million_tokens, iterations[0].slo_attainment
+    if start_u >= 1.0:  # iteration 0 ran at max_utilization 1.0: it is the no-headroom reference
+        ref_cost, ref_slo = iterations[0].planned_cost_per_million_tokens, iterations[0].slo_attainment
+    else:
+        ref_problem = replace(problem, max_utilization=1.0)
+        ref_plan = plan(ref_problem)
+        ref_cost = ref_slo = None
+        if ref_plan.status != "infeasible":
+            ref_cost = ref_plan.cost_per_million_tokens
+            ref_slo = simulate_fleet(ref_problem, ref_plan, profiles, options).slo_attainment
     price = None
     if final is not None and ref_cost is not None and math.isfinite(ref_cost):
         price = final[2].cost_per_million_tokens - ref_cost
     met = final is not None and iterations[final[0]].meets_slo
     return LoopResult(
         slo_target=slo,
+        start="no_headroom" if from_no_headroom else "scenario",
+        start_max_utilization=start_u,
         met=met,
         stopped_by=stopped,
         iterations=iterations,

@@ -32,6 +32,7 @@ class WindowSummary:
     """One request-level window."""
 
     hour: float  # start of its slice [h]
+    selected_by: str  # demand_peak (highest demand / fleet capacity) | most_loaded_pool
     offset_s: float  # start of the simulated stretch within the slice [s]
     duration_s: float  # measured duration [s]
     requests: int  # measured requests
@@ -54,7 +55,9 @@ class FleetSimResult:
     targets: SloTargets
     slo_attainment: float  # span, request-weighted [1]
     served_fraction: float  # span, requests [1]
-    peak_slo_attainment: float  # measured requests of the request-level windows [1]
+    # measured requests of the request-level windows: the demand peak slice (highest demand
+    # relative to the fleet's capacity) first, then the slices with the most loaded pool [1]
+    peak_slo_attainment: float
     queue_delay_s: dict[str, float]  # percentiles over the windows [s]
     utilization: dict[str, float]  # per SKU, busy GPU-hours / deployed GPU-hours over the span [1]
     realized_cost_per_million_tokens: float  # [$/M tokens]

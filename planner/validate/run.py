@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from planner.optimize.plan import FleetPlan
+import numpy as np
+
+from planner.optimize.plan import FleetPlan, assemble_plan
 from planner.optimize.problem import FleetProblem
 from planner.scenario.load import ScenarioFile
 from planner.validate.arrivals import request_profiles
 from planner.validate.metrics import FleetSimResult
-from planner.validate.planfile import plan_for_units, read_plan_units
+from planner.validate.planfile import plan_for_units, read_plan_dispatch, read_plan_units
 from planner.validate.sim import ValidationOptions, simulate_fleet
 
 
@@ -20,7 +23,11 @@ def validate_scenario(
     *,
     burstiness: float | None = None,
 ) -> tuple[FleetProblem, FleetPlan, FleetSimResult]:
-    """Plan the scenario (or read ``plan_path``) and simulate the fleet against its demand."""
+    """Plan the scenario (or read ``plan_path``) and simulate the fleet against its demand.
+
+    With ``plan_path``, the dispatch is the plan's own (``dispatch.csv`` beside it) when that
+    file is there, else re-solved for the plan's fleet (see planfile.py).
+    """
     from planner.optimize.run import plan_fleet
     from planner.pipeline import scenario_problem
 
@@ -31,10 +38,15 @@ def validate_scenario(
         plan = plan_fleet(problem, explain=False)
     else:
         units, doc = read_plan_units(plan_path, problem)
-        plan = plan_for_units(problem, units)
+        status = doc.get("status") if isinstance(doc.get("status"), str) else "optimal"
+        # an infeasible plan's dispatch.csv is empty: re-solve for its fleet then
+        dispatch = None if status == "infeasible" else read_plan_dispatch(plan_path, problem, units)
+        if dispatch is None:
+            plan = plan_for_units(problem, units)
+        else:
+            n = np.array([units[s.id] for s in problem.skus], dtype=float)
+            plan = assemble_plan(problem, n, dispatch, status)
         planned = doc.get("cost_per_million_tokens")
         if isinstance(planned, (int, float)):
-            from dataclasses import replace
-
             plan = replace(plan, cost_per_million_tokens=float(planned))
     return problem, plan, simulate_fleet(problem, plan, profiles, options)
