@@ -86,7 +86,7 @@ def test_two_period_hand_computed_optimum():
     assert p2.cost_usd == pytest.approx(2 * 1.0 + 1.2)
     assert plan.totals["cost_usd"] == pytest.approx(3.0 + 3.2)
     assert p2.cost_per_million_tokens == pytest.approx(3.2 / (250 * 3600) * 1e6)
-    assert plan.story["hopper_early_retirements"] == []  # family 'other'
+    assert plan.story["early_retirements"] == [{"period": "P2", "sku": "a", "family": "other", "units": 2}]
 
 
 def test_no_early_retirement_is_infeasible_and_diagnosed():
@@ -186,7 +186,15 @@ def test_shipped_story_blackwell_displaces_hopper(shipped):
     _, plan = shipped
     h200 = [r.fleet["h200-sxm"] for r in plan.periods]
     assert h200[-1] < h200[0] < 512  # Hopper retired early, under the 10 MW cap and as GB300 ships
-    assert plan.story["hopper_early_retirements"]
+    early = plan.story["early_retirements"]
+    assert any(e["family"] == "hopper" for e in early)
+    expected = [
+        (r.period, s, r.retirements[s] - r.retirements_end_of_life[s])
+        for r in plan.periods
+        for s in r.fleet
+        if r.retirements[s] > r.retirements_end_of_life[s]
+    ]
+    assert [(e["period"], e["sku"], e["units"]) for e in early] == expected  # every SKU, not only Hopper
     assert plan.story["cost_per_million_tokens_last"] < plan.story["cost_per_million_tokens_first"]
 
 
@@ -273,7 +281,28 @@ def test_cli_infeasible_exit_3(runner, tmp_path):
     result = runner.invoke(app, ["buildout", str(path), "--out", str(out)])
     assert result.exit_code == 3
     assert "2027Q2" in result.stderr and "power_cap needs" in result.stderr and "cap 2" in result.stderr
+    assert "buildout over 3 periods" in result.stdout
     assert not out.exists()
+
+
+def test_cap_too_low_everywhere_is_diagnosed_per_period_and_the_needs_suffice(runner, tmp_path):
+    # a 2 MW cap in every period: lifting one period's cap with the others still at 2 MW never helps,
+    # so the diagnosis lifts them together and says what each period needs
+    result = runner.invoke(app, ["buildout", str(small_scenario(tmp_path, power_cap_mw=[2, 2, 2])), "--json"])
+    assert result.exit_code == 3
+    reason = json.loads(result.stdout)["reason"]
+    need = {r["period"]: r for r in reason["caps_needed"] if r["cap"] == "power_cap"}
+    assert sorted(need) == ["2027Q1", "2027Q2", "2027Q3"]
+    assert all(r["needed"] > 2 and r["short_by"] == pytest.approx(r["needed"] - 2) for r in need.values())
+    lines = reason["summary"].split("\n")
+    assert lines == reason["lines"]
+    assert f"2027Q3: power_cap needs {need['2027Q3']['needed']:,.6g} MW (cap 2, short by" in lines[-3]
+    assert not any("power_cap" in line and "cannot" in line for line in lines)
+    assert [line.strip() for line in result.stderr.splitlines()[1:]] == lines  # one item per line
+    caps = [need[label]["needed"] for label in ("2027Q1", "2027Q2", "2027Q3")]
+    raised = run_buildout(load_scenario(small_scenario(tmp_path, power_cap_mw=caps)))
+    assert raised.status in ("optimal", "time_limit")
+    assert all(r.power_mw <= c * (1 + 1e-9) for r, c in zip(raised.periods, caps, strict=True))
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,11 @@ Three steps, as for a single period (planner/optimize/explain.py):
    SKU usable by then; the fleet that cannot retire already draws more than the cap;
 2. an elastic re-solve (demand may go unserved, fewest unserved tokens) that says which
    periods fall short and by how much;
-3. for each short period and each cap that applies to it (power_cap[p], capex_cap[p],
-   capex_total): the model with that cap alone removed, minimising what the cap measures,
-   gives the least value of the cap that would make the schedule feasible.
+3. per cap kind (power_cap, capex_cap) one solve with that cap turned into ``cap + excess[p]``
+   in every period at once, minimising the total excess: each period's need, and raising every
+   cap to its need makes the schedule feasible (a cap too low everywhere is never tested one
+   period at a time with the others still too low). When a single period falls short, also
+   raising only its cap, the others as they are; the horizon budget capex_total by itself.
 Myopic runs are diagnosed in the period that failed, with the fleet handed to it.
 """
 
@@ -105,66 +107,148 @@ def elastic(problem: BuildoutProblem, window: range, history: History | None) ->
     return out
 
 
-def _needed(problem, window, history, cap_name: str, measure) -> float | None:
-    """Least value of one cap (its row removed, what it measures minimised), or None if that is not enough."""
-    model = build_model(problem, window, history, caps_off=frozenset({cap_name}))
-    res = solve(model, pulp.LpAffineExpression(measure(model)), mip=True)  # type: ignore[arg-type]
-    return float(res.objective) if res.ok else None
+def _cap_rows(problem: BuildoutProblem, kind: str, window: range) -> dict[int, tuple[float, Any]]:
+    """{period: (cap, measure)} for the periods of ``window`` where cap ``kind`` applies.
 
-
-def relaxations(
-    problem: BuildoutProblem, window: range, history: History | None, short: list[int]
-) -> list[dict[str, Any]]:
-    """For each short period's caps (and the horizon budget): the value that would make it feasible."""
-    out: list[dict[str, Any]] = []
-    for p in short:
+    ``measure(model)`` is what the cap bounds, as (variable, coefficient) pairs, in the cap's unit.
+    """
+    out: dict[int, tuple[float, Any]] = {}
+    for p in window:
         per = problem.periods[p]
-        if per.power_cap_mw is not None:
-            needed = _needed(
-                problem,
-                window,
-                history,
-                f"power_cap_{p}",
+        if kind == "power_cap" and per.power_cap_mw is not None:
+            out[p] = (
+                per.power_cap_mw,
                 lambda m, p=p: [
                     (m.units[j, p], b.sku.gpus_per_unit * b.sku.facility_kw_per_gpu / 1000.0)
                     for j, b in enumerate(problem.skus)
                 ],
             )
-            out.append(_row(per.label, "power_cap", "MW", per.power_cap_mw, needed))
-        if per.capex_budget_usd is not None:
-            needed = _needed(problem, window, history, f"capex_cap_{p}", lambda m, p=p: capex_terms(problem, p, m.buy))
-            out.append(_row(per.label, "capex_cap", "$", per.capex_budget_usd, needed))
-    if problem.total_capex_budget_usd is not None:
-        spent = history.capex_spent_usd if history is not None and window.start > 0 else 0.0
-        needed = _needed(
-            problem,
-            window,
-            history,
-            "capex_total",
-            lambda m: [pair for p in window for pair in capex_terms(problem, p, m.buy)],
-        )
-        out.append(
-            _row(
-                "horizon",
-                "capex_total",
-                "$",
-                problem.total_capex_budget_usd,
-                None if needed is None else needed + spent,
-            )
-        )
+        elif kind == "capex_cap" and per.capex_budget_usd is not None:
+            out[p] = (per.capex_budget_usd, lambda m, p=p: capex_terms(problem, p, m.buy))
     return out
 
 
-def _row(period: str, cap: str, unit: str, current: float, needed: float | None) -> dict[str, Any]:
+def _value(terms) -> float:
+    """What a measure comes to in the solved (integer) schedule."""
+    return float(sum(round(var.varValue or 0.0) * coef for var, coef in terms))
+
+
+def _lift(
+    problem: BuildoutProblem, window: range, history: History | None, kind: str, lifted: list[int]
+) -> dict[int, float] | None:
+    """Each lifted period's cap becomes ``cap + excess[p]`` (excess >= 0) and the total excess is
+    minimised; every other cap stays. Returns what the schedule found uses in each lifted period
+    (raising each cap to at least that makes the buildout feasible), or None if no raise of these
+    caps is enough."""
+    caps = _cap_rows(problem, kind, window)
+    model = build_model(problem, window, history, caps_off=frozenset(f"{kind}_{p}" for p in lifted))
+    excess, rows = [], []
+    for p in lifted:
+        cap, measure = caps[p]
+        var = model.prob.add_variable(f"excess_{kind}_{p}", lowBound=0.0)
+        model.variables.append(var)
+        excess.append((var, 1.0))
+        name = f"lifted_{kind}_{p}"
+        expr = pulp.LpAffineExpression([*measure(model), (var, -1.0)])
+        rows.append(pulp.LpConstraint(expr, pulp.LpConstraintLE, name, cap))
+    res = solve(model, pulp.LpAffineExpression(excess), extra=rows, mip=True)  # type: ignore[arg-type]
+    if not res.ok:
+        return None
+    return {p: _value(caps[p][1](model)) for p in lifted}
+
+
+def relaxations(
+    problem: BuildoutProblem, window: range, history: History | None, short: list[int]
+) -> list[dict[str, Any]]:
+    """What each cap kind would have to be, per period, for a feasible schedule.
+
+    Per kind (power_cap, capex_cap): the cap is lifted in every period together (one solve),
+    which gives the least total raise and each period's share of it. Only when a single period
+    falls short is the narrower question asked too: raising only that period's cap, the others
+    as they are. The horizon budget is one row, lifted by itself.
+    """
+    out: list[dict[str, Any]] = []
+    units = {"power_cap": "MW", "capex_cap": "$"}
+    for kind, unit in units.items():
+        caps = _cap_rows(problem, kind, window)
+        if not caps:
+            continue
+        every = sorted(caps)
+        used = _lift(problem, window, history, kind, every)
+        if used is None:
+            out.append(_row("every period", kind, unit, None, None, "all"))
+        else:
+            for p in every:
+                cap = caps[p][0]
+                out.append(_row(problem.periods[p].label, kind, unit, cap, max(used[p], cap), "all"))
+        # raising only the one short period's cap: asked when lifting them all together is enough
+        # but raises other periods too (if lifting them all is not enough, neither is one)
+        raised = [] if used is None else [p for p in every if used[p] > _tol(caps[p][0])]
+        if used is not None and len(short) == 1 and short[0] in caps and raised != short:
+            p = short[0]
+            alone = _lift(problem, window, history, kind, [p])
+            needed = None if alone is None else max(alone[p], caps[p][0])
+            out.append(_row(problem.periods[p].label, kind, unit, caps[p][0], needed, "only"))
+    if problem.total_capex_budget_usd is not None:
+        spent = history.capex_spent_usd if history is not None and window.start > 0 else 0.0
+        model = build_model(problem, window, history, caps_off=frozenset({"capex_total"}))
+        terms = [pair for p in window for pair in capex_terms(problem, p, model.buy)]
+        res = solve(model, pulp.LpAffineExpression(terms), mip=True)  # type: ignore[arg-type]
+        needed = _value(terms) + spent if res.ok else None
+        if needed is not None:
+            needed = max(needed, problem.total_capex_budget_usd)
+        out.append(_row("horizon", "capex_total", "$", problem.total_capex_budget_usd, needed, "only"))
+    return out
+
+
+def _tol(current: float) -> float:
+    """The value above which a cap counts as short."""
+    return current + max(1e-9 * abs(current), 1e-9)
+
+
+def _row(period: str, cap: str, unit: str, current: float | None, needed: float | None, scope: str) -> dict[str, Any]:
+    """One cap's verdict. scope "all": the cap kind lifted in every period together; "only": this
+    period's (or the horizon's) cap alone, the others as they are."""
+    short = None if needed is None or current is None else max(needed - current, 0.0)
     return {
         "period": period,
         "cap": cap,
         "unit": unit,
+        "scope": scope,
         "current": current,
         "needed": needed,
-        "short_by": None if needed is None else max(needed - current, 0.0),
-        "feasible_by_itself": needed is not None,
+        "short_by": None if short is None or needed <= _tol(current) else short,  # type: ignore[operator]
+        "feasible_when_raised": needed is not None,
     }
+
+
+def _money(value: float, unit: str) -> str:
+    return f"${value:,.0f}" if unit == "$" else f"{value:,.6g} {unit}"
+
+
+def _bare(value: float, unit: str) -> str:
+    return f"${value:,.0f}" if unit == "$" else f"{value:,.6g}"
+
+
+def _line(r: dict[str, Any]) -> str | None:
+    """The summary line of one relaxation row (None when the cap is not short)."""
+    if r["needed"] is None:
+        if r["scope"] == "all":
+            return f"raising {r['cap']} in every period cannot make it feasible"
+        if r["period"] == "horizon":
+            return f"raising only the horizon {r['cap']} cannot make it feasible"
+        return f"raising only {r['period']}'s {r['cap']} cannot make it feasible"
+    if r["short_by"] is None:
+        return None
+    text = (
+        f"{r['cap']} needs {_money(r['needed'], r['unit'])} (cap {_bare(r['current'], r['unit'])}, short by "
+        f"{_money(r['short_by'], r['unit'])})"
+    )
+    if r["scope"] == "all":
+        return f"{r['period']}: {text}"
+    if r["period"] == "horizon":
+        return f"horizon: {text}"
+    return f"{r['period']}: raising only its {text}"
 
 
 def diagnose(
@@ -186,25 +270,22 @@ def diagnose(
             f"{label}: with the caps as they are, {d['unserved_share']:.1%} of its tokens go unserved "
             f"(up to {d['max_unserved_tokens_per_s']:,.0f} tokens/s at the peak)"
         )
-    for r in relax:
-        if r["needed"] is None:
-            lines.append(f"{r['period']}: raising {r['cap']} alone cannot make it feasible")
-        elif r["short_by"] > max(1e-9 * abs(r["current"]), 1e-9):
-            lines.append(
-                f"{r['period']}: {r['cap']} needs {r['needed']:,.6g} {r['unit']} (cap {r['current']:,.6g}, short by "
-                f"{r['short_by']:,.6g} {r['unit']})"
-            )
+    lines += [line for line in map(_line, relax) if line is not None]
     if mode == "myopic" and failed_period is not None:
         lines.insert(0, f"myopic planning fails in {problem.periods[failed_period].label} with the fleet it inherits")
     if not lines:
         lines.append("the solver proved infeasibility; no single cap explains it")
     first = min(short) if short else (failed_period if failed_period is not None else None)
     return {
-        "summary": "; ".join(lines),
+        "summary": "\n".join(lines),
+        "lines": lines,
         "first_infeasible_period": None if first is None else problem.periods[first].label,
         "checks": checks,
         "unserved": el,
-        "relaxations": [r for r in relax if r["needed"] is None or r["short_by"] > 0] or relax,
-        "caps_needed": [r for r in relax if r["needed"] is not None and r["short_by"] > 0],
+        "relaxations": relax,
+        # raising every cap kind's periods together: the "all" rows (and the horizon budget)
+        "caps_needed": [
+            r for r in relax if r["short_by"] is not None and (r["scope"] == "all" or r["period"] == "horizon")
+        ],
         "mode": mode,
     }

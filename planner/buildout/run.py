@@ -77,6 +77,7 @@ class BuildoutPlan:
     notes: list[str] = field(default_factory=list)
     reason: dict[str, Any] | None = None
     myopia: dict[str, Any] | None = None
+    horizon_periods: int = 0  # periods in the scenario (also when infeasible and ``periods`` is empty)
     decision: Decision | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -341,7 +342,7 @@ def violations(problem: BuildoutProblem, decision: Decision, rtol: float = 1e-6)
 
 
 def _story(problem: BuildoutProblem, rows: list[PeriodResult]) -> dict[str, Any]:
-    """When Blackwell overtakes Hopper, and what cost per token did from first to last period."""
+    """When Blackwell overtakes Hopper, every SKU's early retirements, and cost per token first to last."""
     first_majority = next(
         (
             r.period
@@ -351,20 +352,20 @@ def _story(problem: BuildoutProblem, rows: list[PeriodResult]) -> dict[str, Any]
         ),
         None,
     )
-    hopper = [j for j, b in enumerate(problem.skus) if b.sku.family == "hopper"]
     early = [
         {
             "period": r.period,
-            "sku": problem.skus[j].id,
-            "units": r.retirements[problem.skus[j].id] - r.retirements_end_of_life[problem.skus[j].id],
+            "sku": b.id,
+            "family": b.sku.family,
+            "units": r.retirements[b.id] - r.retirements_end_of_life[b.id],
         }
         for r in rows
-        for j in hopper
-        if r.retirements[problem.skus[j].id] > r.retirements_end_of_life[problem.skus[j].id]
+        for b in problem.skus
+        if r.retirements[b.id] > r.retirements_end_of_life[b.id]
     ]
     return {
         "blackwell_majority_from": first_majority,
-        "hopper_early_retirements": early,
+        "early_retirements": early,
         "cost_per_million_tokens_first": rows[0].cost_per_million_tokens,
         "cost_per_million_tokens_last": rows[-1].cost_per_million_tokens,
     }
@@ -421,6 +422,7 @@ def plan_buildout(problem: BuildoutProblem, mode: str | None = None, *, compare_
             timings,
             list(problem.notes),
             reason,
+            horizon_periods=len(problem.periods),
         )
     broken = violations(problem, run.decision)
     if broken:
@@ -457,6 +459,7 @@ def plan_buildout(problem: BuildoutProblem, mode: str | None = None, *, compare_
         timings=timings,
         notes=list(problem.notes),
         myopia=myopia,
+        horizon_periods=len(problem.periods),
         decision=run.decision,
     )
 

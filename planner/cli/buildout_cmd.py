@@ -16,7 +16,7 @@ MODES = ("perfect_foresight", "myopic")
 def render_buildout(plan) -> None:
     """Human-readable schedule on stdout."""
     stdout.print(
-        f"[bold]{plan.scenario}[/]: buildout over {len(plan.periods)} periods, mode {plan.mode}; "
+        f"[bold]{plan.scenario}[/]: buildout over {plan.horizon_periods} periods, mode {plan.mode}; "
         f"status [bold]{plan.status}[/]"
     )
     if plan.status == "infeasible":
@@ -66,7 +66,7 @@ def render_buildout(plan) -> None:
     st = plan.story
     if st.get("blackwell_majority_from"):
         stdout.print(f"Blackwell serves most tokens from {st['blackwell_majority_from']}")
-    for e in st.get("hopper_early_retirements", []):
+    for e in st.get("early_retirements", []):
         stdout.print(f"  {e['period']}: {e['units']} {e['sku']} units retired before their end of life")
     stdout.print(
         f"cost per million tokens: ${st['cost_per_million_tokens_first']:.4f} in {plan.periods[0].period} -> "
@@ -121,5 +121,7 @@ def register(app: typer.Typer, handled) -> None:
         else:
             render_buildout(plan)
         if plan.status == "infeasible":
-            stderr.print(f"[bold red]infeasible:[/] {plan.reason['summary']}")
+            stderr.print("[bold red]infeasible:[/]")
+            for line in plan.reason["lines"]:
+                stderr.print(f"  {line}", markup=False, highlight=False)
             raise typer.Exit(3)
