@@ -31,6 +31,58 @@ CHROMIUM_FLAGS = [
 ]
 
 
+def validation_doc() -> dict:
+    """A trimmed `planner validate --json` document of the default scenario (its real keys;
+    12 hourly slices instead of 168, one request-level window)."""
+    hours = [float(h) for h in range(12)]
+    return {
+        "scenario": "deepseek-r1-default",
+        "seed": 0,
+        "router": "plan",
+        "failures": True,
+        "targets": {"max_queue_delay_s": 1.0, "patience_s": 60.0},
+        "slo_attainment": 0.9999114758356629,
+        "served_fraction": 1.0,
+        "peak_slo_attainment": 0.9991022359178424,
+        "queue_delay_s": {"p50": 0.0, "p90": 0.0, "p99": 0.25, "max": 4.517217611375344},
+        "utilization": {
+            "h200-sxm": 0.02678884139285042,
+            "b200-sxm": 0.3127457925927877,
+            "gb200-nvl72": 0.7425962554584516,
+            "gb300-nvl72": 0.41607778378416893,
+        },
+        "realized_cost_per_million_tokens": 0.1312,
+        "planned_cost_per_million_tokens": 0.12854387354802935,
+        "realized_cost_usd": 1966906.368,
+        "tokens_served": 15301439996400.0,
+        "tokens_demanded": 15301439996400.0,
+        "availability": {
+            "gb200-nvl72": {"expected": 0.9993604093380236, "simulated": 0.9974744364730123},
+            "gb300-nvl72": {"expected": 0.9993604093380236, "simulated": 0.99969028570161},
+        },
+        "unavailable_gpus": {
+            "gb200-nvl72": [0.0, 0.0, 4.0, 4.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            "gb300-nvl72": [4.0, 4.0, 4.0, 0.0, 0.0, 0.0, 0.0, 2.0, 4.0, 0.0, 0.0, 0.0],
+        },
+        "slice_hours": hours,
+        "slice_slo_attainment": [1.0] * 12,
+        "windows": [
+            {
+                "hour": 122.0,
+                "offset_s": 1755.0,
+                "duration_s": 60.0,
+                "requests": 13452,
+                "slo_attainment": 0.9944989592625632,
+                "served_fraction": 1.0,
+                "analytic_slo_attainment": 0.9922811421918728,
+                "queue_delay_s": {"p50": 0.0, "p90": 0.0, "p99": 0.0, "max": 4.517217611375344},
+            }
+        ],
+        "reliability": {"gb200-nvl72": {"failures": 2}, "gb300-nvl72": {"failures": 6}},
+        "notes": [],
+    }
+
+
 @pytest.fixture(scope="module")
 def full_report(tmp_path_factory) -> Path:
     """The default scenario's report with a power-cap sweep and validation results."""
@@ -39,18 +91,13 @@ def full_report(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("report")
     spec = build_sweep(None, ["constraints.power_cap_mw=9.5,10,11"])
     (d / "sweep.csv").write_text(table_csv(run_sweep(spec)), encoding="utf-8")
-    (d / "validation.json").write_text(
-        json.dumps(
-            {"served_fraction": 0.9987, "slo_attained": True, "per_sku": [{"sku": "gb300-nvl72", "util": 0.41}]}
-        ),
-        encoding="utf-8",
-    )
+    (d / "validation.json").write_text(json.dumps(validation_doc()), encoding="utf-8")
     out = d / "report.html"
     r = CliRunner().invoke(
         app, ["report", str(d / "sweep.csv"), "--validation", str(d / "validation.json"), "--out", str(out)]
     )
     assert r.exit_code == 0, r.output
-    assert f"wrote {out}" in r.stderr and "2 charts" in r.stderr
+    assert f"wrote {out}" in r.stderr and "3 charts" in r.stderr
     return out
 
 
@@ -68,8 +115,8 @@ def test_report_has_every_section_and_no_network(full_report):
     ):
         assert f"<h2>{heading}</h2>" in html
     assert "per million tokens" in html and "power_cap" in html and "per MW-year" in html
-    assert "gb300-nvl72" in html and "served_fraction" in html and "0.9987" in html
-    assert html.count('<img class="chart"') == 2 and html.count("data:image/png;base64,") == 2
+    assert "gb300-nvl72" in html
+    assert html.count('<img class="chart"') == 3 and html.count("data:image/png;base64,") == 3
     # assumptions cite the catalog's sources
     key, citation = next(iter(shipped_catalog().sources.items()))
     assert f"<code>{key}</code>" in html
@@ -96,7 +143,57 @@ def test_report_renders_in_headless_chromium(full_report):
     total = re.search(r'data-charts-total="(\d+)"', body.group(0))
     loaded = re.search(r'data-charts-loaded="(\d+)"', body.group(0))
     assert total and loaded, f"the load script did not run: {body.group(0)}"
-    assert int(total.group(1)) == 2 and int(loaded.group(1)) == 2
+    assert int(total.group(1)) == 3 and int(loaded.group(1)) == 3
+
+
+def test_validation_section_is_rendered_not_dumped(full_report):
+    html = full_report.read_text(encoding="utf-8")
+    sec = html[html.index("<h2>Validation</h2>") : html.index('<div id="assumptions">')]
+    text = re.sub(r"<[^>]+>", " ", re.sub(r'src="data:[^"]+"', "", sec))
+    text = re.sub(r"\s+", " ", text)
+    assert "scenario deepseek-r1-default , seed 0, with failures" in text
+    assert "SLO attainment 99.99% share of requests queued at most 1 s" in text
+    assert "SLO attainment in the peak windows 99.91%" in text
+    assert "served fraction 100.000%" in text and "give up after 60 s" in text
+    assert "realised $/M tokens $0.1312 (+2.07% against plan)" in text and "planned $/M tokens $0.1285" in text
+    assert "Queueing delay p50 p90 p99 max 0 s 0 s 0.25 s 4.517 s" in text
+    # utilisation per SKU, availability where the document has it, failures
+    assert "gb200-nvl72 74.3% 99.936% 99.747% 2" in text and "h200-sxm 2.7% n/a n/a -" in text
+    assert "122 13,452 99.45% 99.23% 100.000% 0 s" in text
+    assert sec.count('<img class="chart" data-chart="gpus_down"') == 1
+    assert "served_fraction" not in sec and "slo_attainment" not in sec  # no raw key dump
+
+
+def test_validation_without_failures_has_no_gpus_down_chart(runner, tmp_path):
+    doc = {k: v for k, v in validation_doc().items() if k not in ("availability", "unavailable_gpus", "reliability")}
+    (tmp_path / "v.json").write_text(json.dumps(doc), encoding="utf-8")
+    out = tmp_path / "r.html"
+    r = runner.invoke(app, ["report", "--validation", str(tmp_path / "v.json"), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    html = out.read_text(encoding="utf-8")
+    assert "<h2>Validation</h2>" in html and "99.99%" in html
+    assert 'data-chart="gpus_down"' not in html and "availability simulated" not in html
+    assert html.count('<img class="chart"') == 1 and "1 charts" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "doc, expect",
+    [
+        ({"params": [], "rows": []}, "it looks like `planner sweep --json` results"),
+        ({"fleet": [], "cost_per_million_tokens": 0.1}, "it looks like a `planner plan --json` document"),
+        ({"served_fraction": 0.99, "per_sku": []}, "it looks like a JSON object with keys per_sku, served_fraction"),
+        ([1, 2], "it looks like a JSON list"),
+    ],
+)
+def test_report_validation_must_be_a_validation_document(runner, tmp_path, doc, expect):
+    v = tmp_path / "v.json"
+    v.write_text(json.dumps(doc), encoding="utf-8")
+    r = runner.invoke(app, ["report", "--validation", str(v), "--out", str(tmp_path / "r.html")])
+    assert r.exit_code == 2
+    err = re.sub(r"\s+", " ", r.stderr)
+    assert "not a `planner validate --json` document" in err
+    assert "missing key(s) slo_attainment, realized_cost_per_million_tokens" in err and expect in err
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_report_of_the_default_scenario(runner, tmp_path):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import math
+import multiprocessing
+import time
 
 import numpy as np
 import pandas as pd
@@ -13,8 +15,9 @@ from rich.console import Console
 
 from planner.cli import sweep_cmd
 from planner.cli.main import app
-from planner.errors import ScenarioError
+from planner.errors import ScenarioError, SolverError
 from planner.scenario.load import load_scenario
+from planner.sweep import grid
 from planner.sweep.executors import DaskExecutor, ProcessExecutor, SerialExecutor, make_executor
 from planner.sweep.frontier import frontier, frontier_charts
 from planner.sweep.grid import build_sweep, grid_points, parse_params, parse_values, sample_points, valid_paths
@@ -126,6 +129,111 @@ def test_parquet_needs_pyarrow(runner, tmp_path, monkeypatch):
     assert not out.exists()
 
 
+def test_grid_and_samples_above_the_point_limit_are_refused():
+    items = [f"{CAP}=10:20:1", "economics.pue=1.1,1.2"]  # 22 points
+    assert len(build_sweep(None, items, max_points=22).points) == 22
+    with pytest.raises(ScenarioError) as err:
+        build_sweep(None, items, max_points=21)
+    assert "22 points" in str(err.value) and "limit of 21" in str(err.value) and "--max-points 22" in str(err.value)
+    with pytest.raises(ScenarioError, match="--samples 30 has 30 points"):
+        build_sweep(None, [f"{CAP}=10:20:1"], samples=30, max_points=25)
+    assert grid.DEFAULT_MAX_POINTS == 2_000
+    with pytest.raises(ScenarioError, match="2,000"):
+        build_sweep(None, [f"{CAP}=1:100:1", "economics.pue=1.1:1.3:0.01"])  # 2,100 points
+
+
+def test_each_distinct_value_is_validated_once(monkeypatch):
+    calls = []
+    real = grid.load_scenario
+
+    def counting(path=None, overrides=None):
+        calls.append(dict(overrides or {}))
+        return real(path, overrides)
+
+    monkeypatch.setattr(grid, "load_scenario", counting)
+    spec = build_sweep(None, [f"{CAP}=10,12,14", "economics.pue=1.1,1.2", "existing.h200-sxm=32,32"])
+    assert len(spec.points) == 12
+    assert calls[0] == {}  # the base scenario
+    assert sorted(map(str, calls[1:])) == sorted(
+        map(
+            str,
+            [
+                {CAP: 10},
+                {CAP: 12},
+                {CAP: 14},
+                {"economics.pue": 1.1},
+                {"economics.pue": 1.2},
+                {"existing.h200-sxm": 32},
+            ],
+        )
+    )
+
+
+def test_cli_point_limit_exit_2_before_running(runner):
+    r = runner.invoke(app, ["sweep", "-p", f"{CAP}=10,11,12", "-w", "1", "--max-points", "2"])
+    assert r.exit_code == 2
+    assert "3 points" in r.stderr and "--max-points 3" in r.stderr and "(grid)" not in r.stderr
+
+
+def test_cli_prints_the_point_count_before_running(runner, monkeypatch):
+    seen = []
+
+    def fake_run_sweep(spec, executor, **kwargs):
+        seen.append(len(spec.points))
+        raise SolverError("stop here")
+
+    monkeypatch.setattr("planner.sweep.run.run_sweep", fake_run_sweep)
+    r = runner.invoke(app, ["sweep", "-p", f"{CAP}=10,11,12", "-w", "1"])
+    assert seen == [3] and r.exit_code == 1
+    assert r.stderr.startswith("3 points (grid) on serial\n")
+
+
+def test_cli_a_field_the_scenario_does_not_use_is_exit_2(runner):
+    # the default scenario reads its demand from a load_curve CSV: demand.seed has no effect
+    r = runner.invoke(app, ["sweep", "-p", "demand.seed=1,2", "-w", "1"])
+    assert r.exit_code == 2
+    err = r.stderr
+    assert "demand.seed cannot be swept in this scenario (every value is rejected)" in err
+    assert "only apply to generated demand" in err and "load_curve" in err
+    assert err.count("only apply to generated demand") == 1 and "(grid)" not in err and "Traceback" not in r.output
+
+
+@pytest.mark.parametrize(
+    "opts, expect",
+    [
+        (
+            ["--out", "{d}/afile/sub/r.csv"],
+            "--out {d}/afile/sub/r.csv: cannot write into {d}/afile/sub: {d}/afile is a file, not a folder",
+        ),
+        (["--out", "{d}/adir.csv"], "--out {d}/adir.csv: it is a directory"),
+        (
+            ["--plot", "{d}/afile"],
+            "--plot {d}/afile: cannot use it as the charts folder: {d}/afile is a file, not a folder",
+        ),
+        (["--plot", "{d}/afile/plots"], "--plot {d}/afile/plots: cannot use it as the charts folder"),
+    ],
+)
+def test_cli_bad_output_paths_exit_2_before_running(runner, tmp_path, opts, expect):
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    (tmp_path / "adir.csv").mkdir()
+    before = sorted(tmp_path.rglob("*"))
+    r = runner.invoke(app, ["sweep", "-p", f"{CAP}=10,12", "-w", "1", *[o.format(d=tmp_path) for o in opts]])
+    assert r.exit_code == 2, r.output
+    assert expect.format(d=tmp_path) in r.stderr.replace("\n", "")
+    assert "(grid)" not in r.stderr  # refused before any point ran
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_cli_all_bad_output_paths_at_once(runner, tmp_path):
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    r = runner.invoke(
+        app,
+        ["sweep", "-p", f"{CAP}=10", "--out", str(tmp_path / "afile" / "r.csv"), "--plot", str(tmp_path / "afile")],
+    )
+    assert r.exit_code == 2 and "bad output paths" in r.stderr
+    assert "--out " in r.stderr and "--plot " in r.stderr
+
+
 # ---- results ------------------------------------------------------------------------------
 
 
@@ -228,6 +336,16 @@ def test_local_processes_and_dask_give_the_same_table(dask_client):
     assert "infeasible" in serial and serial.count("\n") == 7
 
 
+def test_process_pool_timeout_stops_stuck_points():
+    before = set(multiprocessing.active_children())
+    ex = ProcessExecutor(workers=2, point_timeout_s=0.5, startup_s=0.5, fn=time.sleep)
+    t0 = time.perf_counter()
+    with pytest.raises(SolverError, match="sweep timed out: 0 of 3 points finished"):
+        ex.run([60.0, 60.0, 60.0])  # three points that would each take a minute
+    assert time.perf_counter() - t0 < 20  # not the 60 s a stuck worker would hold a waiting shutdown
+    assert set(multiprocessing.active_children()) <= before  # the pool's workers are gone
+
+
 def test_make_executor():
     assert isinstance(make_executor("local", 1), SerialExecutor)
     assert isinstance(make_executor("local", 2), ProcessExecutor)
@@ -282,7 +400,7 @@ def test_no_progress_output_when_stderr_is_not_a_terminal(runner):
     r = runner.invoke(app, ["sweep", "-p", f"{CAP}=10,12", "-w", "1", "--json"])
     assert r.exit_code == 0
     assert "\x1b[" not in r.stderr and "━" not in r.stderr and "\r" not in r.stderr
-    assert r.stderr.startswith("2 points in")
+    assert r.stderr.startswith("2 points (grid) on serial\n2 points in")
 
 
 def test_progress_bar_when_stderr_is_a_terminal(runner, monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from rich.table import Table
 from planner.cli.output import emit_json, stderr, stdout
 from planner.errors import ScenarioError
 from planner.outputs import write_all_atomic
+from planner.sweep.grid import DEFAULT_MAX_POINTS
 
 
 def stderr_is_terminal() -> bool:
@@ -23,16 +25,56 @@ def stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
 
 
-def parquet_bytes(df) -> bytes:
+def parquet_engine() -> str:
     """Parquet needs pyarrow (or fastparquet); without either it is an input error."""
     engine = next((m for m in ("pyarrow", "fastparquet") if importlib.util.find_spec(m) is not None), None)
     if engine is None:
         raise ScenarioError(
             "--out *.parquet needs pyarrow, which is not installed: `pip install pyarrow`, or write CSV (--out results.csv)"
         )
+    return engine
+
+
+def parquet_bytes(df) -> bytes:
     buf = io.BytesIO()
-    df.to_parquet(buf, index=False, engine=engine)
+    df.to_parquet(buf, index=False, engine=parquet_engine())
     return buf.getvalue()
+
+
+def _folder_problem(folder: Path) -> str | None:
+    """Why ``folder`` could not be used or created as a folder (None: it can)."""
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{probe} is a file, not a folder"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"{probe} is not writable" if probe == folder else f"cannot create it: {probe} is not writable"
+    return None
+
+
+def check_output_paths(out: Path | None, plot: Path | None) -> None:
+    """Every output path checked before any point runs (nothing created yet): --out must be
+    a writable file name whose folder exists or can be created; --plot a folder that exists
+    or can be created. Every problem at once, each with its path."""
+    problems = []
+    if out is not None:
+        if out.suffix.lower() not in (".csv", ".parquet"):
+            problems.append(f"--out {out}: use a .csv or .parquet file name")
+        elif out.is_dir():
+            problems.append(f"--out {out}: it is a directory; give a file name such as {out / 'results.csv'}")
+        elif out.exists() and not os.access(out, os.W_OK):
+            problems.append(f"--out {out}: the file exists and is not writable")
+        elif (why := _folder_problem(out.parent)) is not None:
+            problems.append(f"--out {out}: cannot write into {out.parent}: {why}")
+        elif out.suffix.lower() == ".parquet":
+            parquet_engine()
+    if plot is not None and (why := _folder_problem(plot)) is not None:
+        problems.append(f"--plot {plot}: cannot use it as the charts folder: {why}")
+    if problems:
+        raise ScenarioError("bad output path" + ("s" if len(problems) > 1 else ""), problems)
 
 
 def sweep_document(spec, df) -> dict[str, Any]:
@@ -95,6 +137,9 @@ def register(app: typer.Typer, handled) -> None:
         executor: str = typer.Option("local", "--executor", help="local (process pool) | dask."),
         scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address; none: a local cluster."),
         timeout: float = typer.Option(600.0, "--timeout", min=1.0, help="Time allowed per point per worker. [s]"),
+        max_points: int = typer.Option(
+            DEFAULT_MAX_POINTS, "--max-points", min=1, help="Refuse a sweep with more points than this."
+        ),
         explain: bool = typer.Option(
             False, "--explain/--no-explain", help="Per point: marginal values and 'binding' by re-solving (slower)."
         ),
@@ -108,12 +153,12 @@ def register(app: typer.Typer, handled) -> None:
         from planner.sweep.grid import build_sweep
         from planner.sweep.run import run_sweep, table_csv
 
-        if out is not None and out.suffix.lower() not in (".csv", ".parquet"):
-            raise ScenarioError(f"--out {out}: use a .csv or .parquet file name")
+        check_output_paths(out, plot)
         if executor not in ("local", "dask"):
             raise ScenarioError(f"--executor must be local or dask, got '{executor}'")
-        spec = build_sweep(scenario, list(param or []), samples=samples, seed=seed)
+        spec = build_sweep(scenario, list(param or []), samples=samples, seed=seed, max_points=max_points)
         runner = make_executor(executor, workers, scheduler, timeout)
+        stderr.print(f"{len(spec.points)} points ({spec.mode}) on {runner.name}")
         t0 = time.perf_counter()
         if stderr_is_terminal():
             with Progress(

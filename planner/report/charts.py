@@ -110,3 +110,23 @@ def load_vs_capacity_chart(problem: FleetProblem, plan: FleetPlan) -> bytes:
     ax_u.grid(alpha=0.3)
     ax_u.legend(fontsize=8, loc="upper right", ncol=2)
     return _png(fig)
+
+
+def gpus_down_chart(hours: np.ndarray, down: dict[str, np.ndarray]) -> bytes:
+    """GPUs unavailable (failed or in maintenance) per SKU over the simulated span, stacked.
+
+    ``hours``: each slice's start [h] (T,); ``down``: per SKU, GPUs down in each slice (T,).
+    """
+    fig = Figure(figsize=(9.5, 3.2), layout="constrained")
+    ax = fig.subplots()
+    names = list(down)
+    ax.stackplot(hours, *(down[n] for n in names), labels=names, alpha=0.75, step="post")
+    total = np.sum([down[n] for n in names], axis=0) if names else np.zeros_like(hours)
+    ax.set_ylim(0, max(float(np.max(total, initial=0.0)) * 1.25, 1.0))
+    ax.set_xlim(float(hours[0]), float(hours[-1]) + (float(hours[1] - hours[0]) if len(hours) > 1 else 1.0))
+    ax.set_ylabel("GPUs down")
+    ax.set_xlabel("hour")
+    ax.set_title("GPUs unavailable during the validation run", loc="left", fontsize=11)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", ncol=4)
+    return _png(fig)

@@ -103,15 +103,42 @@ def read_sweep_results(path: Path) -> SweepResults:
     return SweepResults(df, paths, str(path), scenario)
 
 
-def read_validation(path: Path) -> Any:
-    """Validation results as JSON (rendered generically)."""
+VALIDATION_KEYS = ("slo_attainment", "realized_cost_per_million_tokens")
+
+
+def _looks_like(doc: Any) -> str:
+    """What a JSON document that is not a validation document seems to be."""
+    if not isinstance(doc, dict):
+        return f"a JSON {type(doc).__name__}, not an object"
+    keys = set(doc)
+    if {"params", "rows"} <= keys:
+        return "`planner sweep --json` results: give them as SOURCE or --sweep"
+    if {"fleet", "cost_per_million_tokens"} <= keys:
+        return "a `planner plan --json` document"
+    if "periods" in keys:
+        return "a `planner buildout --json` document"
+    shown = ", ".join(sorted(keys)[:8]) + (", ..." if len(keys) > 8 else "")
+    return f"a JSON object with keys {shown or '(none)'}"
+
+
+def read_validation(path: Path) -> dict[str, Any]:
+    """The `planner validate --json` document (anything else is a ScenarioError saying what
+    the file looks like and which keys are missing)."""
     path = Path(path)
     if not path.exists():
         raise ScenarioError(f"validation file not found: {path}")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ScenarioError(f"{path}: not valid JSON: {exc}") from None
+    missing = [k for k in VALIDATION_KEYS if not isinstance(doc, dict) or k not in doc]
+    if missing:
+        raise ScenarioError(
+            f"--validation {path}: not a `planner validate --json` document: missing key(s) "
+            f"{', '.join(missing)}; it looks like {_looks_like(doc)}. "
+            "Write one with `planner validate --json > validation.json`"
+        )
+    return doc
 
 
 def report_inputs(
@@ -428,11 +455,142 @@ def _sweep(r: ReportInputs) -> str:
     return "<section><h2>Sweep frontiers</h2>" + "".join(html) + "</section>"
 
 
+def _share(v: Any, digits: int = 2) -> str:
+    return f"{v:.{digits}%}" if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else "n/a"
+
+
+def _seconds(v: Any) -> str:
+    return f"{_num(v)} s" if isinstance(v, (int, float)) and not isinstance(v, bool) else "n/a"
+
+
+def _gpus_down(doc: dict[str, Any]) -> tuple[Any, dict[str, Any]] | None:
+    """(hours, GPUs down per SKU) when the document carries them as equal-length arrays."""
+    import numpy as np
+
+    down = doc.get("unavailable_gpus")
+    if not isinstance(down, dict) or not down:
+        return None
+    try:
+        series = {str(k): np.asarray(v, dtype=float) for k, v in down.items()}
+    except (TypeError, ValueError):
+        return None
+    lengths = {a.shape for a in series.values()}
+    if len(lengths) != 1 or len(next(iter(lengths))) != 1 or next(iter(lengths))[0] == 0:
+        return None
+    n = next(iter(lengths))[0]
+    try:
+        hours = np.asarray(doc.get("slice_hours") or [], dtype=float)
+    except (TypeError, ValueError):
+        hours = np.asarray([])
+    if hours.shape != (n,):
+        hours = np.arange(n, dtype=float)
+    return hours, series
+
+
 def _validation(r: ReportInputs) -> str:
-    if r.validation is None:
+    from planner.report.charts import gpus_down_chart
+
+    v = r.validation
+    if v is None:
         return ""
     src = f" from <code>{escape(r.validation_source)}</code>" if r.validation_source else ""
-    return f"<section><h2>Validation</h2><p>Results{src}.</p>{render_json(r.validation)}</section>"
+    about = [f"scenario <code>{escape(str(v['scenario']))}</code>"] if v.get("scenario") else []
+    about += [f"seed {_num(v['seed'])}"] if v.get("seed") is not None else []
+    about += ["with failures"] if v.get("failures") else []
+    html = [f"<p>Simulated replay of the plan{src}" + (f" ({', '.join(about)})" if about else "") + ".</p>"]
+    if v.get("scenario") and v["scenario"] != r.scenario.scenario.name:
+        html.append(
+            f"<p class=note>This validation is of scenario <code>{escape(str(v['scenario']))}</code>; "
+            f"the report plans <code>{escape(r.scenario.scenario.name)}</code>.</p>"
+        )
+    targets = v.get("targets") or {}
+    slo = "share of requests queued at most " + (
+        _seconds(targets["max_queue_delay_s"]) if "max_queue_delay_s" in targets else "the target delay"
+    )
+    planned, realized = v.get("planned_cost_per_million_tokens"), v["realized_cost_per_million_tokens"]
+    gap = (
+        f" ({(realized - planned) / planned:+.2%} against plan)"
+        if isinstance(planned, (int, float)) and isinstance(realized, (int, float)) and planned
+        else ""
+    )
+    rows = [
+        ["SLO attainment", _share(v["slo_attainment"]), escape(slo)],
+        ["SLO attainment in the peak windows", _share(v.get("peak_slo_attainment")), "request-level simulation"]
+        if "peak_slo_attainment" in v
+        else None,
+        [
+            "served fraction",
+            _share(v.get("served_fraction"), 3),
+            "tokens served / demanded"
+            + (f" (requests give up after {_seconds(targets['patience_s'])})" if "patience_s" in targets else ""),
+        ],
+        ["realised $/M tokens", _money(realized, 4) if isinstance(realized, (int, float)) else "n/a", escape(gap)],
+        ["planned $/M tokens", _money(planned, 4) if isinstance(planned, (int, float)) else "n/a", "from the plan"],
+        [
+            "realised cost",
+            _money(v["realized_cost_usd"]) if isinstance(v.get("realized_cost_usd"), (int, float)) else "n/a",
+            "",
+        ],
+    ]
+    html.append(_table(["", "value", ""], [row for row in rows if row is not None], numeric={1}))
+    delay = v.get("queue_delay_s")
+    if isinstance(delay, dict) and delay:
+        html.append("<h3>Queueing delay</h3>")
+        html.append(_table(list(delay), [[_seconds(x) for x in delay.values()]], numeric=set(range(len(delay)))))
+    util = v.get("utilization") if isinstance(v.get("utilization"), dict) else {}
+    avail = v.get("availability") if isinstance(v.get("availability"), dict) else {}
+    rel = v.get("reliability") if isinstance(v.get("reliability"), dict) else {}
+    skus = list(dict.fromkeys([*util, *avail]))
+    if skus:
+        headers = ["SKU", "utilisation"]
+        if avail:
+            headers += ["availability expected", "availability simulated"]
+        if rel:
+            headers += ["failures"]
+        srows = []
+        for s in skus:
+            a = avail.get(s) if isinstance(avail.get(s), dict) else {}
+            row = [escape(s), _share(util.get(s), 1)]
+            if avail:
+                row += [_share(a.get("expected"), 3), _share(a.get("simulated"), 3)]
+            if rel:
+                row += [_num((rel.get(s) or {}).get("failures")) if isinstance(rel.get(s), dict) else "-"]
+            srows.append(row)
+        html.append("<h3>Per SKU</h3>")
+        html.append(_table(headers, srows, numeric=set(range(1, len(headers)))))
+    down = _gpus_down(v)
+    if down is not None:
+        hours, series = down
+        html.append(
+            _chart(
+                "gpus_down", gpus_down_chart(hours, series), "GPUs down (failures and maintenance) over time, per SKU"
+            )
+        )
+    windows = [w for w in v.get("windows") or [] if isinstance(w, dict)]
+    if windows:
+        wrows = [
+            [
+                _num(w.get("hour")),
+                _num(w.get("requests")),
+                _share(w.get("slo_attainment")),
+                _share(w.get("analytic_slo_attainment")),
+                _share(w.get("served_fraction"), 3),
+                _seconds((w.get("queue_delay_s") or {}).get("p99")),
+            ]
+            for w in windows
+        ]
+        html.append("<h3>Request-level windows</h3>")
+        html.append(
+            _table(
+                ["hour", "requests", "SLO attainment", "analytic", "served", "p99 queueing delay"],
+                wrows,
+                numeric={0, 1, 2, 3, 4, 5},
+            )
+        )
+    notes = [n for n in v.get("notes") or [] if isinstance(n, str)]
+    if notes:
+        html.append("<ul>" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>")
+    return "<section><h2>Validation</h2>" + "".join(html) + "</section>"
 
 
 def _assumptions(r: ReportInputs) -> str:

@@ -31,10 +31,13 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _total_timeout(tasks: list[PointTask], workers: int, point_timeout_s: float) -> float:
+STARTUP_S = 60.0
+
+
+def _total_timeout(tasks: list[Any], workers: int, point_timeout_s: float, startup_s: float = STARTUP_S) -> float:
     """A bound for the whole map: start-up, then the points in waves of ``workers``."""
     waves = -(-len(tasks) // max(workers, 1))
-    return 60.0 + waves * point_timeout_s
+    return startup_s + waves * point_timeout_s
 
 
 class SerialExecutor:
@@ -56,9 +59,18 @@ class ProcessExecutor:
 
     name = "local"
 
-    def __init__(self, workers: int | None = None, point_timeout_s: float = DEFAULT_POINT_TIMEOUT_S):
+    def __init__(
+        self,
+        workers: int | None = None,
+        point_timeout_s: float = DEFAULT_POINT_TIMEOUT_S,
+        *,
+        startup_s: float = STARTUP_S,
+        fn: Callable[[Any], Any] = run_point,
+    ):
         self.workers = workers or default_workers()
         self.point_timeout_s = point_timeout_s
+        self.startup_s = startup_s  # allowed for the pool to start, on top of the points [s]
+        self.fn = fn  # what each task runs (a picklable top-level function)
 
     def run(self, tasks: list[PointTask], on_done: OnDone = None) -> list[dict[str, Any]]:
         if not tasks:
@@ -67,23 +79,42 @@ class ProcessExecutor:
         ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
         workers = min(self.workers, len(tasks))
         rows = []
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = [pool.submit(run_point, t) for t in tasks]
-            try:
-                for i, fut in enumerate(
-                    cf.as_completed(futures, timeout=_total_timeout(tasks, workers, self.point_timeout_s)), start=1
-                ):
-                    rows.append(fut.result())
-                    if on_done:
-                        on_done(i, len(tasks))
-            except cf.TimeoutError:
-                for f in futures:
-                    f.cancel()
-                raise SolverError(
-                    f"sweep timed out: {len(rows)} of {len(tasks)} points finished "
-                    f"(limit {self.point_timeout_s:g} s per point per worker; see --timeout)"
-                ) from None
+        # No `with`: leaving a `with` block waits (shutdown(wait=True)) for every running
+        # point, so a stuck point would outlive the timeout. On timeout the pool is shut
+        # down without waiting and its workers are terminated.
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        try:
+            futures = [pool.submit(self.fn, t) for t in tasks]
+            limit_s = _total_timeout(tasks, workers, self.point_timeout_s, self.startup_s)
+            for i, fut in enumerate(cf.as_completed(futures, timeout=limit_s), start=1):
+                rows.append(fut.result())
+                if on_done:
+                    on_done(i, len(tasks))
+        except cf.TimeoutError:
+            _abandon(pool)
+            raise SolverError(
+                f"sweep timed out: {len(rows)} of {len(tasks)} points finished "
+                f"(limit {self.point_timeout_s:g} s per point per worker; see --timeout)"
+            ) from None
+        except BaseException:
+            _abandon(pool)
+            raise
+        pool.shutdown(wait=True)
         return rows
+
+
+def _abandon(pool: cf.ProcessPoolExecutor) -> None:
+    """Stop ``pool`` now: cancel queued points, terminate the workers (running points included)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())  # taken before shutdown clears it
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in processes:
+        if proc.is_alive():
+            proc.terminate()
+    for proc in processes:
+        proc.join(timeout=5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(timeout=5)
 
 
 class DaskExecutor:

@@ -32,7 +32,8 @@ from planner.errors import ScenarioError
 from planner.scenario.load import ScenarioFile, load_scenario, parse_override_value
 from planner.scenario.schema import Scenario, SkuEntry
 
-MAX_GRID_POINTS = 100_000
+DEFAULT_MAX_POINTS = 2_000  # points a sweep may have unless raised (--max-points)
+MAX_VALUES_PER_PARAM = 1_000_000  # values one range may expand to (memory guard before counting)
 
 
 @dataclass(frozen=True)
@@ -184,16 +185,18 @@ def _range(path: str, text: str, nums: list[int | float]) -> Param:
         raise ScenarioError(f"--param {path}={text}: the range end {b} is below its start {a}")
     if len(nums) == 2:
         if isinstance(a, int) and isinstance(b, int):
-            if b - a + 1 > MAX_GRID_POINTS:
-                raise ScenarioError(f"--param {path}={text}: {b - a + 1} values; at most {MAX_GRID_POINTS}")
+            if b - a + 1 > MAX_VALUES_PER_PARAM:
+                raise ScenarioError(
+                    f"--param {path}={text}: {b - a + 1:,} values; at most {MAX_VALUES_PER_PARAM:,} per parameter"
+                )
             return Param(path, text, tuple(range(a, b + 1)), integer_range=True)
         return Param(path, text, (float(a), float(b)), low=float(a), high=float(b))
     step = nums[2]
     if step <= 0:
         raise ScenarioError(f"--param {path}={text}: the step must be positive, got {step}")
     count = math.floor((b - a) / step + 1e-9) + 1
-    if count > MAX_GRID_POINTS:
-        raise ScenarioError(f"--param {path}={text}: {count} values; at most {MAX_GRID_POINTS}")
+    if count > MAX_VALUES_PER_PARAM:
+        raise ScenarioError(f"--param {path}={text}: {count:,} values; at most {MAX_VALUES_PER_PARAM:,} per parameter")
     if all(isinstance(n, int) for n in nums):
         return Param(path, text, tuple(a + i * step for i in range(count)))
     return Param(path, text, tuple(_tidy(a + i * step) for i in range(count)))
@@ -229,17 +232,24 @@ def check_paths(scenario: Scenario, params: list[Param]) -> None:
         raise ScenarioError("--param: " + "; ".join(problems) + "\n" + _paths_message(scenario), [])
 
 
-def grid_points(params: list[Param]) -> list[dict[str, Any]]:
-    """The Cartesian product of every parameter's values (last parameter fastest)."""
+def _check_count(count: int, what: str, max_points: int) -> None:
+    if count > max_points:
+        raise ScenarioError(
+            f"{what} has {count:,} points, above the limit of {max_points:,}: "
+            f"raise it with --max-points {count} if you mean it, or use fewer values (or --samples N)"
+        )
+
+
+def grid_points(params: list[Param], max_points: int = DEFAULT_MAX_POINTS) -> list[dict[str, Any]]:
+    """The Cartesian product of every parameter's values (last parameter fastest); more than
+    ``max_points`` points is a ScenarioError (counted before anything is expanded)."""
     for p in params:
         if p.continuous:
             raise ScenarioError(
                 f"--param {p.path}={p.text}: a float range needs a step for a grid (a:b:step), "
                 "or use --samples N to draw from it"
             )
-    total = math.prod(len(p.values) for p in params)
-    if total > MAX_GRID_POINTS:
-        raise ScenarioError(f"the grid has {total} points; at most {MAX_GRID_POINTS} (use --samples N)")
+    _check_count(math.prod(len(p.values) for p in params), "the grid", max_points)
     return [
         dict(zip([p.path for p in params], combo, strict=True))
         for combo in itertools.product(*(p.values for p in params))
@@ -264,9 +274,14 @@ def build_sweep(
     *,
     samples: int | None = None,
     seed: int | None = None,
+    max_points: int = DEFAULT_MAX_POINTS,
 ) -> SweepSpec:
-    """Parse `PATH=VALUES` items, check them against the scenario, and validate every point's
-    scenario before anything runs (a bad path or value is a ScenarioError listing valid paths).
+    """Parse `PATH=VALUES` items, check them against the scenario, and validate every distinct
+    value before anything runs (a bad path or value is a ScenarioError listing valid paths).
+
+    Each value is validated once, on its own (a scenario load per distinct value, not per
+    point); a combination that breaks a cross-field rule becomes an ``invalid`` row when run.
+    A sweep of more than ``max_points`` points is refused.
     """
     base: ScenarioFile = load_scenario(scenario)
     if not items:
@@ -276,11 +291,12 @@ def build_sweep(
     if samples is not None:
         if samples < 1:
             raise ScenarioError(f"--samples must be at least 1, got {samples}")
+        _check_count(samples, f"--samples {samples}", max_points)
         used_seed = seed if seed is not None else base.scenario.demand.seed
         points = sample_points(params, samples, np.random.default_rng(used_seed))
         mode = "samples"
     else:
-        points = grid_points(params)
+        points = grid_points(params, max_points)
         used_seed = None
         mode = "grid"
     _check_values(base, params, points)
@@ -293,28 +309,28 @@ def _problem_text(exc: ScenarioError) -> str:
 
 
 def _check_values(base: ScenarioFile, params: list[Param], points: list[dict[str, Any]]) -> None:
-    """Each value alone first (one message per bad value), then every distinct combination
-    (cross-field rules such as idle power above full power)."""
+    """Each distinct value of each parameter once, on its own; every problem at once.
+
+    The values checked are those the points use (for samples: the values drawn; for a
+    continuous range: its two ends), so the work is bounded by the point count.
+
+    When every value of a parameter fails for the same reason, the field itself does not
+    apply to this scenario (e.g. ``demand.seed`` with a load_curve CSV): said once, as such.
+    """
     problems: list[str] = []
     for p in params:
-        values = (p.low, p.high) if p.continuous else p.values
-        for v in dict.fromkeys(values):
+        values = list(dict.fromkeys((p.low, p.high) if p.continuous else (pt[p.path] for pt in points)))
+        failed: dict[Any, str] = {}
+        for v in values:
             try:
                 load_scenario(base.path, {p.path: v})
             except ScenarioError as exc:
-                problems.append(f"{p.path}={v!r}: {_problem_text(exc)}")
-    if not problems and len(params) > 1:
-        seen: set[tuple] = set()
-        for point in points:
-            key = tuple((k, repr(v)) for k, v in point.items())
-            if key in seen:
-                continue
-            seen.add(key)
-            try:
-                load_scenario(base.path, point)
-            except ScenarioError as exc:
-                shown = ", ".join(f"{k}={v!r}" for k, v in point.items())
-                problems.append(f"{shown}: {_problem_text(exc)}")
+                failed[v] = _problem_text(exc)
+        reasons = set(failed.values())
+        if len(values) > 1 and len(failed) == len(values) and len(reasons) == 1:
+            problems.append(f"{p.path} cannot be swept in this scenario (every value is rejected): {reasons.pop()}")
+        else:
+            problems += [f"{p.path}={v!r}: {text}" for v, text in failed.items()]
     if problems:
         shown = problems[:12] + ([f"... and {len(problems) - 12} more"] if len(problems) > 12 else [])
         raise ScenarioError(
