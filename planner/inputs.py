@@ -52,15 +52,16 @@ def format_loc(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
-def _unwrap(annotation: Any) -> list[Any]:
-    """The concrete types an annotation may hold (through Optional, Union, Annotated)."""
+def annotation_types(annotation: Any) -> list[Any]:
+    """The concrete types an annotation may hold (through Optional, Union, Annotated; None left out)."""
     origin = typing.get_origin(annotation)
     if origin is typing.Annotated:
-        return _unwrap(typing.get_args(annotation)[0])
+        return annotation_types(typing.get_args(annotation)[0])
     if origin in (typing.Union, types.UnionType):
         out: list[Any] = []
         for arg in typing.get_args(annotation):
-            out.extend(_unwrap(arg))
+            if arg is not type(None):
+                out.extend(annotation_types(arg))
         return out
     return [annotation]
 
@@ -71,7 +72,7 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
     for part in loc:
         nxt: list[Any] = []
         for ann in current:
-            for t in _unwrap(ann):
+            for t in annotation_types(ann):
                 origin = typing.get_origin(t)
                 if isinstance(t, type) and issubclass(t, BaseModel):
                     field = t.model_fields.get(str(part))
@@ -87,7 +88,7 @@ def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] |
         if not current:
             return None
     for ann in current:
-        for t in _unwrap(ann):
+        for t in annotation_types(ann):
             if isinstance(t, type) and issubclass(t, BaseModel):
                 return t
     return None

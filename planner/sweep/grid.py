@@ -19,7 +19,6 @@ from __future__ import annotations
 import difflib
 import itertools
 import math
-import types
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from planner.errors import ScenarioError
+from planner.inputs import annotation_types
 from planner.scenario.load import ScenarioFile, load_scenario, parse_override_value
 from planner.scenario.schema import Scenario, SkuEntry
 
@@ -70,27 +70,13 @@ class SweepSpec:
 # ---- valid paths ---------------------------------------------------------------------------
 
 
-def _leaf_types(annotation: Any) -> list[Any]:
-    """Concrete types an annotation allows, through Optional/Union/Annotated."""
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _leaf_types(typing.get_args(annotation)[0])
-    if origin in (typing.Union, types.UnionType):
-        out: list[Any] = []
-        for arg in typing.get_args(annotation):
-            if arg is not type(None):
-                out += _leaf_types(arg)
-        return out
-    return [annotation]
-
-
 def _model_paths(model: type[BaseModel], value: Any, prefix: str, keys: dict[str, list[str]]) -> list[str]:
     """Addressable scalar fields of ``model`` (``value``: the scenario's instance, for dict keys)."""
     out: list[str] = []
     for name, info in model.model_fields.items():
         path = f"{prefix}{name}"
         current = getattr(value, name, None) if value is not None else None
-        for t in _leaf_types(info.annotation):
+        for t in annotation_types(info.annotation):
             origin = typing.get_origin(t)
             if isinstance(t, type) and issubclass(t, BaseModel):
                 out += _model_paths(t, current, path + ".", keys)
