@@ -7,6 +7,7 @@ offending value and, for an unknown key, the nearest valid key.
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import types
 import typing
@@ -39,6 +40,17 @@ def read_yaml(path: Path, what: str) -> Any:
     if data is None:
         raise ScenarioError(f"{path}: the {what} file is empty")
     return data
+
+
+def read_json(path: Path, what: str, hint: str = "") -> Any:
+    """Parse a JSON file. [what: 'plan file', 'validation file', ... for messages; hint: how to make one]"""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"{what} not found: {path}" + (f" ({hint})" if hint else ""))
+    try:
+        return json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ScenarioError(f"{path}: not a readable {what}: not valid JSON: {exc}") from None
 
 
 def format_loc(loc: tuple[Any, ...]) -> str:

@@ -23,7 +23,6 @@ price unserved demand in every slice and always run at full resolution.
 
 from __future__ import annotations
 
-import time
 import warnings
 from dataclasses import dataclass, replace
 
@@ -259,7 +258,3 @@ def summary(problem: FleetProblem, agg: Aggregation, lower: float, upper: float,
         "summary": f"{T} slices -> {len(agg.curve.start_hours)} ({len(agg.capacity_slices)} capacity-setting peak slices kept "
         f"exactly, {agg.groups} energy groups); cost within {max(err, 0.0):.3%} of the exact optimum (certified bound)",
     }
-
-
-def timer() -> float:
-    return time.perf_counter()

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import gc
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pulp
@@ -66,7 +66,6 @@ class FleetModel:
     tokens_served: pulp.LpAffineExpression
     unserved_tokens: pulp.LpAffineExpression
     build_seconds: float = 0.0
-    extra_rows: list[str] = field(default_factory=list)
 
 
 def _ratio(problem: FleetProblem) -> np.ndarray:

@@ -12,7 +12,6 @@ every chart rendered.
 from __future__ import annotations
 
 import base64
-import json
 import math
 from dataclasses import dataclass, field
 from html import escape
@@ -24,6 +23,7 @@ from pydantic import BaseModel
 
 from planner.catalog.load import Catalog, load_catalog, shipped_catalog
 from planner.errors import ScenarioError
+from planner.inputs import read_json
 from planner.optimize.plan import FleetPlan
 from planner.optimize.problem import FleetProblem
 from planner.scenario.load import ScenarioFile, load_scenario
@@ -69,7 +69,7 @@ def read_sweep_results(path: Path) -> SweepResults:
     scenario = None
     try:
         if suffix == ".json":
-            doc = json.loads(path.read_text(encoding="utf-8"))
+            doc = read_json(path, "sweep results file")
             if not isinstance(doc, dict) or "rows" not in doc or "params" not in doc:
                 raise ScenarioError(
                     f"{path}: not a `planner sweep --json` document (expected keys 'params' and 'rows')"
@@ -125,12 +125,7 @@ def read_validation(path: Path) -> dict[str, Any]:
     """The `planner validate --json` document (anything else is a ScenarioError saying what
     the file looks like and which keys are missing)."""
     path = Path(path)
-    if not path.exists():
-        raise ScenarioError(f"validation file not found: {path}")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ScenarioError(f"{path}: not valid JSON: {exc}") from None
+    doc = read_json(path, "validation file")
     missing = [k for k in VALIDATION_KEYS if not isinstance(doc, dict) or k not in doc]
     if missing:
         raise ScenarioError(

@@ -12,7 +12,6 @@ validated as it is, with its unserved demand.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from dataclasses import replace
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 
 from planner.catalog.load import unknown_id_message
 from planner.errors import ScenarioError
+from planner.inputs import read_json
 from planner.optimize.plan import Dispatch, FleetPlan
 from planner.optimize.problem import FleetProblem
 
@@ -29,12 +29,7 @@ from planner.optimize.problem import FleetProblem
 def read_plan_units(path: Path, problem: FleetProblem) -> tuple[dict[str, int], dict[str, Any]]:
     """(units per SKU, the raw document) of a plan file, checked against ``problem``."""
     path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(f"plan file not found: {path} (write one with `planner plan --out DIR`)")
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ScenarioError(f"{path}: not a readable plan JSON document: {exc}") from None
+    doc = read_json(path, "plan file", "write one with `planner plan --out DIR`")
     if not isinstance(doc, dict) or not isinstance(doc.get("fleet"), list):
         raise ScenarioError(f"{path}: a plan file needs a 'fleet' list (the plan.json of `planner plan --out`)")
     problems: list[str] = []
