@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -30,3 +31,26 @@ def models_copy(tmp_path: Path) -> Path:
     for name in ("skus.yaml", "workloads.yaml"):
         shutil.copy(models_dir() / name, dest / name)
     return dest
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "integration: needs something beyond python3 and the package index (a browser); skipped with the reason "
+        "when it is missing, required when PLANNER_REQUIRE_INTEGRATION=1 (as .ci/run sets)",
+    )
+
+
+@pytest.fixture()
+def require():
+    """``require(what, found)``: ``found`` if truthy; else skip (fresh machine) or fail (CI requires it)."""
+
+    def check(what: str, found):
+        if found:
+            return found
+        message = f"{what} is not installed; .ci/run installs it (apt-get install -y {what})"
+        if os.environ.get("PLANNER_REQUIRE_INTEGRATION") == "1":
+            pytest.fail(message + ", and PLANNER_REQUIRE_INTEGRATION=1 requires it")
+        pytest.skip(message)
+
+    return check

@@ -125,10 +125,9 @@ def test_report_has_every_section_and_no_network(full_report):
     assert "<link" not in html and "<script src" not in html
 
 
-def test_report_renders_in_headless_chromium(full_report):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.fail("chromium is not installed (.ci/run installs it: apt-get install -y chromium)")
+@pytest.mark.integration
+def test_report_renders_in_headless_chromium(full_report, require):
+    chromium = require("chromium", shutil.which("chromium") or shutil.which("chromium-browser"))
     with tempfile.TemporaryDirectory() as profile:
         proc = subprocess.run(
             [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", full_report.as_uri()],
