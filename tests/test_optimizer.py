@@ -130,12 +130,54 @@ def test_max_tokens_serves_what_fits_then_cheapest():
 def test_min_cost_per_token_dinkelbach():
     # fixed cost per unit; serving the 2nd hour's extra demand needs a second unit at low utilisation
     a = sku("a", g=8, cost=1.0, thr=100)
-    p = problem([a], [[800, 900]], objective="min_cost_per_token")
+    # floor 90 %: 0.9 x 1700 = 1530 tok/s-h; one unit serves 1600 of them
+    p = problem([a], [[800, 900]], objective="min_cost_per_token").with_changes(min_served_fraction=0.9)
     plan = plan_fleet(p)
     # one unit: cost 16, tokens (800 + 800) x 3600 -> 2.78e-6 $/token;
     # two units: cost 32, tokens 1700 x 3600 -> 5.2e-6 $/token
     assert plan.fleet[0].units == 1
     assert plan.cost_per_million_tokens == pytest.approx(16 / (1600 * 3600) * 1e6)
+
+
+def test_min_cost_per_token_serves_what_the_caps_allow_by_default():
+    # no cap: everything can be served, so the floor is the whole demand (two units, $32 for 1700 x 3600)
+    a = sku("a", g=8, cost=1.0, thr=100)
+    plan = plan_fleet(problem([a], [[800, 900]], objective="min_cost_per_token"))
+    assert plan.fleet[0].units == 2 and plan.unserved_tokens["w"] == 0
+    assert plan.cost_per_million_tokens == pytest.approx(32 / (1700 * 3600) * 1e6)
+    # a 1-unit power cap: the floor is what max_tokens serves (1600 x 3600), never less
+    capped = plan_fleet(problem([a], [[800, 900]], power_mw=0.008, objective="min_cost_per_token"))
+    assert capped.fleet[0].units == 1 and capped.tokens_served == pytest.approx(1600 * 3600)
+    # a floor of 95 % cannot be met under that cap (1615 > 1600): infeasible
+    floor = plan_fleet(
+        problem([a], [[800, 900]], power_mw=0.008, objective="min_cost_per_token").with_changes(
+            min_served_fraction=0.95
+        )
+    )
+    assert floor.status == "infeasible"
+
+
+def test_min_cost_per_token_never_serves_less_than_the_floor():
+    # a cheap slow SKU and a dear fast one: the ratio alone would serve only the cheapest sliver
+    slow = sku("slow", g=8, cost=1.0, thr=100, max_units=1)
+    fast = sku("fast", g=8, cost=5.0, thr=150)
+    demand = [[800, 2400, 4000]]
+    tokens = sum(demand[0]) * 3600
+    for fraction in (0.5, 0.8, 1.0):
+        p = problem([slow, fast], demand, objective="min_cost_per_token").with_changes(min_served_fraction=fraction)
+        plan = plan_fleet(p, explain=False)
+        assert plan.status == "optimal"
+        assert plan.tokens_served >= fraction * tokens * (1 - 1e-6)
+        ev = evaluate(p, np.array([f.units for f in plan.fleet], dtype=float), plan.dispatch)
+        assert ev["cost_per_million_tokens"] == pytest.approx(plan.cost_per_million_tokens)
+        # brute force: a fleet serves min(demand, its capacity) each hour, and costs its fixed $/h
+        best = math.inf
+        for n_slow in (0, 1):
+            for n_fast in range(6):
+                served = sum(min(d, 800 * n_slow + 1200 * n_fast) for d in demand[0]) * 3600
+                if served >= fraction * tokens * (1 - 1e-9) and served > 0:
+                    best = min(best, 3 * (8 * n_slow + 40 * n_fast) / served * 1e6)
+        assert plan.cost_per_million_tokens == pytest.approx(best, rel=1e-6)
 
 
 def test_report_recomputes_every_constraint():

@@ -143,7 +143,7 @@ def render_plan(plan: FleetPlan) -> None:
         elif c.extra_tokens is not None:
             stdout.print(f"{head} serves {c.extra_tokens:.4g} more tokens over the span{dual}")
         elif c.saving_usd_per_million_tokens is not None:
-            stdout.print(f"{head} lowers the cost per million tokens by ${c.saving_usd_per_million_tokens:.4f}{dual}")
+            stdout.print(f"{head} lowers the cost per million tokens by ${c.saving_usd_per_million_tokens:.3g}{dual}")
         else:
             stdout.print(f"{head} no better plan found{dual}")
     best = best_single_sku(plan.objective, plan.single_sku)
@@ -168,6 +168,49 @@ def render_plan(plan: FleetPlan) -> None:
         stdout.print(f"time aggregation: off (exact, {a.get('original_slices')} slices)")
     for note in plan.notes:
         stdout.print(f"note: {note}")
+
+
+def parse_served_fractions(text: str | None) -> tuple[float, ...] | None:
+    """--served-fraction: one share, or several (a:b:step, a,b,c), each in (0, 1]."""
+    if text is None:
+        return None
+    from planner.sweep.grid import parse_values
+
+    param = parse_values("constraints.min_served_fraction", text, flag="--served-fraction ")
+    values = param.values
+    bad = [v for v in values if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= 1]
+    if bad:
+        raise ScenarioError(f"--served-fraction {text}: {bad[0]!r} is not a share in (0, 1] (e.g. 0.9:1.0:0.02)")
+    return tuple(float(v) for v in values)
+
+
+def render_tradeoff(problem, fractions: tuple[float, ...], json_out: bool) -> None:
+    """The least $/M tokens at each service floor: a table, or one JSON document."""
+    from planner.optimize.run import served_fraction_tradeoff
+
+    points = served_fraction_tradeoff(problem, fractions)
+    if json_out:
+        emit_json({"scenario": problem.name, "objective": problem.objective, "tradeoff": [p.to_dict() for p in points]})
+        return
+    table = Table(
+        title=f"{problem.name}: least cost per token against the share of demand served", title_justify="left"
+    )
+    for col in ("floor", "status", "$/M tokens", "served", "total $", "MW", "fleet"):
+        table.add_column(col, justify="left" if col in ("status", "fleet") else "right")
+    for p in points:
+        if p.cost_per_million_tokens is None:
+            table.add_row(f"{p.served_fraction:.1%}", p.status, "-", "-", "-", "-", "-")
+            continue
+        table.add_row(
+            f"{p.served_fraction:.1%}",
+            p.status,
+            f"{p.cost_per_million_tokens:.4f}",
+            f"{p.served_share:.2%}",
+            f"{p.total_cost_usd:,.0f}",
+            f"{p.power_mw:.3f}",
+            ", ".join(f"{k} {v}" for k, v in (p.fleet or {}).items()),
+        )
+    stdout.print(table)
 
 
 def write_model_file(problem, path: Path) -> None:
@@ -227,6 +270,12 @@ def register(app: typer.Typer, handled) -> None:
         seed: int = typer.Option(
             None, "--seed", min=0, help="With --validate: simulation seed (default: the scenario's)."
         ),
+        served_fraction: str = typer.Option(
+            None,
+            "--served-fraction",
+            help="min_cost_per_token's service floor (constraints.min_served_fraction); a range a:b:step or a,b,c "
+            "prints the trade-off of $/M tokens against the share of demand served.",
+        ),
     ) -> None:
         """Pick the GPU mix with the lowest cost per token inside the power and budget caps."""
         from planner.optimize.run import plan_fleet
@@ -239,8 +288,23 @@ def register(app: typer.Typer, handled) -> None:
             overrides["solver.time_aggregation"] = "off"
         if threads is not None:
             overrides["solver.threads"] = threads
+        fractions = parse_served_fractions(served_fraction)
+        if fractions is not None and overrides.setdefault("objective", "min_cost_per_token") != "min_cost_per_token":
+            raise ScenarioError(
+                f"--served-fraction is min_cost_per_token's service floor, not {overrides['objective']}'s; "
+                "drop --objective or use --objective min_cost_per_token"
+            )
+        if fractions is not None and len(fractions) == 1:
+            overrides["constraints.min_served_fraction"] = fractions[0]
+        if fractions is not None and len(fractions) > 1:
+            for flag, given in (("--out", out), ("--write-model", write_model), ("--validate", validate)):
+                if given:
+                    raise ScenarioError(f"--served-fraction with several values prints a trade-off; drop {flag}")
         sf = load_scenario(scenario, overrides)
         problem = scenario_problem(sf)
+        if fractions is not None and len(fractions) > 1:
+            render_tradeoff(problem, fractions, json_out)
+            return
         if write_model is not None:
             write_model_file(problem, write_model)
         loop = None

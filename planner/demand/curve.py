@@ -149,7 +149,9 @@ def read_load_curve(path: Path, slice_hours: float | None = None) -> LoadCurve:
         w, t = below[0]
         raise _fail(
             str(path),
-            [f"row {t + 2 + skip}: {base[w]}.peak {peak[w, t]:g} is below the mean {mean[w, t]:g} ({len(below)} such cells)"],
+            [
+                f"row {t + 2 + skip}: {base[w]}.peak {peak[w, t]:g} is below the mean {mean[w, t]:g} ({len(below)} such cells)"
+            ],
         )
     bands = {
         b: np.vstack([col.get(f"{w}.{b}", peak[i]) for i, w in enumerate(base)])

@@ -38,6 +38,7 @@ DEFAULT_GROUPS = 96
 TARGET_ERROR = 1e-3
 MAX_REFINEMENTS = 3
 DISPATCH_CHUNK_SLICES = 200
+UNSERVED_PENALTY = 10.0  # unserved token cost / the dearest energy per served token [1]
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def dispatch_full_resolution(problem: FleetProblem, units: np.ndarray, agg: Aggr
     """
     if not any(s.energy_billed for s in problem.skus):
         return _scaled_dispatch(problem, units, agg)
-    return _lp_dispatch(problem, units)
+    return dispatch_fleet(problem, units)
 
 
 def _scaled_dispatch(problem: FleetProblem, units: np.ndarray, agg: Aggregation) -> Dispatch | None:
@@ -181,10 +182,17 @@ def _scaled_dispatch(problem: FleetProblem, units: np.ndarray, agg: Aggregation)
     return Dispatch(busy, np.zeros_like(c.peak))
 
 
-def _lp_dispatch(problem: FleetProblem, units: np.ndarray) -> Dispatch | None:
+def dispatch_fleet(problem: FleetProblem, units: np.ndarray, *, allow_unserved: bool = False) -> Dispatch | None:
+    """The dispatch of a fixed fleet in every slice, by per-slice LPs solved in chunks with HiGHS.
+
+    Without ``allow_unserved`` every slice is served at its peak at the least energy cost (None
+    if some slice cannot be). With it, each slice serves the most tokens it can, then at the
+    least energy: unserved peak tokens/s cost more than any energy a busy GPU could save
+    (``UNSERVED_PENALTY`` x the dearest energy per token), so the lexicographic order is exact.
+    """
     import highspy
 
-    from planner.optimize.formulation import _ratio
+    from planner.optimize.formulation import SECONDS_PER_HOUR, _ratio
     from planner.optimize.highs import silence_banner
 
     silence_banner()
@@ -201,17 +209,33 @@ def _lp_dispatch(problem: FleetProblem, units: np.ndarray) -> Dispatch | None:
         [(s.facility_kw_per_gpu - s.facility_idle_kw_per_gpu) * p if s.energy_billed else 0.0 for s in problem.skus]
     )
     r = _ratio(problem)
+    # $ per unserved token: above the energy any busy GPU spends per token it serves
+    per_token = UNSERVED_PENALTY * max(float((e[ps] / (theta[ps, pw] * SECONDS_PER_HOUR)).max(initial=0.0)), 1e-9)
     busy = np.zeros((S, W, T))
+    unserved = np.zeros((W, T))
+    U = W if allow_unserved else 0
     for a in range(0, T, DISPATCH_CHUNK_SLICES):
         b = min(T, a + DISPATCH_CHUNK_SLICES)
         n = b - a
-        nv = n * P
-        var = np.arange(nv).reshape(n, P)
-        # objective: e_s * h_t * r_wt per busy GPU at the peak
-        cost = e[ps][None, :] * c.slice_hours[a:b, None] * r[pw][:, a:b].T
+        nv = n * (P + U)
+        var = np.arange(n * P).reshape(n, P)
+        lost = n * P + np.arange(n * U).reshape(n, U)
+        # objective: e_s * h_t * r_wt per busy GPU at the peak; unserved: its tokens (and a little per peak tokens/s)
+        cost = [(e[ps][None, :] * c.slice_hours[a:b, None] * r[pw][:, a:b].T).ravel()]
+        if U:
+            tokens = (r[:, a:b] * c.slice_hours[None, a:b] * SECONDS_PER_HOUR).T  # (n, W) per unserved tok/s
+            cost.append((per_token * (tokens + 1e-6 * np.maximum(tokens.max(initial=0.0), 1.0))).ravel())
         # rows: capacity (s, t) for every SKU, then serve_demand (w, t) for every workload
-        groups = [var[:, ps == s] for s in range(S)] + [var[:, pw == w] for w in range(W)]
-        coefs = [np.ones(int((ps == s).sum())) for s in range(S)] + [theta[ps[pw == w], w] for w in range(W)]
+        groups = [var[:, ps == s] for s in range(S)]
+        coefs = [np.ones(int((ps == s).sum())) for s in range(S)]
+        for w in range(W):
+            cols = var[:, pw == w]
+            cf = theta[ps[pw == w], w]
+            if U:
+                cols = np.hstack([cols, lost[:, w : w + 1]])
+                cf = np.append(cf, 1.0)
+            groups.append(cols)
+            coefs.append(cf)
         lengths = np.concatenate([np.full(n, cols.shape[1]) for cols in groups])
         starts = np.concatenate([[0], np.cumsum(lengths)])
         index = np.concatenate([cols.ravel() for cols in groups])
@@ -221,7 +245,7 @@ def _lp_dispatch(problem: FleetProblem, units: np.ndarray) -> Dispatch | None:
         lp = highspy.HighsLp()
         lp.num_col_ = nv
         lp.num_row_ = len(starts) - 1
-        lp.col_cost_ = cost.ravel()
+        lp.col_cost_ = np.concatenate(cost)
         lp.col_lower_ = np.zeros(nv)
         lp.col_upper_ = np.full(nv, np.inf)
         lp.row_lower_ = lower
@@ -236,9 +260,11 @@ def _lp_dispatch(problem: FleetProblem, units: np.ndarray) -> Dispatch | None:
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
-        x = np.array(h.getSolution().col_value).reshape(n, P)
-        busy[ps, pw, a:b] = np.maximum(x.T, 0.0)
-    return Dispatch(busy, np.zeros((W, T)))
+        x = np.array(h.getSolution().col_value)
+        busy[ps, pw, a:b] = np.maximum(x[: n * P].reshape(n, P).T, 0.0)
+        if U:
+            unserved[:, a:b] = np.maximum(x[n * P :].reshape(n, U).T, 0.0)
+    return Dispatch(busy, unserved)
 
 
 def summary(problem: FleetProblem, agg: Aggregation, lower: float, upper: float, seconds: float, rounds: int) -> dict:

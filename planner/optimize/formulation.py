@@ -30,12 +30,16 @@ exactly the serve-the-curve model.
 Cost over the span [$]:
   cost = sum_s g_s units[s] (c_s + e_s i_s p) H
        + sum_{s,w,t} e_s (k_s - i_s) p h_t r_wt busy[s,w,t]
-Tokens served [tokens] = sum_{w,t} 3600 h_t (M_wt - r_wt unserved[w,t]).
+Tokens served [tokens] = sum_{s,w,t} 3600 h_t r_wt theta_sw busy[s,w,t]
+                       = sum_{w,t} 3600 h_t (M_wt - r_wt unserved[w,t]).
 
 Objectives: min_cost (serve everything; unserved absent); max_tokens (lexicographic:
-minimise unserved tokens, then cost with unserved fixed at its optimum); min_cost_per_token
-(minimise cost / tokens served, exactly, by Dinkelbach iterations on
-``cost - lambda tokens``).
+maximise tokens served, scaled by the LP relaxation's maximum so that the objective is near
+-1 and the MIP gap applies to the tokens served; then the least cost serving at least
+(1 - 1e-6) of them; the min_cost plan when everything can be served); min_cost_per_token
+(minimise cost / tokens served subject to ``service_floor``: tokens served >= F, with F =
+min_served_fraction x demand, default the most the caps allow; exactly, by Dinkelbach
+iterations on ``cost - lambda tokens``).
 """
 
 from __future__ import annotations
@@ -215,15 +219,24 @@ def cost_expression(problem, units, busy) -> pulp.LpAffineExpression:
     return pulp.LpAffineExpression(terms)
 
 
-def tokens_expressions(problem, unserved) -> tuple[pulp.LpAffineExpression, pulp.LpAffineExpression]:
-    """(tokens served, tokens unserved) over the span. [tokens]"""
+def tokens_expressions(problem, busy, unserved) -> tuple[pulp.LpAffineExpression, pulp.LpAffineExpression]:
+    """(tokens served, tokens unserved) over the span. [tokens]
+
+    Served tokens are written from the busy GPUs (``sum theta_sw r_wt h_t 3600 busy``), not as
+    demand minus unserved: when demand is 1e8 times what fits, the difference of two huge
+    numbers would be below the solver's tolerances.
+    """
     c = problem.curve
     r = _ratio(problem)
-    demand_tokens = float((c.mean * c.slice_hours[None, :]).sum() * SECONDS_PER_HOUR)
-    lost = [(var, float(r[k, t] * c.slice_hours[t] * SECONDS_PER_HOUR)) for (k, t), var in unserved.items()]
-    unserved_tokens = pulp.LpAffineExpression(lost)
-    served = pulp.LpAffineExpression([(v, -coef) for v, coef in lost], constant=demand_tokens)
-    return served, unserved_tokens
+    theta = problem.throughput
+    hours = c.slice_hours
+    served = [
+        (var, float(theta[j, k] * r[k, t] * hours[t] * SECONDS_PER_HOUR))
+        for (j, k, t), var in busy.items()
+        if r[k, t] > 0 and hours[t] > 0
+    ]
+    lost = [(var, float(r[k, t] * hours[t] * SECONDS_PER_HOUR)) for (k, t), var in unserved.items()]
+    return pulp.LpAffineExpression(served), pulp.LpAffineExpression(lost)
 
 
 def build_model(problem: FleetProblem, *, relax: bool = False, allow_unserved: bool | None = None) -> FleetModel:
@@ -246,7 +259,7 @@ def build_model(problem: FleetProblem, *, relax: bool = False, allow_unserved: b
         define_budget_cap(prob, problem, units)
         define_capex_cap(prob, problem, units)
         cost = cost_expression(problem, units, busy)
-        served, lost = tokens_expressions(problem, unserved)
+        served, lost = tokens_expressions(problem, busy, unserved)
         prob.setObjective(cost)
     finally:
         if gc_was:

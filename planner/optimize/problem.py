@@ -58,6 +58,7 @@ class FleetProblem:
     capex_budget_usd: float | None
     max_utilization: float
     objective: str
+    min_served_fraction: float | None = None  # min_cost_per_token's service floor; None: the most the caps allow [1]
     mip_rel_gap: float = 1e-4
     time_limit_s: float = 120.0
     threads: int = 1
@@ -278,9 +279,7 @@ def build_problem(sf: ScenarioFile, curve: LoadCurve, catalog: Catalog | None = 
         raise ScenarioError(f"{sf.path}: {len(problems)} problem(s) found", problems)
     c = scn.constraints
     if c.capex_budget_usd is not None and all(math.isnan(s.capex_usd_per_gpu) for s in skus):
-        notes.append(
-            "constraints.capex_budget_usd constrains nothing: no SKU has a purchase price (capex_usd_per_gpu)"
-        )
+        notes.append("constraints.capex_budget_usd constrains nothing: no SKU has a purchase price (capex_usd_per_gpu)")
     return FleetProblem(
         name=scn.name,
         skus=tuple(skus),
@@ -292,6 +291,7 @@ def build_problem(sf: ScenarioFile, curve: LoadCurve, catalog: Catalog | None = 
         capex_budget_usd=c.capex_budget_usd,
         max_utilization=c.max_utilization,
         objective=scn.objective,
+        min_served_fraction=c.min_served_fraction,
         mip_rel_gap=scn.solver.mip_rel_gap,
         time_limit_s=scn.solver.time_limit_s,
         threads=scn.solver.threads,

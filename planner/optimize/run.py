@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pulp
 
 from planner.errors import SolverError
-from planner.optimize.aggregate import should_aggregate
+from planner.optimize.aggregate import dispatch_fleet, should_aggregate
 from planner.optimize.formulation import build_model
 from planner.optimize.plan import (
     CapUse,
@@ -34,7 +34,7 @@ from planner.optimize.solve import SolveResult, solve
 DINKELBACH_MAX_ITER = 30
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Outcome:
     """A solved objective: decision, solver facts and timings."""
 
@@ -59,6 +59,12 @@ class Outcome:
             self.mip_gap = max(self.mip_gap, res.mip_gap)
         self.dual_bound = res.dual_bound
 
+    def add_times(self, other: Outcome) -> None:
+        """Fold in the build and solve times of an earlier stage."""
+        self.build_s += other.build_s
+        self.handoff_s += other.handoff_s
+        self.solve_s += other.solve_s
+
 
 def _finish(out: Outcome, model, res: SolveResult) -> Outcome:
     out.status = res.status
@@ -70,51 +76,147 @@ def _finish(out: Outcome, model, res: SolveResult) -> Outcome:
 def solve_min_cost(problem: FleetProblem, *, relax: bool = False) -> Outcome:
     model = build_model(problem, relax=relax, allow_unserved=False)
     res = solve(model, mip=not relax)
-    out = Outcome(res.status)
+    out = Outcome(status=res.status)
     out.add(model.build_seconds, res)
     return _finish(out, model, res)
 
 
-def solve_max_tokens(problem: FleetProblem) -> Outcome:
-    """Lexicographic: fewest unserved tokens, then the cheapest fleet that achieves it."""
-    model = build_model(problem, allow_unserved=True)
-    first = solve(model, model.unserved_tokens)
-    out = Outcome(first.status)
-    out.add(model.build_seconds, first)
+SERVICE_FLOOR_RTOL = 1e-6  # the second stage may give up this share of the first stage's tokens [1]
+
+
+def token_tolerance(problem: FleetProblem) -> float:
+    """Token figures at or below this are solver noise (the relative MIP gap of the demand). [tokens]"""
+    return max(problem.mip_rel_gap * float(problem.curve.tokens().sum()), 1.0)
+
+
+def _served_floor_row(model, tokens: float, name: str) -> pulp.LpConstraint:
+    """tokens served >= ``tokens``, scaled by them (coefficients and right-hand side near 1). [1]"""
+    return pulp.LpConstraint(model.tokens_served * (1.0 / tokens), pulp.LpConstraintGE, name, 1.0)
+
+
+def _most_tokens(problem: FleetProblem, model, out: Outcome) -> float | None:
+    """First stage: the most tokens the caps allow [tokens], or None if the solve found nothing.
+
+    Solved as "minimise minus tokens served / the LP relaxation's most" (values near -1): the
+    relative MIP gap then applies to the tokens served, and the objective stays well above the
+    solver's tolerances even when demand is 1e8 times what fits.
+    """
+    relaxed = build_model(problem, relax=True, allow_unserved=True)
+    bound = solve(relaxed, relaxed.tokens_served * -1.0, mip=False)
+    out.add(relaxed.build_seconds, bound)
+    if not bound.ok:
+        out.status = bound.status
+        return None
+    most = -bound.objective
+    if most <= 0:
+        out.status = "optimal"
+        return 0.0
+    first = solve(model, model.tokens_served * (-1.0 / most))
+    out.add(0.0, first)
+    out.status = first.status
     if not first.ok:
+        return None
+    served = float(pulp.value(model.tokens_served) or 0.0)
+    out.iterations.append({"stage": "max_served", "tokens_served": served, "lp_relaxation_tokens": most})
+    return served
+
+
+def solve_max_tokens(problem: FleetProblem) -> Outcome:
+    """Lexicographic: the most tokens the caps allow, then the cheapest fleet that serves them.
+
+    When the first stage leaves no more unserved than the solver's tolerance, the demand is
+    servable: the plan is the min_cost plan (nothing unserved, no tolerance noise).
+    """
+    model = build_model(problem, allow_unserved=True)
+    out = Outcome(status="infeasible", build_s=model.build_seconds)
+    served = _most_tokens(problem, model, out)
+    if served is None:
         return out
-    best_lost = max(first.objective, 0.0)
-    tol = max(1e-6 * best_lost, 1e-3 * float(problem.curve.tokens().sum()) * problem.mip_rel_gap, 1.0)
-    cap = pulp.LpConstraint(model.unserved_tokens, pulp.LpConstraintLE, "max_tokens_floor", best_lost + tol)
-    second = solve(model, model.cost, extra=[cap])
+    demanded = float(problem.curve.tokens().sum())
+    if demanded - served <= token_tolerance(problem):
+        everything = solve_min_cost(problem)
+        if everything.units is not None:
+            everything.iterations = out.iterations + everything.iterations
+            everything.add_times(out)
+            return everything
+    floors = [] if served <= 0 else [_served_floor_row(model, served * (1.0 - SERVICE_FLOOR_RTOL), "max_tokens_floor")]
+    second = solve(model, model.cost, extra=floors)
     out.add(0.0, second)
-    out.iterations.append({"stage": "min_unserved", "unserved_tokens": best_lost})
-    return _finish(out, model, second)
+    _finish(out, model, second)
+    if out.units is not None:
+        # the floor lets the second stage give up 1e-6 of the tokens; the fleet's own dispatch gives none up
+        out.dispatch = dispatch_fleet(problem, out.units, allow_unserved=True) or out.dispatch
+    return out
+
+
+def service_floor_tokens(problem: FleetProblem) -> tuple[float | None, Outcome | None]:
+    """min_cost_per_token's floor [tokens] and, when it is the most the caps allow, that plan.
+
+    ``constraints.min_served_fraction`` x demand when set; otherwise the tokens the max_tokens
+    plan serves (so min_cost_per_token never serves less than max_tokens), and the whole demand
+    when that plan serves it all. (None, outcome) when no fleet serves anything.
+    """
+    demanded = float(problem.curve.tokens().sum())
+    if problem.min_served_fraction is not None:
+        return problem.min_served_fraction * demanded, None
+    most = solve_max_tokens(problem)
+    if most.units is None:
+        return None, most
+    served = evaluate(problem, most.units, most.dispatch)["tokens_served"]
+    if demanded - served <= token_tolerance(problem) and not most.dispatch.unserved.any():
+        return demanded, most
+    return served * (1.0 - SERVICE_FLOOR_RTOL), most
 
 
 def solve_min_cost_per_token(problem: FleetProblem) -> Outcome:
-    """Dinkelbach: with lambda the best ratio so far, minimise cost - lambda * tokens served;
-    a negative optimum gives a better ratio, a zero optimum proves lambda optimal (within the gap).
+    """Dinkelbach on the least cost per token served, subject to the service floor.
+
+    With lambda the best ratio so far, minimise cost - lambda x tokens served over fleets that
+    serve at least the floor; a negative optimum gives a better ratio, a zero optimum (within
+    the gap) proves lambda optimal. The start is the cheapest fleet that meets the floor (the
+    max_tokens plan when the floor is what the caps allow). A floor of the whole demand is
+    min_cost: the tokens are fixed, so the cheapest fleet has the lowest cost per token.
     """
-    start = solve_min_cost(problem)
-    if start.status == "infeasible":
-        start = solve_max_tokens(problem)
-    out = Outcome(
-        start.status, start.units, start.dispatch, start.mip_gap, start.build_s, start.handoff_s, start.solve_s
-    )
-    if start.units is None:
-        return out
+    floor, most = service_floor_tokens(problem)
+    demanded = float(problem.curve.tokens().sum())
+    if floor is None:
+        return most
+    if floor >= demanded:
+        whole = most if most is not None else solve_min_cost(problem)
+        whole.iterations = [*whole.iterations, {"stage": "service_floor", "tokens": demanded}]
+        return whole
     model = build_model(problem, allow_unserved=True)
-    out.build_s += model.build_seconds
-    best = evaluate(problem, start.units, start.dispatch)
-    statuses = [start.status]
+    out = Outcome(status="infeasible", build_s=model.build_seconds)
+    row = _served_floor_row(model, floor, "service_floor")
+    statuses = []
+    if most is not None:
+        out.add_times(most)
+        out.iterations += most.iterations
+        out.units, out.dispatch, out.mip_gap = most.units, most.dispatch, most.mip_gap
+        statuses.append(most.status)
+    else:
+        start = solve(model, model.cost, extra=[row])
+        out.add(0.0, start)
+        statuses.append(start.status)
+        if not start.ok:
+            out.status = start.status
+            return out
+        out.units, out.dispatch = extract_decision(model)
+    out.iterations.append({"stage": "service_floor", "tokens": floor})
+    best = evaluate(problem, out.units, out.dispatch)
     for i in range(DINKELBACH_MAX_ITER):
+        if best["tokens_served"] <= 0:
+            break
         lam = best["total_cost_usd"] / best["tokens_served"]
         # the optimum of cost - lambda tokens is near 0, where a relative gap means nothing:
         # stop on an absolute gap of rel_gap x cost, the same tolerance as the stopping test
-        res = solve(model, model.cost - lam * model.tokens_served, abs_gap=problem.mip_rel_gap * best["total_cost_usd"])
-        out.handoff_s += res.handoff_seconds
-        out.solve_s += res.solve_seconds
+        res = solve(
+            model,
+            model.cost - lam * model.tokens_served,
+            extra=[row],
+            abs_gap=problem.mip_rel_gap * best["total_cost_usd"],
+        )
+        out.add(0.0, res)
         statuses.append(res.status)
         if not res.ok:
             raise SolverError(f"Dinkelbach iteration {i}: solver status {res.status}")
@@ -130,16 +232,6 @@ def solve_min_cost_per_token(problem: FleetProblem) -> Outcome:
 
 
 SOLVERS = {"min_cost": solve_min_cost, "max_tokens": solve_max_tokens, "min_cost_per_token": solve_min_cost_per_token}
-
-
-def primary_metric(problem: FleetProblem, units, dispatch) -> float:
-    """What the objective minimises, recomputed: $ (min_cost), -tokens (max_tokens), $/M tokens."""
-    ev = evaluate(problem, units, dispatch)
-    if problem.objective == "max_tokens":
-        return -ev["tokens_served"]
-    if problem.objective == "min_cost_per_token":
-        return ev["cost_per_million_tokens"]
-    return ev["total_cost_usd"]
 
 
 def _cap_uses(problem: FleetProblem, ev: dict[str, Any]) -> list[CapUse]:
@@ -163,7 +255,6 @@ def marginal_values(
     start = time.perf_counter()
     ev = evaluate(problem, base_units, base_dispatch)
     base_cost = ev["total_cost_usd"]
-    base_metric = primary_metric(problem, base_units, base_dispatch)
     duals = lp_relaxation_duals(problem)
     out = []
     for cap in _cap_uses(problem, ev):
@@ -173,33 +264,40 @@ def marginal_values(
         if res.units is None:
             out.append(replace(cap, step=step, lp_relaxation_dual=duals.get(cap.name)))
             continue
-        new_metric = primary_metric(relaxed, res.units, res.dispatch)
         new_ev = evaluate(relaxed, res.units, res.dispatch)
-        improvement = base_metric - new_metric
-        tolerance = problem.mip_rel_gap * abs(base_metric) * 2 + 1e-9
         years = ev["span_hours"] / 8760.0
         dual = duals.get(cap.name)
-        common = {
-            "binding": bool(improvement > tolerance),
-            "step": step,
-            "lp_relaxation_dual": None if dual is None else dual / years,
-        }
-        if problem.objective == "min_cost":
-            saving = base_cost - new_ev["total_cost_usd"]
-            out.append(
-                replace(
-                    cap,
-                    **common,
-                    saving_usd=saving,
-                    saving_usd_per_year=saving / years / step if cap.name != "capex_cap" else saving / years,
-                    saving_usd_per_million_tokens=saving / ev["tokens_served"] * 1e6 if ev["tokens_served"] > 0 else None,
-                )
-            )
+        # what relaxing the cap gains, with anything within the solver's tolerance taken as zero
+        cost_tol = 2 * problem.mip_rel_gap * abs(base_cost) + 1e-9
+        saving = _beyond(base_cost - new_ev["total_cost_usd"], cost_tol)
+        extra = _beyond(new_ev["tokens_served"] - ev["tokens_served"], token_tolerance(problem))
+        if problem.objective == "min_cost_per_token":
+            base_ratio, new_ratio = ev["cost_per_million_tokens"], new_ev["cost_per_million_tokens"]
+            lower = _beyond(base_ratio - new_ratio, 2 * problem.mip_rel_gap * abs(base_ratio) + 1e-12)
+            gain = {"binding": lower > 0, "saving_usd_per_million_tokens": lower}
         elif problem.objective == "max_tokens":
-            out.append(replace(cap, **common, extra_tokens=new_ev["tokens_served"] - ev["tokens_served"]))
+            # lexicographic: more tokens, or as many for less money
+            gain = {"binding": extra > 0 or saving > 0, "extra_tokens": extra}
+            if extra == 0 and saving > 0:
+                gain |= _savings(saving, cap.name, step, years, ev["tokens_served"])
         else:
-            out.append(replace(cap, **common, saving_usd_per_million_tokens=improvement))
+            gain = {"binding": saving > 0, **_savings(saving, cap.name, step, years, ev["tokens_served"])}
+        out.append(replace(cap, **gain, step=step, lp_relaxation_dual=None if dual is None else dual / years))
     return out, time.perf_counter() - start
+
+
+def _beyond(value: float, tolerance: float) -> float:
+    """``value`` if it exceeds ``tolerance``, else 0 (solver noise is not a finding)."""
+    return float(value) if value > tolerance else 0.0
+
+
+def _savings(saving: float, cap: str, step: float, years: float, tokens: float) -> dict[str, float | None]:
+    """A cap's saving over the span, per year (per unit of step, except capex), per million tokens."""
+    return {
+        "saving_usd": saving,
+        "saving_usd_per_year": saving / years / step if cap != "capex_cap" else saving / years,
+        "saving_usd_per_million_tokens": saving / tokens * 1e6 if tokens > 0 else None,
+    }
 
 
 def lp_relaxation_duals(problem: FleetProblem) -> dict[str, float]:
@@ -280,7 +378,7 @@ def _solve_aggregated(problem: FleetProblem) -> tuple[Outcome, dict[str, Any], F
 
     start = time.perf_counter()
     groups = min(DEFAULT_GROUPS, max(4, len(problem.curve.start_hours) // 8))
-    total = Outcome("infeasible")
+    total = Outcome(status="infeasible")
     refinements = 0
     for refinements in range(MAX_REFINEMENTS + 1):  # noqa: B007 (reported after the loop)
         agg = aggregate(problem, groups)
@@ -403,3 +501,41 @@ def plan_fleet(
         iterations=out.iterations,
         aggregation=aggregation_info or {"mode": "exact", "original_slices": len(problem.curve.start_hours)},
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class TradeoffPoint:
+    """The least cost per token at one service floor (``planner plan --served-fraction a:b:step``)."""
+
+    served_fraction: float  # floor: share of the demanded tokens served at least [1]
+    status: str  # optimal | time_limit | infeasible
+    cost_per_million_tokens: float | None  # [$/M tokens]
+    total_cost_usd: float | None  # [$ over the span]
+    tokens_served: float | None  # [tokens]
+    served_share: float | None  # tokens served / demanded [1]
+    power_mw: float | None  # facility [MW]
+    fleet: dict[str, int] | None  # units per SKU
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def served_fraction_tradeoff(problem: FleetProblem, fractions: tuple[float, ...]) -> list[TradeoffPoint]:
+    """min_cost_per_token at each service floor: $/M tokens against the share of demand served."""
+    out = []
+    for f in fractions:
+        plan = plan_fleet(replace(problem, objective="min_cost_per_token", min_served_fraction=f), explain=False)
+        ok = plan.status != "infeasible"
+        out.append(
+            TradeoffPoint(
+                served_fraction=f,
+                status=plan.status,
+                cost_per_million_tokens=plan.cost_per_million_tokens if ok else None,
+                total_cost_usd=plan.total_cost_usd if ok else None,
+                tokens_served=plan.tokens_served if ok else None,
+                served_share=plan.tokens_served / plan.tokens_demanded if ok else None,
+                power_mw=plan.power_mw if ok else None,
+                fleet={f.sku: f.units for f in plan.fleet if f.units} if ok else None,
+            )
+        )
+    return out

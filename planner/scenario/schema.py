@@ -108,7 +108,14 @@ class Demand(GeneratedDemand):
             raise ValueError("give either demand.load_curve or demand.workloads, not both")
         if not self.load_curve and not generated:
             raise ValueError("demand needs load_curve (a CSV) or workloads (generated traffic)")
-        generator_only = {"horizon_days", "slice_minutes", "peak_resolution_s", "seed", "replicas", "request_level_limit"}
+        generator_only = {
+            "horizon_days",
+            "slice_minutes",
+            "peak_resolution_s",
+            "seed",
+            "replicas",
+            "request_level_limit",
+        }
         if self.load_curve and (stray := sorted(self.model_fields_set & generator_only)):
             raise ValueError(
                 f"{', '.join(stray)} only apply to generated demand (demand.workloads); "
@@ -138,6 +145,13 @@ class Constraints(Strict):
         default=None, description="Purchase budget for new units of SKUs with a capex price. [$]"
     )
     max_utilization: float = Field(default=1.0, gt=0, le=1, description="Busy share cap per SKU pool. [1]")
+    min_served_fraction: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="objective min_cost_per_token: serve at least this share of the demanded tokens; default: the "
+        "most the caps allow (never less than max_tokens serves). [1]",
+    )
 
 
 class Solver(Strict):
@@ -190,6 +204,15 @@ class Scenario(Strict):
         dups = sorted({i for i in ids if ids.count(i) > 1})
         if dups:
             raise ValueError(f"duplicate SKU id(s) in skus: {', '.join(dups)}")
+        return self
+
+    @model_validator(mode="after")
+    def _floor_needs_its_objective(self) -> Scenario:
+        if self.constraints.min_served_fraction is not None and self.objective != "min_cost_per_token":
+            raise ValueError(
+                f"constraints.min_served_fraction ({self.constraints.min_served_fraction:g}) applies only to objective "
+                f"min_cost_per_token, not {self.objective}; remove it or set objective: min_cost_per_token"
+            )
         return self
 
     def sku_ids(self) -> list[str]:

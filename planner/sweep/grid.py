@@ -142,11 +142,12 @@ def _tidy(v: float) -> float:
     return float(f"{v:.12g}")
 
 
-def parse_values(path: str, text: str) -> Param:
-    """One `PATH=VALUES` right-hand side."""
+def parse_values(path: str, text: str, flag: str | None = None) -> Param:
+    """One `PATH=VALUES` right-hand side; ``flag`` names the option in messages (default `--param PATH=`)."""
+    flag = flag or f"--param {path}="
     text = text.strip()
     if not text:
-        raise ScenarioError(f"--param {path}=: no values (use a:b:step, a:b for integers, or a,b,c)")
+        raise ScenarioError(f"{flag}: no values (use a:b:step, a:b for integers, or a,b,c)")
     if ":" in text and "," not in text:
         parts = text.split(":")
         try:
@@ -154,35 +155,33 @@ def parse_values(path: str, text: str) -> Param:
         except ValueError:
             nums = []
         if len(parts) in (2, 3) and len(nums) == len(parts):
-            return _range(path, text, nums)
+            return _range(path, text, nums, flag)
         if len(parts) in (2, 3):
-            raise ScenarioError(
-                f"--param {path}={text}: a range needs numbers, a:b:step (e.g. 5:50:5) or a:b for integers"
-            )
+            raise ScenarioError(f"{flag}{text}: a range needs numbers, a:b:step (e.g. 5:50:5) or a:b for integers")
     values = tuple(parse_override_value(item.strip()) for item in text.split(","))
     if any(isinstance(v, str) and not v for v in values) or any(v is None for v in values):
-        raise ScenarioError(f"--param {path}={text}: an empty item in the list")
+        raise ScenarioError(f"{flag}{text}: an empty item in the list")
     return Param(path, text, values)
 
 
-def _range(path: str, text: str, nums: list[int | float]) -> Param:
+def _range(path: str, text: str, nums: list[int | float], flag: str) -> Param:
     a, b = nums[0], nums[1]
     if b < a:
-        raise ScenarioError(f"--param {path}={text}: the range end {b} is below its start {a}")
+        raise ScenarioError(f"{flag}{text}: the range end {b} is below its start {a}")
     if len(nums) == 2:
         if isinstance(a, int) and isinstance(b, int):
             if b - a + 1 > MAX_VALUES_PER_PARAM:
                 raise ScenarioError(
-                    f"--param {path}={text}: {b - a + 1:,} values; at most {MAX_VALUES_PER_PARAM:,} per parameter"
+                    f"{flag}{text}: {b - a + 1:,} values; at most {MAX_VALUES_PER_PARAM:,} per parameter"
                 )
             return Param(path, text, tuple(range(a, b + 1)), integer_range=True)
         return Param(path, text, (float(a), float(b)), low=float(a), high=float(b))
     step = nums[2]
     if step <= 0:
-        raise ScenarioError(f"--param {path}={text}: the step must be positive, got {step}")
+        raise ScenarioError(f"{flag}{text}: the step must be positive, got {step}")
     count = math.floor((b - a) / step + 1e-9) + 1
     if count > MAX_VALUES_PER_PARAM:
-        raise ScenarioError(f"--param {path}={text}: {count:,} values; at most {MAX_VALUES_PER_PARAM:,} per parameter")
+        raise ScenarioError(f"{flag}{text}: {count:,} values; at most {MAX_VALUES_PER_PARAM:,} per parameter")
     if all(isinstance(n, int) for n in nums):
         return Param(path, text, tuple(a + i * step for i in range(count)))
     return Param(path, text, tuple(_tidy(a + i * step) for i in range(count)))
