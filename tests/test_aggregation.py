@@ -102,7 +102,7 @@ def test_auto_threshold_and_objectives():
     small = two_workload_problem(1, 48, billed=True)
     assert not should_aggregate(small, "auto")
     assert should_aggregate(small, "on")
-    assert not should_aggregate(replace(small, objective="max_tokens"), "on")
+    assert should_aggregate(replace(small, objective="max_tokens"), "on")  # every objective aggregates
     big = replace(
         small,
         curve=replace(
@@ -140,3 +140,34 @@ def test_full_year_default_plans_in_seconds_with_its_error_stated():
     assert 0 <= agg["error_bound"] <= 1e-3
     assert agg["lower_bound_usd"] <= plan.total_cost_usd <= agg["upper_bound_usd"] * (1 + 1e-9)
     assert plan.power_mw <= plan.power_cap_mw
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), hours=st.integers(48, 96), billed=st.booleans(), cut=st.floats(0.5, 0.95))
+def test_token_objectives_aggregated_within_their_bound_of_exact(seed, hours, billed, cut):
+    # a power cap below what the demand needs: tokens are given up, so the token groups are used
+    p = two_workload_problem(seed, hours, billed)
+    free = plan_fleet(replace(p, aggregation="off"), explain=False)
+    p = replace(p, power_cap_mw=free.power_mw * cut)
+    gap = 2e-6
+    most = plan_fleet(replace(p, objective="max_tokens", aggregation="off"), explain=False)
+    agg = plan_fleet(replace(p, objective="max_tokens", aggregation="on"), explain=False)
+    info = agg.aggregation
+    if "upper_bound_tokens" in info:  # token groups (not answered by the min_cost plan)
+        # the aggregated fleet's tokens are real (full-resolution dispatch): never above the exact maximum
+        assert agg.tokens_served <= most.tokens_served * (1 + gap)
+        assert info["upper_bound_tokens"] >= most.tokens_served * (1 - gap)
+        assert agg.tokens_served >= most.tokens_served * (1 - info["error_bound"] - gap)
+    assert agg.tokens_served + sum(agg.unserved_tokens.values()) == pytest.approx(agg.tokens_demanded)
+    for fraction in (None, 0.6 * cut):
+        q = replace(p, objective="min_cost_per_token", min_served_fraction=fraction)
+        exact = plan_fleet(replace(q, aggregation="off"), explain=False)
+        approx = plan_fleet(replace(q, aggregation="on"), explain=False)
+        assert approx.status == exact.status
+        if exact.status == "infeasible":
+            continue
+        floor = (fraction or 0) * approx.tokens_demanded
+        assert approx.tokens_served >= floor * (1 - 1e-6)
+        bound = approx.aggregation.get("error_bound", 0.0)
+        assert approx.cost_per_million_tokens >= exact.cost_per_million_tokens * (1 - 1e-4)
+        assert approx.cost_per_million_tokens <= exact.cost_per_million_tokens * (1 + bound + 1e-4)

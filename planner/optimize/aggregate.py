@@ -17,8 +17,11 @@ is feasible, an **upper bound**. The reported error bound is ``(upper - lower) /
 if it exceeds the target the groups are refined. With no energy billed, the Pareto slices
 alone give the exact optimum (error 0 up to the MIP gap).
 
-Only the ``min_cost`` objective is aggregated; ``max_tokens`` and ``min_cost_per_token``
-price unserved demand in every slice and always run at full resolution.
+``max_tokens`` and ``min_cost_per_token`` count the tokens of every slice, so their groups
+(``aggregate_tokens``) keep the mean demand and the largest mean/peak ratio of each group:
+again a relaxation, bounded the same way (an upper bound on tokens, a lower bound on cost
+per token), with the fleet dispatched at full resolution for the other bound. A servable
+scenario is answered by the aggregated min_cost plan, which is then their optimum too.
 """
 
 from __future__ import annotations
@@ -56,8 +59,8 @@ def busy_variable_count(problem: FleetProblem) -> int:
 
 
 def should_aggregate(problem: FleetProblem, mode: str) -> bool:
-    """`on` always, `off` never, `auto` above the size threshold (min_cost only)."""
-    if problem.objective != "min_cost" or mode == "off":
+    """`on` always, `off` never, `auto` above the size threshold."""
+    if mode == "off":
         return False
     return mode == "on" or busy_variable_count(problem) > AUTO_THRESHOLD_BUSY_VARIABLES
 
@@ -97,17 +100,7 @@ def aggregate(problem: FleetProblem, groups: int) -> Aggregation:
     if billed:
         # equal slices merge exactly; distinct ones are grouped by k-means on scaled demand
         scale = np.maximum(c.mean.max(axis=1, keepdims=True), 1e-12)
-        distinct, inverse = np.unique((c.mean / scale).T, axis=0, return_inverse=True)
-        inverse = inverse.ravel()
-        if len(distinct) <= groups:
-            k, labels = len(distinct), inverse
-        else:
-            k = int(groups)
-            # an empty cluster is harmless (only used groups become slices): silence its warning
-            with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                _, centre_of = kmeans2(distinct, k, seed=np.random.default_rng(0), minit="++", missing="warn")
-            labels = centre_of[inverse]
+        k, labels = _groups((c.mean / scale).T, groups)
         weights = np.bincount(labels, weights=c.slice_hours, minlength=k)
         used = np.flatnonzero(weights > 0)
         sums = np.vstack(
@@ -139,6 +132,56 @@ def aggregate(problem: FleetProblem, groups: int) -> Aggregation:
     )
     assert abs(reduced.slice_hours.sum() - total_hours) < 1e-6 * max(total_hours, 1.0)
     return Aggregation(reduced, cap_idx, k, labels)
+
+
+def _groups(features: np.ndarray, groups: int) -> tuple[int, np.ndarray]:
+    """(k, label of each row): equal rows merge exactly, distinct ones by k-means (seeded)."""
+    distinct, inverse = np.unique(features, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    if len(distinct) <= groups:
+        return len(distinct), inverse
+    # an empty cluster is harmless (only used groups become slices): silence its warning
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        _, centre_of = kmeans2(distinct, int(groups), seed=np.random.default_rng(0), minit="++", missing="warn")
+    return int(groups), centre_of[inverse]
+
+
+def aggregate_tokens(problem: FleetProblem, groups: int) -> Aggregation:
+    """The reduced curve for objectives that count tokens (max_tokens, min_cost_per_token).
+
+    Slices are grouped by k-means on (mean demand scaled per workload, mean/peak ratio r). A
+    group becomes one slice with the group's hours, its hour-weighted mean demand, and the
+    largest r in the group (peak = mean / r). With mean-busy GPUs as variables, a slice's
+    capacity row reads ``sum_w busy_mean / r_wt <= u G``; the largest r loosens it, and the
+    most tokens (or least energy minus lambda tokens) is concave (convex) in the mean demand,
+    so the group serves at least the tokens, at no more cost, than its slices together do:
+    for every fleet, a relaxation. Hence its optimum bounds the exact one.
+    """
+    c = problem.curve
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(c.peak > 0, c.mean / c.peak, 0.0)
+    scale = np.maximum(c.mean.max(axis=1, keepdims=True), 1e-12)
+    k, labels = _groups(np.vstack([c.mean / scale, r]).T, groups)
+    weights = np.bincount(labels, weights=c.slice_hours, minlength=k)
+    used = np.flatnonzero(weights > 0)
+    sums = np.vstack([np.bincount(labels, weights=c.mean[w] * c.slice_hours, minlength=k) for w in range(len(scale))])
+    mean = sums[:, used] / weights[used]
+    top = np.zeros((len(scale), k))
+    for w in range(len(scale)):
+        np.maximum.at(top[w], labels, r[w])
+    top = top[:, used]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        peak = np.where(top > 0, mean / top, 0.0)
+    reduced = LoadCurve(
+        workloads=c.workloads,
+        start_hours=np.array([c.start_hours[labels == g].min() for g in used]),
+        slice_hours=weights[used],
+        mean=mean,
+        peak=np.maximum(peak, mean),
+        seed=c.seed,
+    )
+    return Aggregation(reduced, np.zeros(0, dtype=int), len(used), labels)
 
 
 def dispatch_full_resolution(problem: FleetProblem, units: np.ndarray, agg: Aggregation) -> Dispatch | None:

@@ -32,6 +32,7 @@ from planner.optimize.problem import FleetProblem
 from planner.optimize.solve import SolveResult, solve
 
 DINKELBACH_MAX_ITER = 30
+DEFAULT_TOKEN_GROUPS = 96  # first grouping of slices for max_tokens and min_cost_per_token
 
 
 @dataclass(kw_only=True)
@@ -418,6 +419,199 @@ def _solve_aggregated(problem: FleetProblem) -> tuple[Outcome, dict[str, Any], F
     return total, info, reduced
 
 
+def _solve_aggregated_tokens(problem: FleetProblem) -> tuple[Outcome, dict[str, Any], FleetProblem]:
+    """max_tokens and min_cost_per_token on aggregated time, with a certified bound.
+
+    A servable scenario (the aggregated min_cost plan exists) is answered by that plan: it is
+    max_tokens' answer, and min_cost_per_token's under the default floor. Otherwise the slices
+    are grouped by ``aggregate_tokens`` (a relaxation: its optimum bounds the exact one), the
+    fleet found is dispatched at full resolution (a feasible point), and the groups are refined
+    until the two are within the target.
+    """
+    start = time.perf_counter()
+    if problem.objective == "max_tokens" or problem.min_served_fraction is None:
+        out, info, explained = _solve_aggregated(replace(problem, objective="min_cost"))
+        if out.units is not None:
+            info["summary"] = "everything is served: the min_cost plan; " + info["summary"]
+            return out, info, replace(explained, objective=problem.objective)
+    if problem.objective == "max_tokens":
+        return _refine_tokens(problem, start)
+    most, info, reduced = _refine_tokens(replace(problem, objective="max_tokens"), start)
+    if most.units is None:
+        return most, info, replace(reduced, objective=problem.objective)
+    if problem.min_served_fraction is None:
+        return _ratio_at_most_tokens(problem, most, info, reduced, start)
+    out, info, reduced = _refine_tokens(problem, start, fallback=most)
+    out.add_times(most)
+    return out, info, reduced
+
+
+def _ratio_at_most_tokens(problem: FleetProblem, most: Outcome, info: dict[str, Any], reduced, start: float):
+    """min_cost_per_token under the default floor (what the max_tokens plan serves), aggregated.
+
+    Every fleet meeting the floor F serves at most S_up tokens (max_tokens' certified upper
+    bound) and costs at least C_lo, the aggregated (relaxed) least cost of serving F; so its
+    cost per token is at least C_lo / S_up. The max_tokens plan meets the floor at full
+    resolution: its cost per token is the upper bound, and the plan.
+    """
+    full = evaluate(problem, most.units, most.dispatch)
+    floor = full["tokens_served"] * (1.0 - SERVICE_FLOOR_RTOL)
+    upper = full["total_cost_usd"] / full["tokens_served"]
+    ratio = replace(reduced, objective="min_cost_per_token", min_served_fraction=None)
+    cost_low = -math.inf
+    for relax in (False, True):  # the MILP's bound; if it cannot give one in time, the LP relaxation's
+        model = build_model(ratio, relax=relax, allow_unserved=True)
+        try:
+            res = solve(model, model.cost, extra=[_served_floor_row(model, floor, "service_floor")], mip=not relax)
+        except SolverError:
+            continue
+        most.add(model.build_seconds, res)
+        if res.ok:
+            cost_low = res.dual_bound if math.isfinite(res.dual_bound) else res.objective * (1 - problem.mip_rel_gap)
+            break
+    lower = cost_low / info["upper_bound_tokens"]
+    most.iterations = [*most.iterations, {"stage": "service_floor", "tokens": floor}]
+    most.explain_dispatch = dispatch_fleet(ratio, most.units, allow_unserved=True)
+    info = _token_info(
+        replace(problem, objective="min_cost_per_token"), ratio, (lower, upper), start, info["refinements"]
+    )
+    return most, info, ratio
+
+
+def _refine_tokens(
+    problem: FleetProblem, start: float, fallback: Outcome | None = None
+) -> tuple[Outcome, dict[str, Any], FleetProblem]:
+    """Aggregate, solve the objective, dispatch at full resolution, refine until the bound holds.
+
+    Bounds: max_tokens, the most tokens [tokens] (the aggregated optimum within its gap is an
+    upper bound, the fleet's full-resolution tokens a lower); min_cost_per_token, the cost per
+    token [$/token] (the aggregated Dinkelbach ratio less its gap a lower bound, the fleet's
+    full-resolution ratio an upper one, if that fleet meets the floor; else ``fallback``).
+    """
+    from planner.optimize.aggregate import MAX_REFINEMENTS, TARGET_ERROR, aggregate_tokens
+
+    T = len(problem.curve.start_hours)
+    demanded = float(problem.curve.tokens().sum())
+    groups = min(DEFAULT_TOKEN_GROUPS, max(4, T // 8))
+    total = Outcome(status="infeasible")
+    best: tuple[float, np.ndarray, Dispatch, str] | None = None  # (upper, units, dispatch, status)
+    lower = -math.inf
+    for refinements in range(MAX_REFINEMENTS + 1):  # noqa: B007 (reported after the loop)
+        agg = aggregate_tokens(problem, groups)
+        reduced = replace(problem, curve=agg.curve)
+        out = SOLVERS[problem.objective](reduced)
+        total.add_times(out)
+        total.mip_gap = out.mip_gap
+        total.iterations = out.iterations
+        if out.units is None:
+            if best is None and fallback is None:
+                total.status = out.status
+                return total, _token_info(problem, reduced, "infeasible", start, refinements), reduced
+            break
+        dispatch = dispatch_fleet(problem, out.units, allow_unserved=True)
+        if dispatch is None:
+            raise SolverError("the aggregated fleet could not be dispatched at full resolution (numerical trouble)")
+        full = evaluate(problem, out.units, dispatch)
+        gap = problem.mip_rel_gap
+        if problem.objective == "max_tokens":
+            most = max(it.get("tokens_served", 0.0) for it in out.iterations if it.get("stage") == "max_served")
+            lower = max(lower, -most * (1 + gap) - SERVICE_FLOOR_RTOL * most)  # minus the most tokens
+            upper = -full["tokens_served"]
+        else:
+            ev = evaluate(reduced, out.units, out.dispatch)
+            lam = ev["total_cost_usd"] / ev["tokens_served"]
+            floor = problem.min_served_fraction * demanded
+            lower = max(lower, lam - 2 * gap * ev["total_cost_usd"] / floor)
+            units, dispatch, full = _meet_floor(problem, reduced, out, dispatch, full, floor, total)
+            meets = full["tokens_served"] >= floor * (1 - 1e-9)
+            upper = full["total_cost_usd"] / full["tokens_served"] if meets else math.inf
+            out = replace(out, units=units) if units is not out.units else out
+        if best is None or upper < best[0]:
+            best = (upper, out.units, dispatch, out.status)
+        if _relative(best[0], lower) <= TARGET_ERROR or groups >= T:
+            break
+        groups *= 4
+    if (best is None or not math.isfinite(best[0])) and fallback is not None:
+        full = evaluate(problem, fallback.units, fallback.dispatch)
+        best = (full["total_cost_usd"] / full["tokens_served"], fallback.units, fallback.dispatch, fallback.status)
+    total.status = best[3]
+    total.units, total.dispatch = best[1], best[2]
+    total.explain_dispatch = out.dispatch if out.units is not None else None
+    info = _token_info(problem, reduced, (lower, best[0]), start, refinements)
+    return total, info, reduced
+
+
+FLOOR_CORRECTIONS = 3  # re-solves that raise the aggregated floor until the fleet meets the real one
+
+
+def _meet_floor(problem, reduced, out: Outcome, dispatch: Dispatch, full: dict[str, Any], floor: float, total):
+    """A fleet of the aggregated model that serves the floor at full resolution.
+
+    The aggregated model counts at least the tokens a fleet serves, so its fleet may fall short
+    of the floor at full resolution. Raise the aggregated floor by the shortfall (1 % more) and
+    re-solve, a few times; returns (units, full-resolution dispatch, its evaluation).
+    """
+    demanded = float(problem.curve.tokens().sum())
+    raised = floor
+    units = out.units
+    for _ in range(FLOOR_CORRECTIONS):
+        short = floor - full["tokens_served"]
+        if short <= floor * 1e-9:
+            break
+        raised = min(raised + 1.01 * short, demanded)
+        again = solve_min_cost_per_token(replace(reduced, min_served_fraction=raised / demanded))
+        total.add_times(again)
+        if again.units is None:
+            break
+        d = dispatch_fleet(problem, again.units, allow_unserved=True)
+        if d is None:
+            break
+        units, dispatch, full = again.units, d, evaluate(problem, again.units, d)
+    return units, dispatch, full
+
+
+def _relative(upper: float, lower: float) -> float:
+    """(upper - lower) / |upper|: the certified relative error of a minimisation. [1]"""
+    if not math.isfinite(upper):
+        return math.inf
+    return max(upper - lower, 0.0) / abs(upper) if upper else 0.0
+
+
+def _token_info(problem: FleetProblem, reduced: FleetProblem, bounds, start: float, rounds: int) -> dict[str, Any]:
+    """The ``aggregation`` section for a token-counting objective (``reduced``: the grouped problem)."""
+    T = len(problem.curve.start_hours)
+    groups = len(reduced.curve.start_hours)
+    info: dict[str, Any] = {
+        "mode": "aggregated",
+        "original_slices": T,
+        "model_slices": groups,
+        "capacity_slices": 0,
+        "energy_groups": groups,
+        "refinements": rounds,
+        "seconds": time.perf_counter() - start,
+    }
+    if bounds == "infeasible":
+        info["summary"] = (
+            f"infeasible on the aggregated model ({T} slices -> {groups} groups), a relaxation: so infeasible at full resolution"
+        )
+        return info
+    lower, upper = bounds
+    error = _relative(upper, lower)
+    if problem.objective == "max_tokens":
+        info |= {"lower_bound_tokens": -upper, "upper_bound_tokens": -lower}
+        what = "tokens served within {:.3%} of the exact maximum"
+    else:
+        info |= {"lower_bound_usd_per_million_tokens": lower * 1e6, "upper_bound_usd_per_million_tokens": upper * 1e6}
+        what = "cost per token within {:.3%} of the exact optimum"
+    info["error_bound"] = error
+    info["summary"] = f"{T} slices -> {groups} groups (mean, and the largest mean/peak ratio, per group); " + (
+        what.format(error) + " (certified bound)"
+        if math.isfinite(error)
+        else "no fleet of the aggregated model meets the floor at full resolution"
+    )
+    return info
+
+
 def plan_fleet(
     problem: FleetProblem,
     *,
@@ -433,7 +627,8 @@ def plan_fleet(
     aggregation_info = None
     explained = problem
     if should_aggregate(problem, problem.aggregation):
-        out, aggregation_info, explained = _solve_aggregated(problem)
+        aggregated = _solve_aggregated if problem.objective == "min_cost" else _solve_aggregated_tokens
+        out, aggregation_info, explained = aggregated(problem)
     else:
         out = SOLVERS[problem.objective](problem)
     timings = {"build_s": out.build_s, "handoff_s": out.handoff_s, "solve_s": out.solve_s}
