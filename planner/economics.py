@@ -57,3 +57,24 @@ def tokens_per_s_per_mw(tokens_per_s_per_gpu: float, facility_kw_per_gpu: float)
 def pflops_per_dollar_hour(peak_tflops_per_gpu: float, cost_usd_per_gpu_hour: float) -> float:
     """Peak PFLOPS bought by one $/GPU-hour. [PFLOPS per $/GPU-h]"""
     return peak_tflops_per_gpu / 1000.0 / cost_usd_per_gpu_hour
+
+
+def gpu_hour_costs(
+    *,
+    price_usd_per_gpu_hour,
+    full_kw_per_gpu,
+    idle_kw_per_gpu,
+    energy_billed,
+    electricity_usd_per_kwh: float,
+):
+    """The one cost model of a deployed GPU: ``(fixed, busy)`` $ per GPU-hour. [$/GPU-h]
+
+    ``fixed`` is paid for every deployed GPU-hour, busy or idle: the price (an hourly rate, or
+    an owned GPU's fixed opex; its capital is charged apart) plus idle energy where electricity
+    is billed. ``busy`` is what a busy hour adds: the full-load minus idle energy where billed.
+    Energy is facility kW x $/kWh. Works element-wise on numpy arrays. Used by the LP, the
+    evaluation of plans, the buildout, the validation simulator and the report.
+    """
+    idle = idle_kw_per_gpu * electricity_usd_per_kwh * energy_billed
+    busy = (full_kw_per_gpu - idle_kw_per_gpu) * electricity_usd_per_kwh * energy_billed
+    return price_usd_per_gpu_hour + idle, busy

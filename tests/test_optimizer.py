@@ -254,3 +254,22 @@ def test_infeasible_plan_reports_unknown_units_and_existing_units():
     assert plan.status == "infeasible"
     f = plan.to_dict()["fleet"][0]
     assert f["units"] is None and f["existing_units"] == 1
+
+
+def test_one_violations_check_rechecks_every_cap_capex_included():
+    from planner.optimize.plan import Dispatch, violations
+
+    a = sku("a", g=8, kw=1.0, cost=2.0, thr=100, capex=1000, existing=1)
+    p = problem([a], [[800]], power_mw=0.1, budget=100, capex_budget=8000)
+    busy = np.zeros((1, 1, 1))
+    busy[0, 0, 0] = 8.0
+    ok = violations(p, np.array([2.0]), Dispatch(busy, np.zeros((1, 1))))
+    assert ok == []
+    # 3 units: 2 new x 8 GPUs x $1000 = $16,000 > $8,000; 48 $/h > 100? no; 24 kW < 100 kW
+    broken = violations(p, np.array([3.0]), Dispatch(busy, np.zeros((1, 1))))
+    assert broken == ["capex_cap exceeded: 16,000 $ > 8,000 $"]
+    over = violations(p.with_changes(budget_usd_per_hour=20.0, power_cap_mw=0.01), np.array([2.0]), Dispatch(busy, np.zeros((1, 1))))
+    assert over == ["power_cap exceeded: 0.016 MW > 0.01 MW", "budget_cap exceeded: 32 $/h > 20 $/h"]
+    fewer = violations(p, np.array([0.0]), Dispatch(np.zeros((1, 1, 1)), np.zeros((1, 1))))
+    assert any("fewer units than the existing fleet" in v for v in fewer)
+    assert any("serve_demand[w,0]" in v for v in fewer)

@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pulp
 
-from planner.buildout.model import History, build_model, capex_terms, ratio
 from planner.buildout.problem import BuildoutProblem
 from planner.economics import SECONDS_PER_HOUR
+from planner.optimize.formulation import History, build_model, caps, ratio
 from planner.optimize.solve import solve
 
 
@@ -83,7 +83,7 @@ def closed_form_checks(problem: BuildoutProblem, window: range, history: History
 def elastic(problem: BuildoutProblem, window: range, history: History | None) -> dict[str, dict[str, Any]] | None:
     """Fewest unserved tokens the caps allow, per period."""
     model = build_model(problem, window, history, allow_unserved=True)
-    res = solve(model, model.unserved_tokens, mip=True)  # type: ignore[arg-type]
+    res = solve(model, model.unserved_tokens, mip=True)
     if not res.ok:
         return None
     out: dict[str, dict[str, Any]] = {}
@@ -107,25 +107,21 @@ def elastic(problem: BuildoutProblem, window: range, history: History | None) ->
     return out
 
 
-def _cap_rows(problem: BuildoutProblem, kind: str, window: range) -> dict[int, tuple[float, Any]]:
-    """{period: (cap, measure)} for the periods of ``window`` where cap ``kind`` applies.
+def _cap_rows(problem: BuildoutProblem, kind: str, window: range) -> dict[int, Any]:
+    """{period: cap} for the periods of ``window`` where cap ``kind`` applies (the cap table)."""
+    return {cap.period: cap for cap in caps(problem, window) if cap.kind == kind}
 
-    ``measure(model)`` is what the cap bounds, as (variable, coefficient) pairs, in the cap's unit.
-    """
-    out: dict[int, tuple[float, Any]] = {}
-    for p in window:
-        per = problem.periods[p]
-        if kind == "power_cap" and per.power_cap_mw is not None:
-            out[p] = (
-                per.power_cap_mw,
-                lambda m, p=p: [
-                    (m.units[j, p], b.sku.gpus_per_unit * b.sku.facility_kw_per_gpu / 1000.0)
-                    for j, b in enumerate(problem.skus)
-                ],
-            )
-        elif kind == "capex_cap" and per.capex_budget_usd is not None:
-            out[p] = (per.capex_budget_usd, lambda m, p=p: capex_terms(problem, p, m.buy))
-    return out
+
+def _terms(cap, model) -> list[tuple[Any, float]]:
+    """A cap's left-hand side in ``model`` as (variable, coefficient) pairs. [the cap's unit]"""
+    decision = model.units if cap.decision == "units" else model.buy
+    S, _ = cap.coefficients.shape
+    return [
+        (decision[j, p], float(cap.coefficients[j, p]))
+        for j in range(S)
+        for p in model.window
+        if cap.coefficients[j, p]
+    ]
 
 
 def _value(terms) -> float:
@@ -140,21 +136,21 @@ def _lift(
     minimised; every other cap stays. Returns what the schedule found uses in each lifted period
     (raising each cap to at least that makes the buildout feasible), or None if no raise of these
     caps is enough."""
-    caps = _cap_rows(problem, kind, window)
-    model = build_model(problem, window, history, caps_off=frozenset(f"{kind}_{p}" for p in lifted))
+    table = _cap_rows(problem, kind, window)
+    model = build_model(problem, window, history, caps_off=frozenset(table[p].name for p in lifted))
     excess, rows = [], []
     for p in lifted:
-        cap, measure = caps[p]
+        cap = table[p]
         var = model.prob.add_variable(f"excess_{kind}_{p}", lowBound=0.0)
         model.variables.append(var)
         excess.append((var, 1.0))
         name = f"lifted_{kind}_{p}"
-        expr = pulp.LpAffineExpression([*measure(model), (var, -1.0)])
-        rows.append(pulp.LpConstraint(expr, pulp.LpConstraintLE, name, cap))
-    res = solve(model, pulp.LpAffineExpression(excess), extra=rows, mip=True)  # type: ignore[arg-type]
+        expr = pulp.LpAffineExpression([*_terms(cap, model), (var, -1.0)])
+        rows.append(pulp.LpConstraint(expr, pulp.LpConstraintLE, name, cap.limit))
+    res = solve(model, pulp.LpAffineExpression(excess), extra=rows, mip=True)
     if not res.ok:
         return None
-    return {p: _value(caps[p][1](model)) for p in lifted}
+    return {p: _value(_terms(table[p], model)) for p in lifted}
 
 
 def relaxations(
@@ -170,30 +166,29 @@ def relaxations(
     out: list[dict[str, Any]] = []
     units = {"power_cap": "MW", "capex_cap": "$"}
     for kind, unit in units.items():
-        caps = _cap_rows(problem, kind, window)
-        if not caps:
+        limits = {p: cap.limit for p, cap in _cap_rows(problem, kind, window).items()}
+        if not limits:
             continue
-        every = sorted(caps)
+        every = sorted(limits)
         used = _lift(problem, window, history, kind, every)
         if used is None:
             out.append(_row("every period", kind, unit, None, None, "all"))
         else:
             for p in every:
-                cap = caps[p][0]
-                out.append(_row(problem.periods[p].label, kind, unit, cap, max(used[p], cap), "all"))
+                out.append(_row(problem.periods[p].label, kind, unit, limits[p], max(used[p], limits[p]), "all"))
         # raising only the one short period's cap: asked when lifting them all together is enough
         # but raises other periods too (if lifting them all is not enough, neither is one)
-        raised = [] if used is None else [p for p in every if used[p] > _tol(caps[p][0])]
-        if used is not None and len(short) == 1 and short[0] in caps and raised != short:
+        raised = [] if used is None else [p for p in every if used[p] > _tol(limits[p])]
+        if used is not None and len(short) == 1 and short[0] in limits and raised != short:
             p = short[0]
             alone = _lift(problem, window, history, kind, [p])
-            needed = None if alone is None else max(alone[p], caps[p][0])
-            out.append(_row(problem.periods[p].label, kind, unit, caps[p][0], needed, "only"))
+            needed = None if alone is None else max(alone[p], limits[p])
+            out.append(_row(problem.periods[p].label, kind, unit, limits[p], needed, "only"))
     if problem.total_capex_budget_usd is not None:
         spent = history.capex_spent_usd if history is not None and window.start > 0 else 0.0
         model = build_model(problem, window, history, caps_off=frozenset({"capex_total"}))
-        terms = [pair for p in window for pair in capex_terms(problem, p, model.buy)]
-        res = solve(model, pulp.LpAffineExpression(terms), mip=True)  # type: ignore[arg-type]
+        terms = _terms(next(c for c in model.caps if c.kind == "capex_total"), model)
+        res = solve(model, pulp.LpAffineExpression(terms), mip=True)
         needed = _value(terms) + spent if res.ok else None
         if needed is not None:
             needed = max(needed, problem.total_capex_budget_usd)

@@ -22,7 +22,7 @@ import numpy as np
 from planner.buildout.schema import BuildoutSpec, months_to_periods, per_period
 from planner.catalog.load import Catalog
 from planner.demand.curve import LoadCurve, read_load_curve
-from planner.economics import HOURS_PER_YEAR, capital_recovery_factor
+from planner.economics import HOURS_PER_YEAR, capital_recovery_factor, gpu_hour_costs
 from planner.errors import ScenarioError
 from planner.optimize.problem import SkuData, _catalog_for, build_problem
 from planner.scenario.load import ScenarioFile
@@ -40,6 +40,7 @@ class Period:
     curve: LoadCurve  # representative demand of the period [tokens/s]
     power_cap_mw: float | None  # [MW]
     capex_budget_usd: float | None  # [$]
+    budget_usd_per_hour: float | None = None  # run-rate cap [$/h]
 
     @property
     def weight(self) -> float:
@@ -70,18 +71,36 @@ class BuildoutSku:
         """Owned units pay their electricity; hourly ones as their price says."""
         return self.pricing == "owned" or self.sku.energy_billed
 
+    def price_usd_per_gpu_hour(self, p: int) -> float:
+        """What an installed GPU-hour costs before energy, capital of owned units excluded. [$/GPU-h]"""
+        if self.pricing == "owned":
+            return self.fixed_opex_usd_per_gpu_year / HOURS_PER_YEAR
+        return self.cost_usd_per_gpu_hour[p]
+
+    def run_rate_usd_per_gpu_hour(self, p: int) -> float:
+        """The run-rate a GPU installed in p counts against a budget: its hourly price, or (owned)
+        the annuity at p's purchase price plus fixed opex, per hour. [$/GPU-h]"""
+        if self.pricing == "owned":
+            return self.annuity_usd_per_gpu_year[p] / HOURS_PER_YEAR + self.price_usd_per_gpu_hour(p)
+        return self.cost_usd_per_gpu_hour[p]
+
+    def gpu_hour_costs(self, p: int, electricity_usd_per_kwh: float) -> tuple[float, float]:
+        """(fixed, busy) $ per installed GPU-hour in p (``planner.economics.gpu_hour_costs``). [$/GPU-h]"""
+        return gpu_hour_costs(
+            price_usd_per_gpu_hour=self.price_usd_per_gpu_hour(p),
+            full_kw_per_gpu=self.sku.facility_kw_per_gpu,
+            idle_kw_per_gpu=self.sku.facility_idle_kw_per_gpu,
+            energy_billed=self.energy_billed,
+            electricity_usd_per_kwh=electricity_usd_per_kwh,
+        )
+
     def fleet_usd_per_gpu_hour(self, p: int, electricity_usd_per_kwh: float) -> float:
         """Cost per installed GPU-hour, busy or idle, excluding capital of owned units. [$/GPU-h]"""
-        idle = self.sku.facility_idle_kw_per_gpu * electricity_usd_per_kwh if self.energy_billed else 0.0
-        if self.pricing == "owned":
-            return self.fixed_opex_usd_per_gpu_year / HOURS_PER_YEAR + idle
-        return self.cost_usd_per_gpu_hour[p] + idle
+        return self.gpu_hour_costs(p, electricity_usd_per_kwh)[0]
 
     def busy_usd_per_gpu_hour(self, electricity_usd_per_kwh: float) -> float:
         """Extra electricity of a busy GPU over an idle one. [$/GPU-h]"""
-        if not self.energy_billed:
-            return 0.0
-        return (self.sku.facility_kw_per_gpu - self.sku.facility_idle_kw_per_gpu) * electricity_usd_per_kwh
+        return self.gpu_hour_costs(0, electricity_usd_per_kwh)[1]
 
 
 @dataclass(frozen=True)
@@ -221,11 +240,6 @@ def build_buildout_problem(sf: ScenarioFile, base: LoadCurve, catalog: Catalog |
     problems: list[str] = []
     where = f"{sf.path}: buildout"
     c = scn.constraints
-    if c.budget_usd_per_hour is not None:
-        problems.append(
-            f"constraints.budget_usd_per_hour ({c.budget_usd_per_hour:g}) is a single-period run-rate cap and is not "
-            "used by a buildout; remove it, or use buildout.capex_budget_usd / total_capex_budget_usd"
-        )
     ids = list(single.sku_ids)
     for sku_id in spec.skus:
         if sku_id not in ids:
@@ -321,6 +335,7 @@ def build_buildout_problem(sf: ScenarioFile, base: LoadCurve, catalog: Catalog |
     caps = per_period(spec.power_cap_mw, n)
     caps = [c.power_cap_mw if v is None else v for v in caps]
     budgets = per_period(spec.capex_budget_usd, n)
+    run_rates = [c.budget_usd_per_hour if v is None else v for v in per_period(spec.budget_usd_per_hour, n)]
     if problems:
         raise ScenarioError(f"{where}: {len(problems)} problem(s) found", problems)
     periods = tuple(
@@ -333,6 +348,7 @@ def build_buildout_problem(sf: ScenarioFile, base: LoadCurve, catalog: Catalog |
             curve=curves[p],
             power_cap_mw=caps[p],
             capex_budget_usd=budgets[p],
+            budget_usd_per_hour=run_rates[p],
         )
         for p in range(n)
     )

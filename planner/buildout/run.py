@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from planner.buildout.model import BuildoutModel, History, build_model, ratio
 from planner.buildout.problem import BuildoutProblem
 from planner.economics import HOURS_PER_YEAR, SECONDS_PER_HOUR
 from planner.errors import ScenarioError, SolverError
+from planner.optimize.formulation import BuildoutModel, History, build_model, ratio
+from planner.optimize.formulation import violations as check_violations
 from planner.optimize.solve import SolveResult, solve
 
 
@@ -133,7 +134,7 @@ def _capex(problem: BuildoutProblem, buy: np.ndarray, p: int) -> float:
 
 def solve_perfect_foresight(problem: BuildoutProblem) -> _Run:
     model = build_model(problem)
-    res = solve(model, mip=True)  # type: ignore[arg-type]  # BuildoutModel has what solve reads
+    res = solve(model, mip=True)
     run = _Run(status=res.status)
     run.add(model, res)
     if not res.ok:
@@ -155,7 +156,7 @@ def solve_myopic(problem: BuildoutProblem) -> _Run:
     for p in range(P):
         history = History(buy.copy(), before.copy(), spent)
         model = build_model(problem, range(p, p + 1), history)
-        res = solve(model, mip=True)  # type: ignore[arg-type]
+        res = solve(model, mip=True)
         run.add(model, res)
         if not res.ok:
             run.status = "infeasible"
@@ -301,44 +302,8 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
 
 
 def violations(problem: BuildoutProblem, decision: Decision, rtol: float = 1e-6) -> list[str]:
-    """Constraints the decision breaks, recomputed from scratch."""
-    out: list[str] = []
-    g = np.array([b.sku.gpus_per_unit for b in problem.skus], dtype=float)
-    kw = np.array([b.sku.facility_kw_per_gpu for b in problem.skus])
-    theta = problem.throughput
-    prev = problem.existing_units()
-    alive0 = problem.existing_alive()
-    for p, per in enumerate(problem.periods):
-        units, buy = decision.units[:, p], decision.buy[:, p]
-        for j, b in enumerate(problem.skus):
-            if buy[j] > 0 and not b.available[p]:
-                out.append(f"{per.label}: bought {buy[j]:g} units of {b.id} outside its availability window")
-            alive = alive0[j, p] + decision.buy[j, max(0, p - b.life_periods + 1) : p + 1].sum()
-            if units[j] > alive + 1e-9 or (not problem.early_retirement and units[j] < alive - 1e-9):
-                out.append(f"{per.label}: {units[j]:g} units of {b.id} installed, {alive:g} inside their life")
-            if units[j] > prev[j] + buy[j] + 1e-9:
-                out.append(f"{per.label}: {b.id} grew beyond its purchases")
-            if units[j] > b.sku.max_units:
-                out.append(f"{per.label}: {b.id} above its supply limit")
-        power = float((units * g * kw).sum()) / 1000.0
-        if per.power_cap_mw is not None and power > per.power_cap_mw * (1 + rtol):
-            out.append(f"{per.label}: power {power:.6g} MW > cap {per.power_cap_mw:g} MW")
-        spend = _capex(problem, decision.buy, p)
-        if per.capex_budget_usd is not None and spend > per.capex_budget_usd * (1 + rtol) + 1e-6:
-            out.append(f"{per.label}: capex ${spend:,.0f} > budget ${per.capex_budget_usd:,.0f}")
-        busy = decision.busy[p]
-        over = busy.sum(axis=1) - problem.max_utilization * (units * g)[:, None]
-        if (over > rtol * np.maximum((units * g)[:, None], 1.0)).any():
-            out.append(f"{per.label}: busy GPUs above capacity")
-        short = per.curve.peak - (theta[:, :, None] * busy).sum(axis=0)
-        if (np.abs(short) > rtol * np.maximum(per.curve.peak, 1.0)).any():
-            out.append(f"{per.label}: demand not served (off by {np.abs(short).max():.3g} tokens/s)")
-        prev = units
-    total = problem.total_capex_budget_usd
-    spent = sum(_capex(problem, decision.buy, p) for p in range(len(problem.periods)))
-    if total is not None and spent > total * (1 + rtol) + 1e-6:
-        out.append(f"horizon capex ${spent:,.0f} > budget ${total:,.0f}")
-    return out
+    """Constraints the decision breaks, recomputed from scratch (``planner.optimize.formulation.violations``)."""
+    return check_violations(problem, decision.buy, decision.units, decision.busy, rtol=rtol)
 
 
 def _story(problem: BuildoutProblem, rows: list[PeriodResult]) -> dict[str, Any]:

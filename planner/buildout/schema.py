@@ -102,6 +102,11 @@ class BuildoutSpec(Strict):
         default=None, description="Facility power energised per period; default: constraints.power_cap_mw. [MW]"
     )
     capex_budget_usd: PerPeriodOrZero | None = Field(default=None, description="Purchase budget per period. [$]")
+    budget_usd_per_hour: PerPeriod | None = Field(
+        default=None,
+        description="Run-rate budget per period (hourly prices; owned: annuity + fixed opex per hour); "
+        "default: constraints.budget_usd_per_hour. [$/h]",
+    )
     total_capex_budget_usd: NonNegativeFloat | None = Field(
         default=None, description="Purchase budget over the horizon; default: constraints.capex_budget_usd. [$]"
     )
@@ -141,6 +146,7 @@ class BuildoutSpec(Strict):
 
         check_len("power_cap_mw", self.power_cap_mw)
         check_len("capex_budget_usd", self.capex_budget_usd)
+        check_len("budget_usd_per_hour", self.budget_usd_per_hour)
         if self.demand.curves is not None and len(self.demand.curves) != n:
             problems.append(f"demand.curves has {len(self.demand.curves)} files; give one per period ({n})")
         for sku_id, entry in self.skus.items():

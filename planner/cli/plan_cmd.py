@@ -215,7 +215,7 @@ def render_tradeoff(problem, fractions: tuple[float, ...], json_out: bool) -> No
 
 def write_model_file(problem, path: Path) -> None:
     """The MILP as LP or MPS text, written atomically (min_cost; max_tokens: its first stage)."""
-    from planner.optimize.formulation import build_model
+    from planner.optimize.formulation import build_fleet_model
     from planner.outputs import write_atomic
 
     suffix = path.suffix.lower()
@@ -226,7 +226,7 @@ def write_model_file(problem, path: Path) -> None:
             "--write-model: min_cost_per_token is solved as a sequence of MILPs (Dinkelbach), not one model; "
             "write the model with --objective min_cost or max_tokens"
         )
-    model = build_model(problem)
+    model = build_fleet_model(problem)
     if problem.objective == "max_tokens":
         model.prob.setObjective(model.unserved_tokens)  # first stage: fewest unserved tokens
     with tempfile.TemporaryDirectory() as tmp:

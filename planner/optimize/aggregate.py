@@ -197,7 +197,7 @@ def dispatch_full_resolution(problem: FleetProblem, units: np.ndarray, agg: Aggr
 
 
 def _scaled_dispatch(problem: FleetProblem, units: np.ndarray, agg: Aggregation) -> Dispatch | None:
-    from planner.optimize.formulation import build_model
+    from planner.optimize.formulation import build_fleet_model
     from planner.optimize.plan import extract_decision
     from planner.optimize.solve import solve
 
@@ -208,7 +208,7 @@ def _scaled_dispatch(problem: FleetProblem, units: np.ndarray, agg: Aggregation)
     fixed = replace(
         problem, skus=skus, curve=cap_curve, power_cap_mw=None, budget_usd_per_hour=None, capex_budget_usd=None
     )
-    model = build_model(fixed, relax=True, allow_unserved=False)
+    model = build_fleet_model(fixed, relax=True, allow_unserved=False)
     res = solve(model, mip=False)
     if not res.ok:
         return None

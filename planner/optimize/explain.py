@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pulp
 
-from planner.optimize.formulation import SECONDS_PER_HOUR, _ratio, build_model
+from planner.optimize.formulation import SECONDS_PER_HOUR, _ratio, build_fleet_model
 from planner.optimize.problem import FleetProblem
 from planner.optimize.solve import solve
 
@@ -134,7 +134,7 @@ def closed_form_checks(problem: FleetProblem) -> list[dict[str, Any]]:
 
 def elastic(problem: FleetProblem) -> dict[str, Any] | None:
     """Serve as much as the caps allow: how much goes unserved, of what, when."""
-    model = build_model(problem, allow_unserved=True)
+    model = build_fleet_model(problem, allow_unserved=True)
     res = solve(model, model.unserved_tokens)
     if not res.ok:
         return None
@@ -190,7 +190,7 @@ def smallest_relaxations(problem: FleetProblem) -> dict[str, Any]:
         if current is None:
             continue
         freed = replace(problem, **{field_name: None})
-        model = build_model(freed, allow_unserved=False)
+        model = build_fleet_model(freed, allow_unserved=False)
         expr = pulp.LpAffineExpression(terms(model))
         res = solve(model, expr)
         if field_name == "capex_budget_usd" and res.ok:
@@ -209,7 +209,7 @@ def smallest_relaxations(problem: FleetProblem) -> dict[str, Any]:
             "feasible_by_itself": res.ok,
         }
     if any(math.isfinite(s.max_units) for s in problem.skus):
-        res = solve(build_model(uncapped_supply, allow_unserved=False))
+        res = solve(build_fleet_model(uncapped_supply, allow_unserved=False))
         out["max_units"] = {"feasible_without_supply_limits": res.ok}
     return out
 

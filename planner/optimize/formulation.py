@@ -1,64 +1,563 @@
-r"""The single-period fleet model, built with PuLP. One ``define_*`` function per family.
+r"""The fleet model, built with PuLP: one formulation for `planner plan` and `planner buildout`.
 
-Sets: SKUs ``s``, workloads ``w``, slices ``t``.
+A problem is SKUs plus a tuple of periods. A single-period plan is one period (weight 1, no
+discount, hourly prices, the existing fleet as a cohort that cannot retire, purchases =
+units - existing); a buildout has several. One ``define_<family>()`` per constraint family
+serves both, over a window of periods (all of them, or one at a time when myopic).
+
+Sets: SKUs ``s``, periods ``p`` of the window, workloads ``w``, slices ``t`` of period p's
+representative curve.
 
 Data: ``g_s`` GPUs per unit; ``k_s`` / ``i_s`` facility kW per GPU at full load / idle;
-``c_s`` $ per GPU-hour; ``e_s`` = 1 if electricity is billed on top; ``p`` $/kWh;
-``q_s`` capex per GPU (NaN: rented); ``h_t`` hours of slice t, ``H = sum_t h_t``;
-``D_wt`` peak and ``M_wt`` mean demand [tokens/s]; ``r_wt = M_wt / D_wt`` (0 where
-``D_wt = 0``); ``theta_sw`` tokens/s per busy GPU (0: cannot serve); ``u`` utilisation cap;
-``n0_s`` existing units, ``N_s`` supply limit.
+``theta_sw`` tokens/s per busy GPU (0: cannot serve); ``u`` utilisation cap; ``N_s`` supply
+limit [units]; ``a_sp`` = 1 if s can be bought in p; ``q_sp`` purchase price [$/GPU] (NaN:
+none); ``L_s`` life [periods]; ``A_sv = q_sv CRF(r, life_s)`` annuity of a unit bought in v
+[$/GPU-year]; ``f_sp`` / ``x_s`` the fixed and busy $ per GPU-hour of the one cost function
+(``planner.economics.gpu_hour_costs``: the hourly price or an owned unit's fixed opex, plus
+idle energy where billed / the busy-energy increment where billed); ``c_sp`` run-rate per
+GPU-hour (the hourly price; owned: annuity / 8760 + fixed opex); ``H_p`` period hours;
+``h_pt`` slice hours of the representative curve and ``m_p = H_p / sum_t h_pt`` its weight;
+``D_pwt`` / ``M_pwt`` peak / mean demand [tokens/s] and ``r_pwt = M/D`` (0 where D = 0);
+``delta_p = (1+r)^-(years to the start of p)``; ``E_sp`` units of the initial cohorts (the
+existing fleet) still inside their life in p, ``E_s`` units installed before the first period.
+Decisions before the window (myopic) are data (``History``).
 
 Variables:
-  units[s]          integer, n0_s <= units[s] <= N_s
-  busy[s,w,t]       >= 0, GPUs serving w in slice t at the slice's peak (only where theta_sw > 0)
-  unserved[w,t]     >= 0, peak tokens/s not served (objectives max_tokens, min_cost_per_token)
+  buy[s,p]          integer >= 0; 0 where a_sp = 0; units bought at the start of p
+  units[s,p]        integer, 0 <= units[s,p] <= N_s; units installed during p
+  busy[s,w,p,t]     >= 0, GPUs serving w at the slice's peak (where theta_sw > 0)
+  unserved[w,p,t]   >= 0, <= D_pwt: peak tokens/s not served (objectives that allow it,
+                    and the elastic model of the diagnosis)
 
 Constraints:
-  capacity[s,t]       sum_w busy[s,w,t] <= u g_s units[s]
-  serve_demand[w,t]   sum_s theta_sw busy[s,w,t] + unserved[w,t] = D_wt
-                      (">=" in the statement of the problem; "=" gives the same fleets and cost,
-                      since busy GPUs can always be reduced, and makes the dispatch exact)
-  power_cap           sum_s g_s k_s units[s] <= 1000 P                           [kW]
-  budget_cap          sum_s g_s c_s units[s] <= B                                [$/h]
-  capex_cap           sum_{s: q_s known} g_s q_s (units[s] - n0_s) <= C            [$]
+  vintage_life[s,p]   units[s,p] <= E_sp + sum_{v = p-L_s+1..p} buy[s,v]
+                      ("=" when early retirement is off: units retire at end of life only;
+                      in one period, units = existing + purchases)
+  fleet_balance[s,p]  units[s,p] <= units[s,p-1] + buy[s,p]          (units[s,-1] = E_s)
+                      (only with early retirement: a retired unit never returns; without it
+                      the row follows from vintage_life). Together the oldest units retire first.
+  capacity[s,p,t]     sum_w busy[s,w,p,t] <= u g_s units[s,p]
+  serve_demand[w,p,t] sum_s theta_sw busy[s,w,p,t] (+ unserved[w,p,t]) = D_pwt
+                      (">=" in the statement of the problem; "=" gives the same fleets and
+                      cost, since busy GPUs can always be reduced, and makes the dispatch exact)
+  caps, one row per entry of the cap table (``caps()``; sum coefficient x decision <= limit):
+  power_cap[p]        sum_s g_s k_s units[s,p] <= 1000 P_p                     [kW]
+  budget_cap[p]       sum_s g_s c_sp units[s,p] <= B_p                         [$/h]
+  capex_cap[p]        sum_{s: q_sp known} g_s q_sp buy[s,p] <= C_p              [$]
+  capex_total         sum_{s,p} g_s q_sp buy[s,p] <= C (less what history spent) [$]
+  In a single-period plan the rows are named power_cap, budget_cap and capex_cap.
 
 Load splits across SKUs in the same proportion at the peak and on average within a slice,
-so GPUs busy on average are ``r_wt busy[s,w,t]``; with no peak data (``D = M``) this is
-exactly the serve-the-curve model.
+so GPUs busy on average are ``r_pwt busy[s,w,p,t]``.
 
-Cost over the span [$]:
-  cost = sum_s g_s units[s] (c_s + e_s i_s p) H
-       + sum_{s,w,t} e_s (k_s - i_s) p h_t r_wt busy[s,w,t]
-Tokens served [tokens] = sum_{s,w,t} 3600 h_t r_wt theta_sw busy[s,w,t]
-                       = sum_{w,t} 3600 h_t (M_wt - r_wt unserved[w,t]).
+Cost of period p [$] (reported undiscounted; the objective discounts it by delta_p):
+  cost_p = sum_s g_s units[s,p] f_sp H_p
+         + sum_{s,w,t} x_s m_p h_pt r_pwt busy[s,w,p,t]
+         + capital_p
+  capital_p (owned SKUs) = sum_s g_s sum_{v <= p < v + L_s} A_sv buy[s,v] H_p / 8760
+                           (+ the initial cohorts' annuities while inside their life: a constant)
+End-of-horizon treatment ``annuities`` (default): a purchase is charged only the annuities that
+fall inside the horizon (inside the window, when myopic); the unpaid rest is the value handed
+to the next horizon. ``purchase``: capital_p = sum_s g_s q_sp buy[s,p] (full price when bought,
+no residual value). Capital is committed: retiring a unit early stops its opex and energy, not
+its annuity. Objective (min_cost): minimise sum_p delta_p cost_p.
 
-Objectives: min_cost (serve everything; unserved absent); max_tokens (lexicographic:
-maximise tokens served, scaled by the LP relaxation's maximum so that the objective is near
--1 and the MIP gap applies to the tokens served; then the least cost serving at least
-(1 - 1e-6) of them; the min_cost plan when everything can be served); min_cost_per_token
-(minimise cost / tokens served subject to ``service_floor``: tokens served >= F, with F =
-min_served_fraction x demand, default the most the caps allow; exactly, by Dinkelbach
-iterations on ``cost - lambda tokens``).
+Tokens served [tokens] = sum_{s,w,p,t} 3600 m_p h_pt r_pwt theta_sw busy[s,w,p,t]
+                       = sum_{w,p,t} 3600 m_p h_pt (M_pwt - r_pwt unserved[w,p,t]).
+Served tokens are written from the busy GPUs, not as demand minus unserved: when demand is
+1e8 times what fits, the difference of two huge numbers would be below the solver's tolerances.
+
+Objectives of a single-period plan (``planner.optimize.run``): min_cost (serve everything;
+unserved absent); max_tokens (lexicographic: maximise tokens served, scaled by the LP
+relaxation's maximum so that the objective is near -1 and the MIP gap applies to the tokens
+served; then the least cost serving at least (1 - 1e-6) of them; the min_cost plan when
+everything can be served); min_cost_per_token (minimise cost / tokens served subject to
+``service_floor``: tokens served >= F, with F = min_served_fraction x demand, default the
+most the caps allow; exactly, by Dinkelbach iterations on ``cost - lambda tokens``). A
+buildout minimises the discounted cost, perfect foresight or myopic (``planner.buildout.run``).
 """
 
 from __future__ import annotations
 
 import gc
 import math
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pulp
 
+from planner.buildout.problem import BuildoutProblem, BuildoutSku, Cohort, Period
+from planner.economics import HOURS_PER_YEAR, SECONDS_PER_HOUR
 from planner.optimize.problem import FleetProblem
 
-SECONDS_PER_HOUR = 3600.0
+
+@dataclass(frozen=True)
+class History:
+    """Decisions fixed before the window (myopic runs)."""
+
+    buy: np.ndarray  # (S, P) units bought; only columns before the window are read
+    units: np.ndarray  # (S,) units installed in the period before the window
+    capex_spent_usd: float  # purchases before the window [$]
+
+
+# ---- the cap table -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cap:
+    """One cap as data: ``sum_{s,p} coefficients[s, p] x decision[s, p] <= limit``.
+
+    The LP rows, cap use, violations, relaxations and marginal values all read this table.
+    """
+
+    name: str  # LP row and report name: power_cap (one period), power_cap_3 (period 3), capex_total
+    kind: str  # power_cap | budget_cap | capex_cap | capex_total
+    unit: str  # MW | $/h | $
+    field: str  # the scenario field that sets the limit
+    period: int | None  # the period it applies to; None: the whole horizon
+    limit: float  # [unit]; for capex_total, less what history spent
+    decision: str  # "units" (installed) or "buy" (purchases)
+    coefficients: np.ndarray  # (S, P) [unit per unit of the decision]
+    row_scale: float = 1.0  # the LP row is in unit x row_scale (power: kW)
+
+    def use(self, units: np.ndarray, buy: np.ndarray) -> float:
+        """What a decision ((S, P) arrays) uses of the cap. [unit]"""
+        x = units if self.decision == "units" else buy
+        return float((self.coefficients * x).sum())
+
+
+CAP_UNITS = {"power_cap": "MW", "budget_cap": "$/h", "capex_cap": "$", "capex_total": "$"}
+
+
+def _capex_per_unit(b: BuildoutSku, p: int) -> float:
+    """Purchase money of one unit bought in p (0 where it cannot be bought or has no price). [$]"""
+    q = b.capex_usd_per_gpu[p]
+    return b.sku.gpus_per_unit * q if b.available[p] and not math.isnan(q) else 0.0
+
+
+def caps(problem: BuildoutProblem, window: range | None = None, history: History | None = None) -> list[Cap]:
+    """The cap table of ``window`` (default: every period)."""
+    window = window if window is not None else range(len(problem.periods))
+    S, P = len(problem.skus), len(problem.periods)
+    single = P == 1
+    field_of = {
+        "power_cap": "constraints.power_cap_mw" if single else "buildout.power_cap_mw",
+        "budget_cap": "constraints.budget_usd_per_hour",
+        "capex_cap": "constraints.capex_budget_usd" if single else "buildout.capex_budget_usd",
+    }
+    out: list[Cap] = []
+    for p in window:
+        per = problem.periods[p]
+        for kind, limit in (
+            ("power_cap", per.power_cap_mw),
+            ("budget_cap", per.budget_usd_per_hour),
+            ("capex_cap", per.capex_budget_usd),
+        ):
+            if limit is None:
+                continue
+            coef = np.zeros((S, P))
+            for j, b in enumerate(problem.skus):
+                g = b.sku.gpus_per_unit
+                if kind == "power_cap":
+                    coef[j, p] = g * b.sku.facility_kw_per_gpu / 1000.0
+                elif kind == "budget_cap":
+                    coef[j, p] = g * b.run_rate_usd_per_gpu_hour(p)
+                else:
+                    coef[j, p] = _capex_per_unit(b, p)
+            out.append(
+                Cap(
+                    name=kind if single else f"{kind}_{p}",
+                    kind=kind,
+                    unit=CAP_UNITS[kind],
+                    field=field_of[kind],
+                    period=p,
+                    limit=float(limit),
+                    decision="buy" if kind == "capex_cap" else "units",
+                    coefficients=coef,
+                    row_scale=1000.0 if kind == "power_cap" else 1.0,
+                )
+            )
+    if problem.total_capex_budget_usd is not None:
+        spent = history.capex_spent_usd if history is not None and window.start > 0 else 0.0
+        coef = np.zeros((S, P))
+        for j, b in enumerate(problem.skus):
+            for p in window:
+                coef[j, p] = _capex_per_unit(b, p)
+        out.append(
+            Cap(
+                name="capex_total",
+                kind="capex_total",
+                unit="$",
+                field="buildout.total_capex_budget_usd",
+                period=None,
+                limit=float(problem.total_capex_budget_usd) - spent,
+                decision="buy",
+                coefficients=coef,
+            )
+        )
+    return out
+
+
+def cap_violations(table: list[Cap], units: np.ndarray, buy: np.ndarray, labels, rtol: float = 1e-6) -> list[str]:
+    """Caps that a decision ((S, P) arrays) breaks by more than ``rtol``, recomputed from the table."""
+    out = []
+    for cap in table:
+        used = cap.use(units, buy)
+        if used > cap.limit * (1 + rtol) + 1e-9:
+            where = f"{labels[cap.period]}: " if cap.period is not None and len(labels) > 1 else ""
+            out.append(f"{where}{cap.name} exceeded: {used:,.6g} {cap.unit} > {cap.limit:,.6g} {cap.unit}")
+    return out
+
+
+# ---- the model ---------------------------------------------------------------------------
+
+
+@dataclass
+class BuildoutModel:
+    """A built PuLP model and handles on its variables, in index order."""
+
+    problem: BuildoutProblem
+    window: range
+    prob: pulp.LpProblem
+    buy: dict[tuple[int, int], pulp.LpVariable]
+    units: dict[tuple[int, int], pulp.LpVariable]
+    busy: dict[tuple[int, int, int, int], pulp.LpVariable]
+    unserved: dict[tuple[int, int, int], pulp.LpVariable]
+    variables: list[pulp.LpVariable]
+    cost: pulp.LpAffineExpression  # discounted cost of the window [$]
+    tokens_served: pulp.LpAffineExpression  # [tokens]
+    unserved_tokens: pulp.LpAffineExpression  # [tokens]
+    caps: list[Cap] = field(default_factory=list)
+    build_seconds: float = 0.0
+
+
+def ratio(curve) -> np.ndarray:
+    """(W, T) mean / peak (0 where the peak is 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(curve.peak > 0, curve.mean / curve.peak, 0.0)
+
+
+def _before(problem: BuildoutProblem, window: range, history: History | None) -> tuple[np.ndarray, np.ndarray]:
+    """(buy history (S, P), units installed just before the window (S,))."""
+    S, P = len(problem.skus), len(problem.periods)
+    if history is None or window.start == 0:
+        return np.zeros((S, P)), problem.existing_units()
+    return history.buy, history.units
+
+
+def define_buy(prob, problem: BuildoutProblem, window: range, relax: bool) -> dict[tuple[int, int], pulp.LpVariable]:
+    """buy[s,p]: units bought at the start of p; fixed at 0 outside the SKU's window."""
+    cat = "Continuous" if relax else "Integer"
+    out = {}
+    for j, b in enumerate(problem.skus):
+        for p in window:
+            ub = 0.0 if not b.available[p] else (None if math.isinf(b.sku.max_units) else float(b.sku.max_units))
+            out[j, p] = prob.add_variable(f"buy_{j}_{p}", lowBound=0.0, upBound=ub, cat=cat)
+    return out
+
+
+def define_units(prob, problem: BuildoutProblem, window: range, relax: bool) -> dict[tuple[int, int], pulp.LpVariable]:
+    """units[s,p]: units installed during p, within the supply limit."""
+    cat = "Continuous" if relax else "Integer"
+    out = {}
+    for j, b in enumerate(problem.skus):
+        ub = None if math.isinf(b.sku.max_units) else float(b.sku.max_units)
+        for p in window:
+            out[j, p] = prob.add_variable(f"units_{j}_{p}", lowBound=0.0, upBound=ub, cat=cat)
+    return out
+
+
+def define_busy(prob, problem: BuildoutProblem, window: range) -> dict[tuple[int, int, int, int], pulp.LpVariable]:
+    """busy[s,w,p,t] >= 0 where SKU s can serve workload w."""
+    theta = problem.throughput
+    out = {}
+    for p in window:
+        T = len(problem.periods[p].curve.start_hours)
+        for j in range(len(problem.skus)):
+            for k in range(len(problem.workloads)):
+                if theta[j, k] > 0:
+                    for t in range(T):
+                        out[j, k, p, t] = prob.add_variable(f"busy_{j}_{k}_{p}_{t}", lowBound=0.0)
+    return out
+
+
+def define_unserved(prob, problem: BuildoutProblem, window: range) -> dict[tuple[int, int, int], pulp.LpVariable]:
+    """unserved[w,p,t] >= 0, at most the peak demand."""
+    out = {}
+    for p in window:
+        peak = problem.periods[p].curve.peak
+        for k in range(len(problem.workloads)):
+            for t in range(peak.shape[1]):
+                out[k, p, t] = prob.add_variable(f"unserved_{k}_{p}_{t}", lowBound=0.0, upBound=float(peak[k, t]))
+    return out
+
+
+def define_fleet_balance(prob, problem, window, units, buy, history) -> None:
+    """fleet_balance[s,p]: the fleet grows only by purchases (retired units never return).
+
+    Only with early retirement; without it the row follows from vintage_life (units leave only
+    at the end of their life, so what is installed was installed before or bought now)."""
+    if not problem.early_retirement:
+        return
+    _, before = _before(problem, window, history)
+    rows = {}
+    for j in range(len(problem.skus)):
+        for p in window:
+            terms = [(units[j, p], 1.0), (buy[j, p], -1.0)]
+            rhs = 0.0
+            if p - 1 in window:
+                terms.append((units[j, p - 1], -1.0))
+            else:
+                rhs = float(before[j])
+            name = f"fleet_balance_{j}_{p}"
+            rows[name] = pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, name, rhs)
+    prob.extend(rows)
+
+
+def define_vintage_life(prob, problem, window, units, buy, history) -> None:
+    """vintage_life[s,p]: installed units are at most (without early retirement: exactly) those
+    still inside their life."""
+    past, _ = _before(problem, window, history)
+    alive0 = problem.existing_alive()
+    sense = pulp.LpConstraintLE if problem.early_retirement else pulp.LpConstraintEQ
+    rows = {}
+    for j, b in enumerate(problem.skus):
+        for p in window:
+            terms = [(units[j, p], 1.0)]
+            rhs = float(alive0[j, p])
+            for v in range(max(0, p - b.life_periods + 1), p + 1):
+                if v in window:
+                    terms.append((buy[j, v], -1.0))
+                else:
+                    rhs += float(past[j, v])
+            name = f"vintage_life_{j}_{p}"
+            rows[name] = pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, name, rhs)
+    prob.extend(rows)
+
+
+def define_capacity(prob, problem, window, units, busy) -> None:
+    """capacity[s,p,t]: busy GPUs of a SKU within u x its installed GPUs."""
+    W = len(problem.workloads)
+    rows = {}
+    for j, b in enumerate(problem.skus):
+        cap = -problem.max_utilization * b.sku.gpus_per_unit
+        for p in window:
+            served = [k for k in range(W) if (j, k, p, 0) in busy]
+            if not served:
+                continue
+            for t in range(len(problem.periods[p].curve.start_hours)):
+                terms = [(busy[j, k, p, t], 1.0) for k in served]
+                terms.append((units[j, p], cap))
+                name = f"capacity_{j}_{p}_{t}"
+                rows[name] = pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, name, 0.0)
+    prob.extend(rows)
+
+
+def define_serve_demand(prob, problem, window, busy, unserved) -> None:
+    """serve_demand[w,p,t]: throughput of busy GPUs (+ unserved) covers the peak."""
+    theta = problem.throughput
+    rows = {}
+    for p in window:
+        peak = problem.periods[p].curve.peak
+        for k in range(len(problem.workloads)):
+            sources = [j for j in range(len(problem.skus)) if theta[j, k] > 0]
+            for t in range(peak.shape[1]):
+                d = float(peak[k, t])
+                if d <= 0:
+                    continue
+                terms = [(busy[j, k, p, t], float(theta[j, k])) for j in sources]
+                if unserved:
+                    terms.append((unserved[k, p, t], 1.0))
+                name = f"serve_demand_{k}_{p}_{t}"
+                rows[name] = pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintEQ, name, d)
+    prob.extend(rows)
+
+
+def define_caps(prob, table: list[Cap], window: range, units, buy, caps_off: frozenset[str]) -> None:
+    """One row per cap of the table (power_cap, budget_cap, capex_cap per period; capex_total)."""
+    rows = {}
+    for cap in table:
+        if cap.name in caps_off:
+            continue
+        decision = units if cap.decision == "units" else buy
+        terms = [
+            (decision[j, p], float(cap.coefficients[j, p] * cap.row_scale))
+            for j in range(cap.coefficients.shape[0])
+            for p in window
+            if cap.coefficients[j, p]
+        ]
+        rows[cap.name] = pulp.LpConstraint(
+            pulp.LpAffineExpression(terms), pulp.LpConstraintLE, cap.name, cap.limit * cap.row_scale
+        )
+    prob.extend(rows)
+
+
+def cost_terms(problem, window, units, buy, busy) -> list[tuple[pulp.LpVariable, float]]:
+    """The window's discounted cost as (variable, $ per unit of it) pairs; constants left out."""
+    price = problem.electricity_usd_per_kwh
+    terms: list[tuple[pulp.LpVariable, float]] = []
+    for p in window:
+        per = problem.periods[p]
+        delta = per.discount_factor
+        for j, b in enumerate(problem.skus):
+            g = b.sku.gpus_per_unit
+            fixed, _ = b.gpu_hour_costs(p, price)
+            terms.append((units[j, p], delta * g * fixed * per.hours))
+            if b.pricing != "owned" or not b.available[p]:
+                continue
+            if problem.end_of_horizon == "purchase":
+                terms.append((buy[j, p], delta * g * b.capex_usd_per_gpu[p]))
+                continue
+            annuity = g * b.annuity_usd_per_gpu_year[p] / HOURS_PER_YEAR
+            charged = [q for q in range(p, min(p + b.life_periods, len(problem.periods))) if q in window]
+            coef = annuity * sum(problem.periods[q].discount_factor * problem.periods[q].hours for q in charged)
+            if coef:
+                terms.append((buy[j, p], coef))
+        r = ratio(per.curve)
+        hours = per.curve.slice_hours
+        for j, b in enumerate(problem.skus):
+            _, x = b.gpu_hour_costs(p, price)
+            if not x:
+                continue
+            for k in range(len(problem.workloads)):
+                if (j, k, p, 0) not in busy:
+                    continue
+                for t in range(len(hours)):
+                    coef = delta * x * per.weight * float(hours[t]) * float(r[k, t])
+                    if coef:
+                        terms.append((busy[j, k, p, t], coef))
+    return terms
+
+
+def token_terms(problem, busy, unserved):
+    """(served, unserved) tokens as (variable, tokens per unit of it) pairs. [tokens]"""
+    theta = problem.throughput
+    r = {p: ratio(problem.periods[p].curve) for p in {key[2] for key in busy} | {key[1] for key in unserved}}
+    served = []
+    for (j, k, p, t), var in busy.items():
+        per = problem.periods[p]
+        coef = float(theta[j, k] * r[p][k, t] * per.curve.slice_hours[t]) * per.weight * SECONDS_PER_HOUR
+        if coef:
+            served.append((var, coef))
+    lost = []
+    for (k, p, t), var in unserved.items():
+        per = problem.periods[p]
+        lost.append((var, float(r[p][k, t] * per.curve.slice_hours[t]) * per.weight * SECONDS_PER_HOUR))
+    return served, lost
+
+
+def build_model(
+    problem: BuildoutProblem,
+    window: range | None = None,
+    history: History | None = None,
+    *,
+    relax: bool = False,
+    allow_unserved: bool = False,
+    caps_off: frozenset[str] = frozenset(),
+) -> BuildoutModel:
+    """Build the model of ``window`` (default: the whole horizon); ``caps_off`` names cap rows left out."""
+    start = time.perf_counter()
+    window = window if window is not None else range(len(problem.periods))
+    table = caps(problem, window, history)
+    gc_was = gc.isenabled()
+    gc.disable()
+    try:
+        prob = pulp.LpProblem("fleet", pulp.LpMinimize)
+        buy = define_buy(prob, problem, window, relax)
+        units = define_units(prob, problem, window, relax)
+        busy = define_busy(prob, problem, window)
+        unserved = define_unserved(prob, problem, window) if allow_unserved else {}
+        define_vintage_life(prob, problem, window, units, buy, history)
+        define_fleet_balance(prob, problem, window, units, buy, history)
+        define_capacity(prob, problem, window, units, busy)
+        define_serve_demand(prob, problem, window, busy, unserved)
+        define_caps(prob, table, window, units, buy, caps_off)
+        cost = pulp.LpAffineExpression(cost_terms(problem, window, units, buy, busy))
+        served, lost = token_terms(problem, busy, unserved)
+        prob.setObjective(cost)
+    finally:
+        if gc_was:
+            gc.enable()
+    variables = [*buy.values(), *units.values(), *busy.values(), *unserved.values()]
+    return BuildoutModel(
+        problem=problem,
+        window=window,
+        prob=prob,
+        buy=buy,
+        units=units,
+        busy=busy,
+        unserved=unserved,
+        variables=variables,
+        cost=cost,
+        tokens_served=pulp.LpAffineExpression(served),
+        unserved_tokens=pulp.LpAffineExpression(lost),
+        caps=table,
+        build_seconds=time.perf_counter() - start,
+    )
+
+
+# ---- a single-period plan: one period of the same model -----------------------------------
+
+
+def single_period(problem: FleetProblem) -> BuildoutProblem:
+    """``problem`` as one period: weight 1, no discount, hourly prices, the existing fleet a
+    cohort that cannot retire (so purchases = units - existing), the plan's caps as the period's."""
+    c = problem.curve
+    period = Period(
+        label="plan",
+        start="",
+        hours=float(c.slice_hours.sum()),
+        months_from_start=0.0,
+        discount_factor=1.0,
+        curve=c,
+        power_cap_mw=problem.power_cap_mw,
+        capex_budget_usd=problem.capex_budget_usd,
+        budget_usd_per_hour=problem.budget_usd_per_hour,
+    )
+    skus = tuple(
+        BuildoutSku(
+            sku=replace(s, min_units=0),
+            pricing="hourly",
+            available=(True,),
+            capex_usd_per_gpu=(s.capex_usd_per_gpu,),
+            cost_usd_per_gpu_hour=(s.cost_usd_per_gpu_hour,),
+            fixed_opex_usd_per_gpu_year=0.0,
+            life_years=math.inf,
+            life_periods=1,
+            annuity_usd_per_gpu_year=(0.0,),
+        )
+        for s in problem.skus
+    )
+    cohorts = tuple(
+        Cohort(sku=j, units=s.min_units, age_months=0.0, remaining_periods=1, annuity_usd_per_gpu_year=0.0)
+        for j, s in enumerate(problem.skus)
+        if s.min_units > 0
+    )
+    return BuildoutProblem(
+        name=problem.name,
+        periods=(period,),
+        skus=skus,
+        cohorts=cohorts,
+        workloads=problem.workloads,
+        electricity_usd_per_kwh=problem.electricity_usd_per_kwh,
+        max_utilization=problem.max_utilization,
+        discount_rate=0.0,
+        total_capex_budget_usd=None,
+        early_retirement=False,
+        mode="perfect_foresight",
+        end_of_horizon="annuities",
+        mip_rel_gap=problem.mip_rel_gap,
+        time_limit_s=problem.time_limit_s,
+        threads=problem.threads,
+        backend=problem.backend,
+    )
 
 
 @dataclass
 class FleetModel:
-    """A built PuLP model and handles on its variables, in index order."""
+    """The one-period model of a FleetProblem, with handles indexed as a single period reads them:
+    ``units[s]``, ``busy[s,w,t]``, ``unserved[w,t]`` (the same PuLP variables)."""
 
     problem: FleetProblem
     prob: pulp.LpProblem
@@ -69,211 +568,81 @@ class FleetModel:
     cost: pulp.LpAffineExpression
     tokens_served: pulp.LpAffineExpression
     unserved_tokens: pulp.LpAffineExpression
+    caps: list[Cap]
     build_seconds: float = 0.0
 
 
-def _ratio(problem: FleetProblem) -> np.ndarray:
-    c = problem.curve
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = np.where(c.peak > 0, c.mean / c.peak, 0.0)
-    return r
-
-
-def define_units(prob: pulp.LpProblem, problem: FleetProblem, relax: bool) -> list[pulp.LpVariable]:
-    """units[s]: deployed units, integer between the existing fleet and the supply limit."""
-    out = []
-    for j, s in enumerate(problem.skus):
-        ub = None if math.isinf(s.max_units) else float(s.max_units)
-        cat = "Continuous" if relax else "Integer"
-        out.append(prob.add_variable(f"units_{j}", lowBound=float(s.min_units), upBound=ub, cat=cat))
-    return out
-
-
-def define_busy(prob: pulp.LpProblem, problem: FleetProblem) -> dict[tuple[int, int, int], pulp.LpVariable]:
-    """busy[s,w,t] >= 0 where SKU s can serve workload w."""
-    theta = problem.throughput
-    T = len(problem.curve.start_hours)
-    busy = {}
-    for j in range(len(problem.skus)):
-        for k in range(len(problem.workloads)):
-            if theta[j, k] > 0:
-                for t in range(T):
-                    busy[j, k, t] = prob.add_variable(f"busy_{j}_{k}_{t}", lowBound=0.0)
-    return busy
-
-
-def define_unserved(prob: pulp.LpProblem, problem: FleetProblem) -> dict[tuple[int, int], pulp.LpVariable]:
-    """unserved[w,t] >= 0, at most the peak demand."""
-    peak = problem.curve.peak
-    return {
-        (k, t): prob.add_variable(f"unserved_{k}_{t}", lowBound=0.0, upBound=float(peak[k, t]))
-        for k in range(len(problem.workloads))
-        for t in range(peak.shape[1])
-    }
-
-
-def define_capacity(prob, problem, units, busy) -> None:
-    """capacity[s,t]: busy GPUs of a SKU within u x its GPUs."""
-    T = len(problem.curve.start_hours)
-    W = len(problem.workloads)
-    rows = {}
-    for j, s in enumerate(problem.skus):
-        cap = -problem.max_utilization * s.gpus_per_unit
-        served = [k for k in range(W) if (j, k, 0) in busy]
-        if not served:
-            continue
-        for t in range(T):
-            terms = [(busy[j, k, t], 1.0) for k in served]
-            terms.append((units[j], cap))
-            rows[f"capacity_{j}_{t}"] = pulp.LpConstraint(
-                pulp.LpAffineExpression(terms), pulp.LpConstraintLE, f"capacity_{j}_{t}", 0.0
-            )
-    prob.extend(rows)
-
-
-def define_serve_demand(prob, problem, busy, unserved) -> None:
-    """serve_demand[w,t]: throughput of busy GPUs (+ unserved) covers the peak."""
-    theta = problem.throughput
-    peak = problem.curve.peak
-    rows = {}
-    for k in range(len(problem.workloads)):
-        sources = [j for j in range(len(problem.skus)) if theta[j, k] > 0]
-        coefs = [float(theta[j, k]) for j in sources]
-        for t in range(peak.shape[1]):
-            d = float(peak[k, t])
-            if d <= 0:
-                continue
-            terms = [(busy[j, k, t], c) for j, c in zip(sources, coefs, strict=True)]
-            if unserved:
-                terms.append((unserved[k, t], 1.0))
-            rows[f"serve_demand_{k}_{t}"] = pulp.LpConstraint(
-                pulp.LpAffineExpression(terms), pulp.LpConstraintEQ, f"serve_demand_{k}_{t}", d
-            )
-    prob.extend(rows)
-
-
-def define_power_cap(prob, problem, units) -> None:
-    """power_cap: facility power at full load of every deployed GPU. [kW]"""
-    if problem.power_cap_mw is None:
-        return
-    terms = [(units[j], s.gpus_per_unit * s.facility_kw_per_gpu) for j, s in enumerate(problem.skus)]
-    prob.extend(
-        {
-            "power_cap": pulp.LpConstraint(
-                pulp.LpAffineExpression(terms), pulp.LpConstraintLE, "power_cap", problem.power_cap_mw * 1000.0
-            )
-        }
-    )
-
-
-def define_budget_cap(prob, problem, units) -> None:
-    """budget_cap: hourly run-rate of every deployed GPU. [$/h]"""
-    if problem.budget_usd_per_hour is None:
-        return
-    terms = [(units[j], s.gpus_per_unit * s.cost_usd_per_gpu_hour) for j, s in enumerate(problem.skus)]
-    prob.extend(
-        {
-            "budget_cap": pulp.LpConstraint(
-                pulp.LpAffineExpression(terms), pulp.LpConstraintLE, "budget_cap", problem.budget_usd_per_hour
-            )
-        }
-    )
-
-
-def define_capex_cap(prob, problem, units) -> None:
-    """capex_cap: purchase money for new units of SKUs with a capex price. [$]"""
-    if problem.capex_budget_usd is None:
-        return
-    priced = [(j, s) for j, s in enumerate(problem.skus) if not math.isnan(s.capex_usd_per_gpu)]
-    terms = [(units[j], s.gpus_per_unit * s.capex_usd_per_gpu) for j, s in priced]
-    existing = sum(s.min_units * s.gpus_per_unit * s.capex_usd_per_gpu for _, s in priced)
-    prob.extend(
-        {
-            "capex_cap": pulp.LpConstraint(
-                pulp.LpAffineExpression(terms),
-                pulp.LpConstraintLE,
-                "capex_cap",
-                problem.capex_budget_usd + existing,
-            )
-        }
-    )
-
-
-def cost_expression(problem, units, busy) -> pulp.LpAffineExpression:
-    """Total cost over the span. [$]"""
-    c = problem.curve
-    span = float(c.slice_hours.sum())
-    p = problem.electricity_usd_per_kwh
-    r = _ratio(problem)
-    terms = []
-    for j, s in enumerate(problem.skus):
-        per_gpu = s.cost_usd_per_gpu_hour + (s.facility_idle_kw_per_gpu * p if s.energy_billed else 0.0)
-        terms.append((units[j], s.gpus_per_unit * per_gpu * span))
-    hours = c.slice_hours
-    for (j, k, t), var in busy.items():
-        s = problem.skus[j]
-        if s.energy_billed:
-            coef = (s.facility_kw_per_gpu - s.facility_idle_kw_per_gpu) * p * float(hours[t]) * float(r[k, t])
-            if coef:
-                terms.append((var, coef))
-    return pulp.LpAffineExpression(terms)
-
-
-def tokens_expressions(problem, busy, unserved) -> tuple[pulp.LpAffineExpression, pulp.LpAffineExpression]:
-    """(tokens served, tokens unserved) over the span. [tokens]
-
-    Served tokens are written from the busy GPUs (``sum theta_sw r_wt h_t 3600 busy``), not as
-    demand minus unserved: when demand is 1e8 times what fits, the difference of two huge
-    numbers would be below the solver's tolerances.
-    """
-    c = problem.curve
-    r = _ratio(problem)
-    theta = problem.throughput
-    hours = c.slice_hours
-    served = [
-        (var, float(theta[j, k] * r[k, t] * hours[t] * SECONDS_PER_HOUR))
-        for (j, k, t), var in busy.items()
-        if r[k, t] > 0 and hours[t] > 0
-    ]
-    lost = [(var, float(r[k, t] * hours[t] * SECONDS_PER_HOUR)) for (k, t), var in unserved.items()]
-    return pulp.LpAffineExpression(served), pulp.LpAffineExpression(lost)
-
-
-def build_model(problem: FleetProblem, *, relax: bool = False, allow_unserved: bool | None = None) -> FleetModel:
-    """Build the PuLP model of ``problem``; ``relax`` makes units continuous (LP relaxation)."""
-    import time
-
+def build_fleet_model(problem: FleetProblem, *, relax: bool = False, allow_unserved: bool | None = None) -> FleetModel:
+    """Build the model of a single-period ``problem``; ``relax`` makes units continuous (LP relaxation)."""
     if allow_unserved is None:
         allow_unserved = problem.objective != "min_cost"
-    start = time.perf_counter()
-    gc_was = gc.isenabled()
-    gc.disable()
-    try:
-        prob = pulp.LpProblem("fleet", pulp.LpMinimize)
-        units = define_units(prob, problem, relax)
-        busy = define_busy(prob, problem)
-        unserved = define_unserved(prob, problem) if allow_unserved else {}
-        define_capacity(prob, problem, units, busy)
-        define_serve_demand(prob, problem, busy, unserved)
-        define_power_cap(prob, problem, units)
-        define_budget_cap(prob, problem, units)
-        define_capex_cap(prob, problem, units)
-        cost = cost_expression(problem, units, busy)
-        served, lost = tokens_expressions(problem, busy, unserved)
-        prob.setObjective(cost)
-    finally:
-        if gc_was:
-            gc.enable()
-    variables = [*units, *busy.values(), *unserved.values()]
+    m = build_model(single_period(problem), relax=relax, allow_unserved=allow_unserved)
     return FleetModel(
         problem=problem,
-        prob=prob,
-        units=units,
-        busy=busy,
-        unserved=unserved,
-        variables=variables,
-        cost=cost,
-        tokens_served=served,
-        unserved_tokens=lost,
-        build_seconds=time.perf_counter() - start,
+        prob=m.prob,
+        units=[m.units[j, 0] for j in range(len(problem.skus))],
+        busy={(j, k, t): var for (j, k, _, t), var in m.busy.items()},
+        unserved={(k, t): var for (k, _, t), var in m.unserved.items()},
+        variables=m.variables,
+        cost=m.cost,
+        tokens_served=m.tokens_served,
+        unserved_tokens=m.unserved_tokens,
+        caps=m.caps,
+        build_seconds=m.build_seconds,
     )
+
+
+def _ratio(problem: FleetProblem) -> np.ndarray:
+    """(W, T) mean / peak of a single-period problem's curve."""
+    return ratio(problem.curve)
+
+
+def violations(
+    problem: BuildoutProblem,
+    buy: np.ndarray,
+    units: np.ndarray,
+    busy: tuple[np.ndarray, ...],
+    unserved: tuple[np.ndarray, ...] | None = None,
+    rtol: float = 1e-6,
+) -> list[str]:
+    """Every constraint a decision breaks by more than ``rtol``, recomputed from scratch.
+
+    ``buy`` / ``units``: (S, P) units bought / installed; ``busy[p]``: (S, W, T_p) busy GPUs at
+    the peak; ``unserved[p]``: (W, T_p) peak tokens/s not served (None: everything served).
+    Checks purchases against availability, life and the fleet's history, the supply limit,
+    every cap of the cap table (power, run-rate budget, capex per period and in total),
+    capacity and demand.
+    """
+    out: list[str] = []
+    g = np.array([b.sku.gpus_per_unit for b in problem.skus], dtype=float)
+    theta = problem.throughput
+    prev = problem.existing_units()
+    alive0 = problem.existing_alive()
+    labels = problem.labels
+    one = len(problem.periods) == 1
+    for p, per in enumerate(problem.periods):
+        at = "" if one else f"{per.label}: "
+        for j, b in enumerate(problem.skus):
+            if buy[j, p] < -1e-9:
+                out.append(f"{at}buy[{b.id}] = {buy[j, p]:g}: fewer units than the existing fleet")
+            if buy[j, p] > 0 and not b.available[p]:
+                out.append(f"{at}bought {buy[j, p]:g} units of {b.id} outside its availability window")
+            alive = alive0[j, p] + buy[j, max(0, p - b.life_periods + 1) : p + 1].sum()
+            if units[j, p] > alive + 1e-9 or (not problem.early_retirement and units[j, p] < alive - 1e-9):
+                out.append(f"{at}{units[j, p]:g} units of {b.id} installed, {alive:g} inside their life")
+            if units[j, p] > prev[j] + buy[j, p] + 1e-9:
+                out.append(f"{at}{b.id} grew beyond its purchases")
+            if units[j, p] > b.sku.max_units:
+                out.append(f"{at}units[{b.id}] = {units[j, p]:g} above its supply limit {b.sku.max_units:g}")
+        gpus = units[:, p] * g
+        over = busy[p].sum(axis=1) - problem.max_utilization * gpus[:, None]
+        if (over > rtol * np.maximum(gpus[:, None], 1.0)).any():
+            j, t = np.unravel_index(int(np.argmax(over)), over.shape)
+            out.append(f"{at}capacity[{problem.skus[j].id},{t}] exceeded by {over[j, t]:.3g} GPUs")
+        lost = 0.0 if unserved is None else unserved[p]
+        short = per.curve.peak - (theta[:, :, None] * busy[p]).sum(axis=0) - lost
+        if (np.abs(short) > rtol * np.maximum(per.curve.peak, 1.0)).any():
+            k, t = np.unravel_index(int(np.argmax(np.abs(short))), short.shape)
+            out.append(f"{at}serve_demand[{problem.workloads[k]},{t}] off by {short[k, t]:.3g} tokens/s")
+        prev = units[:, p]
+    return out + cap_violations(caps(problem), units, buy, labels, rtol)

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from planner.optimize.formulation import SECONDS_PER_HOUR, FleetModel, _ratio
+from planner.optimize.formulation import SECONDS_PER_HOUR, FleetModel, _ratio, single_period
+from planner.optimize.formulation import violations as check_violations
 from planner.optimize.problem import FleetProblem
 
 
@@ -205,29 +206,17 @@ def evaluate(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch) -> di
 
 
 def violations(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, rtol: float = 1e-6) -> list[str]:
-    """Constraints the decision breaks by more than ``rtol`` (relative), recomputed from scratch."""
-    out = []
-    g = np.array([s.gpus_per_unit for s in problem.skus], dtype=float)
-    gpus = g * units
-    over = dispatch.busy.sum(axis=1) - problem.max_utilization * gpus[:, None]
-    if (over > rtol * np.maximum(gpus[:, None], 1.0)).any():
-        j, t = np.unravel_index(int(np.argmax(over)), over.shape)
-        out.append(f"capacity[{problem.skus[j].id},{t}] exceeded by {over[j, t]:.3g} GPUs")
-    served = (problem.throughput[:, :, None] * dispatch.busy).sum(axis=0) + dispatch.unserved
-    short = problem.curve.peak - served
-    if (np.abs(short) > rtol * np.maximum(problem.curve.peak, 1.0)).any():
-        k, t = np.unravel_index(int(np.argmax(np.abs(short))), short.shape)
-        out.append(f"serve_demand[{problem.workloads[k]},{t}] off by {short[k, t]:.3g} tokens/s")
-    for j, s in enumerate(problem.skus):
-        if units[j] < s.min_units or units[j] > s.max_units:
-            out.append(f"units[{s.id}] = {units[j]:g} outside [{s.min_units}, {s.max_units:g}]")
-    ev_kw = float((gpus * problem.column("facility_kw_per_gpu")).sum())
-    if problem.power_cap_mw is not None and ev_kw > problem.power_cap_mw * 1000 * (1 + rtol):
-        out.append(f"power_cap exceeded: {ev_kw / 1000:.6g} MW > {problem.power_cap_mw:g} MW")
-    run = float((gpus * problem.column("cost_usd_per_gpu_hour")).sum())
-    if problem.budget_usd_per_hour is not None and run > problem.budget_usd_per_hour * (1 + rtol):
-        out.append(f"budget_cap exceeded: ${run:,.2f}/h > ${problem.budget_usd_per_hour:,.2f}/h")
-    return out
+    """Constraints the decision breaks by more than ``rtol`` (relative), recomputed from scratch:
+    the one check of ``planner.optimize.formulation.violations`` on the plan as one period."""
+    existing = np.array([s.min_units for s in problem.skus], dtype=float)
+    return check_violations(
+        single_period(problem),
+        (units - existing)[:, None],
+        np.asarray(units, dtype=float)[:, None],
+        (dispatch.busy,),
+        (dispatch.unserved,),
+        rtol=rtol,
+    )
 
 
 def assemble_plan(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, status: str, **extra) -> FleetPlan:

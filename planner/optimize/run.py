@@ -17,7 +17,7 @@ import pulp
 
 from planner.errors import SolverError
 from planner.optimize.aggregate import dispatch_fleet, should_aggregate
-from planner.optimize.formulation import build_model
+from planner.optimize.formulation import build_fleet_model, caps, single_period
 from planner.optimize.plan import (
     CapUse,
     Dispatch,
@@ -75,7 +75,7 @@ def _finish(out: Outcome, model, res: SolveResult) -> Outcome:
 
 
 def solve_min_cost(problem: FleetProblem, *, relax: bool = False) -> Outcome:
-    model = build_model(problem, relax=relax, allow_unserved=False)
+    model = build_fleet_model(problem, relax=relax, allow_unserved=False)
     res = solve(model, mip=not relax)
     out = Outcome(status=res.status)
     out.add(model.build_seconds, res)
@@ -102,7 +102,7 @@ def _most_tokens(problem: FleetProblem, model, out: Outcome) -> float | None:
     relative MIP gap then applies to the tokens served, and the objective stays well above the
     solver's tolerances even when demand is 1e8 times what fits.
     """
-    relaxed = build_model(problem, relax=True, allow_unserved=True)
+    relaxed = build_fleet_model(problem, relax=True, allow_unserved=True)
     bound = solve(relaxed, relaxed.tokens_served * -1.0, mip=False)
     out.add(relaxed.build_seconds, bound)
     if not bound.ok:
@@ -128,7 +128,7 @@ def solve_max_tokens(problem: FleetProblem) -> Outcome:
     When the first stage leaves no more unserved than the solver's tolerance, the demand is
     servable: the plan is the min_cost plan (nothing unserved, no tolerance noise).
     """
-    model = build_model(problem, allow_unserved=True)
+    model = build_fleet_model(problem, allow_unserved=True)
     out = Outcome(status="infeasible", build_s=model.build_seconds)
     served = _most_tokens(problem, model, out)
     if served is None:
@@ -186,7 +186,7 @@ def solve_min_cost_per_token(problem: FleetProblem) -> Outcome:
         whole = most if most is not None else solve_min_cost(problem)
         whole.iterations = [*whole.iterations, {"stage": "service_floor", "tokens": demanded}]
         return whole
-    model = build_model(problem, allow_unserved=True)
+    model = build_fleet_model(problem, allow_unserved=True)
     out = Outcome(status="infeasible", build_s=model.build_seconds)
     row = _served_floor_row(model, floor, "service_floor")
     statuses = []
@@ -236,17 +236,16 @@ SOLVERS = {"min_cost": solve_min_cost, "max_tokens": solve_max_tokens, "min_cost
 
 
 def _cap_uses(problem: FleetProblem, ev: dict[str, Any]) -> list[CapUse]:
-    caps = []
-    if problem.power_cap_mw is not None:
-        caps.append(CapUse("power_cap", "MW", problem.power_cap_mw, ev["power_kw"] / 1000.0))
-    if problem.budget_usd_per_hour is not None:
-        caps.append(CapUse("budget_cap", "$/h", problem.budget_usd_per_hour, ev["run_rate_usd_per_hour"]))
-    if problem.capex_budget_usd is not None:
-        caps.append(CapUse("capex_cap", "$", problem.capex_budget_usd, ev["capex_spend_usd"]))
-    return caps
+    """Each cap of the plan's cap table with what the fleet uses of it."""
+    units = np.asarray(ev["units"], dtype=float)[:, None]
+    buy = units - np.array([[s.min_units] for s in problem.skus], dtype=float)
+    return [CapUse(cap.name, cap.unit, cap.limit, cap.use(units, buy)) for cap in caps(single_period(problem))]
 
 
-CAP_FIELD = {"power_cap": "power_cap_mw", "budget_cap": "budget_usd_per_hour", "capex_cap": "capex_budget_usd"}
+def _relaxed(problem: FleetProblem, cap: str, limit: float) -> FleetProblem:
+    """The problem with cap ``cap``'s limit set to ``limit`` (the field the cap table names)."""
+    name = next(c.field for c in caps(single_period(problem)) if c.name == cap).rsplit(".", 1)[-1]
+    return replace(problem, **{name: limit})
 
 
 def marginal_values(
@@ -260,7 +259,7 @@ def marginal_values(
     out = []
     for cap in _cap_uses(problem, ev):
         step = steps[cap.name]
-        relaxed = replace(problem, **{CAP_FIELD[cap.name]: cap.limit + step})
+        relaxed = _relaxed(problem, cap.name, cap.limit + step)
         res = SOLVERS[problem.objective](relaxed)
         if res.units is None:
             out.append(replace(cap, step=step, lp_relaxation_dual=duals.get(cap.name)))
@@ -308,7 +307,7 @@ def lp_relaxation_duals(problem: FleetProblem) -> dict[str, float]:
     """
     if problem.objective != "min_cost":
         return {}
-    model = build_model(problem, relax=True, allow_unserved=False)
+    model = build_fleet_model(problem, relax=True, allow_unserved=False)
     res = solve(model, mip=False, duals=True)
     if res.status != "optimal":
         return {}
@@ -460,7 +459,7 @@ def _ratio_at_most_tokens(problem: FleetProblem, most: Outcome, info: dict[str, 
     ratio = replace(reduced, objective="min_cost_per_token", min_served_fraction=None)
     cost_low = -math.inf
     for relax in (False, True):  # the MILP's bound; if it cannot give one in time, the LP relaxation's
-        model = build_model(ratio, relax=relax, allow_unserved=True)
+        model = build_fleet_model(ratio, relax=relax, allow_unserved=True)
         try:
             res = solve(model, model.cost, extra=[_served_floor_row(model, floor, "service_floor")], mip=not relax)
         except SolverError:
