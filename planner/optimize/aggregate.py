@@ -247,10 +247,7 @@ def dispatch_fleet(problem: FleetProblem, units: np.ndarray, *, allow_unserved: 
     ps, pw = pairs[:, 0], pairs[:, 1]
     g = np.array([s.gpus_per_unit for s in problem.skus], dtype=float)
     cap = problem.max_utilization * g * units
-    p = problem.electricity_usd_per_kwh
-    e = np.array(
-        [(s.facility_kw_per_gpu - s.facility_idle_kw_per_gpu) * p if s.energy_billed else 0.0 for s in problem.skus]
-    )
+    _, e = problem.gpu_hour_costs()  # busy $ per GPU-hour
     r = _ratio(problem)
     # $ per unserved token: above the energy any busy GPU spends per token it serves
     per_token = UNSERVED_PENALTY * max(float((e[ps] / (theta[ps, pw] * SECONDS_PER_HOUR)).max(initial=0.0)), 1e-9)

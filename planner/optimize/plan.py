@@ -165,19 +165,17 @@ def evaluate(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch) -> di
     r = _ratio(problem)
     h = c.slice_hours
     span = float(h.sum())
-    p = problem.electricity_usd_per_kwh
     g = np.array([s.gpus_per_unit for s in problem.skus], dtype=float)
     kw = problem.column("facility_kw_per_gpu")
-    idle = problem.column("facility_idle_kw_per_gpu")
     cost_h = problem.column("cost_usd_per_gpu_hour")
-    billed = problem.column("energy_billed")
     capex = problem.column("capex_usd_per_gpu")
     theta = problem.throughput
     gpus = g * units
     mean_busy = dispatch.busy * r[None, :, :]  # (S, W, T) GPUs busy on average
+    per_gpu_hour, per_busy_hour = problem.gpu_hour_costs()  # the one cost function
     fixed = float((gpus * cost_h).sum() * span)
-    energy_idle = float((billed * gpus * idle * p).sum() * span)
-    energy_busy = float((billed[:, None, None] * (kw - idle)[:, None, None] * p * mean_busy * h[None, None, :]).sum())
+    energy_idle = float((gpus * (per_gpu_hour - cost_h)).sum() * span)
+    energy_busy = float((per_busy_hour[:, None, None] * mean_busy * h[None, None, :]).sum())
     demanded = c.tokens()
     lost = (r * dispatch.unserved * h[None, :] * SECONDS_PER_HOUR).sum(axis=1)
     served = float(demanded.sum() - lost.sum())

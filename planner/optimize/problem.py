@@ -15,6 +15,7 @@ import numpy as np
 from planner.catalog.load import Catalog, load_catalog, shipped_catalog, unknown_id_message
 from planner.catalog.throughput import max_interactivity, throughput_at
 from planner.demand.curve import LoadCurve
+from planner.economics import gpu_hour_costs
 from planner.errors import ScenarioError
 from planner.scenario.load import ScenarioFile
 from planner.scenario.schema import Scenario, SkuEntry
@@ -82,6 +83,16 @@ class FleetProblem:
 
     def column(self, name: str) -> np.ndarray:
         return np.array([getattr(s, name) for s in self.skus], dtype=float)
+
+    def gpu_hour_costs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(fixed, busy) $ per GPU-hour of each SKU (``planner.economics.gpu_hour_costs``). [$/GPU-h]"""
+        return gpu_hour_costs(
+            price_usd_per_gpu_hour=self.column("cost_usd_per_gpu_hour"),
+            full_kw_per_gpu=self.column("facility_kw_per_gpu"),
+            idle_kw_per_gpu=self.column("facility_idle_kw_per_gpu"),
+            energy_billed=self.column("energy_billed"),
+            electricity_usd_per_kwh=self.electricity_usd_per_kwh,
+        )
 
     def with_changes(self, **changes) -> FleetProblem:
         return replace(self, **changes)

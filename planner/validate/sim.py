@@ -365,14 +365,8 @@ def simulate_fleet(
     tokens_dem = c.mean * c.slice_hours[None, :] * SECONDS_PER_HOUR
     tokens_served = float((tokens_dem * served).sum())
     g = gpus.astype(float)
-    cost_h = problem.column("cost_usd_per_gpu_hour")
-    billed = problem.column("energy_billed")
-    kw = problem.column("facility_kw_per_gpu")
-    idle = problem.column("facility_idle_kw_per_gpu")
-    p = problem.electricity_usd_per_kwh
-    cost = float(
-        (g * cost_h).sum() * span + (billed * g * idle * p).sum() * span + (billed * (kw - idle) * p * busy_gpu_h).sum()
-    )
+    per_gpu_hour, per_busy_hour = problem.gpu_hour_costs()  # the planner's one cost function
+    cost = float((g * per_gpu_hour).sum() * span + (per_busy_hour * busy_gpu_h).sum())
     all_waits = np.concatenate(waits) if waits else np.zeros(0)
     availability = {}
     reliability = {}
