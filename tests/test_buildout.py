@@ -343,3 +343,19 @@ def test_growth_scales_peak_at_period_end_and_mean_on_average(tmp_path):
     avg = lambda a, b: (g**b - g**a) / (math.log(g) * (b - a))  # noqa: E731
     assert later.mean.sum() / base.mean.sum() == pytest.approx(avg(6, 9) / avg(0, 3))
     assert np.all(later.peak >= later.mean)
+
+
+def test_aggregated_buildout_within_its_bound_of_exact(shipped):
+    # the shipped buildout (8 quarters x 168 slices, energy billed) planned on aggregated time
+    problem, exact = shipped
+    fast = plan_buildout(replace(problem, aggregation="on"))
+    info = fast.aggregation
+    assert info["mode"] == "aggregated" and info["model_slices"] < info["original_slices"] == 8 * 168
+    pv, truth = fast.totals["present_value_usd"], exact.totals["present_value_usd"]
+    gap = 2e-4  # both MILPs within 1e-4
+    assert info["lower_bound_usd"] <= truth * (1 + gap)
+    assert truth * (1 - gap) <= pv <= truth * (1 + info["error_bound"] + gap)
+    assert pv == pytest.approx(info["upper_bound_usd"])
+    # the schedule is checked at full resolution: every period's dispatch has the full curve's slices
+    assert all(b.shape[2] == 168 for b in fast.decision.busy)
+    assert exact.aggregation == {"mode": "exact", "original_slices": 8 * 168}

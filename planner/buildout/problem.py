@@ -130,6 +130,7 @@ class BuildoutProblem:
     early_retirement: bool
     mode: str  # perfect_foresight | myopic
     end_of_horizon: str  # annuities | purchase
+    aggregation: str = "auto"  # time aggregation of each period's curve: auto | on | off
     mip_rel_gap: float = 1e-4
     time_limit_s: float = 120.0
     threads: int = 1
@@ -366,6 +367,7 @@ def build_buildout_problem(sf: ScenarioFile, base: LoadCurve, catalog: Catalog |
         early_retirement=spec.early_retirement,
         mode=spec.mode,
         end_of_horizon=spec.end_of_horizon,
+        aggregation=scn.solver.time_aggregation,
         mip_rel_gap=scn.solver.mip_rel_gap,
         time_limit_s=scn.solver.time_limit_s,
         threads=scn.solver.threads,

@@ -87,6 +87,11 @@ def render_buildout(plan) -> None:
         f"solver: {s.get('backend')} {s.get('status')}, MIP gap {s.get('mip_gap', 0):.2e}; build {tm.get('build_s', 0):.2f} s, "
         f"solve {tm.get('solve_s', 0):.2f} s, total {tm.get('total_s', 0):.2f} s"
     )
+    a = plan.aggregation or {}
+    if a.get("mode") == "aggregated":
+        stdout.print(f"time aggregation: {a.get('summary', '')}")
+    elif a:
+        stdout.print(f"time aggregation: off (exact, {a.get('original_slices')} slices)")
     for note in plan.notes:
         stdout.print(f"note: {note}")
 
@@ -105,6 +110,7 @@ def register(app: typer.Typer, handled) -> None:
             False, "--compare-myopia", help="Also solve the other mode; report the cost of myopia."
         ),
         sets: list[str] = typer.Option(None, "--set", help="Override any scenario field: PATH=VALUE (repeat)."),
+        exact: bool = typer.Option(False, "--exact", help="No time aggregation: solve every slice of every period."),
     ) -> None:
         """Plan purchases and retirements period by period: the schedule, MW and spend, cost per token."""
         from planner.buildout.report import buildout_files
@@ -113,7 +119,10 @@ def register(app: typer.Typer, handled) -> None:
 
         if mode is not None and mode not in MODES:
             raise typer.BadParameter(f"unknown mode '{mode}' (use {' or '.join(MODES)})", param_hint="--mode")
-        plan = run_buildout(scenario, parse_sets(sets), mode, compare_myopia=compare_myopia)
+        overrides = parse_sets(sets)
+        if exact:
+            overrides["solver.time_aggregation"] = "off"
+        plan = run_buildout(scenario, overrides, mode, compare_myopia=compare_myopia)
         if out is not None and plan.status != "infeasible":
             write_all_atomic(buildout_files(plan, out))
         if json_out:

@@ -86,9 +86,12 @@ def pareto_maximal(peak: np.ndarray) -> np.ndarray:
 
 def aggregate(problem: FleetProblem, groups: int) -> Aggregation:
     """The reduced curve: Pareto peak slices (zero hours) + energy groups (their hours)."""
-    c = problem.curve
+    return aggregate_curve(problem.curve, any(s.energy_billed for s in problem.skus), groups)
+
+
+def aggregate_curve(c: LoadCurve, billed: bool, groups: int) -> Aggregation:
+    """``aggregate`` on a curve: ``billed`` says whether any SKU pays for energy (then groups price it)."""
     cap_idx = pareto_maximal(c.peak)
-    billed = any(s.energy_billed for s in problem.skus)
     starts, hours, means, peaks = (
         [c.start_hours[cap_idx]],
         [np.zeros(len(cap_idx))],
