@@ -75,3 +75,12 @@ def problem(
         mip_rel_gap=1e-6,
         time_limit_s=30,
     )
+
+
+def assert_matches_schema(doc: dict, kind: str) -> None:
+    """``doc`` is valid against `planner schema KIND` (every key typed, nothing missing)."""
+    import jsonschema
+
+    from planner.documents import document_schema
+
+    jsonschema.validate(doc, document_schema(kind))

@@ -20,7 +20,7 @@ from planner.pipeline import scenario_problem
 from planner.resources import scenarios_dir
 from planner.scenario.load import load_scenario
 
-from helpers import curve
+from helpers import assert_matches_schema, curve
 from helpers import sku as single_sku
 
 HOURS_PER_YEAR = 8760.0
@@ -255,6 +255,7 @@ def test_cli_json(runner, tmp_path):
     doc = json.loads(result.stdout)
     assert doc["status"] == "optimal"
     assert [p["period"] for p in doc["periods"]] == ["2027Q1", "2027Q2", "2027Q3"]
+    assert_matches_schema(doc, "buildout")
     keys = {"period", "fleet", "purchases", "retirements", "power_mw", "capex_usd", "cost_usd", "tokens"}
     assert keys | {"cost_per_million_tokens"} <= set(doc["periods"][0])
     assert doc["periods"][0]["purchases"]["gb300-nvl72"] == 0

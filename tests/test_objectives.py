@@ -117,3 +117,24 @@ def test_served_fraction_tradeoff_from_cli(runner):
 def test_served_fraction_errors_name_the_flag(runner, args, message):
     result = runner.invoke(app, ["plan", *args])
     assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+
+
+def test_plan_documents_match_their_schema(runner):
+    from helpers import assert_matches_schema
+
+    for args in (
+        ["plan", "--json"],
+        ["plan", "--json", "--power-cap-mw", "3"],
+        ["plan", "--json", "--objective", "max_tokens"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code in (0, 3), result.output
+        assert_matches_schema(json.loads(result.stdout), "plan")
+    for kind in ("scenario", "plan", "buildout", "validation", "sweep"):
+        shown = runner.invoke(app, ["schema", kind])
+        assert shown.exit_code == 0 and json.loads(shown.stdout)["type"] == "object"
+    assert json.loads(runner.invoke(app, ["schema"]).stdout) == json.loads(
+        runner.invoke(app, ["schema", "scenario"]).stdout
+    )
+    bad = runner.invoke(app, ["schema", "plans"])
+    assert bad.exit_code == 2 and "unknown document" in bad.output

@@ -268,7 +268,9 @@ def test_one_violations_check_rechecks_every_cap_capex_included():
     # 3 units: 2 new x 8 GPUs x $1000 = $16,000 > $8,000; 48 $/h > 100? no; 24 kW < 100 kW
     broken = violations(p, np.array([3.0]), Dispatch(busy, np.zeros((1, 1))))
     assert broken == ["capex_cap exceeded: 16,000 $ > 8,000 $"]
-    over = violations(p.with_changes(budget_usd_per_hour=20.0, power_cap_mw=0.01), np.array([2.0]), Dispatch(busy, np.zeros((1, 1))))
+    over = violations(
+        p.with_changes(budget_usd_per_hour=20.0, power_cap_mw=0.01), np.array([2.0]), Dispatch(busy, np.zeros((1, 1)))
+    )
     assert over == ["power_cap exceeded: 0.016 MW > 0.01 MW", "budget_cap exceeded: 32 $/h > 20 $/h"]
     fewer = violations(p, np.array([0.0]), Dispatch(np.zeros((1, 1, 1)), np.zeros((1, 1))))
     assert any("fewer units than the existing fleet" in v for v in fewer)

@@ -23,6 +23,8 @@ from planner.sweep.frontier import frontier, frontier_charts
 from planner.sweep.grid import build_sweep, grid_points, parse_params, parse_values, sample_points, valid_paths
 from planner.sweep.run import run_sweep, table_csv
 
+from helpers import assert_matches_schema
+
 CAP = "constraints.power_cap_mw"
 
 
@@ -364,6 +366,7 @@ def test_cli_json_is_one_document(runner):
     assert [row["status"] for row in doc["rows"]] == ["infeasible", "optimal"]
     assert doc["rows"][0]["cost_per_million_tokens"] is None and doc["rows"][0]["diagnosis"]
     assert doc["rows"][1]["units.gb300-nvl72"] > 0
+    assert_matches_schema(doc, "sweep")
 
 
 def test_cli_out_csv_and_plots(runner, tmp_path):

@@ -20,7 +20,7 @@ from planner.validate.pools import PoolSpec, SlotModel, slot_model, split_domain
 from planner.validate.sim import ValidationOptions, simulate_fleet
 from planner.validate.window import simulate_window
 
-from helpers import problem, sku
+from helpers import assert_matches_schema, problem, sku
 
 EXP = RequestProfile("w", mean_tokens=1.0, output_share=1.0, interactivity=None, length_kind="exponential")
 
@@ -218,6 +218,7 @@ def test_cli_validate_json(runner):
     ):
         assert key in doc
     assert doc["seed"] == 3
+    assert_matches_schema(doc, "validation")
     assert 0.9 < doc["slo_attainment"] <= 1.0
     assert "gb300-nvl72" in doc["utilization"]
     assert doc["realized_cost_per_million_tokens"] >= doc["planned_cost_per_million_tokens"] * (1 - 1e-9)

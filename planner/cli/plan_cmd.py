@@ -334,8 +334,14 @@ def register(app: typer.Typer, handled) -> None:
 
     @app.command("schema")
     @handled
-    def schema_cmd() -> None:
-        """Print the JSON Schema of scenario files."""
-        from planner.scenario.schema import scenario_json_schema
+    def schema_cmd(
+        kind: str = typer.Argument(
+            "scenario", help="scenario (default) | plan | buildout | validation | sweep: which document's schema."
+        ),
+    ) -> None:
+        """Print the JSON Schema of scenario files, or of a document planner writes."""
+        from planner.documents import KINDS, document_schema
 
-        emit_json(scenario_json_schema())
+        if kind not in KINDS:
+            raise typer.BadParameter(f"unknown document '{kind}' (use one of {', '.join(KINDS)})", param_hint="KIND")
+        emit_json(document_schema(kind))

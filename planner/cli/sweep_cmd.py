@@ -8,13 +8,13 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from planner.cli.output import emit_json, stderr, stdout
+from planner.documents import sweep_document
 from planner.errors import ScenarioError
 from planner.outputs import write_all_atomic
 from planner.sweep.grid import DEFAULT_MAX_POINTS
@@ -75,20 +75,6 @@ def check_output_paths(out: Path | None, plot: Path | None) -> None:
         problems.append(f"--plot {plot}: cannot use it as the charts folder: {why}")
     if problems:
         raise ScenarioError("bad output path" + ("s" if len(problems) > 1 else ""), problems)
-
-
-def sweep_document(spec, df) -> dict[str, Any]:
-    """The --json document (and what `planner report` reads back)."""
-    from planner.sweep.run import table_records
-
-    return {
-        "scenario": str(spec.scenario_path),
-        "mode": spec.mode,
-        "seed": spec.seed,
-        "params": [{"path": p.path, "values": p.text} for p in spec.params],
-        "points": len(df),
-        "rows": table_records(df),
-    }
 
 
 def render_table(spec, df) -> None:
