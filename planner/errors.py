@@ -1,13 +1,12 @@
 """One error hierarchy for the whole library.
 
-The CLI maps these to exit codes: ``ScenarioError`` (bad input) -> 2,
-``InfeasibleError`` -> 3, ``SolverError`` and anything unexpected -> 1.
+The CLI maps these to exit codes: ``ScenarioError`` (bad input) -> 2, ``SolverError`` and
+anything unexpected -> 1. Infeasible is not an error but an answer: a plan with status
+``infeasible`` and its diagnosis, which the commands turn into exit code 3.
 Library code raises them; it never prints and never returns ``None`` for failure.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 
 class PlannerError(Exception):
@@ -29,16 +28,6 @@ class ScenarioError(PlannerError):
         self.summary = message
         full = message if not self.problems else message + "\n" + "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(full)
-
-
-class InfeasibleError(PlannerError):
-    """No fleet satisfies the constraints; ``diagnosis`` says why (JSON-ready)."""
-
-    exit_code = 3
-
-    def __init__(self, message: str, diagnosis: dict[str, Any] | None = None):
-        self.diagnosis = diagnosis or {}
-        super().__init__(message)
 
 
 class SolverError(PlannerError):

@@ -173,6 +173,7 @@ def solve_myopic(problem: BuildoutProblem) -> _Run:
 
 
 DEFAULT_BUILDOUT = "buildout.yaml"
+BUILDOUT_GROUPS = 24  # energy groups per period at first (x4 per refinement until the bound is met)
 
 SOLVERS = {"perfect_foresight": solve_perfect_foresight, "myopic": solve_myopic}
 
@@ -483,7 +484,6 @@ def _solve_aggregated(problem: BuildoutProblem, mode: str) -> tuple[_Run, dict[s
     horizon optimum to bound: its schedule is reported, costed at full resolution.
     """
     from planner.optimize.aggregate import (
-        DEFAULT_GROUPS,
         MAX_REFINEMENTS,
         TARGET_ERROR,
         aggregate_curve,
@@ -493,7 +493,7 @@ def _solve_aggregated(problem: BuildoutProblem, mode: str) -> tuple[_Run, dict[s
     start = time.perf_counter()
     billed = any(b.energy_billed for b in problem.skus)
     longest = max(len(per.curve.start_hours) for per in problem.periods)
-    groups = min(DEFAULT_GROUPS, max(4, longest // 8))
+    groups = min(BUILDOUT_GROUPS, max(4, longest // 8))
     total = _Run()
     for refinements in range(MAX_REFINEMENTS + 1):  # noqa: B007 (reported after the loop)
         reduced = replace(

@@ -14,7 +14,7 @@ from rich.table import Table
 from planner.catalog.load import Catalog, load_catalog, shipped_catalog
 from planner.cli.output import emit_json, fmt, stderr, stdout
 from planner.compare import Ownership, compare
-from planner.errors import InfeasibleError, PlannerError
+from planner.errors import PlannerError
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -40,11 +40,10 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except InfeasibleError as exc:
-            stderr.print(f"[bold red]infeasible:[/] {exc}", markup=True)
-            raise typer.Exit(exc.exit_code) from None
         except PlannerError as exc:
-            stderr.print(f"[bold red]error:[/] {exc}", markup=True)
+            # the message may quote the user's text (paths, values): never read it as rich markup
+            stderr.print("[bold red]error:[/]", end=" ")
+            stderr.print(str(exc), markup=False, highlight=False)
             raise typer.Exit(exc.exit_code) from None
 
     return wrapper

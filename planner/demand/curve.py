@@ -48,9 +48,6 @@ class LoadCurve:
         """Tokens per workload over the span. [tokens]"""
         return (self.mean * self.slice_hours[None, :] * 3600.0).sum(axis=1)
 
-    def index(self, workload: str) -> int:
-        return self.workloads.index(workload)
-
 
 def _fail(path: str, problems: list[str]) -> ScenarioError:
     return ScenarioError(f"load curve {path}: {len(problems)} problem(s) found", problems)

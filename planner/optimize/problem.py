@@ -97,10 +97,6 @@ class FleetProblem:
     def with_changes(self, **changes) -> FleetProblem:
         return replace(self, **changes)
 
-    def restricted_to(self, keep: list[str]) -> FleetProblem:
-        """The same problem with only these SKUs (existing units of the others dropped too)."""
-        return replace(self, skus=tuple(s for s in self.skus if s.id in keep))
-
 
 def _catalog_for(sf: ScenarioFile) -> Catalog:
     return shipped_catalog() if sf.scenario.catalog is None else load_catalog(sf.resolve(sf.scenario.catalog))
