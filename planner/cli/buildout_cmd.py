@@ -115,7 +115,7 @@ def register(app: typer.Typer, handled) -> None:
         """Plan purchases and retirements period by period: the schedule, MW and spend, cost per token."""
         from planner.buildout.report import buildout_files
         from planner.buildout.run import run_buildout
-        from planner.cli.plan_cmd import parse_sets
+        from planner.cli.options import parse_sets
 
         if mode is not None and mode not in MODES:
             raise typer.BadParameter(f"unknown mode '{mode}' (use {' or '.join(MODES)})", param_hint="--mode")

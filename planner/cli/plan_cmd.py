@@ -9,12 +9,13 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from planner.cli.options import parse_sets
 from planner.cli.output import emit_json, fmt, stderr, stdout
 from planner.errors import ScenarioError
 from planner.optimize.plan import FleetPlan, dispatch_rows
 from planner.optimize.run import best_single_sku
 from planner.outputs import csv_text, json_text, write_all_atomic
-from planner.scenario.load import load_scenario, parse_override_value
+from planner.scenario.load import load_scenario
 
 FLEET_COLUMNS = [
     "sku",
@@ -31,17 +32,6 @@ FLEET_COLUMNS = [
     "token_share",
     "mean_utilization",
 ]
-
-
-def parse_sets(items: list[str] | None) -> dict[str, Any]:
-    """`PATH=VALUE` pairs from --set."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise ScenarioError(f"--set expects PATH=VALUE (e.g. constraints.power_cap_mw=20), got '{item}'")
-        key, value = item.split("=", 1)
-        out[key.strip()] = parse_override_value(value)
-    return out
 
 
 def plan_overrides(

@@ -11,7 +11,7 @@ from rich.table import Table
 from planner.cli.output import emit_json, stderr, stdout
 from planner.errors import ScenarioError
 from planner.outputs import csv_text, json_text, write_all_atomic
-from planner.validate.loop import LoopIteration, LoopResult
+from planner.validate.loop import LoopIteration, LoopResult, scenario_seed
 from planner.validate.metrics import DEFAULT_MAX_QUEUE_DELAY_S, DEFAULT_PATIENCE_S, FleetSimResult, SloTargets
 from planner.validate.sim import ValidationOptions
 
@@ -192,10 +192,6 @@ PATIENCE = typer.Option(DEFAULT_PATIENCE_S, "--patience-s", help="Requests waiti
 BURST = typer.Option(None, "--burstiness", help="CV of inter-arrival times (1 = Poisson; default: scenario or 1).")
 
 
-def scenario_seed(sf) -> int:
-    return int(getattr(sf.scenario.demand, "seed", 0) or 0)
-
-
 def register(app: typer.Typer, handled) -> None:
     @app.command("validate")
     @handled
@@ -219,7 +215,7 @@ def register(app: typer.Typer, handled) -> None:
         sets: list[str] = typer.Option(None, "--set", help="Override any scenario field: PATH=VALUE (repeat)."),
     ) -> None:
         """Simulate the plan's fleet against the demand: SLO attainment, queues, failures, realised $/M tokens."""
-        from planner.cli.plan_cmd import parse_sets
+        from planner.cli.options import parse_sets
         from planner.scenario.load import load_scenario
         from planner.validate.run import validate_scenario
 
@@ -253,39 +249,22 @@ def start_text(start: str) -> str:
     return "no headroom, --from-no-headroom" if start == "no_headroom" else "the scenario's constraints.max_utilization"
 
 
-def run_validation_loop(
-    sf,
-    problem,
-    slo: float,
-    step: float,
-    min_utilization: float,
-    seed: int | None,
-    from_no_headroom: bool = False,
-):
-    """`planner plan --validate`: the closed loop with default validation options, iterations on stderr.
+def run_validation_loop(sf, problem, slo: float, step: float, min_utilization: float, seed, from_no_headroom=False):
+    """`planner plan --validate`: the library's closed loop, with its iterations printed on stderr."""
+    from planner.validate.loop import run_validation_loop as closed_loop
 
-    Returns (the final iteration's problem, the loop result); when no iteration is feasible,
-    the problem as given (the plan command then reports it infeasible).
-    """
-    from planner.validate.arrivals import request_profiles
-    from planner.validate.loop import validate_loop
-
-    options = ValidationOptions(seed=scenario_seed(sf) if seed is None else seed)
-    options.check()
-    profiles = request_profiles(sf, problem.workloads)
     start = 1.0 if from_no_headroom else problem.max_utilization
     stderr.print(
         f"closed loop: SLO target {slo:.2%}, starting at max_utilization {start:.2f} "
         f"({start_text('no_headroom' if from_no_headroom else 'scenario')}), step {step:g}"
     )
-    loop = validate_loop(
+    return closed_loop(
+        sf,
         problem,
-        profiles,
-        options,
         slo=slo,
         step=step,
         min_utilization=min_utilization,
+        seed=seed,
         from_no_headroom=from_no_headroom,
         on_iteration=render_iteration,
     )
-    return (loop.final_problem or problem), loop

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from planner.errors import ScenarioError, SolverError
-from planner.sweep.run import PointTask, run_point
+from planner.sweep.point import PointTask, run_point
 
 OnDone = Callable[[int, int], None] | None
 DEFAULT_POINT_TIMEOUT_S = 600.0

@@ -1,6 +1,6 @@
 """Run a sweep: each point is a full plan of the scenario with that point's overrides.
 
-``run_point`` is the task shipped to workers (a small picklable ``PointTask`` in, a flat
+``run_point`` (``planner.sweep.point``) is the task shipped to workers (a small picklable ``PointTask`` in, a flat
 dict out: parameters, never PuLP models, cross process boundaries). ``run_sweep`` fans the
 points out on an executor and returns one tidy ``pandas.DataFrame``, one row per point, in
 point order whichever executor ran it.
@@ -22,117 +22,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from planner.errors import ScenarioError, SolverError
-from planner.optimize.plan import FleetPlan
-from planner.optimize.problem import FleetProblem
+from planner.sweep.executors import SerialExecutor
 from planner.sweep.grid import SweepSpec
+from planner.sweep.point import SUMMARY_COLUMNS, PointTask, caps_at_limit, plan_row, run_point
 
-SUMMARY_COLUMNS = [
-    "status",
-    "objective",
-    "cost_per_million_tokens",
-    "total_cost_usd",
-    "fixed_cost_usd",
-    "energy_cost_usd",
-    "tokens_demanded",
-    "tokens_served",
-    "power_mw",
-    "power_cap_mw",
-    "run_rate_usd_per_hour",
-    "budget_usd_per_hour",
-    "capex_spend_usd",
-    "capex_budget_usd",
-    "span_hours",
-]
+__all__ = ["SUMMARY_COLUMNS", "PointTask", "caps_at_limit", "plan_row", "run_point", "run_sweep", "table_records"]
+
 PER_SKU = ("units", "gpus", "power_mw", "run_rate_usd_per_hour")
 INTEGER_PREFIXES = ("units.", "gpus.")
-
-
-@dataclass(frozen=True)
-class PointTask:
-    """What a worker needs to plan one point (plain, picklable data)."""
-
-    index: int
-    scenario_path: str
-    overrides: dict[str, Any] = field(default_factory=dict)
-    explain: bool = False
-
-
-def caps_at_limit(problem: FleetProblem, plan: FleetPlan) -> list[str]:
-    """Caps with less headroom than the smallest unit that could still be added.
-
-    A cap at its limit is where the integer fleet stops growing; it is binding in the sense
-    of the marginal-value re-solve whenever the plan would use more of it if it could.
-    """
-    out: list[str] = []
-    addable = [
-        (s, f)
-        for s, f in zip(problem.skus, plan.fleet, strict=True)
-        if f.units < s.max_units and any(v > 0 for v in s.throughput.values())
-    ]
-    if problem.power_cap_mw is not None and addable:
-        unit_mw = min(s.gpus_per_unit * s.facility_kw_per_gpu / 1000.0 for s, _ in addable)
-        if problem.power_cap_mw - plan.power_mw < unit_mw:
-            out.append("power_cap")
-    if problem.budget_usd_per_hour is not None and addable:
-        unit_usd = min(s.gpus_per_unit * s.cost_usd_per_gpu_hour for s, _ in addable)
-        if problem.budget_usd_per_hour - plan.run_rate_usd_per_hour < unit_usd:
-            out.append("budget_cap")
-    priced = [(s, f) for s, f in addable if not math.isnan(s.capex_usd_per_gpu)]
-    if problem.capex_budget_usd is not None and priced:
-        unit_capex = min(s.gpus_per_unit * s.capex_usd_per_gpu for s, _ in priced)
-        if problem.capex_budget_usd - plan.capex_spend_usd < unit_capex:
-            out.append("capex_cap")
-    for s, f in zip(problem.skus, plan.fleet, strict=True):
-        if math.isfinite(s.max_units) and s.max_units > s.min_units and f.units >= s.max_units:
-            out.append(f"max_units[{s.id}]")
-    return out
-
-
-def plan_row(problem: FleetProblem, plan: FleetPlan, explain: bool) -> dict[str, Any]:
-    """The flat summary of one plan (the non-parameter columns of a sweep row)."""
-    row: dict[str, Any] = {k: getattr(plan, k) for k in SUMMARY_COLUMNS}
-    feasible = plan.status != "infeasible"
-    for f in plan.fleet:
-        row[f"units.{f.sku}"] = f.units if feasible else None
-        row[f"gpus.{f.sku}"] = f.gpus if feasible else None
-        row[f"power_mw.{f.sku}"] = f.power_mw if feasible else math.nan
-        row[f"run_rate_usd_per_hour.{f.sku}"] = f.cost_usd_per_hour if feasible else math.nan
-    row["caps_at_limit"] = ";".join(caps_at_limit(problem, plan)) if feasible else ""
-    if explain:
-        row["binding"] = ";".join(plan.binding)
-        for c in plan.caps:
-            row[f"saving_usd_per_year.{c.name}"] = (
-                c.saving_usd_per_year if c.saving_usd_per_year is not None else math.nan
-            )
-    row["mip_gap"] = plan.solver.get("mip_gap", math.nan) if feasible else math.nan
-    row["diagnosis"] = (plan.reason or {}).get("summary", "") if not feasible else ""
-    return row
-
-
-def run_point(task: PointTask) -> dict[str, Any]:
-    """Plan one point. Input problems and solver failures become a row, not an exception."""
-    from planner.optimize.highs import silence_banner
-    from planner.optimize.run import plan_fleet
-    from planner.pipeline import scenario_problem
-    from planner.scenario.load import load_scenario
-
-    silence_banner()
-    head: dict[str, Any] = {"point": task.index, **task.overrides}
-    try:
-        problem = scenario_problem(load_scenario(task.scenario_path, task.overrides))
-        plan = plan_fleet(problem, explain=task.explain)
-    except ScenarioError as exc:
-        return {**head, "status": "invalid", "diagnosis": str(exc)}
-    except SolverError as exc:
-        return {**head, "status": "error", "diagnosis": str(exc)}
-    return {**head, **plan_row(problem, plan, task.explain)}
 
 
 def sweep_tasks(spec: SweepSpec, explain: bool = False) -> list[PointTask]:
@@ -179,8 +81,6 @@ def run_sweep(
 
     ``on_done(done, total)`` is called in this process as points finish (for a progress bar).
     """
-    from planner.sweep.executors import SerialExecutor
-
     tasks = sweep_tasks(spec, explain)
     rows = (executor or SerialExecutor()).run(tasks, on_done)
     return results_frame(spec, rows)

@@ -179,3 +179,42 @@ def validate_loop(
         final_problem=final[1] if final else None,
         final_sim=final[3] if final else None,
     )
+
+
+def scenario_seed(sf) -> int:
+    """The scenario's demand seed (0 when it has none): the default validation seed."""
+    return int(getattr(sf.scenario.demand, "seed", 0) or 0)
+
+
+def run_validation_loop(
+    sf,
+    problem: FleetProblem,
+    *,
+    slo: float = 0.99,
+    step: float = 0.02,
+    min_utilization: float = 0.5,
+    seed: int | None = None,
+    from_no_headroom: bool = False,
+    on_iteration: Callable[[LoopIteration], None] | None = None,
+) -> tuple[FleetProblem, LoopResult]:
+    """The closed loop of ``planner plan --validate`` with default validation options.
+
+    Returns (the final iteration's problem, the loop result); when no iteration is feasible,
+    the problem as given (a plan of it is then infeasible).
+    """
+    from planner.validate.arrivals import request_profiles
+    from planner.validate.sim import ValidationOptions
+
+    options = ValidationOptions(seed=scenario_seed(sf) if seed is None else seed)
+    options.check()
+    loop = validate_loop(
+        problem,
+        request_profiles(sf, problem.workloads),
+        options,
+        slo=slo,
+        step=step,
+        min_utilization=min_utilization,
+        from_no_headroom=from_no_headroom,
+        on_iteration=on_iteration,
+    )
+    return (loop.final_problem or problem), loop
