@@ -25,6 +25,7 @@ from planner.optimize.formulation import BuildoutModel, History, build_model, ra
 from planner.optimize.formulation import violations as check_violations
 from planner.optimize.problem import FleetProblem
 from planner.optimize.solve import SolveResult, solve
+from planner.optimize.status import Status
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class PeriodResult:
 class BuildoutPlan:
     scenario: str
     mode: str
-    status: str  # optimal | time_limit | infeasible
+    status: Status
     periods: list[PeriodResult]
     totals: dict[str, Any]
     skus: list[dict[str, Any]]
@@ -388,7 +389,7 @@ def plan_buildout(problem: BuildoutProblem, mode: str | None = None, *, compare_
         return BuildoutPlan(
             problem.name,
             mode,
-            "infeasible",
+            Status.INFEASIBLE,
             [],
             {},
             _sku_rows(problem),
@@ -426,7 +427,7 @@ def plan_buildout(problem: BuildoutProblem, mode: str | None = None, *, compare_
     return BuildoutPlan(
         scenario=problem.name,
         mode=mode,
-        status=run.status,
+        status=Status(run.status),
         periods=rows,
         totals=totals,
         skus=_sku_rows(problem),

@@ -11,6 +11,7 @@ import numpy as np
 from planner.optimize.formulation import SECONDS_PER_HOUR, FleetModel, _ratio, single_period
 from planner.optimize.formulation import violations as check_violations
 from planner.optimize.problem import FleetProblem
+from planner.optimize.status import Status
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class Dispatch:
 class FleetPlan:
     scenario: str
     objective: str
-    status: str  # optimal | time_limit | infeasible
+    status: Status
     fleet: list[SkuResult]
     total_cost_usd: float
     fixed_cost_usd: float
@@ -121,7 +122,7 @@ def infeasible_plan(problem: FleetProblem, reason: dict[str, Any], solver: dict[
     return FleetPlan(
         scenario=problem.name,
         objective=problem.objective,
-        status="infeasible",
+        status=Status.INFEASIBLE,
         fleet=fleet,
         total_cost_usd=float("nan"),
         fixed_cost_usd=float("nan"),
@@ -245,7 +246,7 @@ def assemble_plan(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, 
     return FleetPlan(
         scenario=problem.name,
         objective=problem.objective,
-        status=status,
+        status=Status(status),
         fleet=fleet,
         total_cost_usd=ev["total_cost_usd"],
         fixed_cost_usd=ev["fixed_cost_usd"],

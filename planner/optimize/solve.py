@@ -20,11 +20,12 @@ import pulp
 from planner.errors import ScenarioError, SolverError
 from planner.optimize.formulation import FleetModel
 from planner.optimize.highs import silence_banner
+from planner.optimize.status import Status
 
 
 @dataclass(frozen=True)
 class SolveResult:
-    status: str  # optimal | infeasible | time_limit | error
+    status: Status
     objective: float  # [$ or tokens, per the objective solved]
     mip_gap: float  # relative gap proven (0 for an LP)
     dual_bound: float
@@ -115,11 +116,11 @@ def solve_highs(
     S = highspy.HighsModelStatus
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
     if status == S.kOptimal:
-        label = "optimal"
+        label = Status.OPTIMAL
     elif status in (S.kInfeasible, S.kUnboundedOrInfeasible):
-        label = "infeasible"
+        label = Status.INFEASIBLE
     elif status in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kSolutionLimit) and has_solution and is_mip:
-        label = "time_limit"
+        label = Status.TIME_LIMIT
     elif status in (S.kTimeLimit, S.kIterationLimit):
         raise SolverError(
             f"HiGHS stopped at its time limit ({problem.time_limit_s:g} s) without a proven solution; "
@@ -173,14 +174,14 @@ def solve_cbc(
         prob.solve(solver)
     elapsed = time.perf_counter() - start
     if prob.status == pulp.LpStatusInfeasible:
-        return SolveResult("infeasible", float("nan"), 0.0, float("nan"), 0.0, elapsed, np.zeros(0), {})
+        return SolveResult(Status.INFEASIBLE, float("nan"), 0.0, float("nan"), 0.0, elapsed, np.zeros(0), {})
     if prob.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
         raise SolverError(f"CBC ended with status {pulp.LpStatus[prob.status]} ({prob.sol_status})")
     by_name = {v.name: v.varValue for v in prob.variables()}
     x = np.array([by_name.get(v.name, 0.0) or 0.0 for v in model.variables], dtype=float)
     for var, val in zip(model.variables, x, strict=True):
         var.varValue = float(val)
-    label = "optimal" if prob.sol_status == pulp.LpSolutionOptimal else "time_limit"
+    label = Status.OPTIMAL if prob.sol_status == pulp.LpSolutionOptimal else Status.TIME_LIMIT
     obj = pulp.value(prob.objective)
     return SolveResult(  # PuLP does not report the gap CBC reached: unknown (null in JSON)
         label,
