@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pulp
 
-from planner.optimize.formulation import SECONDS_PER_HOUR, _ratio, build_fleet_model
+from planner.optimize.formulation import SECONDS_PER_HOUR, _ratio, build_fleet_model, caps, single_period
 from planner.optimize.problem import FleetProblem
 from planner.optimize.solve import solve
 
@@ -160,55 +160,22 @@ def elastic(problem: FleetProblem) -> dict[str, Any] | None:
 
 
 def smallest_relaxations(problem: FleetProblem) -> dict[str, Any]:
-    """For each cap: the least value of it alone that makes the problem feasible (MILP)."""
+    """For each cap of the cap table: the least value of it alone that makes the problem feasible (MILP)."""
     out: dict[str, Any] = {}
-    uncapped_supply = replace(problem, skus=tuple(replace(s, max_units=math.inf) for s in problem.skus))
-    g = [s.gpus_per_unit for s in problem.skus]
-    specs = [
-        (
-            "power_cap_mw",
-            "MW",
-            lambda m: [(m.units[j], g[j] * s.facility_kw_per_gpu / 1000.0) for j, s in enumerate(problem.skus)],
-        ),
-        (
-            "budget_usd_per_hour",
-            "$/h",
-            lambda m: [(m.units[j], g[j] * s.cost_usd_per_gpu_hour) for j, s in enumerate(problem.skus)],
-        ),
-        (
-            "capex_budget_usd",
-            "$",
-            lambda m: [
-                (m.units[j], g[j] * s.capex_usd_per_gpu)
-                for j, s in enumerate(problem.skus)
-                if not math.isnan(s.capex_usd_per_gpu)
-            ],
-        ),
-    ]
-    for field_name, unit, terms in specs:
-        current = getattr(problem, field_name)
-        if current is None:
-            continue
-        freed = replace(problem, **{field_name: None})
-        model = build_fleet_model(freed, allow_unserved=False)
-        expr = pulp.LpAffineExpression(terms(model))
+    for cap in caps(single_period(problem)):
+        field_name = cap.field.rsplit(".", 1)[-1]
+        model = build_fleet_model(replace(problem, **{field_name: None}), allow_unserved=False)
+        decision = model.units if cap.decision == "units" else model.buy
+        expr = pulp.LpAffineExpression([(decision[j], float(c)) for j, c in enumerate(cap.coefficients[:, 0]) if c])
         res = solve(model, expr)
-        if field_name == "capex_budget_usd" and res.ok:
-            existing = sum(
-                s.min_units * g[j] * s.capex_usd_per_gpu
-                for j, s in enumerate(problem.skus)
-                if not math.isnan(s.capex_usd_per_gpu)
-            )
-            needed = res.objective - existing
-        else:
-            needed = res.objective if res.ok else None
         out[field_name] = {
-            "current": current,
-            "needed": needed,
-            "unit": unit,
+            "current": cap.limit,
+            "needed": res.objective if res.ok else None,
+            "unit": cap.unit,
             "feasible_by_itself": res.ok,
         }
     if any(math.isfinite(s.max_units) for s in problem.skus):
+        uncapped_supply = replace(problem, skus=tuple(replace(s, max_units=math.inf) for s in problem.skus))
         res = solve(build_fleet_model(uncapped_supply, allow_unserved=False))
         out["max_units"] = {"feasible_without_supply_limits": res.ok}
     return out

@@ -562,6 +562,7 @@ class FleetModel:
     problem: FleetProblem
     prob: pulp.LpProblem
     units: list[pulp.LpVariable]
+    buy: list[pulp.LpVariable]  # units - existing
     busy: dict[tuple[int, int, int], pulp.LpVariable]
     unserved: dict[tuple[int, int], pulp.LpVariable]
     variables: list[pulp.LpVariable]
@@ -581,6 +582,7 @@ def build_fleet_model(problem: FleetProblem, *, relax: bool = False, allow_unser
         problem=problem,
         prob=m.prob,
         units=[m.units[j, 0] for j in range(len(problem.skus))],
+        buy=[m.buy[j, 0] for j in range(len(problem.skus))],
         busy={(j, k, t): var for (j, k, _, t), var in m.busy.items()},
         unserved={(k, t): var for (k, _, t), var in m.unserved.items()},
         variables=m.variables,
