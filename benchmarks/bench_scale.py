@@ -12,6 +12,7 @@ not Python start-up or instance generation.
     python benchmarks/bench_scale.py                 # exact baseline up to 8,760 slices
     python benchmarks/bench_scale.py --max-exact 26280   # also the 26,280 exact MILP (very long)
     python benchmarks/bench_scale.py --sizes 8760 --objectives min_cost,max_tokens,min_cost_per_token
+    python benchmarks/bench_scale.py --sizes 8760 --objectives max_tokens,min_cost_per_token --cap-scale 0.8
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ sys.path.insert(0, {here!r})
 from dataclasses import replace
 from instances import instance
 from planner.optimize.run import plan_fleet
-p = replace(instance({hours}), aggregation={mode!r}, time_limit_s={limit}, objective={objective!r})
+p = instance({hours})
+p = replace(p, aggregation={mode!r}, time_limit_s={limit}, objective={objective!r}, power_cap_mw=p.power_cap_mw * {cap_scale})
 t = time.perf_counter()
 plan = plan_fleet(p, explain={explain})
 wall = time.perf_counter() - t
@@ -44,8 +46,13 @@ print(json.dumps({{
 """
 
 
+CAP_SCALE = 1.0  # --cap-scale: the instances' power cap times this (below 1: demand no longer fits)
+
+
 def measure(hours: int, mode: str, limit: float, objective: str = "min_cost", explain: bool = False) -> dict:
-    code = CHILD.format(here=str(HERE), hours=hours, mode=mode, limit=limit, objective=objective, explain=explain)
+    code = CHILD.format(
+        here=str(HERE), hours=hours, mode=mode, limit=limit, objective=objective, explain=explain, cap_scale=CAP_SCALE
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=limit * 3 + 600)
     if out.returncode != 0:
         return {"status": f"failed: {out.stderr.strip().splitlines()[-1] if out.stderr else out.returncode}"}
@@ -62,7 +69,10 @@ def main() -> None:
         default="min_cost",
         help="comma-separated objectives; each is timed (with explain) against min_cost's time in the same run",
     )
+    ap.add_argument("--cap-scale", type=float, default=1.0, help="power cap x this (e.g. 0.8: demand exceeds it)")
     args = ap.parse_args()
+    global CAP_SCALE
+    CAP_SCALE = args.cap_scale
     objectives = args.objectives.split(",")
     if objectives != ["min_cost"]:
         compare_objectives(args, objectives)

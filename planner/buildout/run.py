@@ -21,7 +21,7 @@ import numpy as np
 from planner.buildout.problem import BuildoutProblem
 from planner.economics import HOURS_PER_YEAR, SECONDS_PER_HOUR
 from planner.errors import ScenarioError, SolverError
-from planner.optimize.formulation import BuildoutModel, History, build_model, ratio
+from planner.optimize.formulation import BuildoutModel, History, build_model, caps, ratio
 from planner.optimize.formulation import violations as check_violations
 from planner.optimize.problem import FleetProblem
 from planner.optimize.solve import SolveResult, solve
@@ -63,7 +63,8 @@ class PeriodResult:
     cost_per_million_tokens: float  # [$/M tokens]
     token_share_by_family: dict[str, float]
     token_share_by_sku: dict[str, float]
-    binding: list[str]  # caps with less room than one more unit of the largest SKU bought in the period
+    binding: list[str]  # deprecated (the details of at_limit): "power_cap: 0.2 MW spare, less than one ... unit"
+    at_limit: list[str] = field(default_factory=list)  # caps (kinds) with less room than one more unit bought
 
 
 @dataclass(frozen=True)
@@ -209,6 +210,7 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
     kw = np.array([b.sku.facility_kw_per_gpu for b in problem.skus])
     prev = problem.existing_units()
     eol = _end_of_life(problem, decision)
+    table = caps(problem)
     rows: list[PeriodResult] = []
     P = len(problem.periods)
     for p, per in enumerate(problem.periods):
@@ -248,18 +250,18 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
         cost = capital + fixed + energy
         power_mw = float((units * g * kw).sum()) / 1000.0
         spend = _capex(problem, decision.buy, p)
-        binding = []
+        at_limit, binding = [], []
         bought = [j for j in range(len(ids)) if buy[j] > 0]
-        if per.power_cap_mw is not None and bought:
-            spare = per.power_cap_mw - power_mw
-            j = max(bought, key=lambda j: g[j] * kw[j])
-            if spare < g[j] * kw[j] / 1000.0:
-                binding.append(f"power_cap: {spare:.3g} MW spare, less than one {ids[j]} unit")
-        if per.capex_budget_usd is not None and bought:
-            spare = per.capex_budget_usd - spend
-            j = max(bought, key=lambda j: g[j] * problem.skus[j].capex_usd_per_gpu[p])
-            if spare < g[j] * problem.skus[j].capex_usd_per_gpu[p]:
-                binding.append(f"capex_cap: ${spare:,.0f} left, less than one {ids[j]} unit")
+        for cap in table:
+            if cap.period != p or not bought:
+                continue
+            # less room than one more unit of the SKU bought in the period that uses most of the cap
+            j = max(bought, key=lambda j: cap.coefficients[j, p])
+            spare = cap.limit - cap.use(decision.units, decision.buy)
+            if cap.coefficients[j, p] > 0 and spare < cap.coefficients[j, p]:
+                at_limit.append(cap.kind)
+                room = f"${spare:,.0f} left" if cap.unit == "$" else f"{spare:.3g} {cap.unit} spare"
+                binding.append(f"{cap.kind}: {room}, less than one {ids[j]} unit")
         rows.append(
             PeriodResult(
                 period=per.label,
@@ -285,6 +287,7 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
                 token_share_by_family=families,
                 token_share_by_sku={s: float(share[j]) for j, s in enumerate(ids)},
                 binding=binding,
+                at_limit=at_limit,
             )
         )
         prev = units

@@ -26,7 +26,7 @@ def render_buildout(plan) -> None:
     table.add_column("period")
     for s in skus:
         table.add_column(s, justify="right")
-    for col in ("MW / cap", "capex $M / budget", "cost $M", "$/M tok", "binding"):
+    for col in ("MW / cap", "capex $M / budget", "cost $M", "$/M tok", "at limit"):
         table.add_column(col, justify="right")
     for r in plan.periods:
         cells = []
@@ -47,12 +47,12 @@ def render_buildout(plan) -> None:
             f"{r.capex_usd / 1e6:,.1f} / {budget}",
             f"{r.cost_usd / 1e6:,.2f}",
             f"{r.cost_per_million_tokens:.4f}",
-            ", ".join(b.split(":")[0] for b in r.binding) or "-",
+            ", ".join(r.at_limit) or "-",
         )
     stdout.print(table)
     for r in plan.periods:
         for b in r.binding:
-            stdout.print(f"{r.period} binding: {b}")
+            stdout.print(f"{r.period} at limit: {b}")
     t = plan.totals
     budget = t["total_capex_budget_usd"]
     stdout.print(
