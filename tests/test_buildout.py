@@ -94,19 +94,19 @@ def test_no_early_retirement_is_infeasible_and_diagnosed():
     plan = plan_buildout(two_period(early_retirement=False))
     assert plan.status == "infeasible"
     reason = plan.reason
-    assert reason["first_infeasible_period"] == "P2"
-    need = {(r["period"], r["cap"]): r for r in reason["caps_needed"]}
+    assert reason.first_infeasible_period == "P2"
+    need = {(r["period"], r["cap"]): r for r in reason.caps_needed}
     assert need["P2", "power_cap"]["needed"] == pytest.approx(3.0)
     assert need["P2", "power_cap"]["short_by"] == pytest.approx(3.0 - 2.5)
-    assert "P2: power_cap needs 3 MW (cap 2.5, short by 0.5 MW)" in reason["summary"]
-    assert reason["unserved"]["P2"]["unserved_share"] == pytest.approx(50 / 250)
+    assert "P2: power_cap needs 3 MW (cap 2.5, short by 0.5 MW)" in reason.summary
+    assert reason.unserved["P2"]["unserved_share"] == pytest.approx(50 / 250)
 
 
 def test_capex_budget_per_period_diagnosed():
     # P2 needs one b ($1,000 a GPU); a $600 budget is $400 short
     plan = plan_buildout(two_period(budgets=(None, 600.0)))
     assert plan.status == "infeasible"
-    need = {(r["period"], r["cap"]): r for r in plan.reason["caps_needed"]}
+    need = {(r["period"], r["cap"]): r for r in plan.reason.caps_needed}
     assert need["P2", "capex_cap"]["short_by"] == pytest.approx(400.0)
 
 

@@ -81,7 +81,7 @@ def test_budget_and_capex_caps():
     assert plan.capex_spend_usd == pytest.approx(16 * 1000.0)
     tight = plan_fleet(problem([a], [[1600]], capex_budget=15_999.0))
     assert tight.status == "infeasible"
-    assert tight.reason["relaxations"]["capex_budget_usd"]["needed"] == pytest.approx(16_000.0)
+    assert tight.reason.relaxations["capex_budget_usd"]["needed"] == pytest.approx(16_000.0)
 
 
 def test_capex_excludes_existing_units():
@@ -101,21 +101,25 @@ def test_infeasible_power_diagnosis():
     plan = plan_fleet(p)
     assert plan.status == "infeasible"
     r = plan.reason
-    assert r["checks"][0]["check"] == "power_for_peak"
-    assert r["checks"][0]["needed_mw"] == pytest.approx(16 / 1000)
-    assert r["relaxations"]["power_cap_mw"]["needed"] == pytest.approx(0.016)
-    lost = r["elastic"]["unserved"]["w"]
+    assert r.checks[0]["check"] == "power_for_peak"
+    assert r.checks[0]["needed_mw"] == pytest.approx(16 / 1000)
+    assert r.relaxations["power_cap_mw"]["needed"] == pytest.approx(0.016)
+    lost = r.elastic["unserved"]["w"]
     assert lost["hours"] == ["1-2"]
     assert lost["unserved_tokens"] == pytest.approx(800 * 3600)
-    assert "16" in r["summary"] or "0.016" in r["summary"]
+    assert "16" in r.summary or "0.016" in r.summary
+    # one typed reason: the same fields as a buildout's, the cap that is short among caps_needed
+    assert r.lines and r.unserved == r.elastic["unserved"]
+    assert [(c["cap"], c["scope"]) for c in r.caps_needed] == [("power_cap", "only")]
+    assert r.caps_needed[0]["needed"] == pytest.approx(0.016) and r.caps_needed[0]["short_by"] == pytest.approx(0.008)
 
 
 def test_infeasible_supply_diagnosis():
     p = problem([sku("a", g=8, thr=100, max_units=1)], [[1600]])
     plan = plan_fleet(p)
     assert plan.status == "infeasible"
-    assert plan.reason["checks"][0]["check"] == "supply"
-    assert plan.reason["relaxations"]["max_units"]["feasible_without_supply_limits"]
+    assert plan.reason.checks[0]["check"] == "supply"
+    assert plan.reason.relaxations["max_units"]["feasible_without_supply_limits"]
 
 
 def test_max_tokens_serves_what_fits_then_cheapest():

@@ -23,6 +23,7 @@ import pulp
 from planner.buildout.problem import BuildoutProblem
 from planner.economics import SECONDS_PER_HOUR
 from planner.optimize.formulation import History, build_model, caps, ratio
+from planner.optimize.reason import Reason
 from planner.optimize.solve import solve
 
 
@@ -248,7 +249,7 @@ def _line(r: dict[str, Any]) -> str | None:
 
 def diagnose(
     problem: BuildoutProblem, mode: str, failed_period: int | None = None, history: History | None = None
-) -> dict[str, Any]:
+) -> Reason:
     """A diagnosis in words and numbers (the JSON `reason`)."""
     if mode == "myopic" and failed_period is not None:
         window = range(failed_period, failed_period + 1)
@@ -271,16 +272,16 @@ def diagnose(
     if not lines:
         lines.append("the solver proved infeasibility; no single cap explains it")
     first = min(short) if short else (failed_period if failed_period is not None else None)
-    return {
-        "summary": "\n".join(lines),
-        "lines": lines,
-        "first_infeasible_period": None if first is None else problem.periods[first].label,
-        "checks": checks,
-        "unserved": el,
-        "relaxations": relax,
+    return Reason(
+        summary="\n".join(lines),
+        lines=lines,
+        first_infeasible_period=None if first is None else problem.periods[first].label,
+        checks=checks,
+        unserved=el,
+        relaxations=relax,
         # raising every cap kind's periods together: the "all" rows (and the horizon budget)
-        "caps_needed": [
+        caps_needed=[
             r for r in relax if r["short_by"] is not None and (r["scope"] == "all" or r["period"] == "horizon")
         ],
-        "mode": mode,
-    }
+        mode=mode,
+    )

@@ -24,6 +24,7 @@ from planner.errors import ScenarioError, SolverError
 from planner.optimize.formulation import BuildoutModel, History, build_model, caps, ratio
 from planner.optimize.formulation import violations as check_violations
 from planner.optimize.problem import FleetProblem
+from planner.optimize.reason import Reason
 from planner.optimize.solve import SolveResult, solve
 from planner.optimize.status import Status
 
@@ -79,7 +80,7 @@ class BuildoutPlan:
     solver: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    reason: dict[str, Any] | None = None
+    reason: Reason | None = None
     myopia: dict[str, Any] | None = None
     horizon_periods: int = 0  # periods in the scenario (also when infeasible and ``periods`` is empty)
     aggregation: dict[str, Any] | None = None  # time aggregation: mode, slices, bounds
@@ -387,7 +388,9 @@ def plan_buildout(problem: BuildoutProblem, mode: str | None = None, *, compare_
     if run.decision is None:
         reason = diagnose(explained, mode, run.failed_period, run.history)
         if aggregation is not None:
-            reason["scope"] = "the aggregated periods (Pareto peak slices and energy groups: a relaxation)"
+            reason = replace(
+                reason, scope="the aggregated periods (Pareto peak slices and energy groups: a relaxation)"
+            )
         timings["total_s"] = time.perf_counter() - t0
         return BuildoutPlan(
             problem.name,

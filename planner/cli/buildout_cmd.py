@@ -131,6 +131,6 @@ def register(app: typer.Typer, handled) -> None:
             render_buildout(plan)
         if plan.status == "infeasible":
             stderr.print("[bold red]infeasible:[/]")
-            for line in plan.reason["lines"]:
+            for line in plan.reason.lines:
                 stderr.print(f"  {line}", markup=False, highlight=False)
             raise typer.Exit(3)

@@ -316,7 +316,8 @@ def register(app: typer.Typer, handled) -> None:
 
                 render_loop(loop)
         if plan.status == "infeasible":
-            stderr.print(f"[bold red]infeasible:[/] {plan.reason['summary']}")
+            stderr.print("[bold red]infeasible:[/]", end=" ")
+            stderr.print(plan.reason.summary, markup=False, highlight=False)
             raise typer.Exit(3)
         if loop is not None and not loop.met:
             stderr.print(f"[bold red]SLO {loop.slo_target:.2%} not reached:[/] stopped by {loop.stopped_by}")

@@ -61,7 +61,7 @@ def register(app: typer.Typer, handled) -> None:
         charts = html.count('class="chart"')
         stderr.print(f"wrote {out} ({len(html) / 1024:,.0f} KiB, {charts} charts; status {inputs.plan.status})")
         if inputs.plan.status == "infeasible":
-            stderr.print(
-                f"[bold red]infeasible:[/] {(inputs.plan.reason or {}).get('summary', '')} (the report shows the diagnosis)"
-            )
+            stderr.print("[bold red]infeasible:[/]", end=" ")
+            summary = inputs.plan.reason.summary if inputs.plan.reason else ""
+            stderr.print(f"{summary} (the report shows the diagnosis)", markup=False, highlight=False)
             raise typer.Exit(3)

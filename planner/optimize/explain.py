@@ -13,6 +13,7 @@ import pulp
 
 from planner.optimize.formulation import SECONDS_PER_HOUR, _ratio, build_fleet_model, caps, single_period
 from planner.optimize.problem import FleetProblem
+from planner.optimize.reason import Reason
 from planner.optimize.solve import solve
 
 
@@ -181,7 +182,7 @@ def smallest_relaxations(problem: FleetProblem) -> dict[str, Any]:
     return out
 
 
-def diagnose(problem: FleetProblem) -> dict[str, Any]:
+def diagnose(problem: FleetProblem) -> Reason:
     """A diagnosis in words and numbers (the JSON `reason`)."""
     checks = closed_form_checks(problem)
     el = elastic(problem)
@@ -208,4 +209,27 @@ def diagnose(problem: FleetProblem) -> dict[str, Any]:
             lines.append(f"raising {name} alone cannot make it feasible")
     if not lines:
         lines.append("the solver proved infeasibility; no single cap or supply limit explains it")
-    return {"summary": "; ".join(lines), "checks": checks, "elastic": el, "relaxations": relax}
+    kinds = {c.field.rsplit(".", 1)[-1]: c.name for c in caps(single_period(problem))}
+    needed = [
+        {
+            "period": "plan",
+            "cap": kinds[name],
+            "unit": r["unit"],
+            "scope": "only",
+            "current": r["current"],
+            "needed": r["needed"],
+            "short_by": max(r["needed"] - r["current"], 0.0),
+            "feasible_when_raised": True,
+        }
+        for name, r in relax.items()
+        if name in kinds and r["feasible_by_itself"] and r["needed"] > r["current"] * (1 + 1e-9)
+    ]
+    return Reason(
+        summary="; ".join(lines),
+        lines=lines,
+        checks=checks,
+        unserved=(el or {}).get("unserved", {}),
+        caps_needed=needed,
+        relaxations=relax,
+        elastic=el,
+    )

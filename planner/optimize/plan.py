@@ -11,6 +11,7 @@ import numpy as np
 from planner.optimize.formulation import SECONDS_PER_HOUR, FleetModel, _ratio, single_period
 from planner.optimize.formulation import violations as check_violations
 from planner.optimize.problem import FleetProblem
+from planner.optimize.reason import Reason
 from planner.optimize.status import Status
 
 
@@ -83,7 +84,7 @@ class FleetPlan:
     solver: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    reason: dict[str, Any] | None = None
+    reason: Reason | None = None
     aggregation: dict[str, Any] | None = None
     iterations: list[dict[str, Any]] = field(default_factory=list)
     dispatch: Dispatch | None = field(default=None, repr=False)
@@ -98,7 +99,7 @@ class FleetPlan:
         return d
 
 
-def infeasible_plan(problem: FleetProblem, reason: dict[str, Any], solver: dict[str, Any], timings) -> FleetPlan:
+def infeasible_plan(problem: FleetProblem, reason: Reason, solver: dict[str, Any], timings) -> FleetPlan:
     c = problem.curve
     fleet = [
         SkuResult(  # no fleet was chosen: units unknown (null), existing units as given

@@ -644,10 +644,11 @@ def plan_fleet(
         reason = diagnose(explained)
         if aggregation_info is not None:
             n = len(explained.curve.start_hours)
-            reason["scope"] = f"the {n} capacity-setting peak slices (time aggregation)"
-            reason["summary"] = (
-                f"measured on the {n} capacity-setting peak slices of the aggregated model, which is a relaxation, "
-                f"so the full problem is infeasible too: {reason['summary']}"
+            reason = replace(
+                reason,
+                scope=f"the {n} capacity-setting peak slices (time aggregation)",
+                summary=f"measured on the {n} capacity-setting peak slices of the aggregated model, which is a "
+                f"relaxation, so the full problem is infeasible too: {reason.summary}",
             )
         timings["explain_s"] = time.perf_counter() - t0 - sum(timings.values())
         timings["total_s"] = time.perf_counter() - t0

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -253,11 +253,11 @@ def _sourced_figures(obj: Any, path: str = "") -> list[tuple[str, Any, str]]:
 def _recommendation(r: ReportInputs) -> str:
     p = r.plan
     if p.status == "infeasible":
-        summary = (p.reason or {}).get("summary", "no fleet satisfies the constraints")
+        summary = p.reason.summary if p.reason else "no fleet satisfies the constraints"
         return (
             '<section class="callout bad"><h2>Recommendation</h2>'
             f"<p><b>No fleet fits this scenario.</b> {escape(summary)}</p>"
-            f"<details open><summary>Diagnosis</summary>{render_json(p.reason or {})}</details></section>"
+            f"<details open><summary>Diagnosis</summary>{render_json(asdict(p.reason) if p.reason else {})}</details></section>"
         )
     chosen = [f for f in p.fleet if f.units > 0]
     buy = [f for f in chosen if f.new_units > 0]

@@ -89,7 +89,7 @@ def plan_row(problem: FleetProblem, plan: FleetPlan, explain: bool) -> dict[str,
                 c.saving_usd_per_year if c.saving_usd_per_year is not None else math.nan
             )
     row["mip_gap"] = plan.solver.get("mip_gap", math.nan) if feasible else math.nan
-    row["diagnosis"] = (plan.reason or {}).get("summary", "") if not feasible else ""
+    row["diagnosis"] = plan.reason.summary if plan.reason and not feasible else ""
     return row
 
 

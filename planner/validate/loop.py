@@ -134,7 +134,7 @@ def validate_loop(
             iterations.append(it)
             if on_iteration:
                 on_iteration(it)
-            summary = (result.reason or {}).get("summary", "no feasible fleet")
+            summary = result.reason.summary if result.reason else "no feasible fleet"
             stopped = f"infeasible: {summary}"
             break
         sim = simulate_fleet(current, result, profiles, options)
