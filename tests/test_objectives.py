@@ -138,3 +138,34 @@ def test_plan_documents_match_their_schema(runner):
     )
     bad = runner.invoke(app, ["schema", "plans"])
     assert bad.exit_code == 2 and "unknown document" in bad.output
+
+
+def test_write_model_names_in_the_grammar_and_read_back(tmp_path, runner):
+    import highspy
+
+    from planner.optimize.highs import silence_banner
+    from planner.optimize.modelfile import escape
+
+    silence_banner()
+    plan = json.loads(runner.invoke(app, ["plan", "--json", "--no-explain", "--exact"]).stdout)
+    for suffix in ("mps", "lp"):
+        path = tmp_path / f"m.{suffix}"
+        result = runner.invoke(app, ["plan", "--write-model", str(path), "--no-explain"])
+        assert result.exit_code == 0, result.output
+        text = path.read_text()
+        for name in (
+            "units[h200-sxm]",
+            "busy[gb300-nvl72,chat,15]",
+            "capacity[b200-sxm,3]",
+            "serve_demand[fast,0]",
+            "power_cap",
+        ):
+            assert name in text
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        assert h.readModel(str(path)) == highspy.HighsStatus.kOk
+        h.run()
+        assert h.getInfo().objective_function_value == pytest.approx(plan["total_cost_usd"], rel=2e-4)
+    # ids are escaped so that two can never give one name
+    assert escape("a,b") == "a\\x2cb" and escape("a[1]") == "a\\x5b1\\x5d" and escape("x y") == "x\\x20y"
+    assert escape("a\\x2cb") != escape("a,b")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -204,12 +203,13 @@ def render_tradeoff(problem, fractions: tuple[float, ...], json_out: bool) -> No
 
 
 def write_model_file(problem, path: Path) -> None:
-    """The MILP as LP or MPS text, written atomically (min_cost; max_tokens: its first stage)."""
+    """The MILP as MPS (names in the formulation's grammar) or LP text, written atomically
+    (min_cost; max_tokens: its first stage, the most tokens served)."""
     from planner.optimize.formulation import build_fleet_model
+    from planner.optimize.modelfile import write_model
     from planner.outputs import write_atomic
 
-    suffix = path.suffix.lower()
-    if suffix not in (".lp", ".mps"):
+    if path.suffix.lower() not in (".lp", ".mps"):
         raise ScenarioError(f"--write-model {path}: use a .lp or .mps file name")
     if problem.objective == "min_cost_per_token":
         raise ScenarioError(
@@ -217,12 +217,8 @@ def write_model_file(problem, path: Path) -> None:
             "write the model with --objective min_cost or max_tokens"
         )
     model = build_fleet_model(problem)
-    if problem.objective == "max_tokens":
-        model.prob.setObjective(model.unserved_tokens)  # first stage: fewest unserved tokens
-    with tempfile.TemporaryDirectory() as tmp:
-        scratch = Path(tmp) / f"model{suffix}"
-        (model.prob.writeLP if suffix == ".lp" else model.prob.writeMPS)(str(scratch))
-        write_atomic(path, scratch.read_text())
+    objective = model.tokens_served * -1.0 if problem.objective == "max_tokens" else None
+    write_atomic(path, write_model(model, path, objective))
 
 
 def register(app: typer.Typer, handled) -> None:

@@ -571,6 +571,7 @@ class FleetModel:
     unserved_tokens: pulp.LpAffineExpression
     caps: list[Cap]
     build_seconds: float = 0.0
+    period_model: BuildoutModel | None = field(default=None, repr=False)  # the same model, period-indexed
 
 
 def build_fleet_model(problem: FleetProblem, *, relax: bool = False, allow_unserved: bool | None = None) -> FleetModel:
@@ -591,6 +592,7 @@ def build_fleet_model(problem: FleetProblem, *, relax: bool = False, allow_unser
         unserved_tokens=m.unserved_tokens,
         caps=m.caps,
         build_seconds=m.build_seconds,
+        period_model=m,
     )
 
 
