@@ -12,7 +12,7 @@ not Python start-up or instance generation.
     python benchmarks/bench_scale.py                 # exact baseline up to 8,760 slices
     python benchmarks/bench_scale.py --max-exact 26280   # also the 26,280 exact MILP (very long)
     python benchmarks/bench_scale.py --sizes 8760 --objectives min_cost,max_tokens,min_cost_per_token
-    python benchmarks/bench_scale.py --sizes 8760 --objectives max_tokens,min_cost_per_token --cap-scale 0.8
+    python benchmarks/bench_scale.py --sizes 8760 --objectives max_tokens,min_cost_per_token --cap-scale 0.5
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def main() -> None:
         default="min_cost",
         help="comma-separated objectives; each is timed (with explain) against min_cost's time in the same run",
     )
-    ap.add_argument("--cap-scale", type=float, default=1.0, help="power cap x this (e.g. 0.8: demand exceeds it)")
+    ap.add_argument("--cap-scale", type=float, default=1.0, help="power cap x this (e.g. 0.5: demand exceeds it)")
     args = ap.parse_args()
     global CAP_SCALE
     CAP_SCALE = args.cap_scale

@@ -19,9 +19,8 @@ from typing import Any
 import numpy as np
 
 from planner.buildout.problem import BuildoutProblem
-from planner.economics import HOURS_PER_YEAR, SECONDS_PER_HOUR
 from planner.errors import ScenarioError, SolverError
-from planner.optimize.formulation import BuildoutModel, History, build_model, caps, ratio
+from planner.optimize.formulation import BuildoutModel, History, build_model, capex_per_unit, caps, evaluate_period
 from planner.optimize.formulation import violations as check_violations
 from planner.optimize.problem import FleetProblem
 from planner.optimize.reason import Reason
@@ -128,13 +127,8 @@ def _read(model: BuildoutModel, buy: np.ndarray, units: np.ndarray, busy: list[n
 
 
 def _capex(problem: BuildoutProblem, buy: np.ndarray, p: int) -> float:
-    return float(
-        sum(
-            buy[j, p] * b.sku.gpus_per_unit * b.capex_usd_per_gpu[p]
-            for j, b in enumerate(problem.skus)
-            if not math.isnan(b.capex_usd_per_gpu[p])
-        )
-    )
+    """Purchase money of period p. [$]"""
+    return float(sum(buy[j, p] * capex_per_unit(b, p) for j, b in enumerate(problem.skus)))
 
 
 def solve_perfect_foresight(problem: BuildoutProblem) -> _Run:
@@ -203,12 +197,9 @@ def _end_of_life(problem: BuildoutProblem, decision: Decision) -> np.ndarray:
 
 
 def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodResult], dict[str, Any]]:
-    """Every reported figure, from the decision alone."""
-    price = problem.electricity_usd_per_kwh
-    theta = problem.throughput
+    """Every reported figure, from the decision alone (``planner.optimize.formulation.evaluate_period``)."""
     ids = problem.sku_ids
     g = np.array([b.sku.gpus_per_unit for b in problem.skus], dtype=float)
-    kw = np.array([b.sku.facility_kw_per_gpu for b in problem.skus])
     prev = problem.existing_units()
     eol = _end_of_life(problem, decision)
     table = caps(problem)
@@ -217,40 +208,16 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
     for p, per in enumerate(problem.periods):
         units, buy = decision.units[:, p], decision.buy[:, p]
         retired = prev + buy - units
-        capital = fixed = energy = 0.0
-        for j, b in enumerate(problem.skus):
-            gpus_h = g[j] * units[j] * per.hours
-            idle = b.sku.facility_idle_kw_per_gpu * price if b.energy_billed else 0.0
-            energy += gpus_h * idle
-            fixed += gpus_h * (b.fleet_usd_per_gpu_hour(p, price) - idle)
-            if b.pricing != "owned":
-                continue
-            if problem.end_of_horizon == "purchase":
-                capital += buy[j] * g[j] * b.capex_usd_per_gpu[p]
-                continue
-            for v in range(max(0, p - b.life_periods + 1), p + 1):
-                capital += decision.buy[j, v] * g[j] * b.annuity_usd_per_gpu_year[v] * per.hours / HOURS_PER_YEAR
-        if problem.end_of_horizon == "annuities":
-            for c in problem.cohorts:
-                if p < c.remaining_periods and problem.skus[c.sku].pricing == "owned":
-                    capital += c.units * g[c.sku] * c.annuity_usd_per_gpu_year * per.hours / HOURS_PER_YEAR
-        r = ratio(per.curve)
-        h = per.curve.slice_hours
-        busy = decision.busy[p]
-        mean_busy = busy * r[None, :, :]
-        for j, b in enumerate(problem.skus):
-            energy += float((mean_busy[j] * h[None, :]).sum()) * per.weight * b.busy_usd_per_gpu_hour(price)
-        tokens_by_sku = (theta[:, :, None] * mean_busy * h[None, None, :]).sum(axis=(1, 2)) * per.weight
-        tokens_by_sku *= SECONDS_PER_HOUR
-        tokens = float((per.curve.mean * h[None, :]).sum()) * per.weight * SECONDS_PER_HOUR
-        served = float(tokens_by_sku.sum())
-        share = tokens_by_sku / served if served > 0 else np.zeros(len(ids))
+        f = evaluate_period(problem, p, decision.buy, decision.units, decision.busy[p])
+        capital, fixed, energy, tokens = f.capital_usd, f.fixed_usd, f.energy_usd, f.tokens_demanded
+        served = float(f.tokens_by_sku.sum())
+        share = f.tokens_by_sku / served if served > 0 else np.zeros(len(ids))
         families: dict[str, float] = {}
         for j, b in enumerate(problem.skus):
             families[b.sku.family] = families.get(b.sku.family, 0.0) + float(share[j])
-        cost = capital + fixed + energy
-        power_mw = float((units * g * kw).sum()) / 1000.0
-        spend = _capex(problem, decision.buy, p)
+        cost = f.cost_usd
+        power_mw = f.power_kw / 1000.0
+        spend = f.capex_usd
         at_limit, binding = [], []
         bought = [j for j in range(len(ids)) if buy[j] > 0]
         for cap in table:

@@ -130,7 +130,7 @@ class Cap:
 CAP_UNITS = {"power_cap": "MW", "budget_cap": "$/h", "capex_cap": "$", "capex_total": "$"}
 
 
-def _capex_per_unit(b: BuildoutSku, p: int) -> float:
+def capex_per_unit(b: BuildoutSku, p: int) -> float:
     """Purchase money of one unit bought in p (0 where it cannot be bought or has no price). [$]"""
     q = b.capex_usd_per_gpu[p]
     return b.sku.gpus_per_unit * q if b.available[p] and not math.isnan(q) else 0.0
@@ -164,7 +164,7 @@ def caps(problem: BuildoutProblem, window: range | None = None, history: History
                 elif kind == "budget_cap":
                     coef[j, p] = g * b.run_rate_usd_per_gpu_hour(p)
                 else:
-                    coef[j, p] = _capex_per_unit(b, p)
+                    coef[j, p] = capex_per_unit(b, p)
             out.append(
                 Cap(
                     name=kind if single else f"{kind}_{p}",
@@ -183,7 +183,7 @@ def caps(problem: BuildoutProblem, window: range | None = None, history: History
         coef = np.zeros((S, P))
         for j, b in enumerate(problem.skus):
             for p in window:
-                coef[j, p] = _capex_per_unit(b, p)
+                coef[j, p] = capex_per_unit(b, p)
         out.append(
             Cap(
                 name="capex_total",
@@ -650,3 +650,88 @@ def violations(
             out.append(f"{at}serve_demand[{problem.workloads[k]},{t}] off by {short[k, t]:.3g} tokens/s")
         prev = units[:, p]
     return out + cap_violations(caps(problem), units, buy, labels, rtol)
+
+
+# ---- evaluation: every reported figure, from a decision alone ------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class PeriodFigures:
+    """What a decision costs, serves and uses in one period (undiscounted), recomputed from it."""
+
+    capital_usd: float  # annuities (or purchase price) charged in the period [$]
+    fixed_usd: float  # hourly price or fixed opex [$]
+    energy_usd: float  # electricity billed, idle and busy [$]
+    tokens_demanded: float  # [tokens]
+    tokens_served: float  # demanded - unserved [tokens]
+    unserved_tokens: np.ndarray  # (W,) [tokens]
+    tokens_by_sku: np.ndarray  # (S,) served by each SKU's busy GPUs [tokens]
+    utilization: np.ndarray  # (S,) average busy share of each SKU's GPUs [1]
+    power_kw: float  # facility at full load [kW]
+    run_rate_usd_per_hour: float  # what the run-rate budget counts [$/h]
+    capex_usd: float  # purchases of the period [$]
+
+    @property
+    def cost_usd(self) -> float:
+        """capital + fixed + energy. [$]"""
+        return self.capital_usd + self.fixed_usd + self.energy_usd
+
+
+def evaluate_period(
+    problem: BuildoutProblem,
+    p: int,
+    buy: np.ndarray,
+    units: np.ndarray,
+    busy: np.ndarray,
+    unserved: np.ndarray | None = None,
+) -> PeriodFigures:
+    """Period p's figures: ``buy`` / ``units`` (S, P), ``busy`` (S, W, T_p) at the peak, ``unserved``
+    (W, T_p) peak tokens/s (None: nothing). The same cost function and accounting as the LP."""
+    per = problem.periods[p]
+    price = problem.electricity_usd_per_kwh
+    theta = problem.throughput
+    g = np.array([b.sku.gpus_per_unit for b in problem.skus], dtype=float)
+    n = units[:, p]
+    capital = fixed = energy = 0.0
+    for j, b in enumerate(problem.skus):
+        gpu_hours = g[j] * n[j] * per.hours
+        per_gpu_hour, per_busy_hour = b.gpu_hour_costs(p, price)
+        fixed += gpu_hours * b.price_usd_per_gpu_hour(p)
+        energy += gpu_hours * (per_gpu_hour - b.price_usd_per_gpu_hour(p))
+        if b.pricing != "owned":
+            continue
+        if problem.end_of_horizon == "purchase":
+            capital += buy[j, p] * g[j] * b.capex_usd_per_gpu[p]
+            continue
+        for v in range(max(0, p - b.life_periods + 1), p + 1):
+            capital += buy[j, v] * g[j] * b.annuity_usd_per_gpu_year[v] * per.hours / HOURS_PER_YEAR
+    if problem.end_of_horizon == "annuities":
+        for c in problem.cohorts:
+            if p < c.remaining_periods and problem.skus[c.sku].pricing == "owned":
+                capital += c.units * g[c.sku] * c.annuity_usd_per_gpu_year * per.hours / HOURS_PER_YEAR
+    r = ratio(per.curve)
+    h = per.curve.slice_hours
+    mean_busy = busy * r[None, :, :]  # (S, W, T) GPUs busy on average
+    busy_cost = np.array([b.gpu_hour_costs(p, price)[1] for b in problem.skus])
+    energy += float((busy_cost[:, None, None] * mean_busy * h[None, None, :]).sum()) * per.weight
+    tokens_by_sku = (theta[:, :, None] * mean_busy * h[None, None, :]).sum(axis=(1, 2)) * per.weight * SECONDS_PER_HOUR
+    demanded = float((per.curve.mean * h[None, :]).sum()) * per.weight * SECONDS_PER_HOUR
+    lost = np.zeros(len(problem.workloads))
+    if unserved is not None:
+        lost = (r * unserved * h[None, :]).sum(axis=1) * per.weight * SECONDS_PER_HOUR
+    gpus = g * n
+    span = float(h.sum())
+    util = np.where(gpus > 0, (mean_busy.sum(axis=1) * h[None, :]).sum(axis=1) / np.maximum(gpus * span, 1e-12), 0.0)
+    return PeriodFigures(
+        capital_usd=float(capital),
+        fixed_usd=float(fixed),
+        energy_usd=float(energy),
+        tokens_demanded=demanded,
+        tokens_served=demanded - float(lost.sum()),
+        unserved_tokens=lost,
+        tokens_by_sku=tokens_by_sku,
+        utilization=util,
+        power_kw=float((gpus * np.array([b.sku.facility_kw_per_gpu for b in problem.skus])).sum()),
+        run_rate_usd_per_hour=float(sum(gpus[j] * b.run_rate_usd_per_gpu_hour(p) for j, b in enumerate(problem.skus))),
+        capex_usd=float(sum(buy[j, p] * capex_per_unit(b, p) for j, b in enumerate(problem.skus))),
+    )

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from planner.optimize.formulation import SECONDS_PER_HOUR, FleetModel, _ratio, single_period
+from planner.optimize.formulation import FleetModel, _ratio, evaluate_period, single_period
 from planner.optimize.formulation import violations as check_violations
 from planner.optimize.problem import FleetProblem
 from planner.optimize.reason import Reason
@@ -162,46 +162,32 @@ def extract_decision(model: FleetModel) -> tuple[np.ndarray, Dispatch]:
 
 
 def evaluate(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch) -> dict[str, Any]:
-    """Every reported figure, computed from units and dispatch alone (no solver objective)."""
-    c = problem.curve
-    r = _ratio(problem)
-    h = c.slice_hours
-    span = float(h.sum())
+    """Every reported figure, computed from units and dispatch alone (no solver objective): the one
+    evaluation (``planner.optimize.formulation.evaluate_period``) of the plan as one period."""
+    existing = np.array([s.min_units for s in problem.skus], dtype=float)
+    units = np.asarray(units, dtype=float)
+    f = evaluate_period(
+        single_period(problem), 0, (units - existing)[:, None], units[:, None], dispatch.busy, dispatch.unserved
+    )
     g = np.array([s.gpus_per_unit for s in problem.skus], dtype=float)
-    kw = problem.column("facility_kw_per_gpu")
-    cost_h = problem.column("cost_usd_per_gpu_hour")
-    capex = problem.column("capex_usd_per_gpu")
-    theta = problem.throughput
-    gpus = g * units
-    mean_busy = dispatch.busy * r[None, :, :]  # (S, W, T) GPUs busy on average
-    per_gpu_hour, per_busy_hour = problem.gpu_hour_costs()  # the one cost function
-    fixed = float((gpus * cost_h).sum() * span)
-    energy_idle = float((gpus * (per_gpu_hour - cost_h)).sum() * span)
-    energy_busy = float((per_busy_hour[:, None, None] * mean_busy * h[None, None, :]).sum())
-    demanded = c.tokens()
-    lost = (r * dispatch.unserved * h[None, :] * SECONDS_PER_HOUR).sum(axis=1)
-    served = float(demanded.sum() - lost.sum())
-    by_sku = (theta[:, :, None] * mean_busy * h[None, None, :] * SECONDS_PER_HOUR).sum(axis=(1, 2))
-    util = np.where(gpus > 0, (mean_busy.sum(axis=1) * h[None, :]).sum(axis=1) / np.maximum(gpus * span, 1e-12), 0.0)
-    new = units - np.array([s.min_units for s in problem.skus], dtype=float)
-    priced = ~np.isnan(capex)
-    total = fixed + energy_idle + energy_busy
+    served = f.tokens_served
+    total = f.cost_usd
     return {
         "units": units,
-        "gpus": gpus,
-        "fixed_cost_usd": fixed,
-        "energy_cost_usd": energy_idle + energy_busy,
+        "gpus": g * units,
+        "fixed_cost_usd": f.fixed_usd,
+        "energy_cost_usd": f.energy_usd,
         "total_cost_usd": total,
-        "tokens_demanded": float(demanded.sum()),
+        "tokens_demanded": f.tokens_demanded,
         "tokens_served": served,
-        "unserved_tokens": {w: float(lost[k]) for k, w in enumerate(problem.workloads)},
+        "unserved_tokens": {w: float(f.unserved_tokens[k]) for k, w in enumerate(problem.workloads)},
         "cost_per_million_tokens": total / served * 1e6 if served > 0 else float("nan"),
-        "power_kw": float((gpus * kw).sum()),
-        "run_rate_usd_per_hour": float((gpus * cost_h).sum()),
-        "capex_spend_usd": float((new[priced] * g[priced] * capex[priced]).sum()),
-        "tokens_by_sku": by_sku,
-        "utilization": util,
-        "span_hours": span,
+        "power_kw": f.power_kw,
+        "run_rate_usd_per_hour": f.run_rate_usd_per_hour,
+        "capex_spend_usd": f.capex_usd,
+        "tokens_by_sku": f.tokens_by_sku,
+        "utilization": f.utilization,
+        "span_hours": float(problem.curve.slice_hours.sum()),
     }
 
 
