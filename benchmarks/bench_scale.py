@@ -123,8 +123,11 @@ def compare_objectives(args, objectives: list[str]) -> None:
             cost = tok = ex_s = ex_mb = "-"
             if exact and "wall_s" in exact and "wall_s" in fast:
                 ex_s, ex_mb = f"{exact['wall_s']:.2f}", f"{exact['rss_mb']:.0f}"
-                cost = f"{(fast['cost'] - exact['cost']) / exact['cost']:+.2e}"
-                tok = f"{(fast['tokens'] - exact['tokens']) / exact['tokens']:+.2e}"
+                if exact["status"] != "infeasible" and exact["tokens"] and exact["cost"]:
+                    cost = f"{(fast['cost'] - exact['cost']) / exact['cost']:+.2e}"
+                    tok = f"{(fast['tokens'] - exact['tokens']) / exact['tokens']:+.2e}"
+                else:
+                    cost = tok = exact["status"]
             print(
                 f"{hours:>7} {objective:>19} | {fast.get('wall_s', float('nan')):>7.2f} {fast.get('rss_mb', float('nan')):>6.0f} "
                 f"{ratio:>10.2f} {fast.get('error_bound') or 0:>8.2e} | {ex_s:>8} {ex_mb:>6} {cost:>10} {tok:>10}",
