@@ -177,3 +177,20 @@ def test_token_objectives_aggregated_within_their_bound_of_exact(seed, hours, bi
         bound = approx.aggregation.get("error_bound", 0.0)
         assert approx.cost_per_million_tokens >= exact.cost_per_million_tokens * (1 - 1e-4)
         assert approx.cost_per_million_tokens <= exact.cost_per_million_tokens * (1 + bound + 1e-4)
+
+
+def test_a_floor_of_everything_is_min_cost_aggregated_too():
+    p = two_workload_problem(5, 72, billed=True)
+    cheapest = plan_fleet(replace(p, aggregation="on"), explain=False)
+    whole = plan_fleet(
+        replace(p, objective="min_cost_per_token", min_served_fraction=1.0, aggregation="on"), explain=False
+    )
+    assert whole.status == "optimal" and whole.tokens_served == whole.tokens_demanded
+    assert whole.total_cost_usd == pytest.approx(cheapest.total_cost_usd)
+    capped = replace(p, power_cap_mw=cheapest.power_mw * 0.5)
+    assert (
+        plan_fleet(
+            replace(capped, objective="min_cost_per_token", min_served_fraction=1.0, aggregation="on"), explain=False
+        ).status
+        == "infeasible"
+    )

@@ -428,10 +428,13 @@ def _solve_aggregated_tokens(problem: FleetProblem) -> tuple[Outcome, dict[str, 
     until the two are within the target.
     """
     start = time.perf_counter()
-    if problem.objective == "max_tokens" or problem.min_served_fraction is None:
+    everything = problem.min_served_fraction is not None and problem.min_served_fraction >= 1.0
+    if problem.objective == "max_tokens" or problem.min_served_fraction is None or everything:
         out, info, explained = _solve_aggregated(replace(problem, objective="min_cost"))
         if out.units is not None:
             info["summary"] = "everything is served: the min_cost plan; " + info["summary"]
+            return out, info, replace(explained, objective=problem.objective)
+        if everything:  # a floor of the whole demand that the caps cannot serve
             return out, info, replace(explained, objective=problem.objective)
     if problem.objective == "max_tokens":
         return _refine_tokens(problem, start)
