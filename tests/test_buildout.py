@@ -360,3 +360,13 @@ def test_aggregated_buildout_within_its_bound_of_exact(shipped):
     # the schedule is checked at full resolution: every period's dispatch has the full curve's slices
     assert all(b.shape[2] == 168 for b in fast.decision.busy)
     assert exact.aggregation == {"mode": "exact", "original_slices": 8 * 168}
+
+
+def test_aggregated_cost_of_myopia_compares_like_with_like(shipped):
+    problem, _ = shipped
+    plan = plan_buildout(replace(problem, aggregation="on"), compare_myopia=True)
+    m = plan.myopia
+    assert plan.aggregation["mode"] == "aggregated"
+    # both schedules costed at full resolution; myopia never cheaper beyond the gaps and the bound
+    tolerance = (2 * m["mip_gap"] + plan.aggregation["error_bound"]) * m["present_value_perfect_foresight_usd"]
+    assert m["cost_of_myopia_usd"] >= -tolerance

@@ -381,7 +381,8 @@ def plan_buildout(problem: BuildoutProblem, mode: str | None = None, *, compare_
     myopia = None
     if compare_myopia:
         other_mode = "myopic" if mode == "perfect_foresight" else "perfect_foresight"
-        other = SOLVERS[other_mode](problem)
+        # the other mode on the same time resolution (aggregated when this run was)
+        other = _solve_aggregated(problem, other_mode)[0] if aggregation else SOLVERS[other_mode](problem)
         timings["compare_s"] = other.build_s + other.handoff_s + other.solve_s
         if other.decision is None:
             myopia = {"status": f"{other_mode} infeasible", "cost_of_myopia_usd": None}
