@@ -279,3 +279,24 @@ def test_one_violations_check_rechecks_every_cap_capex_included():
     fewer = violations(p, np.array([0.0]), Dispatch(np.zeros((1, 1, 1)), np.zeros((1, 1))))
     assert any("fewer units than the existing fleet" in v for v in fewer)
     assert any("serve_demand[w,0]" in v for v in fewer)
+
+
+def test_a_solver_error_is_retried_once_without_presolve(monkeypatch):
+    import highspy
+
+    calls = []
+
+    class Flaky(highspy.Highs):
+        """Reports a solve error after the first run, as HiGHS did on a badly scaled max_tokens."""
+
+        def getModelStatus(self):  # noqa: N802 (highspy's name)
+            value = self.getOptionValue("presolve")  # (status, value) in some highspy versions
+            calls.append(value[-1] if isinstance(value, tuple) else value)
+            if len(calls) == 1:
+                return highspy.HighsModelStatus.kSolveError
+            return super().getModelStatus()
+
+    monkeypatch.setattr(highspy, "Highs", Flaky)
+    plan = plan_fleet(problem([sku("a", g=8, cost=2.0, thr=100)], [[1000, 1000]]), explain=False)
+    assert plan.status == "optimal" and plan.fleet[0].units == 2
+    assert calls[:2] == ["choose", "off"]

@@ -110,10 +110,17 @@ def solve_highs(
     handoff = time.perf_counter() - start
     start = time.perf_counter()
     h.run()
-    solve_seconds = time.perf_counter() - start
-    status = h.getModelStatus()
-    info = h.getInfo()
     S = highspy.HighsModelStatus
+    status = h.getModelStatus()
+    if status in (S.kSolveError, S.kPostsolveError, S.kPresolveError, S.kUnknown):
+        # numerical trouble on a well-posed model: once more without presolve, from another seed
+        h.clearSolver()
+        h.setOptionValue("presolve", "off")
+        h.setOptionValue("random_seed", 1)
+        h.run()
+        status = h.getModelStatus()
+    solve_seconds = time.perf_counter() - start
+    info = h.getInfo()
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
     if status == S.kOptimal:
         label = Status.OPTIMAL
