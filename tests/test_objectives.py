@@ -169,3 +169,12 @@ def test_write_model_names_in_the_grammar_and_read_back(tmp_path, runner):
     # ids are escaped so that two can never give one name
     assert escape("a,b") == "a\\x2cb" and escape("a[1]") == "a\\x5b1\\x5d" and escape("x y") == "x\\x20y"
     assert escape("a\\x2cb") != escape("a,b")
+
+
+def test_messages_are_text_not_markup_or_emoji(runner, tmp_path):
+    # ":b:" is an emoji code and "[/]" closes a rich tag: both must reach the user as typed
+    result = runner.invoke(app, ["plan", "--served-fraction", "a:b:step"])
+    assert result.exit_code == 2 and "a:b:step" in result.output
+    bad = tmp_path / "a[/]b.yaml"
+    result = runner.invoke(app, ["plan", str(bad)])
+    assert result.exit_code == 2 and "a[/]b.yaml" in result.output and "Traceback" not in result.output

@@ -10,8 +10,9 @@ from rich.console import Console
 
 from planner.outputs import json_text
 
-stdout = Console(highlight=False, soft_wrap=False, width=200)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+# emoji off: ":b:" in "a:b:step" or in a user's value must stay text
+stdout = Console(highlight=False, soft_wrap=False, width=200, emoji=False)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def emit_json(obj: Any) -> None:
