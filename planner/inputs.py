@@ -20,6 +20,32 @@ from pydantic import BaseModel, ValidationError
 from planner.errors import ScenarioError
 
 
+class _DuplicateKey(yaml.YAMLError):
+    """A mapping names the same key twice (YAML says a key is unique; PyYAML keeps the last)."""
+
+    def __init__(self, key: Any, first: int, second: int):
+        super().__init__(f"key '{key}' is given twice, at line {first} and line {second}; keep one")
+        self.problem = str(self)
+        self.problem_mark = None
+
+
+class StrictLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key given twice in one mapping, naming both lines."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            try:
+                if key in seen:
+                    raise _DuplicateKey(key, seen[key], line)
+            except TypeError:  # an unhashable key: PyYAML reports it below
+                continue
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: Path, what: str) -> Any:
     """Parse a YAML file. [what: 'scenario', 'catalog', ... for messages]"""
     if not path.exists():
@@ -31,7 +57,7 @@ def read_yaml(path: Path, what: str) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"cannot read {what} file {path}: {exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=StrictLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

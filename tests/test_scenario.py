@@ -234,3 +234,18 @@ def test_out_onto_a_directory_is_exit_2(tmp_path, runner):
     result = runner.invoke(app, ["plan", str(write(tmp_path)), "--out", str(out), "--no-explain"])
     assert result.exit_code == 2 and "directory" in result.output
     assert not (out / "fleet.csv").exists()  # all or nothing
+
+
+def test_a_key_given_twice_is_an_error_naming_both_lines(tmp_path, runner):
+    path = tmp_path / "twice.yaml"
+    text = write(tmp_path).read_text()
+    path.write_text(text + "constraints: {power_cap_mw: 99}\n")
+    result = runner.invoke(app, ["plan", str(path)])
+    first = next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith("constraints:"))
+    last = len(text.splitlines()) + 1
+    assert result.exit_code == 2
+    assert f"key 'constraints' is given twice, at line {first} and line {last}" in result.output
+    nested = tmp_path / "nested.yaml"
+    nested.write_text(text.replace("power_cap_mw: 20,", "power_cap_mw: 20, power_cap_mw: 21,"))
+    result = runner.invoke(app, ["plan", str(nested)])
+    assert result.exit_code == 2 and "key 'power_cap_mw' is given twice" in result.output
