@@ -1,7 +1,8 @@
 """One error hierarchy for the whole library.
 
-The CLI maps these to exit codes: ``ScenarioError`` (bad input) -> 2, ``SolverError`` and
-anything unexpected -> 1. Infeasible is not an error but an answer: a plan with status
+The CLI maps these to exit codes: ``ScenarioError`` (bad input) -> 2, ``SolverLimitError``
+(a time or iteration limit reached with no feasible answer) -> 4, ``SolverError`` and anything
+unexpected -> 1. Infeasible is not an error but an answer: a plan with status
 ``infeasible`` and its diagnosis, which the commands turn into exit code 3.
 Library code raises them; it never prints and never returns ``None`` for failure.
 """
@@ -34,3 +35,9 @@ class SolverError(PlannerError):
     """The solver failed to prove optimality or infeasibility (time limit, numerics)."""
 
     exit_code = 1
+
+
+class SolverLimitError(SolverError):
+    """A solver limit (time, iterations) stopped the solve before any feasible answer: not a defect."""
+
+    exit_code = 4

@@ -300,3 +300,31 @@ def test_a_solver_error_is_retried_once_without_presolve(monkeypatch):
     plan = plan_fleet(problem([sku("a", g=8, cost=2.0, thr=100)], [[1000, 1000]]), explain=False)
     assert plan.status == "optimal" and plan.fleet[0].units == 2
     assert calls[:2] == ["choose", "off"]
+
+
+def test_a_limit_with_no_answer_is_exit_4_not_a_defect(monkeypatch, runner):
+    import highspy
+
+    from planner.cli.main import app
+    from planner.errors import SolverLimitError
+    from planner.optimize import run
+    from planner.optimize.formulation import build_fleet_model
+    from planner.optimize.solve import solve
+
+    class Stopped(highspy.Highs):
+        def getModelStatus(self):  # noqa: N802 (highspy's name)
+            return highspy.HighsModelStatus.kTimeLimit
+
+    monkeypatch.setattr(highspy, "Highs", Stopped)
+    model = build_fleet_model(problem([sku("a", thr=100)], [[800]]), relax=True)
+    with pytest.raises(SolverLimitError, match="time limit \\(30 s\\).*no feasible answer") as err:
+        solve(model, mip=False)
+    assert err.value.exit_code == 4
+    monkeypatch.undo()
+
+    def stopped(*_, **__):
+        raise SolverLimitError("HiGHS stopped at its time limit (0.5 s) with no feasible answer yet")
+
+    monkeypatch.setattr(run, "plan_fleet", stopped)
+    result = runner.invoke(app, ["plan", "--no-explain"])
+    assert result.exit_code == 4 and "time limit" in result.output and "Traceback" not in result.output

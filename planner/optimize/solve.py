@@ -10,6 +10,7 @@ asked for and installed (PuLP 3.x bundles it; PuLP 4 needs ``pulp[cbc]``).
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pulp
 
-from planner.errors import ScenarioError, SolverError
+from planner.errors import ScenarioError, SolverError, SolverLimitError
 from planner.optimize.formulation import FleetModel
 from planner.optimize.highs import silence_banner
 from planner.optimize.status import Status
@@ -129,9 +130,12 @@ def solve_highs(
     elif status in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kSolutionLimit) and has_solution and is_mip:
         label = Status.TIME_LIMIT
     elif status in (S.kTimeLimit, S.kIterationLimit):
-        raise SolverError(
-            f"HiGHS stopped at its time limit ({problem.time_limit_s:g} s) without a proven solution; "
-            "raise solver.time_limit_s or use time aggregation"
+        limit = f"time limit ({problem.time_limit_s:g} s)" if status == S.kTimeLimit else "iteration limit"
+        bound = float(info.mip_dual_bound) if is_mip else math.nan
+        reached = f"; best bound reached {bound:,.6g}" if math.isfinite(bound) else ""
+        raise SolverLimitError(
+            f"HiGHS stopped at its {limit} after {time.perf_counter() - start:.2f} s with no feasible answer "
+            f"yet{reached}; raise solver.time_limit_s (--time-limit) or use time aggregation (drop --exact)"
         )
     else:
         raise SolverError(f"HiGHS ended with status {h.modelStatusToString(status)}")
