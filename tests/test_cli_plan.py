@@ -58,3 +58,11 @@ def test_cbc_backend_agrees_with_highs():
     highs = plan_fleet(base, explain=False)
     cbc = plan_fleet(base.with_changes(backend="cbc"), explain=False)
     assert cbc.total_cost_usd == pytest.approx(highs.total_cost_usd, rel=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--power-cap-mw", "-5"), ("--budget-usd-per-hour", "0"), ("--capex-budget-usd", "-1e6")]
+)
+def test_a_bad_cap_flag_is_named(runner, flag, value):
+    result = runner.invoke(app, ["plan", flag, value])
+    assert result.exit_code == 2 and f"{flag} {float(value):g}: a cap must be a positive number" in result.output

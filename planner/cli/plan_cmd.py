@@ -44,6 +44,13 @@ def plan_overrides(
     sets: list[str] | None,
 ) -> dict[str, Any]:
     o: dict[str, Any] = parse_sets(sets)
+    for flag, value, unit in (
+        ("--power-cap-mw", power_cap_mw, "MW"),
+        ("--budget-usd-per-hour", budget_usd_per_hour, "$/h"),
+        ("--capex-budget-usd", capex_budget_usd, "$"),
+    ):
+        if value is not None and not value > 0:  # the flag is at fault, not the scenario file
+            raise ScenarioError(f"{flag} {value:g}: a cap must be a positive number [{unit}]; drop the flag for no cap")
     pairs = {
         "objective": objective,
         "constraints.power_cap_mw": power_cap_mw,
