@@ -64,6 +64,11 @@ def pareto_frontier(series: list[Series]) -> list[FrontierPoint]:
     return frontier
 
 
+def _kind(series: Series) -> str:
+    """ "measured", or "derived (how)" for a figure computed from a source's other figures."""
+    return f"derived ({series.derived})" if series.derived else "measured"
+
+
 def throughput_at(series: list[Series], target: float, *, sku: str, workload: str) -> OperatingPoint:
     """Best throughput meeting ``target`` tok/s/user. [tokens/s per GPU]"""
     if not series:
@@ -81,11 +86,12 @@ def throughput_at(series: list[Series], target: float, *, sku: str, workload: st
         )
     if target <= lo + 1e-9:
         p = frontier[0]
-        basis = "measured" if abs(target - lo) <= 1e-9 else f"measured point at {lo:g} tok/s/user (above target)"
+        kind = _kind(p.series)
+        basis = kind if abs(target - lo) <= 1e-9 else f"{kind} point at {lo:g} tok/s/user (above target)"
         return OperatingPoint(target, p.tokens_per_s_per_gpu, basis, p.series)
     upper = next(p for p in frontier if p.interactivity >= target - 1e-9)
     if abs(upper.interactivity - target) <= 1e-9:
-        return OperatingPoint(target, upper.tokens_per_s_per_gpu, "measured", upper.series)
+        return OperatingPoint(target, upper.tokens_per_s_per_gpu, _kind(upper.series), upper.series)
     ys = np.log([p.tokens_per_s_per_gpu for p in frontier])
     value = float(np.exp(PchipInterpolator(xs, ys)(target)))
     lower = frontier[int(np.searchsorted(xs, target)) - 1]
