@@ -370,3 +370,15 @@ def test_aggregated_cost_of_myopia_compares_like_with_like(shipped):
     # both schedules costed at full resolution; myopia never cheaper beyond the gaps and the bound
     tolerance = (2 * m["mip_gap"] + plan.aggregation["error_bound"]) * m["present_value_perfect_foresight_usd"]
     assert m["cost_of_myopia_usd"] >= -tolerance
+
+
+def test_shipped_scenario_comment_matches_its_data():
+    text = (scenarios_dir() / "buildout.yaml").read_text()
+    data = yaml.safe_load(text)
+    b = data["buildout"]
+    caps = ", ".join(f"{v:g}" for v in b["power_cap_mw"])
+    assert f"energised in phases to {b['power_cap_mw'][-1]:g} MW ({caps} MW)" in text
+    units = b["existing"][0]["units"]
+    assert f"# - {units} HGX H200 nodes ({units * 8:,} GPUs, {units * 8 * 1.73 / 1000:.1f} MW all-in)" in text
+    assert f"{b['existing'][0]['age_months']} months old" in text
+    assert data["existing"]["h200-sxm"] == units

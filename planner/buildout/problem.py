@@ -169,7 +169,8 @@ class BuildoutProblem:
 
 
 def _growth(rate: float, m0: float, m1: float) -> tuple[float, float]:
-    """(average, end) growth factor over months [m0, m1] with monthly compounding."""
+    """(average, end) growth factor over months [m0, m1]: the factor is (1 + rate)^m at month m (m
+    continuous); the average is its integral over [m0, m1] divided by m1 - m0."""
     end = (1.0 + rate) ** m1
     if rate == 0.0:
         return 1.0, 1.0
@@ -270,7 +271,8 @@ def build_buildout_problem(sf: ScenarioFile, base: LoadCurve, catalog: Catalog |
             continue
         opex = e.fixed_opex_usd_per_gpu_year if e and e.fixed_opex_usd_per_gpu_year is not None else None
         if pricing == "owned" and opex is None:
-            # the tier's $/GPU-hour = capital recovery + full-load energy + fixed opex, at the first price
+            # the tier's $/GPU-hour = capital recovery + full-load energy + fixed opex, at the price of the
+            # first period the SKU can be bought
             residual = (
                 s.cost_usd_per_gpu_hour * HOURS_PER_YEAR
                 - capex[first] * crf

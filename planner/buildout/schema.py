@@ -40,7 +40,7 @@ class BuildoutDemand(Strict):
         default=0.0,
         ge=-0.5,
         le=1.0,
-        description="Demand growth, compounding monthly from the start. Capacity is sized on the period's last "
+        description="Demand growth: a factor (1 + g)^m at month m from the start (m continuous). Capacity is sized on the period's last "
         "month (peak x (1+g)^months at the period's end); tokens and energy use the period's average. [1/month]",
     )
     curves: list[str] | None = Field(
@@ -73,7 +73,7 @@ class BuildoutSku(Strict):
     fixed_opex_usd_per_gpu_year: NonNegativeFloat | None = Field(
         default=None,
         description="Owned: colocation, network, support. Default: the residual of the $/GPU-hour tier after "
-        "capital recovery at the first-period price and full-load energy. [$/GPU-year]",
+        "capital recovery at the price of the first period it can be bought (available_from) and full-load energy. [$/GPU-year]",
     )
     economic_life_years: PositiveFloat | None = Field(
         default=None, description="Life after which a unit retires; default: buildout.economic_life_years. [years]"
