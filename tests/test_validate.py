@@ -410,3 +410,38 @@ def test_cli_plan_validate_exits_3_when_slo_not_reached(runner, tmp_path):
     assert "not reached" in r.stderr and "min_utilization" in r.stderr
     v = json.loads(r.stdout)["validation"]
     assert not v["met"] and v["stopped_by"] == "min_utilization" and len(v["iterations"]) == 1
+
+
+def test_inline_skus_fail_at_a_stated_default(tmp_path, runner):
+    from planner.catalog.load import shipped_catalog
+    from planner.optimize.problem import default_reliability
+    from planner.pipeline import scenario_problem
+    from planner.scenario.load import load_scenario
+
+    (tmp_path / "curve.csv").write_text("hour,chat\n0,1000000\n1,2500000\n2,4000000\n3,1500000\n")
+    (tmp_path / "s.yaml").write_text(
+        "name: inline\n"
+        "skus:\n"
+        "  - {id: hopper-node, family: hopper, gpus_per_unit: 8, power_kw_per_gpu: 1.28, cost_per_gpu_hour: 1.41,"
+        " throughput: {chat: 1100}}\n"
+        "  - {id: own-box, gpus_per_unit: 8, power_kw_per_gpu: 1.0, cost_per_gpu_hour: 1.0, throughput: {chat: 900},"
+        " mtbf_hours_per_gpu: 20000, mttr_hours: 6}\n"
+        "workloads: {chat: {catalog: deepseek-r1-8k1k}}\n"
+        "demand: {load_curve: curve.csv}\n"
+    )
+    problem = scenario_problem(load_scenario(tmp_path / "s.yaml"))
+    node, box = problem.skus
+    mtbf, mttr, which = default_reliability(shipped_catalog(), "hopper")
+    assert (node.mtbf_hours_per_gpu, node.mttr_hours) == (mtbf, mttr) and which == "the catalog's hopper SKUs"
+    assert node.reliability_basis.startswith("default (") and f"{mtbf:g} h MTBF per GPU" in node.reliability_basis
+    assert (box.mtbf_hours_per_gpu, box.mttr_hours, box.reliability_basis) == (20000, 6, "scenario")
+    result = runner.invoke(app, ["validate", str(tmp_path / "s.yaml"), "--json", *SMALL])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    chosen = [s for s in ("hopper-node", "own-box") if s in doc["reliability"]]
+    assert chosen, doc["reliability"]
+    for s in chosen:
+        assert doc["reliability"][s]["mtbf_hours_per_gpu"] is not None  # every SKU can fail
+    if "hopper-node" in doc["reliability"]:
+        assert doc["reliability"]["hopper-node"]["basis"].startswith("default (")
+        assert any("hopper-node fails at a default" in n for n in doc["notes"])

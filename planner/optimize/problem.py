@@ -43,6 +43,7 @@ class SkuData:
     mttr_hours: float | None = None
     gpus_per_failure_domain: int | None = None
     origin: str = "inline"  # "catalog" or "inline"
+    reliability_basis: str = "catalog"  # catalog | scenario | default (...): where the MTBF and MTTR come from
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,7 @@ def _resolve_sku(
             mttr_hours=e.mttr_hours or c.reliability.mttr_hours.value,
             gpus_per_failure_domain=int(c.reliability.gpus_per_failure_domain.value),
             origin="catalog",
+            reliability_basis="scenario" if e.mtbf_hours_per_gpu or e.mttr_hours else "catalog",
         )
     if e.model_fields_set == {"id"}:
         problems.append(f"{where}: {unknown_id_message('SKU', e.id, catalog.skus)}")
@@ -225,6 +227,7 @@ def _resolve_sku(
     idle_it = (
         e.idle_power_kw_per_gpu if e.idle_power_kw_per_gpu is not None else DEFAULT_IDLE_FRACTION * e.power_kw_per_gpu
     )
+    default_mtbf, default_mttr, which = default_reliability(catalog, e.family or "other")
     return SkuData(
         id=e.id,
         family=e.family or "other",
@@ -238,10 +241,33 @@ def _resolve_sku(
         max_units=max_units,
         throughput={w: v for w, v in (e.throughput or {}).items() if w in workloads},
         throughput_basis={w: "scenario" for w in (e.throughput or {})},
-        mtbf_hours_per_gpu=e.mtbf_hours_per_gpu,
-        mttr_hours=e.mttr_hours,
+        mtbf_hours_per_gpu=e.mtbf_hours_per_gpu or default_mtbf,
+        mttr_hours=e.mttr_hours or default_mttr,
         gpus_per_failure_domain=int(e.gpus_per_unit),
+        reliability_basis=_reliability_basis(e, default_mtbf, default_mttr, which),
     )
+
+
+def default_reliability(catalog: Catalog, family: str) -> tuple[float, float, str]:
+    """An inline SKU's MTBF per GPU and MTTR when the scenario gives none: the median of the
+    catalog SKUs of its family (of every catalog SKU when none is of that family). [h, h, which]"""
+    same = [c for c in catalog.skus.values() if c.family == family]
+    pool = same or list(catalog.skus.values())
+    mtbf = float(np.median([c.reliability.mtbf_hours_per_gpu.value for c in pool]))
+    mttr = float(np.median([c.reliability.mttr_hours.value for c in pool]))
+    return mtbf, mttr, f"the catalog's {family} SKUs" if same else "every catalog SKU"
+
+
+def _reliability_basis(e: SkuEntry, mtbf: float, mttr: float, which: str) -> str:
+    """Where an inline SKU's MTBF and MTTR come from, naming the defaults used."""
+    defaults = []
+    if not e.mtbf_hours_per_gpu:
+        defaults.append(f"{mtbf:g} h MTBF per GPU")
+    if not e.mttr_hours:
+        defaults.append(f"{mttr:g} h MTTR")
+    if not defaults:
+        return "scenario"
+    return f"default ({' and '.join(defaults)}: the median of {which})"
 
 
 def _near(given: str, catalog: Catalog) -> str | None:

@@ -179,7 +179,13 @@ def simulate_fleet(
         for k in range(W)
         if theta[j, k] > 0
     }
+    overridden = options.mtbf_hours_per_gpu is not None or options.mttr_hours is not None
     notes = [
+        f"{s.id} fails at a {s.reliability_basis}: the scenario gives no mtbf_hours_per_gpu / mttr_hours for it"
+        for j, s in enumerate(problem.skus)
+        if options.failures and not overridden and s.reliability_basis.startswith("default") and gpus[j] > 0
+    ]
+    notes += [
         f"{problem.skus[j].id} cannot hold one {problem.workloads[k]} request per failure domain at "
         f"{prof[k].interactivity:g} tok/s/user: its users get {m.user_output_tokens_per_s:.3g}"
         for (j, k), m in slots.items()
@@ -376,6 +382,7 @@ def simulate_fleet(
         sim_avail = 1.0 - float((down_domains[j] * c.slice_hours).sum() / span / domains[j])
         availability[s.id] = {"expected": rel[j].availability, "simulated": sim_avail}
         reliability[s.id] = {
+            "basis": "options (--mtbf-hours / --mttr-hours)" if overridden else s.reliability_basis,
             "mtbf_hours_per_gpu": rel[j].mtbf_hours_per_gpu,
             "mttr_hours": rel[j].mttr_hours,
             "gpus_per_failure_domain": rel[j].gpus_per_domain,
