@@ -32,6 +32,9 @@ class SweepDocument(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     scenario: str = Field(description="Scenario file swept.")
+    scenario_sha256: str = Field(
+        default="", description="Content hash of the scenario swept (before the points' overrides)."
+    )
     mode: str = Field(description="grid | random | lhs.")
     seed: int | None = Field(description="Sampling seed (random and lhs).")
     params: list[SweepParam]
@@ -44,10 +47,12 @@ class SweepDocument(BaseModel):
 
 def sweep_document(spec, df) -> dict[str, Any]:
     """The sweep's --json document (and what `planner report` reads back)."""
+    from planner.scenario.load import load_scenario, scenario_sha256
     from planner.sweep.run import table_records
 
     return SweepDocument(
         scenario=str(spec.scenario_path),
+        scenario_sha256=scenario_sha256(load_scenario(spec.scenario_path)),
         mode=spec.mode,
         seed=spec.seed,
         params=[SweepParam(path=p.path, values=p.text) for p in spec.params],

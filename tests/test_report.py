@@ -249,3 +249,41 @@ def test_render_json_is_escaped_and_tabular():
     html = render_json({"a<b": [{"x": 1, "y": "<i>"}, {"x": 2.5}], "ok": True, "none": None})
     assert "a&lt;b" in html and "&lt;i&gt;" in html and "<i>" not in html
     assert "<th>x</th>" in html and "<th>y</th>" in html and "true" in html and "null" in html
+
+
+def test_documents_of_another_scenario_are_refused_unless_allowed(runner, tmp_path):
+    from planner.scenario.load import load_scenario, scenario_sha256
+
+    doc = validation_doc()
+    v = tmp_path / "v.json"
+    # the default scenario's own document (name and content hash) belongs to it
+    v.write_text(json.dumps({**doc, "scenario_sha256": scenario_sha256(load_scenario(None))}))
+    out = tmp_path / "r.html"
+    assert runner.invoke(app, ["report", "--validation", str(v), "--out", str(out)]).exit_code == 0
+    # another scenario's document: refused, naming both, nothing written
+    v.write_text(json.dumps({**doc, "scenario": "other-hall", "scenario_sha256": "ab" * 32}))
+    out.unlink()
+    r = runner.invoke(app, ["report", "--validation", str(v), "--out", str(out)])
+    assert r.exit_code == 2 and "other-hall" in r.output and "deepseek-r1-default" in r.output
+    assert "--allow-mismatch" in r.output and not out.exists()
+    # the same name with other content (an override): refused too
+    v.write_text(json.dumps({**doc, "scenario_sha256": "ab" * 32}))
+    assert runner.invoke(app, ["report", "--validation", str(v), "--out", str(out)]).exit_code == 2
+    allowed = runner.invoke(app, ["report", "--validation", str(v), "--out", str(out), "--allow-mismatch"])
+    assert allowed.exit_code == 0 and "warning (--allow-mismatch)" in allowed.stderr and out.exists()
+
+
+def test_a_sweep_document_of_another_scenario_is_a_mismatch():
+    import pandas as pd
+
+    from planner.report.html import SweepResults, document_mismatches
+    from planner.scenario.load import load_scenario, scenario_sha256
+
+    sf = load_scenario(None)
+    own = SweepResults(pd.DataFrame(), [], "s.json", "default.yaml", scenario_sha256(sf))
+    other = SweepResults(pd.DataFrame(), [], "s.json", "other.yaml", "cd" * 32)
+    older = SweepResults(pd.DataFrame(), [], "s.csv", None, None)  # a CSV records no scenario
+    assert document_mismatches(sf, None, own) == [] and document_mismatches(sf, None, older) == []
+    assert "the sweep document is of other.yaml" in document_mismatches(sf, None, other)[0]
+    # an override changes the content hash
+    assert scenario_sha256(load_scenario(None, {"constraints.power_cap_mw": 11})) != scenario_sha256(sf)

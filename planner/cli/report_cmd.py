@@ -29,9 +29,19 @@ def register(app: typer.Typer, handled) -> None:
         ),
         sweep: Path = typer.Option(None, "--sweep", help="Sweep results to draw frontiers from."),
         validation: Path = typer.Option(None, "--validation", help="Validation results (JSON) to include."),
+        allow_mismatch: bool = typer.Option(
+            False, "--allow-mismatch", help="Include documents made from another scenario (the difference is printed)."
+        ),
     ) -> None:
         """Write one HTML report: recommendation, fleet, cost per token, caps, load curve, frontiers, sources."""
-        from planner.report.html import read_sweep_results, read_validation, render_report, report_inputs
+        from planner.report.html import (
+            document_mismatches,
+            read_sweep_results,
+            read_validation,
+            render_report,
+            report_inputs,
+        )
+        from planner.scenario.load import load_scenario
 
         if out.suffix.lower() not in (".html", ".htm"):
             raise ScenarioError(f"--out {out}: the report is HTML; use a .html file name")
@@ -55,6 +65,13 @@ def register(app: typer.Typer, handled) -> None:
         if scenario_path is None and results is not None and results.scenario:
             scenario_path = Path(results.scenario)
         checks = read_validation(validation) if validation is not None else None
+        differences = document_mismatches(load_scenario(scenario_path), checks, results)
+        if differences and not allow_mismatch:
+            raise ScenarioError(
+                "the documents belong to another scenario (pass --allow-mismatch to include them anyway)", differences
+            )
+        for line in differences:
+            stderr.print(f"warning (--allow-mismatch): {line}", markup=False, highlight=False)
         inputs = report_inputs(scenario_path, results, checks, str(validation) if validation else None)
         html = render_report(inputs)
         write_atomic(out, html)

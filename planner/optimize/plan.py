@@ -87,6 +87,7 @@ class FleetPlan:
     reason: Reason | None = None
     aggregation: dict[str, Any] | None = None
     iterations: list[dict[str, Any]] = field(default_factory=list)
+    scenario_sha256: str = ""  # content hash of the scenario planned (overrides applied)
     dispatch: Dispatch | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,6 +145,7 @@ def infeasible_plan(problem: FleetProblem, reason: Reason, solver: dict[str, Any
         timings=timings,
         notes=list(problem.notes),
         reason=reason,
+        scenario_sha256=problem.scenario_sha256,
     )
 
 
@@ -252,6 +254,7 @@ def assemble_plan(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, 
         slices=len(c.start_hours),
         notes=list(problem.notes),
         dispatch=dispatch,
+        scenario_sha256=problem.scenario_sha256,
         **extra,
     )
 

@@ -17,7 +17,7 @@ from planner.catalog.throughput import max_interactivity, throughput_at
 from planner.demand.curve import LoadCurve
 from planner.economics import gpu_hour_costs
 from planner.errors import ScenarioError
-from planner.scenario.load import ScenarioFile
+from planner.scenario.load import ScenarioFile, scenario_sha256
 from planner.scenario.schema import Scenario, SkuEntry
 
 DEFAULT_IDLE_FRACTION = 0.30  # idle draw / full-load draw for inline SKUs; see models/skus.yaml idle-estimate
@@ -66,6 +66,7 @@ class FleetProblem:
     threads: int = 1
     backend: str = "highs"
     aggregation: str = "auto"  # time aggregation: auto | on | off
+    scenario_sha256: str = ""  # content hash of the scenario it was built from (planner.scenario.load)
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     # ---- array views -------------------------------------------------------------
@@ -331,4 +332,5 @@ def build_problem(sf: ScenarioFile, curve: LoadCurve, catalog: Catalog | None = 
         backend=scn.solver.backend,
         aggregation=scn.solver.time_aggregation,
         notes=tuple(notes),
+        scenario_sha256=scenario_sha256(sf),
     )

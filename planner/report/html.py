@@ -39,6 +39,7 @@ class SweepResults:
     paths: list[str]
     source: str
     scenario: str | None = None
+    scenario_sha256: str | None = None  # the document's record of the scenario swept (JSON only)
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def read_sweep_results(path: Path) -> SweepResults:
     if not path.exists():
         raise ScenarioError(f"sweep results file not found: {path}")
     suffix = path.suffix.lower()
-    scenario = None
+    scenario = sha = None
     try:
         if suffix == ".json":
             doc = read_json(path, "sweep results file")
@@ -77,6 +78,7 @@ def read_sweep_results(path: Path) -> SweepResults:
             df = pd.DataFrame(doc["rows"])
             paths = [p["path"] for p in doc["params"]]
             scenario = doc.get("scenario")
+            sha = doc.get("scenario_sha256") or None
         elif suffix == ".csv":
             df = pd.read_csv(path)
             paths = []
@@ -100,7 +102,29 @@ def read_sweep_results(path: Path) -> SweepResults:
     for c in ("status", "caps_at_limit", "diagnosis"):
         if c in df.columns:
             df[c] = df[c].fillna("").astype(str)
-    return SweepResults(df, paths, str(path), scenario)
+    return SweepResults(df, paths, str(path), scenario, sha)
+
+
+def document_mismatches(sf: ScenarioFile, validation: dict[str, Any] | None, sweep: SweepResults | None) -> list[str]:
+    """How the validation and sweep documents differ from the report's scenario (name and content
+    hash); empty when they belong together. A document without a hash (older) is checked by name."""
+    from planner.scenario.load import scenario_sha256
+
+    name, sha = sf.scenario.name, scenario_sha256(sf)
+    out = []
+    if validation is not None:
+        doc_name, doc_sha = validation.get("scenario"), validation.get("scenario_sha256") or None
+        if doc_name != name or (doc_sha is not None and doc_sha != sha):
+            out.append(
+                f"the validation document is of scenario '{doc_name}' (sha256 {(doc_sha or 'not recorded')[:12]}), "
+                f"the report's is '{name}' (sha256 {sha[:12]})"
+            )
+    if sweep is not None and sweep.scenario_sha256 is not None and sweep.scenario_sha256 != sha:
+        out.append(
+            f"the sweep document is of {sweep.scenario} (sha256 {sweep.scenario_sha256[:12]}), "
+            f"the report's scenario is '{name}' from {sf.path} (sha256 {sha[:12]})"
+        )
+    return out
 
 
 VALIDATION_KEYS = ("slo_attainment", "realized_cost_per_million_tokens")

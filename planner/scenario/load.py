@@ -75,6 +75,16 @@ def parse_override_value(text: str) -> Any:
         return text
 
 
+def scenario_sha256(sf: ScenarioFile) -> str:
+    """The content hash of a scenario as planned (overrides applied): SHA-256 of its canonical JSON.
+
+    Recorded in every document (plan, validation, sweep) so that a report can tell documents made
+    from another scenario."""
+    import hashlib
+
+    return hashlib.sha256(sf.scenario.model_dump_json().encode("utf-8")).hexdigest()
+
+
 def load_scenario(path: Path | None = None, overrides: dict[str, Any] | None = None) -> ScenarioFile:
     """Read, override and validate a scenario file (default: the embedded default scenario)."""
     path = Path(path) if path is not None else default_scenario_path()

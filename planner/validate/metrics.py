@@ -73,6 +73,7 @@ class FleetSimResult:
     reliability: dict[str, dict[str, Any]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    scenario_sha256: str = ""  # content hash of the scenario validated (planner.scenario.load)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -418,6 +418,7 @@ def simulate_fleet(
         windows=summaries,
         reliability=reliability,
         notes=notes,
+        scenario_sha256=problem.scenario_sha256,
         timings={
             "outages_s": t_outages - t_start,
             "coarse_s": t_fluid - t_outages,
