@@ -328,3 +328,20 @@ def test_a_limit_with_no_answer_is_exit_4_not_a_defect(monkeypatch, runner):
     monkeypatch.setattr(run, "plan_fleet", stopped)
     result = runner.invoke(app, ["plan", "--no-explain"])
     assert result.exit_code == 4 and "time limit" in result.output and "Traceback" not in result.output
+
+
+def test_joint_relaxation_when_no_cap_alone_suffices():
+    # two units serve the 1,600 tok/s; a: 16 kW and $8/h a unit, b: 8 kW and $16/h a unit
+    # caps 15 kW and $15.5/h: (2a) needs $16/h, (2b) 16 kW, (a+b) both; neither cap alone is enough.
+    # least relative raise: (2b) 1/15 + 16.5/15.5 = 1.131 < (a+b) 9/15 + 8.5/15.5 = 1.148 < (2a) 1.166
+    a = sku("a", g=8, kw=2.0, cost=1.0, thr=100)
+    b = sku("b", g=8, kw=1.0, cost=2.0, thr=100)
+    plan = plan_fleet(problem([a, b], [[1600]], power_mw=0.015, budget=15.5))
+    r = plan.reason
+    assert plan.status == "infeasible"
+    assert not r.relaxations["power_cap_mw"]["feasible_by_itself"]
+    assert not r.relaxations["budget_usd_per_hour"]["feasible_by_itself"]
+    together = {c["cap"]: c for c in r.caps_needed if c["scope"] == "together"}
+    assert together["power_cap"]["needed"] == pytest.approx(0.016)
+    assert together["budget_cap"]["needed"] == pytest.approx(32.0)
+    assert "raising power_cap_mw to 0.016 MW and budget_usd_per_hour to $32/h together" in r.summary

@@ -182,6 +182,51 @@ def smallest_relaxations(problem: FleetProblem) -> dict[str, Any]:
     return out
 
 
+def joint_relaxation(problem: FleetProblem) -> dict[str, Any] | None:
+    """The smallest change of every cap together that makes the problem feasible (when none alone does).
+
+    Each cap row of the cap table becomes ``use <= limit + excess`` (excess >= 0) and the sum of
+    ``excess / limit`` (the relative relaxation) is minimised, units integer as in the plan. Returns
+    ``{field: {current, needed, unit}}`` for the caps that must rise, or None when raising every
+    cap together is not enough (supply limits, or a workload no SKU can serve).
+    """
+    table = caps(single_period(problem))
+    if len(table) < 2:
+        return None
+    freed = replace(problem, **{c.field.rsplit(".", 1)[-1]: None for c in table})
+    model = build_fleet_model(freed, allow_unserved=False)
+    rows, objective, excess = [], [], {}
+    for cap in table:
+        var = model.prob.add_variable(f"excess_{cap.name}", lowBound=0.0)
+        model.variables.append(var)
+        excess[cap.name] = var
+        objective.append((var, 1.0 / cap.limit))
+        decision = model.units if cap.decision == "units" else model.buy
+        terms = [(decision[j], float(c)) for j, c in enumerate(cap.coefficients[:, 0]) if c]
+        expr = pulp.LpAffineExpression([*terms, (var, -1.0)])
+        rows.append(pulp.LpConstraint(expr, pulp.LpConstraintLE, f"joint_{cap.name}", cap.limit))
+    res = solve(model, pulp.LpAffineExpression(objective), extra=rows)
+    if not res.ok:
+        return None
+    out = {}
+    units = np.array([[round(v.varValue or 0.0)] for v in model.units], dtype=float)
+    buy = units - np.array([[s.min_units] for s in problem.skus], dtype=float)
+    for cap in table:
+        used = cap.use(units, buy)
+        if used > cap.limit * (1 + 1e-9):
+            out[cap.field.rsplit(".", 1)[-1]] = {
+                "cap": cap.name,
+                "current": cap.limit,
+                "needed": used,
+                "unit": cap.unit,
+            }
+    return out
+
+
+def _amount(value: float, unit: str) -> str:
+    return f"${value:,.6g}" if unit == "$" else (f"${value:,.6g}/h" if unit == "$/h" else f"{value:,.6g} {unit}")
+
+
 def diagnose(problem: FleetProblem) -> Reason:
     """A diagnosis in words and numbers (the JSON `reason`)."""
     checks = closed_form_checks(problem)
@@ -207,6 +252,18 @@ def diagnose(problem: FleetProblem) -> Reason:
                 )
         else:
             lines.append(f"raising {name} alone cannot make it feasible")
+    caps_alone = [r for name, r in relax.items() if name != "max_units"]
+    together = None
+    if len(caps_alone) >= 2 and not any(r["feasible_by_itself"] for r in caps_alone):
+        together = joint_relaxation(problem)
+        if together:
+            lines.append(
+                "raising "
+                + " and ".join(f"{name} to {_amount(r['needed'], r['unit'])}" for name, r in together.items())
+                + " together would make it feasible (the least total relative raise)"
+            )
+        else:
+            lines.append("raising every cap together cannot make it feasible")
     if not lines:
         lines.append("the solver proved infeasibility; no single cap or supply limit explains it")
     kinds = {c.field.rsplit(".", 1)[-1]: c.name for c in caps(single_period(problem))}
@@ -223,6 +280,19 @@ def diagnose(problem: FleetProblem) -> Reason:
         }
         for name, r in relax.items()
         if name in kinds and r["feasible_by_itself"] and r["needed"] > r["current"] * (1 + 1e-9)
+    ]
+    needed += [
+        {
+            "period": "plan",
+            "cap": r["cap"],
+            "unit": r["unit"],
+            "scope": "together",
+            "current": r["current"],
+            "needed": r["needed"],
+            "short_by": r["needed"] - r["current"],
+            "feasible_when_raised": True,
+        }
+        for r in (together or {}).values()
     ]
     return Reason(
         summary="; ".join(lines),

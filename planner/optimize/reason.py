@@ -15,7 +15,8 @@ class Reason:
     (per workload for a plan, per period for a buildout); ``caps_needed`` rows ``{period, cap,
     unit, scope, current, needed, short_by, feasible_when_raised}``: the value each cap would
     need (``scope`` "only": that cap alone, the others as they are; "all": that cap kind raised
-    in every period together); ``relaxations`` the command's detailed table (a plan: per
+    in every period together; "together": every cap of a plan raised at once by the least total
+    relative amount, when no cap alone suffices); ``relaxations`` the command's detailed table (a plan: per
     scenario field, and whether the supply limits explain it; a buildout: every row, short or
     not); ``scope`` what the diagnosis ran on when it is not the full problem (time aggregation).
     """
