@@ -66,3 +66,12 @@ def test_cbc_backend_agrees_with_highs():
 def test_a_bad_cap_flag_is_named(runner, flag, value):
     result = runner.invoke(app, ["plan", flag, value])
     assert result.exit_code == 2 and f"{flag} {float(value):g}: a cap must be a positive number" in result.output
+
+
+@pytest.mark.parametrize("command", ["plan", "buildout"])
+def test_out_naming_a_file_is_refused_before_work(runner, tmp_path, command):
+    target = tmp_path / "results"
+    target.write_text("not a folder")
+    result = runner.invoke(app, [command, "--out", str(target)])
+    assert result.exit_code == 2 and "a file is there; give a folder" in result.output
+    assert target.read_text() == "not a folder"

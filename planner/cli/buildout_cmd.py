@@ -115,10 +115,11 @@ def register(app: typer.Typer, handled) -> None:
         """Plan purchases and retirements period by period: the schedule, MW and spend, cost per token."""
         from planner.buildout.report import buildout_files
         from planner.buildout.run import run_buildout
-        from planner.cli.options import parse_sets
+        from planner.cli.options import check_out_dir, parse_sets
 
         if mode is not None and mode not in MODES:
             raise typer.BadParameter(f"unknown mode '{mode}' (use {' or '.join(MODES)})", param_hint="--mode")
+        check_out_dir(out, "buildout.json, schedule.csv, periods.csv and schedule.png")
         overrides = parse_sets(sets)
         if exact:
             overrides["solver.time_aggregation"] = "off"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from planner.errors import ScenarioError
@@ -17,3 +18,9 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
         key, value = item.split("=", 1)
         out[key.strip()] = parse_override_value(value)
     return out
+
+
+def check_out_dir(out: Path | None, holds: str) -> None:
+    """--out names a folder (``holds`` says what it will hold): refused before any work when it is a file."""
+    if out is not None and out.exists() and not out.is_dir():
+        raise ScenarioError(f"--out {out}: a file is there; give a folder (it will hold {holds})")

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from planner.cli.options import parse_sets
+from planner.cli.options import check_out_dir, parse_sets
 from planner.cli.output import emit_json, fmt, stderr, stdout
 from planner.errors import ScenarioError
 from planner.optimize.plan import FleetPlan, dispatch_rows
@@ -281,6 +281,7 @@ def register(app: typer.Typer, handled) -> None:
             overrides["solver.time_aggregation"] = "off"
         if threads is not None:
             overrides["solver.threads"] = threads
+        check_out_dir(out, "plan.json, fleet.csv and dispatch.csv")
         fractions = parse_served_fractions(served_fraction)
         if fractions is not None and overrides.setdefault("objective", "min_cost_per_token") != "min_cost_per_token":
             raise ScenarioError(
