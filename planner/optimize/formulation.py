@@ -143,7 +143,7 @@ def caps(problem: BuildoutProblem, window: range | None = None, history: History
     single = P == 1
     field_of = {
         "power_cap": "constraints.power_cap_mw" if single else "buildout.power_cap_mw",
-        "budget_cap": "constraints.budget_usd_per_hour",
+        "budget_cap": "constraints.budget_usd_per_hour" if single else "buildout.budget_usd_per_hour",
         "capex_cap": "constraints.capex_budget_usd" if single else "buildout.capex_budget_usd",
     }
     out: list[Cap] = []
