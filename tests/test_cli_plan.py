@@ -73,5 +73,5 @@ def test_out_naming_a_file_is_refused_before_work(runner, tmp_path, command):
     target = tmp_path / "results"
     target.write_text("not a folder")
     result = runner.invoke(app, [command, "--out", str(target)])
-    assert result.exit_code == 2 and "a file is there; give a folder" in result.output
+    assert result.exit_code == 2 and "is a file, not a folder; give a folder" in result.output
     assert target.read_text() == "not a folder"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,22 @@ def parse_sets(items: list[str] | None) -> dict[str, Any]:
     return out
 
 
+def folder_problem(folder: Path) -> str | None:
+    """Why ``folder`` could not be used or created as a folder (None: it can)."""
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{probe} is a file, not a folder"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"{probe} is not writable" if probe == folder else f"cannot create it: {probe} is not writable"
+    return None
+
+
 def check_out_dir(out: Path | None, holds: str) -> None:
-    """--out names a folder (``holds`` says what it will hold): refused before any work when it is a file."""
-    if out is not None and out.exists() and not out.is_dir():
-        raise ScenarioError(f"--out {out}: a file is there; give a folder (it will hold {holds})")
+    """--out names a folder (``holds`` says what it will hold): refused before any work when it
+    cannot be used or created as one."""
+    if out is not None and (why := folder_problem(out)) is not None:
+        raise ScenarioError(f"--out {out}: {why}; give a folder (it will hold {holds})")

@@ -13,6 +13,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from planner.cli.options import folder_problem
 from planner.cli.output import emit_json, stderr, stdout
 from planner.documents import sweep_document
 from planner.errors import ScenarioError
@@ -41,20 +42,6 @@ def parquet_bytes(df) -> bytes:
     return buf.getvalue()
 
 
-def _folder_problem(folder: Path) -> str | None:
-    """Why ``folder`` could not be used or created as a folder (None: it can)."""
-    probe = folder
-    while not probe.exists():
-        if probe.parent == probe:
-            break
-        probe = probe.parent
-    if not probe.is_dir():
-        return f"{probe} is a file, not a folder"
-    if not os.access(probe, os.W_OK | os.X_OK):
-        return f"{probe} is not writable" if probe == folder else f"cannot create it: {probe} is not writable"
-    return None
-
-
 def check_output_paths(out: Path | None, plot: Path | None) -> None:
     """Every output path checked before any point runs (nothing created yet): --out must be
     a writable file name whose folder exists or can be created; --plot a folder that exists
@@ -67,11 +54,11 @@ def check_output_paths(out: Path | None, plot: Path | None) -> None:
             problems.append(f"--out {out}: it is a directory; give a file name such as {out / 'results.csv'}")
         elif out.exists() and not os.access(out, os.W_OK):
             problems.append(f"--out {out}: the file exists and is not writable")
-        elif (why := _folder_problem(out.parent)) is not None:
+        elif (why := folder_problem(out.parent)) is not None:
             problems.append(f"--out {out}: cannot write into {out.parent}: {why}")
         elif out.suffix.lower() == ".parquet":
             parquet_engine()
-    if plot is not None and (why := _folder_problem(plot)) is not None:
+    if plot is not None and (why := folder_problem(plot)) is not None:
         problems.append(f"--plot {plot}: cannot use it as the charts folder: {why}")
     if problems:
         raise ScenarioError("bad output path" + ("s" if len(problems) > 1 else ""), problems)
