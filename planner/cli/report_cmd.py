@@ -65,14 +65,15 @@ def register(app: typer.Typer, handled) -> None:
         if scenario_path is None and results is not None and results.scenario:
             scenario_path = Path(results.scenario)
         checks = read_validation(validation) if validation is not None else None
-        differences = document_mismatches(load_scenario(scenario_path), checks, results)
+        sf = load_scenario(scenario_path)
+        differences = document_mismatches(sf, checks, results)
         if differences and not allow_mismatch:
             raise ScenarioError(
                 "the documents belong to another scenario (pass --allow-mismatch to include them anyway)", differences
             )
         for line in differences:
             stderr.print(f"warning (--allow-mismatch): {line}", markup=False, highlight=False)
-        inputs = report_inputs(scenario_path, results, checks, str(validation) if validation else None)
+        inputs = report_inputs(sf, results, checks, str(validation) if validation else None)
         html = render_report(inputs)
         write_atomic(out, html)
         charts = html.count('class="chart"')

@@ -161,7 +161,7 @@ def read_validation(path: Path) -> dict[str, Any]:
 
 
 def report_inputs(
-    scenario: Path | str | None = None,
+    scenario: ScenarioFile | Path | str | None = None,
     sweep: SweepResults | None = None,
     validation: Any = None,
     validation_source: str | None = None,
@@ -170,7 +170,7 @@ def report_inputs(
     from planner.optimize.run import plan_fleet
     from planner.pipeline import scenario_problem
 
-    sf = load_scenario(scenario)
+    sf = scenario if isinstance(scenario, ScenarioFile) else load_scenario(scenario)
     problem = scenario_problem(sf)
     plan = plan_fleet(problem, explain=True)
     cat = shipped_catalog() if sf.scenario.catalog is None else load_catalog(sf.resolve(sf.scenario.catalog))
