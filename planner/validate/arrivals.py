@@ -160,9 +160,20 @@ def request_profiles(
 
 
 def service_cv2(profile: RequestProfile) -> float:
-    """Squared coefficient of variation of holding times (output tokens). [1]"""
+    """Squared coefficient of variation of holding times. [1]
+
+    A request holds its slot for its total (input + output) tokens / the slot's token rate
+    (pools.py), so this is the CV^2 of the total tokens drawn by ``draw_lengths``: input and
+    output lognormals independent, a fixed length 0, exponential 1.
+    """
     if profile.length_kind == "exponential":
         return 1.0
-    if profile.output_lengths is not None:
-        return math.exp(profile.output_lengths.sigma**2) - 1.0
-    return 0.0
+    if profile.input_lengths is None and profile.output_lengths is None:
+        return 0.0
+    mean_out = profile.mean_tokens * profile.output_share
+    mean_in = profile.mean_tokens - mean_out
+    var = 0.0
+    for lengths, mean in ((profile.input_lengths, mean_in), (profile.output_lengths, mean_out)):
+        if lengths is not None:
+            var += (math.exp(lengths.sigma**2) - 1.0) * mean**2
+    return var / profile.mean_tokens**2

@@ -44,6 +44,11 @@ class WindowSummary:
     interrupted: int
     events: int
     wall_s: float
+    dropped: int = 0  # measured requests that gave up [requests]
+    initial_queue: dict[str, int] = field(default_factory=dict)  # "sku/workload" -> queued at the start [requests]
+    # measured per workload, then "all" and per SKU: requests, p_wait, p_late (wait > max_queue_delay_s),
+    # mean_s, p95_s, p99_s (a request that gave up counts as waiting the patience) [1], [s]
+    queueing: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,15 @@ class FleetSimResult:
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     scenario_sha256: str = ""  # content hash of the scenario validated (planner.scenario.load)
+    # per workload and "total": {"tokens"|"requests": {demanded, served, dropped, backlog, interrupted}},
+    # whole numbers with demanded == served + dropped + backlog exactly; interrupted (hit by a
+    # failure, restarted) is a part of served and dropped [tokens], [requests]
+    accounting: dict[str, dict[str, dict[str, int]]] = field(default_factory=dict)
+    # coarse model over the span, per workload: "all" and per SKU: p_wait, p_late, mean_s, p95_s,
+    # p99_s of min(wait, patience), at each slice's peak rate (fluid.py) [1], [s]
+    queueing: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    # the coarse model's threshold and how many (pool, slice) pairs used each model
+    coarse_models: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

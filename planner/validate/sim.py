@@ -41,7 +41,7 @@ from planner.optimize.plan import FleetPlan
 from planner.optimize.problem import FleetProblem
 from planner.validate.arrivals import RequestProfile, service_cv2
 from planner.validate.failures import Outages, Reliability, simulate_outages, sku_reliability
-from planner.validate.fluid import slice_queue
+from planner.validate.fluid import HEAVY_TRAFFIC_RHO, Flow, WaitMixture, fluid_flow, wait_model
 from planner.validate.metrics import FleetSimResult, SloTargets, WindowSummary
 from planner.validate.pools import PoolSpec, SlotModel, slot_model, split_domains
 from planner.validate.window import ROUTERS, simulate_window
@@ -147,6 +147,103 @@ def _percentiles(wait: np.ndarray) -> dict[str, float]:
     return {"p50": float(p[0]), "p90": float(p[1]), "p99": float(p[2]), "max": float(w.max())}
 
 
+@dataclass
+class Ledger:
+    """Requests per workload through the coarse model: demanded = served + dropped + backlog."""
+
+    demanded: np.ndarray  # (W,) [requests]
+    served: np.ndarray
+    dropped: np.ndarray
+    backlog: np.ndarray
+    interrupted: np.ndarray
+
+    @classmethod
+    def of(cls, n: int) -> Ledger:
+        return cls(*(np.zeros(n) for _ in range(5)))
+
+    def arrive(self, requests: np.ndarray) -> None:
+        self.demanded += requests
+
+    def drop(self, k: int, n: float) -> None:
+        self.dropped[k] += n
+
+    def serve(self, k: int, served: float, dropped: float, interrupted: float) -> None:
+        self.served[k] += served
+        self.dropped[k] += dropped
+        self.interrupted[k] += interrupted
+
+    def leave(self, k: int, queued: float) -> None:
+        self.backlog[k] += queued
+
+    def accounting(self, workloads: tuple[str, ...], mean_tokens: list[float]) -> dict[str, dict[str, dict[str, int]]]:
+        """Whole tokens and requests per workload and in total; served absorbs the rounding, so
+        ``demanded == served + dropped + backlog`` holds exactly in integers."""
+
+        def whole(demanded: float, dropped: float, backlog: float, interrupted: float) -> dict[str, int]:
+            d, x, b = round(demanded), round(dropped), round(backlog)
+            return {"demanded": d, "served": d - x - b, "dropped": x, "backlog": b, "interrupted": round(interrupted)}
+
+        out: dict[str, dict[str, dict[str, int]]] = {}
+        for k, w in enumerate(workloads):
+            parts = (self.demanded[k], self.dropped[k], self.backlog[k], self.interrupted[k])
+            out[w] = {"tokens": whole(*(x * mean_tokens[k] for x in parts)), "requests": whole(*parts)}
+        out["total"] = {
+            unit: {key: sum(out[w][unit][key] for w in workloads) for key in out[workloads[0]][unit]}
+            for unit in ("tokens", "requests")
+        }
+        return out
+
+
+def _window_start(
+    pools: list[PoolSpec], flows: dict[tuple[int, int], tuple[float, Flow]], prof: list[RequestProfile]
+) -> tuple[float, list[int]]:
+    """Where in its slice a window goes (0 start, 0.5 middle, 1 end) and each pool's queue there.
+
+    At the moment of the slice's largest fluid backlog (in seconds of work: backlog / capacity
+    of the pool whose delay is largest), so that a window is never less loaded than the slice
+    it stands for; the middle when no pool has a backlog.
+    """
+    worst, at = 0.0, 0.5
+    for p in pools:
+        f = flows[(p.sku_index, p.workload_index)][1]
+        rate = p.slots_total * p.slots.slot_tokens_per_s / prof[p.workload_index].mean_tokens
+        delay = f.peak_backlog / rate if rate > 0 else math.inf if f.peak_backlog > 0 else 0.0
+        if delay > worst:
+            worst, at = delay, f.peak_at
+    queue = []
+    for p in pools:
+        f = flows[(p.sku_index, p.workload_index)][1]
+        queue.append(int(round({0.0: f.backlog_start, 1.0: f.backlog_end}.get(at, 0.0))))
+    return at, queue
+
+
+def _measured_queueing(
+    res, pools: list[PoolSpec], workloads: tuple[str, ...], patience: float, tau: float
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Per workload and SKU, the window's measured waits (a request that gave up waited the patience)."""
+    wait = np.where(res.served, res.wait_s, patience)
+    sku_of = np.array([p.sku for p in pools] + [""], dtype=object)[np.where(res.pool >= 0, res.pool, len(pools))]
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for k, w in enumerate(workloads):
+        mk = res.workload == k
+        if not mk.any():
+            continue
+        groups = {"all": mk, **{s: mk & (sku_of == s) for s in dict.fromkeys(p.sku for p in pools)}}
+        out[w] = {
+            name: {
+                "requests": int(sel.sum()),
+                "p_wait": float((wait[sel] > 0).mean()),
+                "p_late": float((wait[sel] > tau).mean()),
+                "mean_s": float(wait[sel].mean()),
+                "p95_s": float(np.percentile(wait[sel], 95)),
+                "p99_s": float(np.percentile(wait[sel], 99)),
+            }
+            for name, sel in groups.items()
+            if sel.any()
+        }
+    return out
+
+
 def simulate_fleet(
     problem: FleetProblem,
     plan: FleetPlan,
@@ -222,11 +319,13 @@ def simulate_fleet(
     ca2 = [p.burstiness**2 for p in prof]
     cs2 = [service_cv2(p) for p in prof]
     late = np.zeros((W, T))
-    lost = np.zeros((W, T))
+    book = Ledger.of(W)
+    mixtures: dict[tuple[int, int], WaitMixture] = {}
+    model_count = {"allen_cunneen": 0, "heavy_traffic": 0}
     busy_gpu_h = np.zeros(len(problem.skus))
     pressure = np.zeros(T)
     backlog: dict[tuple[int, int], float] = {}
-    start_backlog: list[dict[tuple[int, int], float]] = []
+    flows: list[dict[tuple[int, int], tuple[float, Flow]]] = []  # per slice: pool -> (start backlog, flow)
     all_pools: list[list[PoolSpec]] = []
     all_shares: list[list[np.ndarray]] = []
     for t in range(T):
@@ -234,39 +333,50 @@ def simulate_fleet(
         shares = _shares(problem, pools, busy, t, options.router)
         all_pools.append(pools)
         all_shares.append(shares)
-        start_backlog.append(dict(backlog))
         h = float(c.slice_hours[t])
+        duration = h * SECONDS_PER_HOUR
+        book.arrive(requests[:, t])
         for k in range(W):
-            if not any(p.workload_index == k for p in pools):
-                lost[k, t] = 1.0 if requests[k, t] > 0 else 0.0
-                late[k, t] = lost[k, t]
+            if not any(p.workload_index == k for p in pools):  # nothing serves it: every request gives up
+                book.drop(k, requests[k, t])
+                late[k, t] = 1.0 if requests[k, t] > 0 else 0.0
+        here: dict[tuple[int, int], tuple[float, Flow]] = {}
         for i, p in enumerate(pools):
             j, k = p.sku_index, p.workload_index
-            up_share = 1.0 - down_domains[j, t] / domains[j]
-            c_slots = p.slots_total * up_share
+            c_slots = p.slots_total * (1.0 - down_domains[j, t] / domains[j])
             mu = p.slots.slot_tokens_per_s / prof[k].mean_tokens
+            m = c_slots * mu
             lam_pk = req_peak[k, t] * shares[k][i]
             lam_mean = req_mean[k, t] * shares[k][i]
-            if c_slots * mu > 0:
-                pressure[t] = max(pressure[t], lam_pk / (c_slots * mu))
-            lt, ls, q = slice_queue(
-                lam_pk, c_slots, mu, backlog.get((j, k), 0.0), h, tau, patience, ca2=ca2[k], cs2=cs2[k]
-            )
-            backlog[(j, k)] = q
-            n_req = lam_mean * h * SECONDS_PER_HOUR
+            if m > 0:
+                pressure[t] = max(pressure[t], lam_pk / m)
+            n_req = lam_mean * duration
+            rho = min(1.0, lam_mean / m) if m > 0 else 1.0
+            hit = min(n_req, fails[j, t] * (p.domains / domains[j]) * rho * p.slots.slots_per_domain)
+            # an interrupted request restarts: on average half a holding time of work is lost
+            m_eff = max(0.0, m - hit * 0.5 / duration)
+            q0 = backlog.pop((j, k), 0.0)
+            flow = fluid_flow(lam_mean, m_eff, q0, duration, patience)
+            here[(j, k)] = (q0, flow)
+            backlog[(j, k)] = flow.backlog_end
+            book.serve(k, flow.served, flow.dropped, hit)
+            wm = wait_model(lam_pk, c_slots, mu, q0, duration, ca2=ca2[k], cs2=cs2[k])
+            if wm.kind in model_count:
+                model_count[wm.kind] += 1
+            mixtures.setdefault((k, j), WaitMixture()).add(n_req, wm)
+            lt = float(wm.survival(np.array([tau]))[0])
             if n_req > 0:
-                rho = min(1.0, lam_mean / (c_slots * mu)) if c_slots * mu > 0 else 1.0
-                hit = fails[j, t] * (p.domains / domains[j]) * rho * p.slots.slots_per_domain
-                lt = min(1.0, lt + hit / n_req)
+                lt = min(1.0, max(lt, flow.dropped / (n_req + q0)) + hit / n_req)
             if not p.slots.meets_interactivity:
                 lt = 1.0
-            weight = shares[k][i]
-            late[k, t] += weight * lt
-            lost[k, t] += weight * ls
-            served_req = min(lam_mean, c_slots * mu)
-            busy_gpu_h[j] += served_req / mu / p.slots.slots_per_domain * p.gpus_per_domain * h
+            late[k, t] += shares[k][i] * lt
+            busy_gpu_h[j] += (flow.served + 0.5 * hit) / mu / p.slots.slots_per_domain * p.gpus_per_domain / 3600.0
+        for (j, k) in [key for key in backlog if key not in here]:  # a pool gone this slice: its queue gives up
+            book.serve(k, 0.0, backlog.pop((j, k)), 0.0)
+        flows.append(here)
+    for (_, k), q in backlog.items():
+        book.leave(k, q)
     ok = np.clip(1.0 - late, 0.0, 1.0)
-    served = np.clip(1.0 - lost, 0.0, 1.0)
     analytic_ok = ok.copy()
     t_fluid = time.perf_counter()
 
@@ -295,7 +405,9 @@ def simulate_fleet(
         if not pools:
             continue
         run = options.warmup_s + options.window_s
-        offset = max(0.0, (float(c.slice_hours[t]) * SECONDS_PER_HOUR - run) / 2.0)
+        slice_s = float(c.slice_hours[t]) * SECONDS_PER_HOUR
+        at, q0 = _window_start(pools, flows[t], prof)
+        offset = max(0.0, (slice_s - run) * at)
         t0_h = float(c.start_hours[t]) + offset / SECONDS_PER_HOUR
         t1_h = t0_h + run / SECONDS_PER_HOUR
         up, trans = [], []
@@ -310,7 +422,6 @@ def simulate_fleet(
                 if (j, d) in owner:
                     trans.append(((th - t0_h) * SECONDS_PER_HOUR, owner[(j, d)], g))
         trans.sort(key=lambda x: x[0])
-        q0 = [int(round(start_backlog[t].get((p.sku_index, p.workload_index), 0.0))) for p in pools]
         rng = np.random.default_rng(np.random.SeedSequence(options.seed, spawn_key=(10**6 + t,)))
         res = simulate_window(
             pools,
@@ -333,7 +444,6 @@ def simulate_fleet(
             mk = res.workload == k
             if mk.any():
                 ok[k, t] = float(good[mk].mean())
-                served[k, t] = float(res.served[mk].mean())
         waits.append(res.wait_s)
         measured_ok += int(good.sum())
         measured_n += len(good)
@@ -358,6 +468,9 @@ def simulate_fleet(
                 interrupted=int(res.interrupted.sum()),
                 events=res.events,
                 wall_s=res.wall_s,
+                dropped=int((~res.served).sum()),
+                initial_queue={f"{p.sku}/{p.workload}": int(q) for p, q in zip(pools, q0, strict=True) if q > 0},
+                queueing=_measured_queueing(res, pools, problem.workloads, patience, tau),
             )
         )
     t_windows = time.perf_counter()
@@ -365,15 +478,28 @@ def simulate_fleet(
     # ---- 4. span figures ----------------------------------------------------------------
     n_total = requests.sum()
     slo = float((ok * requests).sum() / n_total) if n_total > 0 else 1.0
-    served_frac = float((served * requests).sum() / n_total) if n_total > 0 else 1.0
     slice_n = requests.sum(axis=0)
     slice_ok = np.where(slice_n > 0, (ok * requests).sum(axis=0) / np.maximum(slice_n, 1e-300), 1.0)
-    tokens_dem = c.mean * c.slice_hours[None, :] * SECONDS_PER_HOUR
-    tokens_served = float((tokens_dem * served).sum())
+    accounting = book.accounting(problem.workloads, [p.mean_tokens for p in prof])
+    total = accounting["total"]
+    tokens_served = float(total["tokens"]["served"])
+    served_frac = total["requests"]["served"] / total["requests"]["demanded"] if total["requests"]["demanded"] else 1.0
     g = gpus.astype(float)
     per_gpu_hour, per_busy_hour = problem.gpu_hour_costs()  # the planner's one cost function
     cost = float((g * per_gpu_hour).sum() * span + (per_busy_hour * busy_gpu_h).sum())
     all_waits = np.concatenate(waits) if waits else np.zeros(0)
+    queueing: dict[str, dict[str, dict[str, float]]] = {}
+    for k, w in enumerate(problem.workloads):
+        per_sku = {}
+        every = WaitMixture()
+        for j, s in enumerate(problem.skus):
+            mix = mixtures.get((k, j))
+            if mix is not None and mix.weights:
+                per_sku[s.id] = mix.summary(patience, tau)
+                every.weights += mix.weights
+                every.models += mix.models
+        if per_sku:
+            queueing[w] = {"all": every.summary(patience, tau), **per_sku}
     availability = {}
     reliability = {}
     for j, s in enumerate(problem.skus):
@@ -408,7 +534,10 @@ def simulate_fleet(
         planned_cost_per_million_tokens=plan.cost_per_million_tokens,
         realized_cost_usd=cost,
         tokens_served=tokens_served,
-        tokens_demanded=float(tokens_dem.sum()),
+        tokens_demanded=float(total["tokens"]["demanded"]),
+        accounting=accounting,
+        queueing=queueing,
+        coarse_models={"heavy_traffic_rho": HEAVY_TRAFFIC_RHO, **model_count},
         availability=availability,
         unavailable_gpus={
             s.id: (down_domains[j] * rel[j].gpus_per_domain).tolist() for j, s in enumerate(problem.skus) if g[j] > 0
