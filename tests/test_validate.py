@@ -499,7 +499,9 @@ def test_backlog_carries_and_drains_and_accounts():
     by_hour = {w.hour: w for w in r.windows}
     assert by_hour[0.0].offset_s > 3000  # the overloaded slice's window sits at its largest queue (the end)
     assert by_hour[0.0].initial_queue == {"a/w": 600}
-    assert by_hour[1.0].offset_s == 0.0 and by_hour[1.0].initial_queue == {"a/w": 600}  # and the next one starts with it
+    assert by_hour[1.0].offset_s == 0.0 and by_hour[1.0].initial_queue == {
+        "a/w": 600
+    }  # and the next one starts with it
     assert by_hour[0.0].slo_attainment < 0.05 and by_hour[0.0].dropped > 0
 
 

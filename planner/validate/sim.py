@@ -371,7 +371,7 @@ def simulate_fleet(
                 lt = 1.0
             late[k, t] += shares[k][i] * lt
             busy_gpu_h[j] += (flow.served + 0.5 * hit) / mu / p.slots.slots_per_domain * p.gpus_per_domain / 3600.0
-        for (j, k) in [key for key in backlog if key not in here]:  # a pool gone this slice: its queue gives up
+        for j, k in [key for key in backlog if key not in here]:  # a pool gone this slice: its queue gives up
             book.serve(k, 0.0, backlog.pop((j, k)), 0.0)
         flows.append(here)
     for (_, k), q in backlog.items():
