@@ -60,6 +60,13 @@ def render_validation(r: FleetSimResult) -> None:
         f"SLO attainment: [bold]{_pct(r.slo_attainment)}[/] of requests over the span "
         f"({_pct(r.peak_slo_attainment)} in the request-level windows); served {_pct(r.served_fraction)}"
     )
+    tok = r.accounting.get("total", {}).get("tokens")
+    if tok:
+        stdout.print(
+            f"tokens: demanded {tok['demanded']:,} = served {tok['served']:,} + dropped (gave up) "
+            f"{tok['dropped']:,} + backlog (queued at the end) {tok['backlog']:,}; "
+            f"{r.accounting['total']['requests']['interrupted']:,} requests interrupted by failures"
+        )
     q = r.queue_delay_s
     stdout.print(
         f"queueing delay in the windows: p50 {q['p50']:.3g} s, p90 {q['p90']:.3g} s, p99 {q['p99']:.3g} s, "
@@ -110,6 +117,25 @@ def render_validation(r: FleetSimResult) -> None:
             f"{w.events / w.wall_s:,.0f}" if w.wall_s > 0 else "-",
         )
     stdout.print(wt)
+    qt = Table(
+        title=f"queueing over the span (coarse model at each slice's peak rate; waits capped at the "
+        f"{t.patience_s:g} s patience)",
+        title_justify="left",
+    )
+    for col in ("workload", "SKU", "P(wait)", f"P(wait > {t.max_queue_delay_s:g} s)", "mean s", "p95 s", "p99 s"):
+        qt.add_column(col, justify="left" if col in ("workload", "SKU") else "right")
+    for w, per in r.queueing.items():
+        for sku, f in per.items():
+            qt.add_row(
+                w,
+                sku,
+                _pct(f["p_wait"]),
+                _pct(f["p_late"]),
+                f"{f['mean_s']:.3g}",
+                f"{f['p95_s']:.3g}",
+                f"{f['p99_s']:.3g}",
+            )
+    stdout.print(qt)
     for note in r.notes:
         stdout.print(f"note: {note}")
 

@@ -506,6 +506,18 @@ def _gpus_down(doc: dict[str, Any]) -> tuple[Any, dict[str, Any]] | None:
     return hours, series
 
 
+def _accounting_row(acc: Any) -> list[str] | None:
+    """tokens demanded = served + dropped + backlog, from a validation document's accounting."""
+    tok = acc.get("total", {}).get("tokens") if isinstance(acc, dict) else None
+    if not isinstance(tok, dict) or not all(isinstance(tok.get(k), int) for k in ("served", "dropped", "backlog")):
+        return None
+    return [
+        "tokens served / dropped / backlog",
+        f"{tok['served']:.4g} / {tok['dropped']:.4g} / {tok['backlog']:.4g}",
+        "of the tokens demanded: served, gave up, still queued at the end",
+    ]
+
+
 def _validation(r: ReportInputs) -> str:
     from planner.report.charts import gpus_down_chart
 
@@ -543,6 +555,7 @@ def _validation(r: ReportInputs) -> str:
             "tokens served / demanded"
             + (f" (requests give up after {_seconds(targets['patience_s'])})" if "patience_s" in targets else ""),
         ],
+        _accounting_row(v.get("accounting")),
         ["realised $/M tokens", _money(realized, 4) if isinstance(realized, (int, float)) else "n/a", escape(gap)],
         ["planned $/M tokens", _money(planned, 4) if isinstance(planned, (int, float)) else "n/a", "from the plan"],
         [

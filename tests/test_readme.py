@@ -1,0 +1,138 @@
+"""Every figure the README quotes from a shipped scenario is what the code prints today.
+
+Each test recomputes the figures (library or CLI, the shipped scenarios) and checks that the
+README's sentence, whitespace folded, contains them as the code formats them. Benchmark
+timings are machine-dependent and are not checked here (benchmarks/ prints them). The
+queueing-model table is checked in test_validate.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from planner.cli.main import app
+
+ROOT = Path(__file__).resolve().parents[1]
+README = " ".join((ROOT / "README.md").read_text().split())
+
+
+def says(text: str) -> None:
+    assert " ".join(text.split()) in README, f"README does not say: {text}"
+
+
+def run_json(runner, *args: str) -> dict:
+    r = runner.invoke(app, [*args, "--json"])
+    assert r.exit_code in (0, 3), r.output
+    return json.loads(r.stdout)
+
+
+def test_headline_cost_per_token(runner):
+    rows = run_json(runner, "compare")
+    h200, gb300 = rows
+    ratio = h200["cost_per_million_tokens"] / gb300["cost_per_million_tokens"]
+    says(
+        f"Hopper (HGX H200) at ${h200['cost_per_gpu_hour']:.2f} per GPU-hour against Blackwell (GB300 NVL72) at "
+        f"${gb300['cost_per_gpu_hour']:.2f}"
+    )
+    says(
+        f"it is ${h200['cost_per_million_tokens']:.2f} against ${gb300['cost_per_million_tokens']:.2f} per million "
+        f"tokens ({ratio:.0f}x)"
+    )
+    low = run_json(runner, "compare", "-i", "35")
+    says(f"at 35 tok/s/user about {low[0]['cost_per_million_tokens'] / low[1]['cost_per_million_tokens']:.0f}x")
+
+
+def test_infeasibility_examples(runner):
+    r = runner.invoke(app, ["plan", "--power-cap-mw", "7", "--no-explain"])
+    assert r.exit_code == 3
+    closed_form = re.search(
+        r"peak demand at hour \d+ needs at least [^;]+; the cap is 7 MW", " ".join(r.output.split())
+    )
+    assert closed_form, r.output
+    says(closed_form.group(0))
+    r = runner.invoke(app, ["plan", "--power-cap-mw", "8", "--budget-usd-per-hour", "8000", "--no-explain"])
+    assert r.exit_code == 3
+    joint = re.search(
+        r"raising power_cap_mw to \S+ MW and budget_usd_per_hour to \S+ together", " ".join(r.output.split())
+    )
+    assert joint, r.output
+    says(joint.group(0))
+
+
+def test_power_cap_frontier(runner):
+    from planner.sweep.executors import SerialExecutor
+    from planner.sweep.frontier import frontier
+    from planner.sweep.grid import build_sweep
+    from planner.sweep.run import run_sweep
+
+    cap = "constraints.power_cap_mw"
+    spec = build_sweep(None, [f"{cap}=9.75,10,10.25,10.5"])
+    df = run_sweep(spec, SerialExecutor())
+    fr = frontier(df, cap, spec.paths).set_index(cap)
+    r = runner.invoke(app, ["plan", "--power-cap-mw", "9.75", "--no-explain"])
+    needed = float(re.search(r"raising power_cap_mw from 9.75 to ([0-9.]+) MW", r.output).group(1))
+    assert df.loc[df[cap] == 9.75, "status"].iloc[0] == "infeasible"
+    at_10, at_1025 = fr.loc[10.0, "cost_per_million_tokens"], fr.loc[10.25, "cost_per_million_tokens"]
+    assert fr.loc[10.5, "cost_per_million_tokens"] == pytest.approx(at_1025, rel=1e-9)
+    says(
+        f"the frontier is infeasible below {needed:.2f} MW, ${at_10:.5f} per million tokens at 10 MW (the cap at its "
+        f"limit) and ${at_1025:.5f} from 10.25 MW up (${fr.loc[10.25, 'marginal_usd_per_year']:,.0f} per MW-year over "
+        "the 10 -> 10.25 MW step)"
+    )
+
+
+def test_buildout_story(runner):
+    doc = run_json(runner, "buildout", "--compare-myopia")
+    periods = doc["periods"]
+    h200 = [p["fleet"]["h200-sxm"] for p in periods]
+    start = h200[0] + periods[0]["retirements"]["h200-sxm"] - periods[0]["purchases"]["h200-sxm"]
+    first_two = sum(p["retirements"]["h200-sxm"] for p in periods[:2])
+    says(f"{start} HGX H200 nodes (18 months old)")
+    says(f"GB200 displaces {first_two} of the {start} H200 nodes in the first two quarters")
+    binds = [p["period"] for p in periods if "power_cap" in p["at_limit"]]
+    says(f"(power binds in {binds[0]})")
+    says(f"({h200[-1]} nodes left in {periods[-1]['period']})")
+    first, last = periods[0]["cost_per_million_tokens"], periods[-1]["cost_per_million_tokens"]
+    says(f"Cost per million tokens falls from ${first:.4f} to ${last:.4f} ({(last / first - 1) * 100:.0f} %)")
+    myopia = doc["myopia"]
+    says(
+        f"the cost of myopia is ${myopia['cost_of_myopia_usd'] / 1e6:.2f}M "
+        f"({myopia['cost_of_myopia_share'] * 100:.2f} % of the present value)"
+    )
+    says(f"The demand reaches {max(p['power_mw'] for p in periods):.1f} MW by the last quarter")
+
+
+def test_closed_loop_figures(runner):
+    """The price-of-reliability paragraph: the loop from no headroom, and the scenario's own 0.90."""
+    doc = run_json(runner, "plan", "--validate", "--slo", "0.99", "--from-no-headroom", "--headroom-step", "0.02")
+    v = doc["validation"]
+    it0, it1 = v["iterations"][0], v["iterations"][1]
+    assert v["met"] and v["final_iteration"] == 1
+    ref = it0["planned_cost_per_million_tokens"]
+    price = v["headroom_price_per_million_tokens"]
+    says(f"with no headroom {it0['slo_attainment'] * 100:.1f} % of requests meet the SLO")
+    says(
+        f"2 % headroom (max_utilization 0.98) reaches {it1['slo_attainment'] * 100:.2f} % at "
+        f"${it1['planned_cost_per_million_tokens']:.4f} against ${ref:.4f} per million tokens, so the 99 % SLO costs "
+        f"${price:.4f}/M tokens ({price / ref * 100:+.0f} %)"
+    )
+    own = run_json(runner, "validate")
+    cost = own["planned_cost_per_million_tokens"]
+    says(f"the scenario's own 0.90 gives {own['slo_attainment'] * 100:.2f} % at ${cost:.4f} (+${cost - ref:.4f}/M)")
+
+
+def test_full_year_aggregation_line(runner):
+    r = runner.invoke(app, ["plan", str(ROOT / "scenarios" / "default-year.yaml"), "--no-explain"])
+    assert r.exit_code == 0, r.output
+    line = re.search(
+        r"time aggregation: (\d+) slices -> (\d+) \(.*?\); cost within ([0-9.]+%) of the exact optimum", r.output
+    )
+    assert line, r.output
+    says(
+        f"`time aggregation: {line.group(1)} slices -> {line.group(2)} (...); cost within {line.group(3)} of the exact optimum`"
+    )
+    says(f"({int(line.group(1)):,} hourly slices generated with growth and burstiness")
