@@ -107,3 +107,20 @@ def test_cli_catalog(runner):
     assert "ix-constants" in result.stdout
     data = json.loads(runner.invoke(app, ["catalog", "--json"]).stdout)
     assert {w["id"] for w in data["workloads"]} >= {"deepseek-r1-8k1k", "deepseek-r1-1k1k", "gpt-oss-120b-1k1k"}
+
+
+@pytest.mark.parametrize(
+    "args, named",
+    [
+        (["--pue", "1.2"], "--pue"),
+        (["--rate", "0.05", "--electricity", "0.1"], "--rate, --electricity"),
+        (["--tier", "neocloud", "--life-years", "5"], "--life-years"),
+    ],
+)
+def test_compare_refuses_flags_without_effect(runner, args, named):
+    from planner.cli.main import app
+
+    r = runner.invoke(app, ["compare", *args])
+    assert r.exit_code == 2 and f"{named} ha" in r.stderr and "no effect" in r.stderr, r.output
+    for ok in (["--power-basis", "it", "--pue", "1.2"], ["--tier", "owned", "--pue", "1.2", "--rate", "0.05"]):
+        assert runner.invoke(app, ["compare", *ok]).exit_code == 0

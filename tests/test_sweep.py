@@ -26,6 +26,7 @@ from planner.sweep.run import run_sweep, table_csv
 from helpers import assert_matches_schema
 
 CAP = "constraints.power_cap_mw"
+UTIL = "constraints.max_utilization"
 
 
 # ---- VALUES and paths ---------------------------------------------------------------------
@@ -132,7 +133,7 @@ def test_parquet_needs_pyarrow(runner, tmp_path, monkeypatch):
 
 
 def test_grid_and_samples_above_the_point_limit_are_refused():
-    items = [f"{CAP}=10:20:1", "economics.pue=1.1,1.2"]  # 22 points
+    items = [f"{CAP}=10:20:1", f"{UTIL}=0.8,0.9"]  # 22 points
     assert len(build_sweep(None, items, max_points=22).points) == 22
     with pytest.raises(ScenarioError) as err:
         build_sweep(None, items, max_points=21)
@@ -141,7 +142,7 @@ def test_grid_and_samples_above_the_point_limit_are_refused():
         build_sweep(None, [f"{CAP}=10:20:1"], samples=30, max_points=25)
     assert grid.DEFAULT_MAX_POINTS == 2_000
     with pytest.raises(ScenarioError, match="2,000"):
-        build_sweep(None, [f"{CAP}=1:100:1", "economics.pue=1.1:1.3:0.01"])  # 2,100 points
+        build_sweep(None, [f"{CAP}=1:100:1", f"{UTIL}=0.8:1:0.01"])  # 2,100 points
 
 
 def test_each_distinct_value_is_validated_once(monkeypatch):
@@ -153,7 +154,7 @@ def test_each_distinct_value_is_validated_once(monkeypatch):
         return real(path, overrides)
 
     monkeypatch.setattr(grid, "load_scenario", counting)
-    spec = build_sweep(None, [f"{CAP}=10,12,14", "economics.pue=1.1,1.2", "existing.h200-sxm=32,32"])
+    spec = build_sweep(None, [f"{CAP}=10,12,14", f"{UTIL}=0.8,0.9", "existing.h200-sxm=32,32"])
     assert len(spec.points) == 12
     assert calls[0] == {}  # the base scenario
     assert sorted(map(str, calls[1:])) == sorted(
@@ -163,8 +164,8 @@ def test_each_distinct_value_is_validated_once(monkeypatch):
                 {CAP: 10},
                 {CAP: 12},
                 {CAP: 14},
-                {"economics.pue": 1.1},
-                {"economics.pue": 1.2},
+                {UTIL: 0.8},
+                {UTIL: 0.9},
                 {"existing.h200-sxm": 32},
             ],
         )

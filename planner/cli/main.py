@@ -14,7 +14,7 @@ from rich.table import Table
 from planner.catalog.load import Catalog, load_catalog, shipped_catalog
 from planner.cli.output import emit_json, fmt, stderr, stdout
 from planner.compare import Ownership, compare
-from planner.errors import PlannerError
+from planner.errors import PlannerError, ScenarioError
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -58,10 +58,12 @@ def compare_cmd(
     interactivity: float = typer.Option(None, "--interactivity", "-i", help="Service level. [tok/s/user]"),
     tier: str = typer.Option(None, help="Pricing: hyperscaler | neocloud | rental_3yr | owned."),
     power_basis: str = typer.Option("all_in", help="all_in (published, PUE included) | it (IT power x --pue)."),
-    pue: float = typer.Option(1.3, min=1.0, help="PUE for --power-basis it and the owned tier. [1]"),
-    rate: float = typer.Option(0.10, min=0.0, help="Cost of capital for the owned tier. [1/year]"),
+    pue: float = typer.Option(None, min=1.0, help="PUE for --power-basis it and the owned tier (default 1.3). [1]"),
+    rate: float = typer.Option(None, min=0.0, help="Cost of capital for the owned tier (default 0.10). [1/year]"),
     life_years: float = typer.Option(None, min=0.1, help="Economic life for the owned tier. [years]"),
-    electricity: float = typer.Option(0.08, min=0.0, help="Electricity price for the owned tier. [$/kWh]"),
+    electricity: float = typer.Option(
+        None, min=0.0, help="Electricity price for the owned tier (default 0.08). [$/kWh]"
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print the rows as one JSON document."),
     catalog: Path = CATALOG_OPTION,
 ) -> None:
@@ -70,6 +72,20 @@ def compare_cmd(
         raise typer.BadParameter(f"unknown tier '{tier}'", param_hint="--tier")
     if power_basis not in ("all_in", "it"):
         raise typer.BadParameter(f"unknown power basis '{power_basis}'", param_hint="--power-basis")
+    owned_only = {"--rate": rate, "--life-years": life_years, "--electricity": electricity}
+    inert = [flag for flag, v in owned_only.items() if v is not None and tier != "owned"]
+    if pue is not None and power_basis == "all_in" and tier != "owned":
+        inert.append("--pue")
+    if inert:
+        raise ScenarioError(
+            f"{', '.join(inert)} {'has' if len(inert) == 1 else 'have'} no effect here: the owned-tier figures "
+            "(--rate, --life-years, --electricity) price only --tier owned, and --pue applies to --power-basis it "
+            "and the owned tier (the all-in basis already includes facility overhead); add --tier owned or "
+            "--power-basis it, or drop them"
+        )
+    pue = 1.3 if pue is None else pue
+    rate = 0.10 if rate is None else rate
+    electricity = 0.08 if electricity is None else electricity
     result = compare(
         catalog_from(catalog),
         preset=preset,

@@ -283,7 +283,7 @@ def build_problem(sf: ScenarioFile, curve: LoadCurve, catalog: Catalog | None = 
     scn = sf.scenario
     catalog = catalog or _catalog_for(sf)
     problems: list[str] = []
-    notes: list[str] = []
+    notes: list[str] = list(sf.notes)  # inputs the file sets without effect (planner.scenario.effects)
     wmap = _workload_map(scn, curve, catalog, problems)
     skus: list[SkuData] = []
     for i, entry in enumerate(scn.skus):

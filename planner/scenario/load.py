@@ -23,6 +23,7 @@ class ScenarioFile:
 
     scenario: Scenario
     path: Path
+    notes: tuple[str, ...] = ()  # inputs the file sets that no command uses (planner.scenario.effects)
 
     @property
     def base_dir(self) -> Path:
@@ -97,5 +98,20 @@ def load_scenario(path: Path | None = None, overrides: dict[str, Any] | None = N
         data = copy.deepcopy(data)
         for dotted, value in overrides.items():
             _set_path(data, dotted, value)
+    return scenario_file(data, path, tuple(overrides or ()))
+
+
+def scenario_file(data: dict[str, Any], path: Path, overridden: tuple[str, ...] = ()) -> ScenarioFile:
+    """Validate scenario data read from ``path`` with the ``overridden`` paths set on top.
+
+    An input without effect (planner.scenario.effects) is an error when an override sets it
+    (or it is PUE under the all-in basis); one the file sets is a note."""
+    from planner.scenario.effects import no_effect
+
     scenario = validate_model(Scenario, data, str(path))
-    return ScenarioFile(scenario, path.resolve())
+    inert = no_effect(scenario)
+    errors = [i.message for i in inert if i.in_file or i.path in overridden]
+    if errors:
+        where = "override" if any(i.path in overridden for i in inert) else str(path)
+        raise ScenarioError(f"{where}: {len(errors)} input(s) without effect", errors)
+    return ScenarioFile(scenario, Path(path).resolve(), tuple(i.message for i in inert))

@@ -86,6 +86,12 @@ class ValidationOptions:
             v = getattr(self, name)
             if v is not None and not (v > 0 and math.isfinite(v)):
                 problems.append(f"{name}: {v!r} must be a positive number of hours (MTBF per GPU, MTTR)")
+        if not self.failures:
+            problems += [
+                f"{flag} has no effect with failures off (--no-failures): drop it or turn failures on"
+                for flag, v in (("--mtbf-hours", self.mtbf_hours_per_gpu), ("--mttr-hours", self.mttr_hours))
+                if v is not None
+            ]
         if problems:
             raise ScenarioError(f"validation options: {len(problems)} problem(s) found", problems)
 

@@ -1,0 +1,241 @@
+"""No input without effect: scenario fields that the chosen options make inert are refused.
+
+A field set by ``--set``, by a sweep parameter or in the scenario file either changes what
+a command computes or is an error (exit 2) naming the field, why it has no effect and what
+would give it one (one exception below). The cases, each checked on the scenario as planned
+(overrides applied):
+
+* ``economics.pue`` under ``power_basis: all_in`` when no SKU gives its own IT power: the
+  catalog's all-in kW per GPU already include facility overhead (PUE is never applied to them
+  again); ``power_basis: it`` uses the catalog's IT power x this PUE.
+* ``economics.electricity_usd_per_kwh`` when no SKU pays for its electricity: hourly prices
+  include it unless ``energy_billed: true``; a buildout's owned SKUs always pay it.
+* ``economics.pricing_tier`` when every SKU gives its own ``cost_per_gpu_hour``.
+* ``skus.<id>.idle_power_kw_per_gpu`` when that SKU's electricity is not billed: idle draw
+  prices only energy (the power cap is at full load).
+* ``buildout.skus.<id>.cost_per_gpu_hour`` for a SKU priced ``owned`` (it pays capex and
+  fixed opex), ``buildout.skus.<id>.fixed_opex_usd_per_gpu_year`` for one priced ``hourly``.
+
+Only the electricity price and idle power are accepted in a file (with a note): the
+scenario form of the first issue states them for a facility that bills no energy. Every
+other case is an error wherever it is set.
+
+Rules that need nothing but the scenario live in the schema (``scenario/schema.py``,
+``demand/spec.py``: generator-only demand fields with a load curve, a service floor under
+another objective). ``model_inputs`` is what the commands consume, in effective terms (prices
+after energy, facility power, curves, caps, request profiles, reliability, the buildout's
+periods): the test that walks every schema field checks each one moves it or is refused here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from planner.scenario.schema import Scenario
+
+
+def _billed(scn: Scenario, sku_id: str) -> bool:
+    """Does this SKU pay for its electricity in some command?"""
+    entry = next(e for e in scn.skus if e.id == sku_id)
+    if entry.energy_billed:
+        return True
+    b = scn.buildout
+    if b is None:
+        return False
+    spec = b.skus.get(sku_id)
+    pricing = (spec.pricing if spec is not None and spec.pricing else None) or b.pricing
+    return pricing == "owned"  # a buildout's owned units pay their electricity
+
+
+@dataclass(frozen=True)
+class Inert:
+    """A field set in a scenario that no command would use."""
+
+    path: str  # dotted, as --set takes it
+    message: str  # why, and a fix
+    in_file: bool = False  # an error even when the scenario file (not an override) sets it
+
+
+def no_effect(scn: Scenario) -> list[Inert]:
+    """The fields set in ``scn`` that no command would use, each with why and a fix."""
+    problems: list[Inert] = []
+    econ = scn.economics
+    given = econ.model_fields_set
+    if "pue" in given and econ.power_basis == "all_in" and not any(e.power_kw_per_gpu for e in scn.skus):
+        problems.append(
+            Inert(
+                "economics.pue",
+                "economics.pue has no effect: with power_basis all_in every SKU's facility power is "
+                "the catalog's all-in kW per GPU, which already includes facility overhead; set "
+                "economics.power_basis: it to use the catalog's IT power x PUE, or remove pue",
+                in_file=True,
+            )
+        )
+    if "electricity_usd_per_kwh" in given and not any(_billed(scn, e.id) for e in scn.skus):
+        problems.append(
+            Inert(
+                "economics.electricity_usd_per_kwh",
+                "economics.electricity_usd_per_kwh has no effect: no SKU pays for "
+                "its electricity (hourly prices include it); set energy_billed: true on the SKUs that pay it, or "
+                "remove it",
+            )
+        )
+    if "pricing_tier" in given and all(e.cost_per_gpu_hour is not None for e in scn.skus):
+        problems.append(
+            Inert(
+                "economics.pricing_tier",
+                "economics.pricing_tier has no effect: every SKU gives its own "
+                "cost_per_gpu_hour; remove pricing_tier, or a SKU's cost_per_gpu_hour to price it at the tier",
+                in_file=True,
+            )
+        )
+    b = scn.buildout
+    for sku_id, spec in (b.skus if b is not None else {}).items():
+        pricing = spec.pricing or b.pricing
+        wrong = "cost_per_gpu_hour" if pricing == "owned" else "fixed_opex_usd_per_gpu_year"
+        if getattr(spec, wrong) is not None:
+            what = "an owned unit pays capex and fixed opex" if pricing == "owned" else "an hourly unit pays its price"
+            problems.append(
+                Inert(
+                    f"buildout.skus.{sku_id}.{wrong}",
+                    f"buildout.skus.{sku_id}.{wrong} has no effect: {sku_id} is priced {pricing} ({what}); set "
+                    f"buildout.skus.{sku_id}.pricing: {'hourly' if pricing == 'owned' else 'owned'} to use it, or "
+                    "remove it",
+                    in_file=True,
+                )
+            )
+    for e in scn.skus:
+        if e.idle_power_kw_per_gpu is not None and not _billed(scn, e.id):
+            problems.append(
+                Inert(
+                    f"skus.{e.id}.idle_power_kw_per_gpu",
+                    f"skus.{e.id}.idle_power_kw_per_gpu has no effect: idle draw prices "
+                    f"only electricity, and {e.id}'s is not billed (the power cap counts full load); set "
+                    "energy_billed: true or remove it",
+                )
+            )
+    return problems
+
+
+# ---- what the commands consume --------------------------------------------------------------
+
+
+def model_inputs(sf) -> dict[str, Any]:
+    """Everything plan, validate and buildout consume from this scenario, in effective terms."""
+    from planner.pipeline import scenario_problem
+    from planner.validate.arrivals import request_profiles
+    from planner.validate.loop import scenario_seed
+
+    problem = scenario_problem(sf)
+    fixed, busy = problem.gpu_hour_costs()
+    skus = [
+        {
+            "id": s.id,
+            "family": s.family,  # groups the outputs (fleet rows, a buildout's shares by family)
+            "gpus_per_unit": s.gpus_per_unit,
+            "facility_kw_per_gpu": s.facility_kw_per_gpu,
+            "usd_per_gpu_hour": (float(fixed[j]), float(busy[j])),
+            "capex_usd_per_gpu": s.capex_usd_per_gpu,
+            "units": (s.min_units, s.max_units),
+            "throughput": s.throughput,
+            "reliability": (s.mtbf_hours_per_gpu, s.mttr_hours, s.gpus_per_failure_domain),
+        }
+        for j, s in enumerate(problem.skus)
+    ]
+    out: dict[str, Any] = {
+        "plan": {
+            "skus": skus,
+            "curve": problem.curve,
+            "caps": (problem.power_cap_mw, problem.budget_usd_per_hour, problem.capex_budget_usd),
+            "max_utilization": problem.max_utilization,
+            "objective": (problem.objective, problem.min_served_fraction),
+            "solver": (
+                problem.backend,
+                problem.mip_rel_gap,
+                problem.time_limit_s,
+                problem.threads,
+                problem.aggregation,
+            ),
+        },
+        "validate": {
+            "profiles": request_profiles(sf, problem.workloads),
+            "seed": scenario_seed(sf),
+        },
+    }
+    if sf.scenario.buildout is not None:
+        from planner.buildout.problem import build_buildout_problem
+        from planner.pipeline import scenario_curve
+
+        b = build_buildout_problem(sf, scenario_curve(sf))
+        elec = b.electricity_usd_per_kwh
+        out["buildout"] = {
+            "periods": [
+                (
+                    p.label,
+                    p.hours,
+                    p.discount_factor,
+                    p.curve,
+                    p.power_cap_mw,
+                    p.capex_budget_usd,
+                    p.budget_usd_per_hour,
+                )
+                for p in b.periods
+            ],
+            "skus": [
+                (
+                    s.id,
+                    s.sku.facility_kw_per_gpu,
+                    s.available,
+                    s.capex_usd_per_gpu,
+                    s.life_periods,
+                    s.annuity_usd_per_gpu_year,
+                    [s.gpu_hour_costs(p, elec) for p in range(len(b.periods))],
+                    [s.run_rate_usd_per_gpu_hour(p) for p in range(len(b.periods))],
+                    s.sku.throughput,
+                )
+                for s in b.skus
+            ],
+            "cohorts": b.cohorts,
+            "rules": (b.max_utilization, b.total_capex_budget_usd, b.early_retirement, b.mode, b.end_of_horizon),
+            "solver": (b.aggregation, b.mip_rel_gap, b.time_limit_s, b.threads, b.backend),
+        }
+    return out
+
+
+def digest(value: Any) -> str:
+    """A SHA-256 of a nested value (dataclasses, arrays, floats by their bits). Equal inputs, equal digests."""
+    h = hashlib.sha256()
+
+    def feed(v: Any) -> None:
+        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+            h.update(type(v).__name__.encode())
+            for f in dataclasses.fields(v):
+                h.update(f.name.encode())
+                feed(getattr(v, f.name))
+        elif isinstance(v, np.ndarray):
+            h.update(repr((v.shape, v.dtype.str)).encode())
+            h.update(np.ascontiguousarray(v).tobytes())
+        elif isinstance(v, dict):
+            h.update(b"{")
+            for k in sorted(v, key=str):
+                feed(k)
+                feed(v[k])
+            h.update(b"}")
+        elif isinstance(v, (list, tuple)):
+            h.update(b"[")
+            for x in v:
+                feed(x)
+            h.update(b"]")
+        elif isinstance(v, float):
+            h.update(b"nan" if math.isnan(v) else float(v).hex().encode())
+        else:
+            h.update(repr(v).encode())
+
+    feed(value)
+    return h.hexdigest()
