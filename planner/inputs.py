@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from planner.errors import ScenarioError
+from planner.limits import read_text_bounded
 
 
 class _DuplicateKey(yaml.YAMLError):
@@ -45,6 +46,18 @@ class StrictLoader(yaml.SafeLoader):
             seen[key] = line
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_timestamp(self, node):
+        """A date that does not exist (2026-02-30) is an error at its line, not a ValueError."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"'{node.value}' is not a date ({exc})", node.start_mark
+            ) from None
+
+
+StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", StrictLoader.construct_yaml_timestamp)
+
 
 def read_yaml(path: Path, what: str) -> Any:
     """Parse a YAML file. [what: 'scenario', 'catalog', ... for messages]"""
@@ -52,10 +65,7 @@ def read_yaml(path: Path, what: str) -> Any:
         raise ScenarioError(f"{what} file not found: {path}")
     if path.is_dir():
         raise ScenarioError(f"{what} path is a directory, not a file: {path}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read {what} file {path}: {exc}") from None
+    text = read_text_bounded(path, f"{what} file")
     try:
         data = yaml.load(text, Loader=StrictLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
@@ -63,6 +73,10 @@ def read_yaml(path: Path, what: str) -> Any:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError(f"{path}: not valid YAML{where}: {problem}") from None
+    except RecursionError:
+        raise ScenarioError(
+            f"{path}: nested too deeply to read (hundreds of levels); a {what} is a few levels deep"
+        ) from None
     if data is None:
         raise ScenarioError(f"{path}: the {what} file is empty")
     return data
@@ -73,10 +87,13 @@ def read_json(path: Path, what: str, hint: str = "") -> Any:
     path = Path(path)
     if not path.is_file():
         raise ScenarioError(f"{what} not found: {path}" + (f" ({hint})" if hint else ""))
+    text = read_text_bounded(path, what, encoding="utf-8-sig")
     try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))
+        return json.loads(text)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ScenarioError(f"{path}: not a readable {what}: not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: not a readable {what}: nested too deeply (hundreds of levels)") from None
 
 
 def format_loc(loc: tuple[Any, ...]) -> str:

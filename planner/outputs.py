@@ -31,9 +31,18 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     write_all_atomic({Path(path): data})
 
 
-def write_all_atomic(files: dict[Path, str | bytes]) -> None:
+MANIFEST = ".planner-files"  # in an --out folder: the files the last run wrote there, one per line
+
+
+def write_all_atomic(files: dict[Path, str | bytes], *, folder: Path | None = None) -> None:
     """Write several files all or nothing: every temporary file is written first, then all are
-    renamed into place; on any failure the temporaries are removed and no target is touched."""
+    renamed into place; on any failure (or an interrupt) the temporaries are removed and no
+    target is touched.
+
+    With ``folder`` (an ``--out DIR``), the folder is replaced as a whole: the renames hold an
+    exclusive lock on the folder, so two concurrent runs never interleave their files, and
+    files the previous run listed in the folder's manifest that this run does not write are
+    removed (files planner did not write are never touched)."""
     temps: dict[Path, str] = {}
     try:
         umask = os.umask(0)
@@ -48,13 +57,47 @@ def write_all_atomic(files: dict[Path, str | bytes]) -> None:
                 with open(tmp, "w", encoding="utf-8", newline="") as f:
                     f.write(data)
             os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes private files; results are for sharing
-        for path, tmp in temps.items():
-            os.replace(tmp, path)
+        if folder is None:
+            for path, tmp in temps.items():
+                os.replace(tmp, path)
+        else:
+            _commit_folder(Path(folder), temps, umask)
     except OSError as exc:
         raise ScenarioError(f"cannot write output: {exc}") from None
     finally:
         for tmp in temps.values():
             Path(tmp).unlink(missing_ok=True)
+
+
+def _commit_folder(folder: Path, temps: dict[Path, str], umask: int) -> None:
+    """Rename ``temps`` into ``folder`` under its lock and bring its manifest up to date."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except ImportError:  # pragma: no cover - not POSIX: renames stay atomic one by one
+            pass
+        manifest = folder / MANIFEST
+        before = set(manifest.read_text(encoding="utf-8").split("\n")) if manifest.is_file() else set()
+        names = sorted(p.name for p in temps)
+        for path, tmp in temps.items():
+            os.replace(tmp, path)
+        for stale in sorted(before - set(names) - {""}):
+            target = folder / stale
+            if "/" not in stale and target.is_file():
+                target.unlink()
+        listing = _temp_beside(manifest)
+        try:
+            Path(listing).write_text("\n".join(names) + "\n", encoding="utf-8")
+            os.chmod(listing, 0o666 & ~umask)
+            os.replace(listing, manifest)
+        finally:
+            Path(listing).unlink(missing_ok=True)
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def csv_text(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:

@@ -269,7 +269,13 @@ def test_cli_table_and_out(runner, tmp_path):
     assert result.exit_code == 0, result.output
     for text in ("mode myopic", "2027Q3", "MW / cap", "cost per million tokens"):
         assert text in result.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["buildout.json", "periods.csv", "schedule.csv", "schedule.png"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        ".planner-files",
+        "buildout.json",
+        "periods.csv",
+        "schedule.csv",
+        "schedule.png",
+    ]
     assert (out / "schedule.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     rows = (out / "schedule.csv").read_text().splitlines()
     assert rows[0] == "period,sku,installed,gpus,bought,retired,retired_end_of_life,token_share"

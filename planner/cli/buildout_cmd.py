@@ -125,7 +125,7 @@ def register(app: typer.Typer, handled) -> None:
             overrides["solver.time_aggregation"] = "off"
         plan = run_buildout(scenario, overrides, mode, compare_myopia=compare_myopia)
         if out is not None and plan.status != "infeasible":
-            write_all_atomic(buildout_files(plan, out))
+            write_all_atomic(buildout_files(plan, out), folder=out)
         if json_out:
             emit_json(plan.to_dict())
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +46,10 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
             stderr.print("[bold red]error:[/]", end=" ")
             stderr.print(str(exc), markup=False, highlight=False)
             raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM through main()'s handler
+            signum = getattr(exc, "signum", signal.SIGINT)
+            stderr.print(f"interrupted ({signal.Signals(signum).name}); nothing half-written is left", markup=False)
+            raise typer.Exit(128 + signum) from None
 
     return wrapper
 
@@ -199,10 +204,22 @@ for _module in (plan_cmd, demand_cmd, validate_cmd, buildout_cmd, sweep_cmd, rep
     _module.register(app, handled)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread so that cleanup (temporary files, worker pools) runs."""
+
+    signum = signal.SIGTERM
+
+
+def _on_sigterm(signum, frame) -> None:
+    raise Terminated()
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point. SIGINT and SIGTERM end the run with "interrupted" on stderr,
+    exit code 128 + the signal (130, 143), no temporary file left and worker processes ended."""
     from planner.optimize.highs import silence_banner
 
+    signal.signal(signal.SIGTERM, _on_sigterm)
     silence_banner()
     app()
 

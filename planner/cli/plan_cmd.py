@@ -310,7 +310,7 @@ def register(app: typer.Typer, handled) -> None:
             )
         plan = plan_fleet(problem, explain=explain, power_step_mw=power_step_mw, budget_step_usd_per_hour=budget_step)
         if out is not None:
-            write_all_atomic(plan_files(problem, plan, out))
+            write_all_atomic(plan_files(problem, plan, out), folder=out)
         if json_out:
             emit_json(plan.to_dict() if loop is None else {**plan.to_dict(), "validation": loop.to_dict()})
         else:

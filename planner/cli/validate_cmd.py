@@ -264,7 +264,7 @@ def register(app: typer.Typer, handled) -> None:
         )
         _problem, _plan, result = validate_scenario(sf, plan, options, burstiness=burstiness)
         if out is not None:
-            write_all_atomic(validation_files(result, out))
+            write_all_atomic(validation_files(result, out), folder=out)
         if json_out:
             emit_json(result.to_dict())
         else:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from planner.errors import ScenarioError
+from planner.limits import MAX_SLICES, check_count, read_text_bounded
 
 BANDS = ("p50", "p95", "p99")
 
@@ -57,10 +58,7 @@ def read_load_curve(path: Path, slice_hours: float | None = None) -> LoadCurve:
     """Read and check a load-curve CSV. Every problem is reported with its row and column."""
     if not path.exists():
         raise ScenarioError(f"load curve file not found: {path}")
-    try:
-        text = path.read_text(encoding="utf-8-sig")  # a BOM (Excel's "CSV UTF-8") is dropped
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read load curve {path}: {exc}") from None
+    text = read_text_bounded(path, "load curve", encoding="utf-8-sig")  # a BOM (Excel's "CSV UTF-8") is dropped
     lines = text.splitlines()
     skip = 0
     seed = None
@@ -72,6 +70,7 @@ def read_load_curve(path: Path, slice_hours: float | None = None) -> LoadCurve:
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
         raise ScenarioError(f"load curve {path} is empty; expected a header 'hour,<workload>,...' and rows")
+    check_count(len(rows) - 1, MAX_SLICES, f"load curve {path}: rows (slices)", "aggregate it to longer slices")
     header = [c.strip() for c in rows[0]]
     problems: list[str] = []
     if header[0] != "hour":

@@ -72,6 +72,7 @@ from planner.demand.curve import BANDS, LoadCurve
 from planner.demand.spec import Event, GeneratedDemand, WorkloadTraffic
 from planner.demand.trace import Trace, read_trace, replay_period_tokens, trace_period_s
 from planner.errors import ScenarioError
+from planner.limits import MAX_DEMAND_WINDOWS, MAX_SLICES, MAX_TRACE_REQUESTS, check_count
 
 if TYPE_CHECKING:
     from planner.scenario.load import ScenarioFile
@@ -470,6 +471,12 @@ def _grid(spec: GeneratedDemand, traces: dict[str, tuple[Trace, float]]) -> Grid
     else:
         horizon_s = DEFAULT_HORIZON_DAYS * SECONDS_PER_DAY
     slices = max(1, round(horizon_s / slice_s))
+    check_count(
+        slices,
+        MAX_SLICES,
+        f"demand: slices ({horizon_s / SECONDS_PER_DAY:,.6g} days of {spec.slice_minutes:g}-minute slices)",
+        "shorten demand.horizon_days (or the trace) or lengthen demand.slice_minutes",
+    )
     return Grid(
         slices=slices,
         slice_s=slice_s,
@@ -518,6 +525,22 @@ def run_demand(
         raise ScenarioError(f"{source}: seed must be >= 0 and replicas >= 1 (got seed {seed}, replicas {replicas})")
     traces = _read_traces(spec, Path(base_dir), source)
     grid = _grid(spec, traces)
+    check_count(
+        replicas * len(spec.workloads) * grid.slices * grid.windows_per_slice,
+        MAX_DEMAND_WINDOWS,
+        f"{source}: peak windows to draw ({replicas:,} replicas x {len(spec.workloads)} workloads x "
+        f"{grid.slices:,} slices x {grid.windows_per_slice:,} windows of {grid.window_s:g} s)",
+        "use fewer replicas, a shorter horizon or a longer peak_resolution_s",
+    )
+    for name, (trace, period_s) in traces.items():
+        tiles = math.ceil(grid.slices * grid.slice_s / period_s)
+        check_count(
+            replicas * trace.requests * spec.workloads[name].scale * tiles,
+            MAX_TRACE_REQUESTS,
+            f"{source}: demand.workloads.{name}: requests replayed ({replicas:,} replicas x "
+            f"{trace.requests:,} rows x scale {spec.workloads[name].scale:g} x {tiles:,} tiles)",
+            "lower scale, replicas or the horizon",
+        )
     names = list(spec.workloads)
     profiles = {n: t for n, t in spec.workloads.items() if t.trace is None}
     detail: dict[str, str] = {}

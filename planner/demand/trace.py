@@ -15,6 +15,7 @@ trace shorter than the horizon is tiled with its period; ``scale`` adds shifted 
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import ScenarioError
+from planner.limits import read_text_bounded
 
 COLUMNS = ("arrived_at", "num_prefill_tokens", "num_decode_tokens")
 MAX_LISTED = 20
@@ -65,8 +67,9 @@ def read_trace(path: Path) -> Trace:
         raise ScenarioError(f"trace file not found: {path}")
     if path.is_dir():
         raise ScenarioError(f"trace path is a directory, not a file: {path}")
+    text = read_text_bounded(path, "trace", encoding="utf-8-sig")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8-sig")
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ScenarioError(f"cannot read trace {path}: {str(exc).strip()}") from None
     header = [str(c).strip() for c in frame.columns]

@@ -129,7 +129,7 @@ class DaskExecutor:
         workers: int | None = None,
         client: Any | None = None,
         point_timeout_s: float = DEFAULT_POINT_TIMEOUT_S,
-        connect_timeout_s: float = 30.0,
+        connect_timeout_s: float = 5.0,
     ):
         self.address = address
         self.workers = workers or default_workers()
@@ -147,10 +147,11 @@ class DaskExecutor:
         if self.address:
             try:
                 client = Client(self.address, timeout=self.connect_timeout_s)
-            except (OSError, TimeoutError) as exc:
+            except Exception as exc:  # noqa: BLE001 (refused, timed out, or not a Dask scheduler that answered)
                 raise ScenarioError(
-                    f"--scheduler {self.address}: cannot connect to a Dask scheduler there ({exc}); "
-                    "check the address (e.g. tcp://10.0.0.5:8786) and that `dask scheduler` is running"
+                    f"--scheduler {self.address}: cannot connect to a Dask scheduler there within "
+                    f"{self.connect_timeout_s:g} s ({type(exc).__name__}: {str(exc)[:200]}); check the address "
+                    "(e.g. tcp://10.0.0.5:8786) and that `dask scheduler` is running"
                 ) from None
             with client:
                 return self._map(client, tasks, on_done)
@@ -188,6 +189,26 @@ class DaskExecutor:
         return rows
 
 
+SCHEMES = ("tcp", "tls", "ws", "wss", "inproc", "ucx")  # dask.distributed's comm backends
+
+
+def check_scheduler_address(address: str) -> None:
+    """Refuse a scheduler address dask.distributed cannot dial, before any work."""
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    host, _, port = rest.rpartition(":")
+    problems = []
+    if scheme not in SCHEMES:
+        problems.append(f"unknown scheme '{scheme}://' (known: {', '.join(s + '://' for s in SCHEMES)})")
+    if scheme != "inproc" and (not host or not port.isdigit() or not 0 < int(port) < 65536):
+        problems.append("needs HOST:PORT with a port from 1 to 65535")
+    if problems:
+        raise ScenarioError(
+            f"--scheduler {address}: {'; '.join(problems)}; e.g. tcp://10.0.0.5:8786 (a running `dask scheduler`)"
+        )
+
+
 def make_executor(
     kind: str,
     workers: int | None = None,
@@ -202,5 +223,7 @@ def make_executor(
             return SerialExecutor()
         return ProcessExecutor(workers, point_timeout_s)
     if kind == "dask":
+        if scheduler is not None:
+            check_scheduler_address(scheduler)
         return DaskExecutor(scheduler, workers, point_timeout_s=point_timeout_s)
     raise ScenarioError(f"--executor must be local or dask, got '{kind}'")

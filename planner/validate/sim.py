@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from planner.errors import ScenarioError
+from planner.limits import MAX_WINDOW_REQUESTS, check_count
 from planner.optimize.plan import FleetPlan
 from planner.optimize.problem import FleetProblem
 from planner.validate.arrivals import RequestProfile, service_cv2
@@ -250,6 +251,25 @@ def _measured_queueing(
     return out
 
 
+def _check_size(problem: FleetProblem, prof: list[RequestProfile], options: ValidationOptions) -> None:
+    """Refuse windows the span does not have, or windows that would draw too many requests."""
+    c = problem.curve
+    T = len(c.start_hours)
+    if options.windows > T:
+        raise ScenarioError(
+            f"--windows {options.windows}: the span has {T:,} slices, one window each at most; use --windows {T} or fewer"
+        )
+    per_slice = sum(c.peak[k] / p.mean_tokens for k, p in enumerate(prof)) * (options.warmup_s + options.window_s)
+    busiest = np.sort(per_slice)[::-1][: options.windows]
+    check_count(
+        float(busiest.sum()),
+        MAX_WINDOW_REQUESTS,
+        f"validation: requests the {options.windows} request-level window(s) would draw at the busiest slices' peak "
+        f"rates over {options.warmup_s + options.window_s:g} s each",
+        "use fewer --windows or a shorter --window-s / --warmup-s",
+    )
+
+
 def simulate_fleet(
     problem: FleetProblem,
     plan: FleetPlan,
@@ -268,6 +288,7 @@ def simulate_fleet(
     busy = plan.dispatch.busy
     theta = problem.throughput
     prof = [profiles[w] for w in problem.workloads]
+    _check_size(problem, prof, options)
     rel = [
         sku_reliability(
             s, failures=options.failures, mtbf_hours_per_gpu=options.mtbf_hours_per_gpu, mttr_hours=options.mttr_hours

@@ -1,0 +1,82 @@
+"""Hostile input: every class maps to exit 2 with a message naming the input, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from planner.cli.main import app
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def refused(runner, args: list[str], *words: str) -> str:
+    r = runner.invoke(app, args)
+    text = r.stderr if r.stderr else r.output
+    assert r.exit_code == 2, (r.exit_code, r.output)
+    assert "Traceback" not in r.output and r.exception is None or isinstance(r.exception, SystemExit)
+    for w in words:
+        assert w in text, text
+    return text
+
+
+def scenario(tmp_path: Path, name: str, edit) -> Path:
+    data = yaml.safe_load((SCENARIOS / name).read_text())
+    edit(data)
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    for f in ("default-demand.csv",):
+        (tmp_path / f).write_text((SCENARIOS / f).read_text())
+    (tmp_path / "traces").mkdir(exist_ok=True)
+    for f in (SCENARIOS / "traces").glob("*.csv"):
+        (tmp_path / "traces" / f.name).write_text(f.read_text())
+    return path
+
+
+def test_unreadable_yaml(runner, tmp_path):
+    text = (SCENARIOS / "buildout.yaml").read_text().replace("start: 2026-07-01", "start: 2026-02-30")
+    (tmp_path / "b.yaml").write_text(text)
+    (tmp_path / "default-demand.csv").write_text((SCENARIOS / "default-demand.csv").read_text())
+    refused(runner, ["buildout", str(tmp_path / "b.yaml")], "'2026-02-30' is not a date", "line")
+    (tmp_path / "deep.yaml").write_text("name: x\nskus: " + "[" * 20000 + "]" * 20000 + "\n")
+    refused(runner, ["plan", str(tmp_path / "deep.yaml")], "nested too deeply")
+    (tmp_path / "deep.json").write_text("[" * 100000 + "]" * 100000)
+    refused(runner, ["validate", "--plan", str(tmp_path / "deep.json")], "nested too deeply")
+
+
+def test_markup_in_user_text_is_printed_as_is(runner):
+    text = refused(runner, ["plan", "a[/]b[bold].yaml"], "a[/]b[bold].yaml")
+    assert "MarkupError" not in text
+
+
+@pytest.mark.parametrize(
+    "address, words",
+    [
+        ("foo://x:1", ["unknown scheme 'foo://'"]),
+        ("tcp://localhost", ["HOST:PORT"]),
+        ("tcp://127.0.0.1:1", ["cannot connect"]),
+    ],
+)
+def test_bad_dask_schedulers(runner, address, words):
+    refused(
+        runner, ["sweep", "-p", "constraints.power_cap_mw=10,11", "--executor", "dask", "--scheduler", address], *words
+    )
+
+
+def test_work_too_large_is_refused_with_an_estimate(runner, tmp_path):
+    big = scenario(tmp_path, "chat-and-code.yaml", lambda d: d["demand"].update(horizon_days=36_500_000))
+    refused(runner, ["demand", str(big)], "slices", "above the limit of 1,000,000")
+    refused(
+        runner,
+        ["demand", str(SCENARIOS / "chat-and-code.yaml"), "--replicas", "1000000"],
+        "peak windows",
+        "80,640,000,000",
+    )
+    huge_trace = scenario(tmp_path, "chat-and-code.yaml", lambda d: d["demand"]["workloads"]["code"].update(scale=1e9))
+    refused(runner, ["demand", str(huge_trace)], "requests replayed", "lower scale")
+    refused(runner, ["validate", "--windows", "10000"], "the span has 168 slices")
+    refused(runner, ["validate", "--window-s", "1e9"], "request-level window(s) would draw")
+    refused(runner, ["plan", "--set", "demand.load_curve=/dev/zero"], "larger than 256 MB")
+    refused(runner, ["sweep", "-p", "constraints.power_cap_mw=10:1e300:1"], "at most 1,000,000 per parameter")
