@@ -103,8 +103,22 @@ def one_check(queue: str, c: int, rho: float, seed: int = 0) -> QueueCheck:
     )
 
 
-def queue_checks(seed: int = 0) -> list[QueueCheck]:
-    return [one_check(q, c, rho, seed) for q in QUEUES for c in SERVERS for rho in UTILISATIONS]
+def _case(args: tuple[str, int, float, int]) -> QueueCheck:
+    return one_check(*args)
+
+
+def queue_checks(seed: int = 0, workers: int = 1) -> list[QueueCheck]:
+    """Every case, in table order; ``workers`` > 1 spreads them over processes (same results)."""
+    cases = [(q, c, rho, seed) for q in QUEUES for c in SERVERS for rho in UTILISATIONS]
+    if workers <= 1:
+        return [_case(a) for a in cases]
+    import concurrent.futures as cf
+    import multiprocessing
+
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+        return list(pool.map(_case, cases))
 
 
 def markdown(rows: list[QueueCheck]) -> str:
@@ -130,4 +144,6 @@ def _error(e: float) -> str:
 
 
 if __name__ == "__main__":
-    print(markdown(queue_checks()), end="")
+    import os
+
+    print(markdown(queue_checks(workers=os.cpu_count() or 1)), end="")
