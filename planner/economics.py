@@ -5,6 +5,8 @@ Plain functions on floats (numpy arrays work too); units are in every name.
 
 from __future__ import annotations
 
+import math
+
 HOURS_PER_YEAR = 8760.0
 SECONDS_PER_HOUR = 3600.0
 
@@ -12,7 +14,8 @@ SECONDS_PER_HOUR = 3600.0
 def capital_recovery_factor(rate: float, life_years: float) -> float:
     """Share of a capital sum paid each year to repay it with interest over its life. [1/year]
 
-    ``r (1+r)^n / ((1+r)^n - 1)``; at ``r = 0`` it is ``1/n``.
+    ``r (1+r)^n / ((1+r)^n - 1) = r / (1 - (1+r)^-n)``, evaluated in the second form (no
+    overflow for long lives: it tends to ``r``); at ``r = 0`` it is ``1/n``.
     """
     if life_years <= 0:
         raise ValueError(f"life_years must be positive, got {life_years}")
@@ -20,8 +23,7 @@ def capital_recovery_factor(rate: float, life_years: float) -> float:
         raise ValueError(f"rate must be >= 0, got {rate}")
     if rate == 0:
         return 1.0 / life_years
-    growth = (1.0 + rate) ** life_years
-    return rate * growth / (growth - 1.0)
+    return rate / -math.expm1(-life_years * math.log1p(rate))
 
 
 def owned_cost_per_gpu_hour(

@@ -80,3 +80,15 @@ def test_work_too_large_is_refused_with_an_estimate(runner, tmp_path):
     refused(runner, ["validate", "--window-s", "1e9"], "request-level window(s) would draw")
     refused(runner, ["plan", "--set", "demand.load_curve=/dev/zero"], "larger than 256 MB")
     refused(runner, ["sweep", "-p", "constraints.power_cap_mw=10:1e300:1"], "at most 1,000,000 per parameter")
+
+
+@pytest.mark.parametrize(
+    "override, words",
+    [
+        ("constraints.power_cap_mw=1e308", ["constraints.power_cap_mw", "far outside any real range"]),
+        ("skus.h200-sxm.throughput.chat=1e308", ["serve_demand[chat,", "far outside any real range"]),
+        ("skus.h200-sxm.cost_per_gpu_hour=1e300", ["units[h200-sxm]", "far outside any real range"]),
+    ],
+)
+def test_numbers_beyond_any_real_range_never_reach_the_solver(runner, override, words):
+    refused(runner, ["plan", "--no-explain", "--set", override], *words)

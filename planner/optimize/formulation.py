@@ -89,6 +89,7 @@ import pulp
 
 from planner.buildout.problem import BuildoutProblem, BuildoutSku, Cohort, Period
 from planner.economics import HOURS_PER_YEAR, SECONDS_PER_HOUR
+from planner.errors import ScenarioError
 from planner.optimize.problem import FleetProblem
 
 
@@ -380,6 +381,11 @@ def define_caps(prob, table: list[Cap], window: range, units, buy, caps_off: fro
     for cap in table:
         if cap.name in caps_off:
             continue
+        if not math.isfinite(cap.limit * cap.row_scale) or abs(cap.limit * cap.row_scale) > 1e15:
+            raise ScenarioError(
+                f"{cap.field}: {cap.limit:g} {cap.unit} is far outside any real range (it must stay below "
+                f"{1e15 / cap.row_scale:.0e} {cap.unit})"
+            )
         decision = units if cap.decision == "units" else buy
         terms = [
             (decision[j, p], float(cap.coefficients[j, p] * cap.row_scale))

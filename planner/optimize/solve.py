@@ -40,6 +40,50 @@ class SolveResult:
         return self.status in ("optimal", "time_limit") and self.values.size > 0
 
 
+MAX_MAGNITUDE = 1e15  # larger coefficients or bounds come from an input far outside any real range
+
+
+def _check_range(model: FleetModel, names: list[str], starts: list[int], lp) -> None:
+    """Refuse a model holding inf, NaN or a number beyond MAX_MAGNITUDE before HiGHS sees it,
+    naming the row or column in the formulation's grammar (an input error, exit 2)."""
+    from planner.optimize.modelfile import model_names
+
+    def bad(a: np.ndarray) -> np.ndarray:
+        finite = np.isfinite(a)
+        return np.flatnonzero(np.isnan(a) | (finite & (np.abs(a) > MAX_MAGNITUDE)))
+
+    where = None
+    for label, arr, kind in (
+        ("a coefficient", np.asarray(lp.a_matrix_.value_, dtype=float), "matrix"),
+        ("a cost", np.asarray(lp.col_cost_, dtype=float), "col"),
+        ("a bound", np.concatenate([lp.col_lower_, lp.col_upper_]), "bound"),
+        ("a limit", np.concatenate([lp.row_lower_, lp.row_upper_]), "row"),
+    ):
+        hits = bad(arr)
+        if len(hits):
+            i = int(hits[0])
+            where = (label, float(arr[i]), kind, i)
+            break
+    if where is None:
+        return
+    label, value, kind, i = where
+    grammar = model_names(getattr(model, "period_model", model))
+    n_rows = len(names)
+    if kind == "matrix":
+        row = int(np.searchsorted(np.asarray(starts), i, side="right") - 1)
+        place = f"row {grammar.get(names[row], names[row])}"
+    elif kind == "row":
+        place = f"row {grammar.get(names[i % n_rows], names[i % n_rows])}"
+    else:
+        var = model.variables[i % len(model.variables)].name
+        place = f"column {grammar.get(var, var)}"
+    raise ScenarioError(
+        f"the model holds {label} of {value:.3g} in {place}: an input is far outside any real range "
+        f"(above {MAX_MAGNITUDE:.0e} once in the model's units); check the throughput, power, price and cap "
+        "figures behind it"
+    )
+
+
 def _matrix(model: FleetModel, extra: list[pulp.LpConstraint]):
     index = {v.name: i for i, v in enumerate(model.variables)}
     starts, indices, values, lower, upper, names = [0], [], [], [], [], []
@@ -92,6 +136,7 @@ def solve_highs(
     lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
     lp.a_matrix_.index_ = np.array(indices, dtype=np.int32)
     lp.a_matrix_.value_ = np.array(values, dtype=float)
+    _check_range(model, names, starts, lp)
     is_mip = mip and any(v.cat == pulp.LpInteger for v in model.variables)
     if is_mip:
         lp.integrality_ = [
