@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat, PositiveInt, model_validator
 
@@ -20,8 +20,12 @@ HOURS_PER_MONTH = 730.0  # 8760 / 12 [h]
 MAX_PERIODS = 60
 
 PeriodRef = PositiveInt | str
-PerPeriod = PositiveFloat | list[PositiveFloat]
-PerPeriodOrZero = NonNegativeFloat | list[NonNegativeFloat]
+# every figure a scenario gives stays below 1e15 in any unit: beyond that an input is a typo,
+# and products with it (GPUs x price x hours) would overflow before the solver could refuse them
+Figure = Annotated[float, Field(gt=0, le=1e15)]
+FigureOrZero = Annotated[float, Field(ge=0, le=1e15)]
+PerPeriod = Figure | list[Figure]
+PerPeriodOrZero = FigureOrZero | list[FigureOrZero]
 
 
 class Strict(BaseModel):
@@ -33,7 +37,7 @@ class Strict(BaseModel):
 class BuildoutDemand(Strict):
     """Demand per period: the scenario's demand curve scaled by growth, or one curve per period."""
 
-    scale: PositiveFloat | dict[str, PositiveFloat] = Field(
+    scale: Annotated[float, Field(gt=0, le=1e6)] | dict[str, Annotated[float, Field(gt=0, le=1e6)]] = Field(
         default=1.0, description="Multiplier on the scenario's demand curve: one number, or one per workload. [1]"
     )
     growth_per_month: float = Field(
@@ -76,7 +80,9 @@ class BuildoutSku(Strict):
         "capital recovery at the price of the first period it can be bought (available_from) and full-load energy. [$/GPU-year]",
     )
     economic_life_years: PositiveFloat | None = Field(
-        default=None, description="Life after which a unit retires; default: buildout.economic_life_years. [years]"
+        default=None,
+        le=100,
+        description="Life after which a unit retires; default: buildout.economic_life_years. [years]",
     )
 
 
@@ -95,7 +101,7 @@ class BuildoutSpec(Strict):
     """A multi-period buildout: purchases and retirements period by period."""
 
     start: dt.date = Field(description="First day of the first period.")
-    period_months: PositiveFloat = Field(default=3.0, description="Length of each period. [months]")
+    period_months: PositiveFloat = Field(default=3.0, le=120, description="Length of each period. [months]")
     periods: PositiveInt = Field(le=MAX_PERIODS, description="Number of periods.")
     demand: BuildoutDemand = BuildoutDemand()
     power_cap_mw: PerPeriod | None = Field(
@@ -114,7 +120,7 @@ class BuildoutSpec(Strict):
         default=0.10, ge=0.0, le=1.0, description="Cost of capital: annuities and discounting. [1/year]"
     )
     economic_life_years: PositiveFloat | None = Field(
-        default=None, description="Default economic life; default: the catalog's (4 years). [years]"
+        default=None, le=100, description="Default economic life; default: the catalog's (4 years). [years]"
     )
     pricing: Literal["owned", "hourly"] = Field(
         default="owned",

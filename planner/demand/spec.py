@@ -186,6 +186,15 @@ class GeneratedDemand(_Strict):
         problems: list[str] = []
         slice_s = self.slice_minutes * 60.0
         per_slice = slice_s / self.peak_resolution_s
+        too_big = [
+            f"{name} {value:g} is far outside any real range"
+            for name, value in (("slice_minutes", slice_s), ("peak windows per slice", per_slice))
+            if not math.isfinite(value) or value > 1e12
+        ]
+        if self.horizon_days is not None and not (self.horizon_days * 86400.0 / slice_s < 1e12):
+            too_big.append(f"horizon_days {self.horizon_days:g} is far outside any real range")
+        if too_big:
+            raise ValueError("; ".join(too_big))
         if abs(per_slice - round(per_slice)) > 1e-9 * per_slice or round(per_slice) < 1:
             problems.append(
                 f"slice_minutes {self.slice_minutes:g} ({slice_s:g} s) is not a whole number of "

@@ -482,6 +482,11 @@ def build_model(
         cost = pulp.LpAffineExpression(cost_terms(problem, window, units, buy, busy))
         served, lost = token_terms(problem, busy, unserved)
         prob.setObjective(cost)
+    except pulp.PulpError as exc:  # inf or NaN from an input far outside any real range
+        raise ScenarioError(
+            f"the model cannot be built ({exc}): an input is far outside any real range; check the demand, "
+            "throughput, power, price and cap figures"
+        ) from None
     finally:
         if gc_was:
             gc.enable()

@@ -48,18 +48,19 @@ def _check_range(model: FleetModel, names: list[str], starts: list[int], lp) -> 
     naming the row or column in the formulation's grammar (an input error, exit 2)."""
     from planner.optimize.modelfile import model_names
 
-    def bad(a: np.ndarray) -> np.ndarray:
+    def bad(a: np.ndarray, infinite_ok: bool) -> np.ndarray:
         finite = np.isfinite(a)
-        return np.flatnonzero(np.isnan(a) | (finite & (np.abs(a) > MAX_MAGNITUDE)))
+        out_of_range = ~finite if not infinite_ok else np.isnan(a)
+        return np.flatnonzero(out_of_range | (finite & (np.abs(a) > MAX_MAGNITUDE)))
 
     where = None
     for label, arr, kind in (
         ("a coefficient", np.asarray(lp.a_matrix_.value_, dtype=float), "matrix"),
         ("a cost", np.asarray(lp.col_cost_, dtype=float), "col"),
-        ("a bound", np.concatenate([lp.col_lower_, lp.col_upper_]), "bound"),
+        ("a bound", np.concatenate([lp.col_lower_, lp.col_upper_]), "bound"),  # +-inf: no bound
         ("a limit", np.concatenate([lp.row_lower_, lp.row_upper_]), "row"),
     ):
-        hits = bad(arr)
+        hits = bad(arr, infinite_ok=kind in ("bound", "row"))
         if len(hits):
             i = int(hits[0])
             where = (label, float(arr[i]), kind, i)

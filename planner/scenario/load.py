@@ -70,8 +70,10 @@ def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
 
 def parse_override_value(text: str) -> Any:
     """A command-line value as YAML would read it (numbers, booleans, null, strings)."""
+    from planner.inputs import StrictLoader
+
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 (a SafeLoader); 2026-02-30 stays text
     except yaml.YAMLError:
         return text
 

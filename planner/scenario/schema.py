@@ -7,7 +7,7 @@ economics, constraints, the existing fleet, the objective and solver options.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -41,24 +41,26 @@ class SkuEntry(Strict):
 
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="SKU id.")
     family: str | None = Field(default=None, description="hopper, blackwell, ... (inline default: other).")
-    gpus_per_unit: PositiveInt | None = Field(default=None, description="GPUs per deployable unit. [GPUs]")
+    gpus_per_unit: PositiveInt | None = Field(
+        default=None, le=1_000_000, description="GPUs per deployable unit. [GPUs]"
+    )
     power_kw_per_gpu: PositiveFloat | None = Field(
-        default=None, description="IT power per GPU at full load; facility draw = this x PUE. [kW]"
+        default=None, le=1000, description="IT power per GPU at full load; facility draw = this x PUE. [kW]"
     )
     idle_power_kw_per_gpu: float | None = Field(
-        default=None, ge=0, description="IT power per idle GPU; default 30% of power_kw_per_gpu. [kW]"
+        default=None, ge=0, le=1000, description="IT power per idle GPU; default 30% of power_kw_per_gpu. [kW]"
     )
     cost_per_gpu_hour: PositiveFloat | None = Field(
-        default=None, description="All-in $ per deployed GPU-hour, busy or idle. [$/GPU-h]"
+        default=None, le=1e6, description="All-in $ per deployed GPU-hour, busy or idle. [$/GPU-h]"
     )
     energy_billed: bool | None = Field(
         default=None, description="True: electricity is billed on top of cost_per_gpu_hour. Default false."
     )
     capex_usd_per_gpu: PositiveFloat | None = Field(
-        default=None, description="Purchase price per GPU, for constraints.capex_budget_usd. [$/GPU]"
+        default=None, le=1e9, description="Purchase price per GPU, for constraints.capex_budget_usd. [$/GPU]"
     )
-    max_units: NonNegativeInt | None = Field(default=None, description="Supply limit. [units]")
-    throughput: dict[str, PositiveFloat] | None = Field(
+    max_units: NonNegativeInt | None = Field(default=None, le=1e12, description="Supply limit. [units]")
+    throughput: dict[str, Annotated[float, Field(gt=0, le=1e9)]] | None = Field(
         default=None, description="Delivered total tokens/s per GPU per workload at its service level. [tokens/s]"
     )
     mtbf_hours_per_gpu: PositiveFloat | None = Field(default=None, description="Mean time between failures. [h]")
