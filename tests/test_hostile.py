@@ -116,3 +116,17 @@ def test_every_override_path_with_hostile_values_exits_cleanly(runner):
             if r.exit_code not in (0, 2, 3, 4) or (r.exception is not None and not isinstance(r.exception, SystemExit)):
                 bad.append((path, value, r.exit_code, repr(r.exception)[:120]))
     assert not bad
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["compare", "--tier", "owned", "--pue", "inf"],
+        ["compare", "--tier", "owned", "--rate", "1e308"],
+        ["compare", "--tier", "owned", "--electricity", "inf"],
+        ["compare", "--tier", "owned", "--life-years", "nan"],
+        ["sweep", "-p", "constraints.power_cap_mw=10,11", "--timeout", "inf"],
+    ],
+)
+def test_flags_beyond_any_real_range_are_usage_errors(runner, args):
+    refused(runner, args)

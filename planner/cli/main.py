@@ -63,11 +63,15 @@ def compare_cmd(
     interactivity: float = typer.Option(None, "--interactivity", "-i", help="Service level. [tok/s/user]"),
     tier: str = typer.Option(None, help="Pricing: hyperscaler | neocloud | rental_3yr | owned."),
     power_basis: str = typer.Option("all_in", help="all_in (published, PUE included) | it (IT power x --pue)."),
-    pue: float = typer.Option(None, min=1.0, help="PUE for --power-basis it and the owned tier (default 1.3). [1]"),
-    rate: float = typer.Option(None, min=0.0, help="Cost of capital for the owned tier (default 0.10). [1/year]"),
-    life_years: float = typer.Option(None, min=0.1, help="Economic life for the owned tier. [years]"),
+    pue: float = typer.Option(
+        None, min=1.0, max=3.0, help="PUE for --power-basis it and the owned tier (default 1.3). [1]"
+    ),
+    rate: float = typer.Option(
+        None, min=0.0, max=1.0, help="Cost of capital for the owned tier (default 0.10). [1/year]"
+    ),
+    life_years: float = typer.Option(None, min=0.1, max=100.0, help="Economic life for the owned tier. [years]"),
     electricity: float = typer.Option(
-        None, min=0.0, help="Electricity price for the owned tier (default 0.08). [$/kWh]"
+        None, min=0.0, max=10.0, help="Electricity price for the owned tier (default 0.08). [$/kWh]"
     ),
     json_out: bool = typer.Option(False, "--json", help="Print the rows as one JSON document."),
     catalog: Path = CATALOG_OPTION,

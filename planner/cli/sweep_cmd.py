@@ -109,7 +109,13 @@ def register(app: typer.Typer, handled) -> None:
         workers: int = typer.Option(None, "--workers", "-w", min=1, help="Worker processes (default: one per CPU)."),
         executor: str = typer.Option("local", "--executor", help="local (process pool) | dask."),
         scheduler: str = typer.Option(None, "--scheduler", help="Dask scheduler address; none: a local cluster."),
-        timeout: float = typer.Option(600.0, "--timeout", min=1.0, help="Time allowed per point per worker. [s]"),
+        timeout: float = typer.Option(
+            600.0,
+            "--timeout",
+            min=1.0,
+            max=30 * 86400.0,
+            help="Time allowed per point per worker (at most 30 days). [s]",
+        ),
         max_points: int = typer.Option(
             DEFAULT_MAX_POINTS, "--max-points", min=1, help="Refuse a sweep with more points than this."
         ),
