@@ -48,6 +48,7 @@ from scipy import special, stats
 HEAVY_TRAFFIC_RHO = 0.9  # at or above this peak utilisation the heavy-traffic model is used [1]
 SUBSTEPS = 12  # time points of a transient heavy-traffic slice
 RELAXATIONS = 20.0  # slice length, in relaxation times, above which heavy traffic is stationary
+NOISE = 1e-9  # probabilities [1] and waits [s] below this are reported as 0
 
 
 def erlang_c(c: int, a: float) -> float:
@@ -215,13 +216,15 @@ class WaitMixture:
         s = self.survival(grid)
         s[0] = self.survival(np.array([0.0]))[0]
         mean = float(np.trapezoid(s, grid)) if hasattr(np, "trapezoid") else float(np.trapz(s, grid))
-        return {
+        out = {
             "p_wait": float(s[0]),
             "p_late": float(self.survival(np.array([tau_s]))[0]),
             "mean_s": mean,
             "p95_s": _quantile(grid, s, 0.95),
             "p99_s": _quantile(grid, s, 0.99),
         }
+        # below NOISE the figures are the models' numerical floor, not findings: zero
+        return {k: (0.0 if abs(v) < NOISE else v) for k, v in out.items()}
 
 
 def _quantile(grid: np.ndarray, survival: np.ndarray, q: float) -> float:
