@@ -541,3 +541,15 @@ def test_queue_checks_match_the_readme_and_its_stated_bounds():
                 assert 0.015 <= r.mean_wait_error < 1.155, r  # "+2 % to +115 %" as the table rounds
         if r.queue == "M/M/c":  # Erlang C is exact there: the simulation's sampling error
             assert r.sim_p_wait == pytest.approx(r.erlang_c, abs=0.03), r
+
+
+def test_slice_token_series_add_up_to_the_accounting():
+    p, plan = overloaded([1200.0, 200.0, 1500.0])
+    r = simulate_fleet(p, plan, ONE_SLOT_PER_GPU, replace(FAST, failures=False))
+    tok = r.accounting["w"]["tokens"]
+    s = r.slice_tokens
+    assert sum(s["served"]) == pytest.approx(tok["served"], abs=2)
+    assert sum(s["dropped"]) == pytest.approx(tok["dropped"], abs=2)
+    assert s["backlog"][-1] == pytest.approx(tok["backlog"], abs=1)
+    assert s["backlog"][0] == pytest.approx(60 * 1000) and s["backlog"][1] == 0  # built, then drained
+    assert max(s["served"]) <= 1000 * 3600 + 60 * 1000 + 1e-6  # never more than capacity plus the queue on hand

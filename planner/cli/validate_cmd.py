@@ -198,6 +198,8 @@ def validation_files(r: FleetSimResult, out_dir: Path) -> dict[Path, str]:
     rows = []
     for t, hour in enumerate(r.slice_hours):
         row = {"hour": hour, "slo_attainment": r.slice_slo_attainment[t]}
+        for key, values in r.slice_tokens.items():
+            row[f"tokens_{key}"] = values[t]
         for sku, down in r.unavailable_gpus.items():
             row[f"{sku}.gpus_down"] = down[t]
         rows.append(row)

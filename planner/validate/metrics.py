@@ -86,6 +86,8 @@ class FleetSimResult:
     # coarse model over the span, per workload: "all" and per SKU: p_wait, p_late, mean_s, p95_s,
     # p99_s of min(wait, patience), at each slice's peak rate (fluid.py) [1], [s]
     queueing: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    # per slice, all workloads: tokens served and dropped in it, and queued at its end (fluid model) [tokens]
+    slice_tokens: dict[str, list[float]] = field(default_factory=dict)
     # the coarse model's threshold and how many (pool, slice) pairs used each model
     coarse_models: dict[str, float] = field(default_factory=dict)
 

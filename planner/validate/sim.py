@@ -347,6 +347,7 @@ def simulate_fleet(
     cs2 = [service_cv2(p) for p in prof]
     late = np.zeros((W, T))
     book = Ledger.of(W)
+    slice_tokens = {key: np.zeros(T) for key in ("served", "dropped", "backlog")}  # all workloads [tokens]
     mixtures: dict[tuple[int, int], WaitMixture] = {}
     model_count = {"allen_cunneen": 0, "heavy_traffic": 0}
     busy_gpu_h = np.zeros(len(problem.skus))
@@ -366,6 +367,7 @@ def simulate_fleet(
         for k in range(W):
             if not any(p.workload_index == k for p in pools):  # nothing serves it: every request gives up
                 book.drop(k, requests[k, t])
+                slice_tokens["dropped"][t] += requests[k, t] * prof[k].mean_tokens
                 late[k, t] = 1.0 if requests[k, t] > 0 else 0.0
         here: dict[tuple[int, int], tuple[float, Flow]] = {}
         for i, p in enumerate(pools):
@@ -387,6 +389,8 @@ def simulate_fleet(
             here[(j, k)] = (q0, flow)
             backlog[(j, k)] = flow.backlog_end
             book.serve(k, flow.served, flow.dropped, hit)
+            slice_tokens["served"][t] += flow.served * prof[k].mean_tokens
+            slice_tokens["dropped"][t] += flow.dropped * prof[k].mean_tokens
             wm = wait_model(lam_pk, c_slots, mu, q0, duration, ca2=ca2[k], cs2=cs2[k])
             if wm.kind in model_count:
                 model_count[wm.kind] += 1
@@ -399,7 +403,10 @@ def simulate_fleet(
             late[k, t] += shares[k][i] * lt
             busy_gpu_h[j] += (flow.served + 0.5 * hit) / mu / p.slots.slots_per_domain * p.gpus_per_domain / 3600.0
         for j, k in [key for key in backlog if key not in here]:  # a pool gone this slice: its queue gives up
-            book.serve(k, 0.0, backlog.pop((j, k)), 0.0)
+            q = backlog.pop((j, k))
+            book.serve(k, 0.0, q, 0.0)
+            slice_tokens["dropped"][t] += q * prof[k].mean_tokens
+        slice_tokens["backlog"][t] = sum(q * prof[k].mean_tokens for (_, k), q in backlog.items())
         flows.append(here)
     for (_, k), q in backlog.items():
         book.leave(k, q)
@@ -571,6 +578,7 @@ def simulate_fleet(
         },
         slice_hours=c.start_hours.tolist(),
         slice_slo_attainment=slice_ok.tolist(),
+        slice_tokens={key: v.tolist() for key, v in slice_tokens.items()},
         windows=summaries,
         reliability=reliability,
         notes=notes,
