@@ -176,32 +176,55 @@ def simulate_window(
     in_service = np.flatnonzero(~np.isnan(pre_hold_all))
     releases = in_service[np.argsort(pre_hold_all[in_service], kind="stable")]
 
-    def prefilled(env: simpy.Environment):
-        for i in releases.tolist():
-            dt = pre_hold_all[i] - env.now
+    release_order = releases.tolist()
+    release_at = pre_hold_all.tolist()
+    release_pool = pre_pool_all.tolist()
+    released = [0]
+
+    def release(_event=None) -> None:
+        """End the prefilled requests due now, then wait for the next (a callback chain)."""
+        while released[0] < len(release_order):
+            i = release_order[released[0]]
+            dt = release_at[i] - env.now
             if dt > 0:
-                yield env.timeout(dt)
-            sims[pre_pool_all[i]].finish_prefilled(i)
+                env.timeout(dt).callbacks.append(release)
+                return
+            released[0] += 1
+            sims[release_pool[i]].finish_prefilled(i)
 
     counter = {"events": n_pre}
 
-    def arrivals(env: simpy.Environment):
-        for i in order.tolist():
-            dt = arrival[i] - env.now
+    at = arrival.tolist()
+    to_pool = routed.tolist()
+    sequence = order.tolist()
+    cursor = [0]
+
+    def route(i: int) -> None:
+        if router == "plan":
+            j = to_pool[i]
+        else:
+            cands = candidates[workload[i]]
+            j = min(cands, key=lambda c: sims[c].load()) if cands else -1
+            if j != -1 and sims[j].capacity == 0 and all(sims[c].capacity == 0 for c in cands):
+                j = cands[0]
+        if j < 0:
+            book.dropped[i] = True
+        else:
+            sims[j].submit(i)
+
+    def arrive(_event=None) -> None:
+        """Admit every arrival due now, then wait for the next one (a callback chain: one
+        pending timeout at a time, without a generator process per resume)."""
+        n = len(sequence)
+        while cursor[0] < n:
+            i = sequence[cursor[0]]
+            dt = at[i] - env.now
             if dt > 0:
-                yield env.timeout(dt)
-            if router == "plan":
-                j = routed[i]
-            else:
-                cands = candidates[workload[i]]
-                j = min(cands, key=lambda c: sims[c].load()) if cands else -1
-                if j != -1 and sims[j].capacity == 0 and all(sims[c].capacity == 0 for c in cands):
-                    j = cands[0]
-            if j < 0:
-                book.dropped[i] = True
-            else:
-                sims[j].submit(i)
-        counter["events"] += len(order)
+                env.timeout(dt).callbacks.append(arrive)
+                return
+            cursor[0] += 1
+            route(i)
+        counter["events"] += n
 
     def outages(env: simpy.Environment):
         for t, j, down in transitions or []:
@@ -211,9 +234,9 @@ def simulate_window(
             (sims[j].domain_down if down else sims[j].domain_up)()
             counter["events"] += 1
 
-    env.process(arrivals(env))
+    arrive()
     if len(releases):
-        env.process(prefilled(env))
+        release()
     if transitions:
         env.process(outages(env))
     env.run()
