@@ -385,6 +385,13 @@ def test_plan_file_bad_sku_rows(runner, tmp_path):
     r = runner.invoke(app, ["validate", "--plan", str(tmp_path / "twice.json"), *SMALL])
     n = len(doc["fleet"])
     assert r.exit_code == 2 and f"fleet[{n}].sku: {doc['fleet'][0]['sku']} appears twice" in r.output
+    for key, value, said in (
+        ("status", 5, "status: 5 is not a plan status"),
+        ("cost_per_million_tokens", "x", "not a number"),
+    ):
+        (tmp_path / "odd.json").write_text(json.dumps({**doc, key: value}))
+        r = runner.invoke(app, ["validate", "--plan", str(tmp_path / "odd.json"), *SMALL])
+        assert r.exit_code == 2 and said in r.output, r.output
 
 
 def test_plan_file_dispatch_csv_is_read(runner, tmp_path):
