@@ -287,3 +287,18 @@ def test_a_sweep_document_of_another_scenario_is_a_mismatch():
     assert "the sweep document is of other.yaml" in document_mismatches(sf, None, other)[0]
     # an override changes the content hash
     assert scenario_sha256(load_scenario(None, {"constraints.power_cap_mw": 11})) != scenario_sha256(sf)
+
+
+def test_a_validation_document_with_wrong_types_is_refused(runner, tmp_path):
+    r = runner.invoke(app, ["validate", "--json", "--windows", "1", "--window-s", "5", "--warmup-s", "1"])
+    assert r.exit_code == 0
+    doc = json.loads(r.stdout)
+    for key, value, said in (
+        ("slo_attainment", "x", "slo_attainment: Input should be a valid number"),
+        ("windows", [1], "windows[0]: expected a mapping"),
+        ("accounting", {"total": {"tokens": "x"}}, "accounting.total.tokens:"),
+    ):
+        (tmp_path / "v.json").write_text(json.dumps({**doc, key: value}))
+        r = runner.invoke(app, ["report", "--validation", str(tmp_path / "v.json"), "--out", str(tmp_path / "r.html")])
+        assert r.exit_code == 2 and said in r.stderr, r.output
+        assert not (tmp_path / "r.html").exists()

@@ -157,6 +157,9 @@ def read_validation(path: Path) -> dict[str, Any]:
             f"{', '.join(missing)}; it looks like {_looks_like(doc)}. "
             "Write one with `planner validate --json > validation.json`"
         )
+    from planner.documents import check_document
+
+    check_document("validation", doc, f"--validation {path}")
     return doc
 
 
