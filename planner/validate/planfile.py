@@ -32,6 +32,9 @@ def read_plan_units(path: Path, problem: FleetProblem) -> tuple[dict[str, int], 
     doc = read_json(path, "plan file", "write one with `planner plan --out DIR`")
     if not isinstance(doc, dict) or not isinstance(doc.get("fleet"), list):
         raise ScenarioError(f"{path}: a plan file needs a 'fleet' list (the plan.json of `planner plan --out`)")
+    from planner.documents import check_document
+
+    check_document("plan", {k: v for k, v in doc.items() if k != "fleet"}, str(path))  # fleet rows: below
     problems: list[str] = []
     units: dict[str, int] = {}
     known = {s.id for s in problem.skus}
@@ -59,14 +62,6 @@ def read_plan_units(path: Path, problem: FleetProblem) -> tuple[dict[str, int], 
         throughput = row.get("throughput")
         if isinstance(throughput, dict):
             plan_workloads.update(throughput.keys())
-    from planner.optimize.status import Status
-
-    status = doc.get("status")
-    if status is not None and status not in {s.value for s in Status}:
-        problems.append(f"status: {status!r} is not a plan status ({', '.join(s.value for s in Status)})")
-    cost = doc.get("cost_per_million_tokens")
-    if cost is not None and (not isinstance(cost, (int, float)) or isinstance(cost, bool) or not cost >= 0):
-        problems.append(f"cost_per_million_tokens: {cost!r} is not a number >= 0 [$/M tokens] (or null)")
     missing = sorted(known - set(units) - seen)
     if missing:
         problems.append(f"fleet: the scenario's SKU(s) {', '.join(missing)} are missing from the plan")
