@@ -386,8 +386,8 @@ def test_plan_file_bad_sku_rows(runner, tmp_path):
     n = len(doc["fleet"])
     assert r.exit_code == 2 and f"fleet[{n}].sku: {doc['fleet'][0]['sku']} appears twice" in r.output
     for key, value, said in (
-        ("status", 5, "status: 5 is not a plan status"),
-        ("cost_per_million_tokens", "x", "not a number"),
+        ("status", 5, "plan.status: Input should be 'optimal'"),
+        ("cost_per_million_tokens", "x", "plan.cost_per_million_tokens: Input should be a valid number"),
     ):
         (tmp_path / "odd.json").write_text(json.dumps({**doc, key: value}))
         r = runner.invoke(app, ["validate", "--plan", str(tmp_path / "odd.json"), *SMALL])
