@@ -92,9 +92,8 @@ def compare_cmd(
             "and the owned tier (the all-in basis already includes facility overhead); add --tier owned or "
             "--power-basis it, or drop them"
         )
-    pue = 1.3 if pue is None else pue
-    rate = 0.10 if rate is None else rate
-    electricity = 0.08 if electricity is None else electricity
+    given = {"rate": rate, "life_years": life_years, "electricity_usd_per_kwh": electricity, "pue": pue}
+    ownership = Ownership(**{k: v for k, v in given.items() if v is not None})  # its defaults for the rest
     result = compare(
         catalog_from(catalog),
         preset=preset,
@@ -103,7 +102,7 @@ def compare_cmd(
         interactivity=interactivity,
         tier=tier,  # type: ignore[arg-type]
         power_basis=power_basis,  # type: ignore[arg-type]
-        ownership=Ownership(rate=rate, life_years=life_years, electricity_usd_per_kwh=electricity, pue=pue),
+        ownership=ownership,
     )
     for note in result.skipped:
         stderr.print(f"skipped {note}")
@@ -128,7 +127,11 @@ def compare_cmd(
     stdout.print(table)
     stdout.print(
         "tokens are total (input + output); tok/s/MW on "
-        + ("all-in provisioned power (PUE included)" if power_basis == "all_in" else f"IT power x PUE {pue:g}")
+        + (
+            "all-in provisioned power (PUE included)"
+            if power_basis == "all_in"
+            else f"IT power x PUE {ownership.pue:g}"
+        )
         + "; ratios against the first row."
     )
 
