@@ -66,7 +66,6 @@ def problem(
         skus=tuple(skus),
         curve=curve(demand, workloads, peak, slice_hours),
         electricity_usd_per_kwh=price,
-        pue=1.0,
         power_cap_mw=power_mw,
         budget_usd_per_hour=budget,
         capex_budget_usd=capex_budget,

@@ -439,7 +439,6 @@ def _period_problem(problem: BuildoutProblem, p: int) -> FleetProblem:
         skus=skus,
         curve=problem.periods[p].curve,
         electricity_usd_per_kwh=problem.electricity_usd_per_kwh,
-        pue=1.0,
         power_cap_mw=None,
         budget_usd_per_hour=None,
         capex_budget_usd=None,

@@ -54,7 +54,6 @@ class FleetProblem:
     skus: tuple[SkuData, ...]
     curve: LoadCurve
     electricity_usd_per_kwh: float
-    pue: float
     power_cap_mw: float | None
     budget_usd_per_hour: float | None
     capex_budget_usd: float | None
@@ -319,7 +318,6 @@ def build_problem(sf: ScenarioFile, curve: LoadCurve, catalog: Catalog | None = 
         skus=tuple(skus),
         curve=curve,
         electricity_usd_per_kwh=scn.economics.electricity_usd_per_kwh,
-        pue=scn.economics.pue,
         power_cap_mw=c.power_cap_mw,
         budget_usd_per_hour=c.budget_usd_per_hour,
         capex_budget_usd=c.capex_budget_usd,
