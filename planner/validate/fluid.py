@@ -214,8 +214,7 @@ class WaitMixture:
             return {"p_wait": 0.0, "p_late": 0.0, "mean_s": 0.0, "p95_s": 0.0, "p99_s": 0.0}
         grid = np.concatenate([[0.0], np.geomspace(cap_s * 1e-9, cap_s, self.GRID)])
         s = self.survival(grid)
-        s[0] = self.survival(np.array([0.0]))[0]
-        mean = float(np.trapezoid(s, grid)) if hasattr(np, "trapezoid") else float(np.trapz(s, grid))
+        mean = float(np.trapezoid(s, grid))
         out = {
             "p_wait": float(s[0]),
             "p_late": float(self.survival(np.array([tau_s]))[0]),

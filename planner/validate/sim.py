@@ -202,7 +202,7 @@ class Ledger:
 
 
 def _window_start(
-    pools: list[PoolSpec], flows: dict[tuple[int, int], tuple[float, Flow]], prof: list[RequestProfile]
+    pools: list[PoolSpec], flows: dict[tuple[int, int], Flow], prof: list[RequestProfile]
 ) -> tuple[float, list[int]]:
     """Where in its slice a window goes (0 start, 0.5 middle, 1 end) and each pool's queue there.
 
@@ -212,14 +212,14 @@ def _window_start(
     """
     worst, at = 0.0, 0.5
     for p in pools:
-        f = flows[(p.sku_index, p.workload_index)][1]
+        f = flows[(p.sku_index, p.workload_index)]
         rate = p.slots_total * p.slots.slot_tokens_per_s / prof[p.workload_index].mean_tokens
         delay = f.peak_backlog / rate if rate > 0 else math.inf if f.peak_backlog > 0 else 0.0
         if delay > worst:
             worst, at = delay, f.peak_at
     queue = []
     for p in pools:
-        f = flows[(p.sku_index, p.workload_index)][1]
+        f = flows[(p.sku_index, p.workload_index)]
         queue.append(int(round({0.0: f.backlog_start, 1.0: f.backlog_end}.get(at, 0.0))))
     return at, queue
 
@@ -353,7 +353,7 @@ def simulate_fleet(
     busy_gpu_h = np.zeros(len(problem.skus))
     pressure = np.zeros(T)
     backlog: dict[tuple[int, int], float] = {}
-    flows: list[dict[tuple[int, int], tuple[float, Flow]]] = []  # per slice: pool -> (start backlog, flow)
+    flows: list[dict[tuple[int, int], Flow]] = []  # per slice: pool -> its fluid flow
     all_pools: list[list[PoolSpec]] = []
     all_shares: list[list[np.ndarray]] = []
     for t in range(T):
@@ -369,7 +369,7 @@ def simulate_fleet(
                 book.drop(k, requests[k, t])
                 slice_tokens["dropped"][t] += requests[k, t] * prof[k].mean_tokens
                 late[k, t] = 1.0 if requests[k, t] > 0 else 0.0
-        here: dict[tuple[int, int], tuple[float, Flow]] = {}
+        here: dict[tuple[int, int], Flow] = {}
         for i, p in enumerate(pools):
             j, k = p.sku_index, p.workload_index
             c_slots = p.slots_total * (1.0 - down_domains[j, t] / domains[j])
@@ -386,7 +386,7 @@ def simulate_fleet(
             m_eff = max(0.0, m - hit * 0.5 / duration)
             q0 = backlog.pop((j, k), 0.0)
             flow = fluid_flow(lam_mean, m_eff, q0, duration, patience)
-            here[(j, k)] = (q0, flow)
+            here[(j, k)] = flow
             backlog[(j, k)] = flow.backlog_end
             book.serve(k, flow.served, flow.dropped, hit)
             slice_tokens["served"][t] += flow.served * prof[k].mean_tokens
