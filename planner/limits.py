@@ -29,17 +29,21 @@ MAX_WINDOW_REQUESTS = 20_000_000  # [requests]
 
 
 def read_text_bounded(path: Path, what: str, encoding: str = "utf-8") -> str:
-    """The text of ``path``, refusing more than MAX_INPUT_BYTES (devices and pipes included)."""
+    """The text of ``path``, refusing more than MAX_INPUT_BYTES: a regular file by its size
+    (without reading it), a device or pipe after reading one byte past the limit."""
+    too_large = ScenarioError(
+        f"{what} {path} is larger than {MAX_INPUT_BYTES // 2**20} MB (the limit for an input file); "
+        "is it the right file?"
+    )
     try:
+        if Path(path).stat().st_size > MAX_INPUT_BYTES:
+            raise too_large
         with open(path, "rb") as f:
             data = f.read(MAX_INPUT_BYTES + 1)
     except OSError as exc:
         raise ScenarioError(f"cannot read {what} {path}: {exc}") from None
     if len(data) > MAX_INPUT_BYTES:
-        raise ScenarioError(
-            f"{what} {path} is larger than {MAX_INPUT_BYTES // 2**20} MB (the limit for an input file); "
-            "is it the right file?"
-        )
+        raise too_large
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as exc:
