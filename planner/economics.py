@@ -67,16 +67,18 @@ def gpu_hour_costs(
     full_kw_per_gpu,
     idle_kw_per_gpu,
     energy_billed,
-    electricity_usd_per_kwh: float,
+    electricity_usd_per_kwh,
+    busy_price_usd_per_gpu_hour=0.0,
 ):
     """The one cost model of a deployed GPU: ``(fixed, busy)`` $ per GPU-hour. [$/GPU-h]
 
     ``fixed`` is paid for every deployed GPU-hour, busy or idle: the price (an hourly rate, or
     an owned GPU's fixed opex; its capital is charged apart) plus idle energy where electricity
-    is billed. ``busy`` is what a busy hour adds: the full-load minus idle energy where billed.
+    is billed. ``busy`` is what a busy hour adds: the full-load minus idle energy where billed, plus
+    a price paid per busy GPU-hour only (on-demand capacity; 0 otherwise).
     Energy is facility kW x $/kWh. Works element-wise on numpy arrays. Used by the LP, the
     evaluation of plans, the buildout, the validation simulator and the report.
     """
     idle = idle_kw_per_gpu * electricity_usd_per_kwh * energy_billed
     busy = (full_kw_per_gpu - idle_kw_per_gpu) * electricity_usd_per_kwh * energy_billed
-    return price_usd_per_gpu_hour + idle, busy
+    return price_usd_per_gpu_hour + idle, busy + busy_price_usd_per_gpu_hour

@@ -24,7 +24,7 @@ from planner.catalog.load import Catalog
 from planner.demand.curve import LoadCurve, read_load_curve
 from planner.economics import HOURS_PER_YEAR, capital_recovery_factor, gpu_hour_costs
 from planner.errors import ScenarioError
-from planner.optimize.problem import SkuData, _catalog_for, build_problem
+from planner.optimize.problem import SiteData, SkuData, _catalog_for, build_problem, electricity_price
 from planner.scenario.load import ScenarioFile
 
 
@@ -82,7 +82,7 @@ class BuildoutSku:
         the annuity at p's purchase price plus fixed opex, per hour. [$/GPU-h]"""
         if self.pricing == "owned":
             return self.annuity_usd_per_gpu_year[p] / HOURS_PER_YEAR + self.price_usd_per_gpu_hour(p)
-        return self.cost_usd_per_gpu_hour[p]
+        return self.cost_usd_per_gpu_hour[p] + self.sku.busy_usd_per_gpu_hour  # on-demand: its rate at the peak
 
     def gpu_hour_costs(self, p: int, electricity_usd_per_kwh: float) -> tuple[float, float]:
         """(fixed, busy) $ per installed GPU-hour in p (``planner.economics.gpu_hour_costs``). [$/GPU-h]"""
@@ -91,7 +91,8 @@ class BuildoutSku:
             full_kw_per_gpu=self.sku.facility_kw_per_gpu,
             idle_kw_per_gpu=self.sku.facility_idle_kw_per_gpu,
             energy_billed=self.energy_billed,
-            electricity_usd_per_kwh=electricity_usd_per_kwh,
+            electricity_usd_per_kwh=electricity_price(self.sku, electricity_usd_per_kwh),
+            busy_price_usd_per_gpu_hour=self.sku.busy_usd_per_gpu_hour,
         )
 
     def fleet_usd_per_gpu_hour(self, p: int, electricity_usd_per_kwh: float) -> float:
@@ -136,6 +137,7 @@ class BuildoutProblem:
     threads: int = 1
     backend: str = "highs"
     notes: tuple[str, ...] = field(default_factory=tuple)
+    sites: tuple[SiteData, ...] = ()  # facilities with their own caps (planner.optimize.placement)
 
     @property
     def sku_ids(self) -> tuple[str, ...]:

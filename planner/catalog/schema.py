@@ -62,6 +62,7 @@ class Unit(Sourced):
 
     kind: Literal["node", "rack"]
     gpus: PositiveInt
+    cooling: Literal["air", "liquid"] = Field(default="air", description="How its heat is removed (the name says).")
 
 
 class Power(Strict):

@@ -119,16 +119,71 @@ class Cap:
     period: int | None  # the period it applies to; None: the whole horizon
     limit: float  # [unit]; for capex_total, less what history spent
     decision: str  # "units" (installed) or "buy" (purchases)
-    coefficients: np.ndarray  # (S, P) [unit per unit of the decision]
+    coefficients: np.ndarray  # (S, P) [unit per unit of the decision]; racks: (G, P) over rack groups
     row_scale: float = 1.0  # the LP row is in unit x row_scale (power: kW)
+    groups: tuple[RackGroup, ...] = ()  # decision "racks": the problem's rack groups
+    site: str | None = None  # the site it belongs to (site caps)
 
     def use(self, units: np.ndarray, buy: np.ndarray) -> float:
         """What a decision ((S, P) arrays) uses of the cap. [unit]"""
+        if self.decision == "racks":
+            return float((self.coefficients * racks_needed(self.groups, units)).sum())
         x = units if self.decision == "units" else buy
         return float((self.coefficients * x).sum())
 
+    def terms(self, units, buy, racks, window: range) -> list[tuple[pulp.LpVariable, float]]:
+        """The cap's use as (variable, coefficient) pairs over ``window``. [unit]"""
+        decision = {"units": units, "buy": buy, "racks": racks}[self.decision]
+        return [
+            (decision[j, p], float(self.coefficients[j, p]))
+            for j in range(self.coefficients.shape[0])
+            for p in window
+            if self.coefficients[j, p]
+        ]
 
-CAP_UNITS = {"power_cap": "MW", "budget_cap": "$/h", "capex_cap": "$", "capex_total": "$"}
+
+CAP_UNITS = {
+    "power_cap": "MW",
+    "budget_cap": "$/h",
+    "capex_cap": "$",
+    "capex_total": "$",
+    "site_power": "MW",
+    "rack_positions": "racks",
+    "liquid_cooling": "MW",
+    "supply": "units",
+}
+
+
+@dataclass(frozen=True)
+class RackGroup:
+    """The columns of one SKU at one site that counts rack positions: they share its racks."""
+
+    site: str
+    sku: str
+    fit: int  # units one position holds [units]
+    columns: tuple[int, ...]
+
+
+def rack_groups(problem: BuildoutProblem) -> tuple[RackGroup, ...]:
+    """Rack groups: per (site with rack_positions, SKU), the columns placed there."""
+    counted = {s.id for s in problem.sites if s.rack_positions is not None}
+    found: dict[tuple[str, str], list[int]] = {}
+    for j, b in enumerate(problem.skus):
+        if b.sku.site in counted:
+            found.setdefault((b.sku.site, b.sku.base_id), []).append(j)
+    return tuple(
+        RackGroup(site, sku, int(problem.skus[cols[0]].sku.units_per_rack), tuple(cols))
+        for (site, sku), cols in found.items()
+    )
+
+
+def racks_needed(groups: tuple[RackGroup, ...], units: np.ndarray) -> np.ndarray:
+    """(G, P) whole positions each group's units fill: ceil(units / fit). [racks]"""
+    out = np.zeros((len(groups), units.shape[1]))
+    for g, grp in enumerate(groups):
+        total = units[list(grp.columns), :].sum(axis=0)
+        out[g] = np.ceil(total / grp.fit - 1e-9)
+    return np.maximum(out, 0.0)
 
 
 def capex_per_unit(b: BuildoutSku, p: int) -> float:
@@ -179,6 +234,7 @@ def caps(problem: BuildoutProblem, window: range | None = None, history: History
                     row_scale=1000.0 if kind == "power_cap" else 1.0,
                 )
             )
+    out += _site_caps(problem, window, single)
     if problem.total_capex_budget_usd is not None:
         spent = history.capex_spent_usd if history is not None and window.start > 0 else 0.0
         coef = np.zeros((S, P))
@@ -197,6 +253,78 @@ def caps(problem: BuildoutProblem, window: range | None = None, history: History
                 coefficients=coef,
             )
         )
+    return out
+
+
+def _site_caps(problem: BuildoutProblem, window: range, single: bool) -> list[Cap]:
+    """Per site: facility power, rack positions, liquid cooling; per SKU placed in several columns:
+    its supply limit over them."""
+    S, P = len(problem.skus), len(problem.periods)
+    groups = rack_groups(problem)
+    out: list[Cap] = []
+    for p in window:
+        suffix = "" if single else f"_{p}"
+        for site in problem.sites:
+            at = [j for j, b in enumerate(problem.skus) if b.sku.site == site.id]
+            entries = []
+            if site.power_cap_mw is not None:
+                coef = np.zeros((S, P))
+                for j in at:
+                    b = problem.skus[j].sku
+                    coef[j, p] = b.gpus_per_unit * b.facility_kw_per_gpu / 1000.0
+                entries.append(("site_power", "power_cap", "power_cap_mw", site.power_cap_mw, "units", coef, 1000.0))
+            if site.rack_positions is not None:
+                coef = np.zeros((len(groups), P))
+                for g, grp in enumerate(groups):
+                    if grp.site == site.id:
+                        coef[g, p] = 1.0
+                entries.append(
+                    ("rack_positions", "rack_positions", "rack_positions", site.rack_positions, "racks", coef, 1.0)
+                )
+            if site.liquid_cooling_mw is not None:
+                coef = np.zeros((S, P))
+                for j in at:
+                    b = problem.skus[j].sku
+                    if b.cooling == "liquid":
+                        coef[j, p] = b.gpus_per_unit * b.it_kw_per_gpu / 1000.0
+                entries.append(
+                    ("liquid_cooling", "liquid_cooling", "liquid_cooling_mw", site.liquid_cooling_mw, "units", coef, 1000.0)
+                )
+            for kind, label, key, limit, decision, coef, scale in entries:
+                out.append(
+                    Cap(
+                        name=f"{label}@{site.id}{suffix}",
+                        kind=kind,
+                        unit=CAP_UNITS[kind],
+                        field=f"sites.{site.id}.{key}",
+                        period=p,
+                        limit=float(limit),
+                        decision=decision,
+                        coefficients=coef,
+                        row_scale=scale,
+                        groups=groups if decision == "racks" else (),
+                        site=site.id,
+                    )
+                )
+        supply: dict[str, tuple[float, list[int]]] = {}
+        for j, b in enumerate(problem.skus):
+            if b.sku.on_site and math.isfinite(b.sku.sku_max_units):
+                supply.setdefault(b.sku.base_id, (b.sku.sku_max_units, []))[1].append(j)
+        for sku_id, (limit, cols) in supply.items():
+            coef = np.zeros((S, P))
+            coef[cols, p] = 1.0
+            out.append(
+                Cap(
+                    name=f"supply@{sku_id}{suffix}",
+                    kind="supply",
+                    unit="units",
+                    field=f"skus.{sku_id}.max_units",
+                    period=p,
+                    limit=float(limit),
+                    decision="units",
+                    coefficients=coef,
+                )
+            )
     return out
 
 
@@ -231,6 +359,7 @@ class BuildoutModel:
     unserved_tokens: pulp.LpAffineExpression  # [tokens]
     caps: list[Cap] = field(default_factory=list)
     build_seconds: float = 0.0
+    racks: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)  # (rack group, period)
 
 
 def ratio(curve) -> np.ndarray:
@@ -249,9 +378,9 @@ def _before(problem: BuildoutProblem, window: range, history: History | None) ->
 
 def define_buy(prob, problem: BuildoutProblem, window: range, relax: bool) -> dict[tuple[int, int], pulp.LpVariable]:
     """buy[s,p]: units bought at the start of p; fixed at 0 outside the SKU's window."""
-    cat = "Continuous" if relax else "Integer"
     out = {}
     for j, b in enumerate(problem.skus):
+        cat = "Continuous" if relax or b.sku.continuous else "Integer"
         for p in window:
             ub = 0.0 if not b.available[p] else (None if math.isinf(b.sku.max_units) else float(b.sku.max_units))
             out[j, p] = prob.add_variable(f"buy_{j}_{p}", lowBound=0.0, upBound=ub, cat=cat)
@@ -260,9 +389,9 @@ def define_buy(prob, problem: BuildoutProblem, window: range, relax: bool) -> di
 
 def define_units(prob, problem: BuildoutProblem, window: range, relax: bool) -> dict[tuple[int, int], pulp.LpVariable]:
     """units[s,p]: units installed during p, within the supply limit."""
-    cat = "Continuous" if relax else "Integer"
     out = {}
     for j, b in enumerate(problem.skus):
+        cat = "Continuous" if relax or b.sku.continuous else "Integer"
         ub = None if math.isinf(b.sku.max_units) else float(b.sku.max_units)
         for p in window:
             out[j, p] = prob.add_variable(f"units_{j}_{p}", lowBound=0.0, upBound=ub, cat=cat)
@@ -283,6 +412,25 @@ def define_busy(prob, problem: BuildoutProblem, window: range) -> dict[tuple[int
     return out
 
 
+def define_racks(prob, problem: BuildoutProblem, window: range, units, relax: bool) -> dict[tuple[int, int], pulp.LpVariable]:
+    """racks[g,p] integer >= 0: positions rack group g fills in p; rack_fit[g,p]: its units fit them."""
+    cat = "Continuous" if relax else "Integer"
+    out, rows = {}, {}
+    for g, grp in enumerate(rack_groups(problem)):
+        for p in window:
+            out[g, p] = var = prob.add_variable(f"racks_{g}_{p}", lowBound=0.0, cat=cat)
+            terms = [(units[j, p], 1.0) for j in grp.columns] + [(var, -float(grp.fit))]
+            name = f"rack_fit_{g}_{p}"
+            rows[name] = pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, name, 0.0)
+    prob.extend(rows)
+    return out
+
+
+def may_retire(problem: BuildoutProblem, b: BuildoutSku) -> bool:
+    """Whether a column's units may leave before their end of life."""
+    return problem.early_retirement or b.sku.decommission_usd_per_unit is not None
+
+
 def define_unserved(prob, problem: BuildoutProblem, window: range) -> dict[tuple[int, int, int], pulp.LpVariable]:
     """unserved[w,p,t] >= 0, at most the peak demand."""
     out = {}
@@ -299,11 +447,11 @@ def define_fleet_balance(prob, problem, window, units, buy, history) -> None:
 
     Only with early retirement; without it the row follows from vintage_life (units leave only
     at the end of their life, so what is installed was installed before or bought now)."""
-    if not problem.early_retirement:
-        return
     _, before = _before(problem, window, history)
     rows = {}
-    for j in range(len(problem.skus)):
+    for j, b in enumerate(problem.skus):
+        if not may_retire(problem, b):
+            continue
         for p in window:
             terms = [(units[j, p], 1.0), (buy[j, p], -1.0)]
             rhs = 0.0
@@ -321,9 +469,9 @@ def define_vintage_life(prob, problem, window, units, buy, history) -> None:
     still inside their life."""
     past, _ = _before(problem, window, history)
     alive0 = problem.existing_alive()
-    sense = pulp.LpConstraintLE if problem.early_retirement else pulp.LpConstraintEQ
     rows = {}
     for j, b in enumerate(problem.skus):
+        sense = pulp.LpConstraintLE if may_retire(problem, b) else pulp.LpConstraintEQ
         for p in window:
             terms = [(units[j, p], 1.0)]
             rhs = float(alive0[j, p])
@@ -342,7 +490,7 @@ def define_capacity(prob, problem, window, units, busy) -> None:
     W = len(problem.workloads)
     rows = {}
     for j, b in enumerate(problem.skus):
-        cap = -problem.max_utilization * b.sku.gpus_per_unit
+        cap = -b.sku.utilization_limit(problem.max_utilization) * b.sku.gpus_per_unit
         for p in window:
             served = [k for k in range(W) if (j, k, p, 0) in busy]
             if not served:
@@ -375,7 +523,7 @@ def define_serve_demand(prob, problem, window, busy, unserved) -> None:
     prob.extend(rows)
 
 
-def define_caps(prob, table: list[Cap], window: range, units, buy, caps_off: frozenset[str]) -> None:
+def define_caps(prob, table: list[Cap], window: range, units, buy, racks, caps_off: frozenset[str]) -> None:
     """One row per cap of the table (power_cap, budget_cap, capex_cap per period; capex_total)."""
     rows = {}
     for cap in table:
@@ -386,13 +534,7 @@ def define_caps(prob, table: list[Cap], window: range, units, buy, caps_off: fro
                 f"{cap.field}: {cap.limit:g} {cap.unit} is far outside any real range (it must stay below "
                 f"{1e15 / cap.row_scale:.0e} {cap.unit})"
             )
-        decision = units if cap.decision == "units" else buy
-        terms = [
-            (decision[j, p], float(cap.coefficients[j, p] * cap.row_scale))
-            for j in range(cap.coefficients.shape[0])
-            for p in window
-            if cap.coefficients[j, p]
-        ]
+        terms = [(var, c * cap.row_scale) for var, c in cap.terms(units, buy, racks, window)]
         rows[cap.name] = pulp.LpConstraint(
             pulp.LpAffineExpression(terms), pulp.LpConstraintLE, cap.name, cap.limit * cap.row_scale
         )
@@ -433,7 +575,42 @@ def cost_terms(problem, window, units, buy, busy) -> list[tuple[pulp.LpVariable,
                     coef = delta * x * per.weight * float(hours[t]) * float(r[k, t])
                     if coef:
                         terms.append((busy[j, k, p, t], coef))
+    return terms + decommission_terms(problem, window, units)
+
+
+def retirement_window(problem: BuildoutProblem, j: int) -> int:
+    """Periods in which decommissioning column j's existing units costs money: while they are inside
+    their life (0 when its units may not retire)."""
+    if problem.skus[j].sku.decommission_usd_per_unit is None:
+        return 0
+    return max((c.remaining_periods for c in problem.cohorts if c.sku == j), default=0)
+
+
+def decommission_terms(problem, window, units) -> list[tuple[pulp.LpVariable, float]]:
+    """Decommissioning ``sum_p delta_p d_s (units[s,p-1] - units[s,p])`` over the periods inside the
+    units' life (units never grow in such a column), the constant part left out. [$]"""
+    terms = []
+    for j, b in enumerate(problem.skus):
+        d = b.sku.decommission_usd_per_unit
+        last = retirement_window(problem, j)
+        for p in window:
+            if not d or p >= last:
+                continue
+            terms.append((units[j, p], -problem.periods[p].discount_factor * d))
+            if p + 1 < last and p + 1 in window:
+                terms.append((units[j, p], problem.periods[p + 1].discount_factor * d))
     return terms
+
+
+def decommission_constant(problem, window, history) -> float:
+    """The constant of the decommissioning cost: ``delta d x`` units installed before the window. [$]"""
+    _, before = _before(problem, window, history)
+    total = 0.0
+    for j, b in enumerate(problem.skus):
+        d = b.sku.decommission_usd_per_unit
+        if d and window.start < retirement_window(problem, j):
+            total += problem.periods[window.start].discount_factor * d * float(before[j])
+    return total
 
 
 def token_terms(problem, busy, unserved):
@@ -473,13 +650,16 @@ def build_model(
         buy = define_buy(prob, problem, window, relax)
         units = define_units(prob, problem, window, relax)
         busy = define_busy(prob, problem, window)
+        racks = define_racks(prob, problem, window, units, relax)
         unserved = define_unserved(prob, problem, window) if allow_unserved else {}
         define_vintage_life(prob, problem, window, units, buy, history)
         define_fleet_balance(prob, problem, window, units, buy, history)
         define_capacity(prob, problem, window, units, busy)
         define_serve_demand(prob, problem, window, busy, unserved)
-        define_caps(prob, table, window, units, buy, caps_off)
-        cost = pulp.LpAffineExpression(cost_terms(problem, window, units, buy, busy))
+        define_caps(prob, table, window, units, buy, racks, caps_off)
+        cost = pulp.LpAffineExpression(
+            cost_terms(problem, window, units, buy, busy), constant=decommission_constant(problem, window, history)
+        )
         served, lost = token_terms(problem, busy, unserved)
         prob.setObjective(cost)
     except pulp.PulpError as exc:  # inf or NaN from an input far outside any real range
@@ -490,7 +670,7 @@ def build_model(
     finally:
         if gc_was:
             gc.enable()
-    variables = [*buy.values(), *units.values(), *busy.values(), *unserved.values()]
+    variables = [*buy.values(), *units.values(), *busy.values(), *unserved.values(), *racks.values()]
     return BuildoutModel(
         problem=problem,
         window=window,
@@ -505,6 +685,7 @@ def build_model(
         unserved_tokens=pulp.LpAffineExpression(lost),
         caps=table,
         build_seconds=time.perf_counter() - start,
+        racks=racks,
     )
 
 
@@ -530,7 +711,7 @@ def single_period(problem: FleetProblem) -> BuildoutProblem:
         BuildoutSku(
             sku=replace(s, min_units=0),
             pricing="hourly",
-            available=(True,),
+            available=(s.procurement != "existing",),
             capex_usd_per_gpu=(s.capex_usd_per_gpu,),
             cost_usd_per_gpu_hour=(s.cost_usd_per_gpu_hour,),
             fixed_opex_usd_per_gpu_year=0.0,
@@ -562,6 +743,7 @@ def single_period(problem: FleetProblem) -> BuildoutProblem:
         time_limit_s=problem.time_limit_s,
         threads=problem.threads,
         backend=problem.backend,
+        sites=problem.sites,
     )
 
 
@@ -643,14 +825,15 @@ def violations(
             if buy[j, p] > 0 and not b.available[p]:
                 out.append(f"{at}bought {buy[j, p]:g} units of {b.id} outside its availability window")
             alive = alive0[j, p] + buy[j, max(0, p - b.life_periods + 1) : p + 1].sum()
-            if units[j, p] > alive + 1e-9 or (not problem.early_retirement and units[j, p] < alive - 1e-9):
+            if units[j, p] > alive + 1e-9 or (not may_retire(problem, b) and units[j, p] < alive - 1e-9):
                 out.append(f"{at}{units[j, p]:g} units of {b.id} installed, {alive:g} inside their life")
             if units[j, p] > prev[j] + buy[j, p] + 1e-9:
                 out.append(f"{at}{b.id} grew beyond its purchases")
             if units[j, p] > b.sku.max_units:
                 out.append(f"{at}units[{b.id}] = {units[j, p]:g} above its supply limit {b.sku.max_units:g}")
         gpus = units[:, p] * g
-        over = busy[p].sum(axis=1) - problem.max_utilization * gpus[:, None]
+        u = np.array([b.sku.utilization_limit(problem.max_utilization) for b in problem.skus])
+        over = busy[p].sum(axis=1) - (u * gpus)[:, None]
         if (over > rtol * np.maximum(gpus[:, None], 1.0)).any():
             j, t = np.unravel_index(int(np.argmax(over)), over.shape)
             out.append(f"{at}capacity[{problem.skus[j].id},{t}] exceeded by {over[j, t]:.3g} GPUs")
@@ -681,11 +864,14 @@ class PeriodFigures:
     power_kw: float  # facility at full load [kW]
     run_rate_usd_per_hour: float  # what the run-rate budget counts [$/h]
     capex_usd: float  # purchases of the period [$]
+    burst_usd: float = 0.0  # on-demand busy GPU-hours x their rate [$]
+    decommission_usd: float = 0.0  # existing units decommissioned [$]
+    busy_gpu_hours: np.ndarray | None = None  # (S,) average busy GPUs x hours [GPU-h]
 
     @property
     def cost_usd(self) -> float:
-        """capital + fixed + energy. [$]"""
-        return self.capital_usd + self.fixed_usd + self.energy_usd
+        """capital + fixed + energy + on-demand burst + decommissioning. [$]"""
+        return self.capital_usd + self.fixed_usd + self.energy_usd + self.burst_usd + self.decommission_usd
 
 
 def evaluate_period(
@@ -724,7 +910,16 @@ def evaluate_period(
     h = per.curve.slice_hours
     mean_busy = busy * r[None, :, :]  # (S, W, T) GPUs busy on average
     busy_cost = np.array([b.gpu_hour_costs(p, price)[1] for b in problem.skus])
-    energy += float((busy_cost[:, None, None] * mean_busy * h[None, None, :]).sum()) * per.weight
+    rate = np.array([b.sku.busy_usd_per_gpu_hour for b in problem.skus])
+    busy_hours = (mean_busy * h[None, None, :]).sum(axis=(1, 2)) * per.weight  # (S,) [GPU-h]
+    energy += float(((busy_cost - rate) * busy_hours).sum())
+    burst = float((rate * busy_hours).sum())
+    before = problem.existing_units() if p == 0 else units[:, p - 1]
+    decommission = sum(
+        b.sku.decommission_usd_per_unit * max(float(before[j] - units[j, p]), 0.0)
+        for j, b in enumerate(problem.skus)
+        if b.sku.decommission_usd_per_unit and p < retirement_window(problem, j)
+    )
     tokens_by_sku = (theta[:, :, None] * mean_busy * h[None, None, :]).sum(axis=(1, 2)) * per.weight * SECONDS_PER_HOUR
     demanded = float((per.curve.mean * h[None, :]).sum()) * per.weight * SECONDS_PER_HOUR
     lost = np.zeros(len(problem.workloads))
@@ -745,4 +940,7 @@ def evaluate_period(
         power_kw=float((gpus * np.array([b.sku.facility_kw_per_gpu for b in problem.skus])).sum()),
         run_rate_usd_per_hour=float(sum(gpus[j] * b.run_rate_usd_per_gpu_hour(p) for j, b in enumerate(problem.skus))),
         capex_usd=float(sum(buy[j, p] * capex_per_unit(b, p) for j, b in enumerate(problem.skus))),
+        burst_usd=burst,
+        decommission_usd=float(decommission),
+        busy_gpu_hours=busy_hours,
     )

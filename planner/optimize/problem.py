@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -44,6 +45,49 @@ class SkuData:
     gpus_per_failure_domain: int | None = None
     origin: str = "inline"  # "catalog" or "inline"
     reliability_basis: str = "catalog"  # catalog | scenario | default (...): where the MTBF and MTTR come from
+    # ---- placement (sites and procurement; planner.optimize.placement). Defaults: one implicit site,
+    # the SKU priced per installed GPU-hour as without sites.
+    sku: str = ""  # the SKU this column places ("" : id)
+    site: str | None = None  # site id; "cloud" for on-demand; None: the one implicit site
+    procurement: str | None = None  # owned | reserved | on_demand | existing; None: as priced (no sites)
+    it_kw_per_gpu: float = math.nan  # IT power at full load [kW]
+    electricity_usd_per_kwh: float | None = None  # its site's price; None: the problem's [$/kWh]
+    busy_usd_per_gpu_hour: float = 0.0  # on-demand: the rate per busy GPU-hour [$/GPU-h]
+    utilization_cap: float | None = None  # None: the problem's max_utilization; on-demand 1 [1]
+    continuous: bool = False  # on-demand: GPUs per slice, not whole units
+    cooling: str = "air"  # air | liquid
+    units_per_rack: int | None = None  # units one position of its site holds (density included) [units]
+    decommission_usd_per_unit: float | None = None  # existing units that may retire: one-off cost; None: kept [$]
+    offer: Any = None  # the procurement entry it comes from (planner.scenario.schema.Owned | Reserved | OnDemand)
+    lead_time_months: float = 0.0  # buildout: months from order to racked [months]
+    sku_max_units: float = math.inf  # the SKU's supply limit over its on-site columns (several columns) [units]
+    age_years: float = 0.0  # existing column: age at the start [years]
+
+    @property
+    def base_id(self) -> str:
+        """The SKU this column places."""
+        return self.sku or self.id
+
+    @property
+    def on_site(self) -> bool:
+        """At one of your sites (not cloud capacity)."""
+        return self.site != "cloud"
+
+    def utilization_limit(self, default: float) -> float:
+        return default if self.utilization_cap is None else self.utilization_cap
+
+
+@dataclass(frozen=True)
+class SiteData:
+    """A facility as the optimiser sees it."""
+
+    id: str
+    power_cap_mw: float | None  # facility power at full load [MW]
+    pue: float  # [1]
+    electricity_usd_per_kwh: float  # [$/kWh]
+    rack_positions: int | None  # [racks]
+    max_kw_per_rack: float | None  # IT [kW]
+    liquid_cooling_mw: float | None  # IT [MW]
 
 
 @dataclass(frozen=True)
@@ -67,6 +111,7 @@ class FleetProblem:
     aggregation: str = "auto"  # time aggregation: auto | on | off
     scenario_sha256: str = ""  # content hash of the scenario it was built from (planner.scenario.load)
     notes: tuple[str, ...] = field(default_factory=tuple)
+    sites: tuple[SiteData, ...] = ()  # facilities with their own caps; () : one implicit site
 
     # ---- array views -------------------------------------------------------------
     @property
@@ -85,6 +130,14 @@ class FleetProblem:
     def column(self, name: str) -> np.ndarray:
         return np.array([getattr(s, name) for s in self.skus], dtype=float)
 
+    def electricity_prices(self) -> np.ndarray:
+        """(S,) each column's electricity price: its site's, else the problem's. [$/kWh]"""
+        return np.array([electricity_price(s, self.electricity_usd_per_kwh) for s in self.skus], dtype=float)
+
+    def utilization_caps(self) -> np.ndarray:
+        """(S,) busy share cap of each column. [1]"""
+        return np.array([s.utilization_limit(self.max_utilization) for s in self.skus], dtype=float)
+
     def gpu_hour_costs(self) -> tuple[np.ndarray, np.ndarray]:
         """(fixed, busy) $ per GPU-hour of each SKU (``planner.economics.gpu_hour_costs``). [$/GPU-h]"""
         return gpu_hour_costs(
@@ -92,11 +145,17 @@ class FleetProblem:
             full_kw_per_gpu=self.column("facility_kw_per_gpu"),
             idle_kw_per_gpu=self.column("facility_idle_kw_per_gpu"),
             energy_billed=self.column("energy_billed"),
-            electricity_usd_per_kwh=self.electricity_usd_per_kwh,
+            electricity_usd_per_kwh=self.electricity_prices(),
+            busy_price_usd_per_gpu_hour=self.column("busy_usd_per_gpu_hour"),
         )
 
     def with_changes(self, **changes) -> FleetProblem:
         return replace(self, **changes)
+
+
+def electricity_price(s: SkuData, default: float) -> float:
+    """A column's electricity price: its site's, else ``default``. [$/kWh]"""
+    return default if s.electricity_usd_per_kwh is None else s.electricity_usd_per_kwh
 
 
 def _catalog_for(sf: ScenarioFile) -> Catalog:
@@ -145,6 +204,7 @@ def _resolve_sku(
 ) -> SkuData | None:
     econ = scn.economics
     existing = scn.existing.get(e.id, 0)
+    existing = existing if isinstance(existing, int) else 0  # mappings: planner.optimize.placement
     max_units = math.inf if e.max_units is None else float(e.max_units)
     if e.id in catalog.skus:
         c = catalog.skus[e.id]
@@ -206,16 +266,23 @@ def _resolve_sku(
             gpus_per_failure_domain=int(c.reliability.gpus_per_failure_domain.value),
             origin="catalog",
             reliability_basis="scenario" if e.mtbf_hours_per_gpu or e.mttr_hours else "catalog",
+            it_kw_per_gpu=it_kw,
+            cooling=e.cooling or c.unit.cooling,
+            units_per_rack=e.units_per_rack or (1 if c.unit.kind == "rack" else None),
+            lead_time_months=e.lead_time_months or 0.0,
         )
     if e.model_fields_set == {"id"}:
         problems.append(f"{where}: {unknown_id_message('SKU', e.id, catalog.skus)}")
         return None
     missing = [
-        f for f in ("gpus_per_unit", "power_kw_per_gpu", "cost_per_gpu_hour", "throughput") if getattr(e, f) is None
+        f
+        for f in ("gpus_per_unit", "power_kw_per_gpu", "cost_per_gpu_hour", "throughput")
+        if getattr(e, f) is None and not (f == "cost_per_gpu_hour" and e.procurement)
     ]
     if missing:
         problems.append(
             f"{where} ('{e.id}'): not a catalog SKU, so an inline SKU, which needs {', '.join(missing)}"
+            + (" (or procurement)" if "cost_per_gpu_hour" in missing else "")
             + (f"; or did you mean catalog SKU '{hint}'?" if (hint := _near(e.id, catalog)) else "")
         )
         return None
@@ -234,7 +301,7 @@ def _resolve_sku(
         gpus_per_unit=int(e.gpus_per_unit),
         facility_kw_per_gpu=e.power_kw_per_gpu * econ.pue,
         facility_idle_kw_per_gpu=idle_it * econ.pue,
-        cost_usd_per_gpu_hour=float(e.cost_per_gpu_hour),
+        cost_usd_per_gpu_hour=float(e.cost_per_gpu_hour or 0.0),
         energy_billed=bool(e.energy_billed),
         capex_usd_per_gpu=e.capex_usd_per_gpu if e.capex_usd_per_gpu is not None else math.nan,
         min_units=existing,
@@ -245,6 +312,10 @@ def _resolve_sku(
         mttr_hours=e.mttr_hours or default_mttr,
         gpus_per_failure_domain=int(e.gpus_per_unit),
         reliability_basis=_reliability_basis(e, default_mtbf, default_mttr, which),
+        it_kw_per_gpu=float(e.power_kw_per_gpu),
+        cooling=e.cooling or "air",
+        units_per_rack=e.units_per_rack,
+        lead_time_months=e.lead_time_months or 0.0,
     )
 
 
@@ -277,18 +348,30 @@ def _near(given: str, catalog: Catalog) -> str | None:
     return near[0] if near else None
 
 
-def build_problem(sf: ScenarioFile, curve: LoadCurve, catalog: Catalog | None = None) -> FleetProblem:
-    """Resolve SKUs and service levels against the catalog; check the whole input at once."""
+def build_problem(
+    sf: ScenarioFile, curve: LoadCurve, catalog: Catalog | None = None, *, for_buildout: bool = False
+) -> FleetProblem:
+    """Resolve SKUs and service levels against the catalog; check the whole input at once.
+
+    A scenario with sites or procurement entries is placed (``planner.optimize.placement``):
+    one column per SKU, site and procurement kind."""
+    from planner.optimize.placement import is_placed, place
+
     scn = sf.scenario
     catalog = catalog or _catalog_for(sf)
     problems: list[str] = []
     notes: list[str] = list(sf.notes)  # inputs the file sets without effect (planner.scenario.effects)
     wmap = _workload_map(scn, curve, catalog, problems)
-    skus: list[SkuData] = []
+    resolved: list[tuple[SkuEntry, SkuData]] = []
     for i, entry in enumerate(scn.skus):
         sku = _resolve_sku(entry, scn, catalog, wmap, curve.workloads, problems, notes, f"skus[{i}]")
         if sku is not None:
-            skus.append(sku)
+            resolved.append((entry, sku))
+    sites: tuple[SiteData, ...] = ()
+    if is_placed(scn):
+        skus, sites = place(scn, resolved, problems, notes, for_buildout=for_buildout)
+    else:
+        skus = [sku for _, sku in resolved]
     ids = scn.sku_ids()
     for sku_id in scn.existing:
         if sku_id not in ids:
@@ -331,4 +414,5 @@ def build_problem(sf: ScenarioFile, curve: LoadCurve, catalog: Catalog | None = 
         aggregation=scn.solver.time_aggregation,
         notes=tuple(notes),
         scenario_sha256=scenario_sha256(sf),
+        sites=sites,
     )

@@ -7,7 +7,7 @@ economics, constraints, the existing fleet, the objective and solver options.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -28,6 +28,94 @@ class Strict(BaseModel):
     """Unknown keys are errors; values are immutable; NaN and inf are rejected."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class Owned(Strict):
+    """Buy: capex recovered over an economic life, plus fixed opex and site energy."""
+
+    kind: Literal["owned"]
+    capex_usd_per_gpu: PositiveFloat = Field(le=1e9, description="Purchase price per GPU. [$/GPU]")
+    life_years: PositiveFloat = Field(le=100, description="Economic life: the annuity is capex x CRF(r, life). [years]")
+    fixed_opex_usd_per_gpu_hour: float = Field(
+        default=0.0, ge=0, le=1e6, description="Colocation, network, support per installed GPU-hour. [$/GPU-h]"
+    )
+
+
+class Reserved(Strict):
+    """Reserve: a committed rate for every hour of the term, busy or idle, plus site energy."""
+
+    kind: Literal["reserved"]
+    usd_per_gpu_hour: PositiveFloat = Field(le=1e6, description="Committed rate. [$/GPU-h]")
+    term_months: PositiveFloat = Field(
+        le=1200,
+        description="Commitment: a buildout pays it for the whole term from the period it starts; a plan bills "
+        "every hour of its span. [months]",
+    )
+
+
+class OnDemand(Strict):
+    """Rent on demand in the cloud: paid per busy GPU-hour only, energy included, up to max_gpus."""
+
+    kind: Literal["on_demand"]
+    usd_per_gpu_hour: PositiveFloat = Field(le=1e6, description="Rate per busy GPU-hour. [$/GPU-h]")
+    max_gpus: PositiveFloat | None = Field(
+        default=None, le=1e12, description="What the provider will give, summed over workloads, in every slice. [GPUs]"
+    )
+
+
+Procurement = Annotated[Union[Owned, Reserved, OnDemand], Field(discriminator="kind")]  # noqa: UP007
+
+
+class Site(Strict):
+    """A facility: its power, floor, rack density and liquid-cooling loop, PUE and electricity price."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="Site id ('cloud' is reserved).")
+    power_cap_mw: PositiveFloat | None = Field(
+        default=None, le=1e6, description="Facility power at full load, after PUE. [MW]"
+    )
+    pue: float | None = Field(default=None, ge=1.0, le=3.0, description="PUE; default economics.pue. [1]")
+    electricity_usd_per_kwh: float | None = Field(
+        default=None, ge=0, le=100, description="Electricity price; default economics.electricity_usd_per_kwh. [$/kWh]"
+    )
+    rack_positions: NonNegativeInt | None = Field(default=None, le=10_000_000, description="Floor positions. [racks]")
+    max_kw_per_rack: PositiveFloat | None = Field(
+        default=None, le=10_000, description="IT power one position can feed and cool. [kW]"
+    )
+    liquid_cooling_mw: float | None = Field(
+        default=None, ge=0, le=1e6, description="IT power the liquid loop can remove; default unlimited. [MW]"
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _not_cloud(cls, value: str) -> str:
+        if value == "cloud":
+            raise ValueError("'cloud' is the implicit site of on_demand capacity; give the site another id")
+        return value
+
+
+class ExistingEntry(Strict):
+    """Units already installed at a site."""
+
+    units: NonNegativeInt = Field(le=1e12, description="Installed units. [units]")
+    site: str | None = Field(default=None, description="Site id; default: the only site.")
+    procurement: Literal["owned", "reserved"] = Field(
+        default="owned", description="owned (capital sunk: kept, it costs fixed opex and energy) or reserved."
+    )
+    age_years: float = Field(
+        default=0.0, ge=0, le=100, description="Age at the start (buildout: what is left of its life). [years]"
+    )
+    may_retire: bool = Field(default=False, description="The plan may decommission it, unit by unit.")
+    decommission_usd_per_unit: float | None = Field(
+        default=None, ge=0, le=1e12, description="One-off cost of decommissioning a unit (with may_retire). [$]"
+    )
+
+    @model_validator(mode="after")
+    def _retire_cost_needs_retire(self) -> ExistingEntry:
+        if self.decommission_usd_per_unit is not None and not self.may_retire:
+            raise ValueError("decommission_usd_per_unit applies only with may_retire: true")
+        if self.may_retire and self.procurement == "reserved":
+            raise ValueError("a reservation is committed; it cannot retire (may_retire applies to owned units)")
+        return self
 
 
 class SkuEntry(Strict):
@@ -65,6 +153,32 @@ class SkuEntry(Strict):
     )
     mtbf_hours_per_gpu: PositiveFloat | None = Field(default=None, description="Mean time between failures. [h]")
     mttr_hours: PositiveFloat | None = Field(default=None, description="Mean time to repair. [h]")
+    units_per_rack: PositiveInt | None = Field(
+        default=None,
+        le=1000,
+        description="At most this many units per rack position; default 1 for rack-scale catalog SKUs. [units]",
+    )
+    cooling: Literal["air", "liquid"] | None = Field(
+        default=None, description="air or liquid; default: the catalog's (inline: air)."
+    )
+    procurement: list[Procurement] | None = Field(
+        default=None,
+        min_length=1,
+        description="Ways to get it (owned, reserved, on_demand), each a column of the plan; default: "
+        "cost_per_gpu_hour per installed GPU-hour, as without sites.",
+    )
+    lead_time_months: float | None = Field(
+        default=None, ge=0, le=120, description="Buildout: a purchase is racked this many months after its order. [months]"
+    )
+
+    @model_validator(mode="after")
+    def _one_of_each_kind(self) -> SkuEntry:
+        kinds = [p.kind for p in self.procurement or []]
+        if dups := sorted({k for k in kinds if kinds.count(k) > 1}):
+            raise ValueError(f"procurement lists {', '.join(dups)} more than once; give one entry per kind")
+        if self.procurement is not None and self.cost_per_gpu_hour is not None:
+            raise ValueError("give either cost_per_gpu_hour or procurement (each entry carries its own price), not both")
+        return self
 
     @model_validator(mode="after")
     def _idle_below_full(self) -> SkuEntry:
@@ -85,6 +199,9 @@ class WorkloadEntry(Strict):
     catalog: str | None = Field(default=None, description="Catalog workload id; default: the column name.")
     interactivity: PositiveFloat | None = Field(
         default=None, description="Service level; default: the catalog workload's. [tok/s/user]"
+    )
+    sites: list[str] | None = Field(
+        default=None, min_length=1, description="Sites that may serve it ('cloud': on-demand); default every site."
     )
 
 
@@ -136,7 +253,15 @@ class Economics(Strict):
     )
     power_basis: Literal["all_in", "it"] = Field(
         default="all_in",
-        description="Catalog SKUs' facility power: all_in (published, PUE already in) or it (IT power x PUE).",
+        description="Catalog SKUs' facility power: all_in (published, PUE already in) or it (IT power x PUE). "
+        "With sites, every SKU draws its IT power x the site's PUE.",
+    )
+    discount_rate: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Cost of capital of owned procurement: annuity = capex x CRF(rate, life); default 0.08 "
+        "(buildout: buildout.discount_rate). [1/year]",
     )
 
 
@@ -187,7 +312,14 @@ class Scenario(Strict):
     demand: Demand
     economics: Economics = Economics()
     constraints: Constraints = Constraints()
-    existing: dict[str, NonNegativeInt] = Field(default_factory=dict, description="Units already deployed.")
+    sites: list[Site] | None = Field(
+        default=None, min_length=1, description="Facilities; without it, one site from constraints and economics."
+    )
+    existing: dict[str, NonNegativeInt | ExistingEntry | list[ExistingEntry]] = Field(
+        default_factory=dict,
+        description="Units already deployed: a count, or {units, site, procurement, age_years, may_retire, "
+        "decommission_usd_per_unit} (a list for several sites).",
+    )
     objective: Objective = "min_cost"
     solver: Solver = Solver()
     buildout: BuildoutSpec | None = Field(default=None, description="Multi-period buildout (`planner buildout`).")
@@ -216,6 +348,22 @@ class Scenario(Strict):
                 f"min_cost_per_token, not {self.objective}; remove it or set objective: min_cost_per_token"
             )
         return self
+
+    @model_validator(mode="after")
+    def _unique_sites(self) -> Scenario:
+        ids = [s.id for s in self.sites or []]
+        if dups := sorted({i for i in ids if ids.count(i) > 1}):
+            raise ValueError(f"duplicate site id(s) in sites: {', '.join(dups)}")
+        return self
+
+    def existing_entries(self, sku_id: str) -> list[ExistingEntry]:
+        """The existing units of a SKU as entries (a bare count is one owned-or-as-priced entry)."""
+        value = self.existing.get(sku_id)
+        if value is None:
+            return []
+        if isinstance(value, int):
+            return [ExistingEntry(units=value)] if value else []
+        return list(value) if isinstance(value, list) else [value]
 
     def sku_ids(self) -> list[str]:
         return [s.id for s in self.skus]
