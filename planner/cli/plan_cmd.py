@@ -30,7 +30,24 @@ FLEET_COLUMNS = [
     "cost_usd_per_hour",
     "token_share",
     "mean_utilization",
+    "placed_sku",
+    "site",
+    "procurement",
+    "racks",
+    "liquid_mw",
+    "decommissioned_units",
+    "capex_usd",
+    "cost_per_million_tokens",
 ]
+CAP_PER = {  # what a cap's saving per year is per
+    "power_cap": "MW-year",
+    "site_power": "MW-year",
+    "liquid_cooling": "MW-year",
+    "rack_positions": "position-year",
+    "supply": "unit-year",
+    "budget_cap": "$/h of budget per year",
+    "capex_cap": "year",
+}
 
 
 def plan_overrides(
@@ -90,12 +107,15 @@ def render_plan(plan: FleetPlan) -> None:
     for col in ("", "SKU", "units", "GPUs", "existing+new", "MW", "$/h", "token share", "mean util", "tok/s/GPU"):
         table.add_column(col, justify="left" if col in ("", "SKU") else "right")
     for f in plan.fleet:
+        if f.procurement is not None and not f.chosen and not f.existing_units:
+            continue  # placed scenarios: a column left empty is not a row
         table.add_row(
             "*" if f.chosen else "",
             f.sku,
-            str(f.units),
-            f"{f.gpus:,}",
-            f"{f.existing_units}+{f.new_units}",
+            fmt(f.units) if isinstance(f.units, float) else str(f.units),
+            f"{f.gpus:,.0f}",
+            f"{f.existing_units}+{f.new_units}"
+            + (f"-{f.decommissioned_units}" if f.decommissioned_units else ""),
             f"{f.power_mw:.3f}",
             f"{f.cost_usd_per_hour:,.0f}",
             f"{f.token_share:.1%}",
@@ -103,6 +123,7 @@ def render_plan(plan: FleetPlan) -> None:
             ", ".join(f"{w} {fmt(v)}" for w, v in f.throughput.items()) or "-",
         )
     stdout.print(table)
+    render_placement(plan)
     stdout.print(
         f"cost per million tokens: [bold]${plan.cost_per_million_tokens:.4f}[/]  "
         f"(total ${plan.total_cost_usd:,.0f} = fixed ${plan.fixed_cost_usd:,.0f} + energy ${plan.energy_cost_usd:,.0f}; "
@@ -124,7 +145,7 @@ def render_plan(plan: FleetPlan) -> None:
     for c in plan.caps:
         if c.step is None:
             continue
-        per = {"power_cap": "MW-year", "budget_cap": "$/h of budget per year", "capex_cap": "year"}[c.name]
+        per = CAP_PER[c.kind or c.name]
         dual = (
             f"; LP-relaxation dual ${c.lp_relaxation_dual:,.0f} per {per}" if c.lp_relaxation_dual is not None else ""
         )
@@ -164,6 +185,27 @@ def render_plan(plan: FleetPlan) -> None:
         stdout.print(f"time aggregation: off (exact, {a.get('original_slices')} slices)")
     for note in plan.notes:
         stdout.print(f"note: {note}")
+
+
+def render_placement(plan: FleetPlan) -> None:
+    """Sites (use of each cap) and procurement kinds of a placed plan."""
+    for site in plan.sites:
+        parts = [f"{site['power_mw']:.3f}" + (f" of {site['power_cap_mw']:g} MW" if site["power_cap_mw"] else " MW")]
+        if site["rack_positions"] is not None:
+            parts.append(f"{site['racks']} of {site['rack_positions']} rack positions")
+        if site["liquid_cooling_mw"] is not None:
+            parts.append(f"{site['liquid_mw']:.3f} of {site['liquid_cooling_mw']:g} MW liquid cooling")
+        stdout.print(f"site {site['site']}: " + ", ".join(parts) + f"; {site['token_share']:.1%} of tokens")
+    for row in plan.procurement:
+        line = f"{row['kind']}: {row['gpus']:,.0f} GPUs, ${row['cost_usd']:,.0f} over the span, {row['token_share']:.1%} of tokens"
+        if row["kind"] == "on_demand":
+            busiest = max(row["by_slice"], key=lambda x: x["peak_gpus"], default=None)
+            line += f"; {row['gpu_hours']:,.0f} burst GPU-hours"
+            if busiest and busiest["peak_gpus"] > 0:
+                line += f", at most {busiest['peak_gpus']:,.0f} GPUs (hour {busiest['hour']:g})"
+        if row.get("decommissioned_units"):
+            line += f"; {row['decommissioned_units']} units decommissioned"
+        stdout.print(line)
 
 
 def parse_served_fractions(text: str | None) -> tuple[float, ...] | None:

@@ -46,7 +46,7 @@ def closed_form_checks(problem: FleetProblem) -> list[dict[str, Any]]:
     u = problem.max_utilization
     theta = problem.throughput
     kw = problem.column("facility_kw_per_gpu")
-    cost = problem.column("cost_usd_per_gpu_hour")
+    cost = problem.column("cost_usd_per_gpu_hour") + problem.column("busy_usd_per_gpu_hour")
     g = np.array([s.gpus_per_unit for s in problem.skus], dtype=float)
     n0 = np.array([s.min_units for s in problem.skus], dtype=float)
     out: list[dict[str, Any]] = []
@@ -56,7 +56,8 @@ def closed_form_checks(problem: FleetProblem) -> list[dict[str, Any]]:
         need = np.zeros(c.peak.shape[1])
         best = []
         for k, _w in enumerate(problem.workloads):
-            ratio = np.where(theta[:, k] > 0, theta[:, k] * u / per_gpu, 0.0)
+            with np.errstate(divide="ignore", invalid="ignore"):  # cloud capacity draws none of your power
+                ratio = np.where(theta[:, k] > 0, theta[:, k] * u / per_gpu, 0.0)
             if ratio.max() <= 0 or c.peak[k].max() <= 0:
                 continue  # no demand, or no SKU serves it (an input error caught earlier)
             j = int(np.argmax(ratio))
@@ -160,24 +161,38 @@ def elastic(problem: FleetProblem) -> dict[str, Any] | None:
     return {"unserved": per, "fleet": {s.id: int(n) for s, n in zip(problem.skus, units, strict=True)}}
 
 
+def relax_key(cap) -> str:
+    """A cap's key in the relaxations: the plan's own caps by name (power_cap_mw, ...), site and
+    supply caps by their scenario field (sites.hall-a.liquid_cooling_mw, skus.h200.max_units)."""
+    return cap.field.rsplit(".", 1)[-1] if cap.field.startswith("constraints.") else cap.field
+
+
+def _use_expression(model, cap) -> pulp.LpAffineExpression:
+    """A cap's use in a single-period model, as an expression of its variables. [cap unit]"""
+    m = model.period_model
+    return pulp.LpAffineExpression(cap.terms(m.units, m.buy, m.racks, m.window))
+
+
 def smallest_relaxations(problem: FleetProblem) -> dict[str, Any]:
     """For each cap of the cap table: the least value of it alone that makes the problem feasible (MILP)."""
     out: dict[str, Any] = {}
     for cap in caps(single_period(problem)):
-        field_name = cap.field.rsplit(".", 1)[-1]
-        model = build_fleet_model(replace(problem, **{field_name: None}), allow_unserved=False)
-        decision = model.units if cap.decision == "units" else model.buy
-        expr = pulp.LpAffineExpression([(decision[j], float(c)) for j, c in enumerate(cap.coefficients[:, 0]) if c])
-        res = solve(model, expr)
-        out[field_name] = {
+        model = build_fleet_model(problem.with_cap(cap.field, None), allow_unserved=False)
+        res = solve(model, _use_expression(model, cap))
+        out[relax_key(cap)] = {
             "current": cap.limit,
             "needed": res.objective if res.ok else None,
             "unit": cap.unit,
             "feasible_by_itself": res.ok,
+            "site": cap.site,
+            "resource": cap.kind,
         }
-    if any(math.isfinite(s.max_units) for s in problem.skus):
-        uncapped_supply = replace(problem, skus=tuple(replace(s, max_units=math.inf) for s in problem.skus))
-        res = solve(build_fleet_model(uncapped_supply, allow_unserved=False))
+    if any(math.isfinite(s.max_units) or math.isfinite(s.sku_max_units) for s in problem.skus):
+        unlimited = tuple(
+            replace(s, max_units=math.inf if s.procurement != "existing" else s.max_units, sku_max_units=math.inf)
+            for s in problem.skus
+        )
+        res = solve(build_fleet_model(replace(problem, skus=unlimited), allow_unserved=False))
         out["max_units"] = {"feasible_without_supply_limits": res.ok}
     return out
 
@@ -193,28 +208,28 @@ def joint_relaxation(problem: FleetProblem) -> dict[str, Any] | None:
     table = caps(single_period(problem))
     if len(table) < 2:
         return None
-    freed = replace(problem, **{c.field.rsplit(".", 1)[-1]: None for c in table})
+    freed = problem
+    for c in table:
+        freed = freed.with_cap(c.field, None)
     model = build_fleet_model(freed, allow_unserved=False)
     rows, objective, excess = [], [], {}
     for cap in table:
         var = model.prob.add_variable(f"excess_{cap.name}", lowBound=0.0)
         model.variables.append(var)
         excess[cap.name] = var
-        objective.append((var, 1.0 / cap.limit))
-        decision = model.units if cap.decision == "units" else model.buy
-        terms = [(decision[j], float(c)) for j, c in enumerate(cap.coefficients[:, 0]) if c]
-        expr = pulp.LpAffineExpression([*terms, (var, -1.0)])
+        objective.append((var, 1.0 / cap.limit if cap.limit > 0 else 1.0))  # a cap of 0: its raise in its unit
+        expr = pulp.LpAffineExpression([*_use_expression(model, cap).items(), (var, -1.0)])
         rows.append(pulp.LpConstraint(expr, pulp.LpConstraintLE, f"joint_{cap.name}", cap.limit))
     res = solve(model, pulp.LpAffineExpression(objective), extra=rows)
     if not res.ok:
         return None
     out = {}
-    units = np.array([[round(v.varValue or 0.0)] for v in model.units], dtype=float)
+    units = np.array([[v.varValue or 0.0 if s.continuous else round(v.varValue or 0.0)] for v, s in zip(model.units, problem.skus, strict=True)], dtype=float)
     buy = units - np.array([[s.min_units] for s in problem.skus], dtype=float)
     for cap in table:
         used = cap.use(units, buy)
         if used > cap.limit * (1 + 1e-9):
-            out[cap.field.rsplit(".", 1)[-1]] = {
+            out[relax_key(cap)] = {
                 "cap": cap.name,
                 "current": cap.limit,
                 "needed": used,
@@ -243,7 +258,7 @@ def diagnose(problem: FleetProblem) -> Reason:
     for name, r in relax.items():
         if name == "max_units":
             if r["feasible_without_supply_limits"]:
-                lines.append("without the supply limits (max_units) the demand could be served")
+                lines.append("without the supply limits (max_units, on-demand max_gpus) the demand could be served")
             continue
         if r["feasible_by_itself"]:
             if r["needed"] > r["current"] * (1 + 1e-9):
@@ -266,7 +281,7 @@ def diagnose(problem: FleetProblem) -> Reason:
             lines.append("raising every cap together cannot make it feasible")
     if not lines:
         lines.append("the solver proved infeasibility; no single cap or supply limit explains it")
-    kinds = {c.field.rsplit(".", 1)[-1]: c.name for c in caps(single_period(problem))}
+    kinds = {relax_key(c): c.name for c in caps(single_period(problem))}
     needed = [
         {
             "period": "plan",

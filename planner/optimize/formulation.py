@@ -165,11 +165,12 @@ class RackGroup:
 
 
 def rack_groups(problem: BuildoutProblem) -> tuple[RackGroup, ...]:
-    """Rack groups: per (site with rack_positions, SKU), the columns placed there."""
-    counted = {s.id for s in problem.sites if s.rack_positions is not None}
+    """Rack groups: per (site, SKU) whose units per position are known, the columns placed there
+    (whether or not the site caps its positions: relaxing that cap keeps the groups)."""
+    counted = {s.id for s in problem.sites}
     found: dict[tuple[str, str], list[int]] = {}
     for j, b in enumerate(problem.skus):
-        if b.sku.site in counted:
+        if b.sku.site in counted and b.sku.units_per_rack:
             found.setdefault((b.sku.site, b.sku.base_id), []).append(j)
     return tuple(
         RackGroup(site, sku, int(problem.skus[cols[0]].sku.units_per_rack), tuple(cols))

@@ -31,11 +31,20 @@ class SkuResult:
     token_share: float | None  # share of tokens served [1]
     mean_utilization: float | None  # average busy share of its GPUs [1]
     throughput: dict[str, float]  # tokens/s per GPU by workload
+    # placement (planner.optimize.placement); None without sites and procurement
+    placed_sku: str | None = None  # the SKU this column places (sku is the column id)
+    site: str | None = None  # site id; "cloud" for on-demand
+    procurement: str | None = None  # owned | reserved | on_demand | existing | hourly
+    racks: int | None = None  # positions these units fill at a site that counts them: ceil(units / fit) [racks]
+    liquid_mw: float | None = None  # IT power on the site's liquid loop [MW]
+    decommissioned_units: int | None = None  # existing units retired by the plan [units]
+    capex_usd: float | None = None  # purchase money of its new units [$]
+    cost_per_million_tokens: float | None = None  # its cost over the span / its tokens [$/M tokens]
 
 
 @dataclass(frozen=True)
 class CapUse:
-    name: str  # power_cap | budget_cap | capex_cap
+    name: str  # power_cap | budget_cap | capex_cap | power_cap@<site> | rack_positions@<site> | liquid_cooling@<site> | supply@<sku>
     unit: str
     limit: float
     used: float
@@ -46,6 +55,9 @@ class CapUse:
     saving_usd_per_million_tokens: float | None = None
     extra_tokens: float | None = None  # max_tokens: tokens gained over the span by relaxing the cap
     lp_relaxation_dual: float | None = None  # $ per year per unit of cap (per MW, per $/h, per $), LP relaxation only
+    kind: str | None = None  # power_cap | budget_cap | capex_cap | site_power | rack_positions | liquid_cooling | supply
+    site: str | None = None  # site caps: the site
+    field: str | None = None  # the scenario field that sets the limit
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,10 @@ class FleetPlan:
     aggregation: dict[str, Any] | None = None
     iterations: list[dict[str, Any]] = field(default_factory=list)
     scenario_sha256: str = ""  # content hash of the scenario planned (overrides applied)
+    sites: list[dict[str, Any]] = field(default_factory=list)  # per site: power, racks, liquid cooling used of caps
+    procurement: list[dict[str, Any]] = field(default_factory=list)  # per kind: GPUs, $, share; cloud burst per slice
+    decommission_cost_usd: float = 0.0  # existing units decommissioned [$]
+    burst_cost_usd: float = 0.0  # on-demand busy GPU-hours x their rate [$]
     dispatch: Dispatch | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,6 +176,9 @@ def extract_decision(model: FleetModel) -> tuple[np.ndarray, Dispatch]:
     unserved = np.zeros((W, T))
     for (k, t), var in model.unserved.items():
         unserved[k, t] = max(var.varValue or 0.0, 0.0)
+    for j, s in enumerate(p.skus):
+        if s.continuous:  # on-demand: what the busiest slice uses (its units cost nothing while idle)
+            units[j] = float(busy[j].sum(axis=0).max(initial=0.0)) / (s.gpus_per_unit * s.utilization_limit(1.0))
     return units, Dispatch(busy, unserved)
 
 
@@ -174,7 +193,12 @@ def evaluate(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch) -> di
     g = np.array([s.gpus_per_unit for s in problem.skus], dtype=float)
     served = f.tokens_served
     total = f.cost_usd
+    per_column = column_costs(problem, units, f)
     return {
+        "column_cost_usd": per_column,
+        "burst_cost_usd": f.burst_usd,
+        "decommission_cost_usd": f.decommission_usd,
+        "busy_gpu_hours": f.busy_gpu_hours,
         "units": units,
         "gpus": g * units,
         "fixed_cost_usd": f.fixed_usd,
@@ -191,6 +215,19 @@ def evaluate(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch) -> di
         "utilization": f.utilization,
         "span_hours": float(problem.curve.slice_hours.sum()),
     }
+
+
+def column_costs(problem: FleetProblem, units: np.ndarray, f) -> np.ndarray:
+    """(S,) each column's cost over the span: installed GPU-hours at its fixed rate, its busy GPU-hours
+    at its busy rate, and its decommissioning (the parts of ``evaluate``'s total). [$]"""
+    fixed, busy = problem.gpu_hour_costs()
+    g = np.array([s.gpus_per_unit for s in problem.skus], dtype=float)
+    span = float(problem.curve.slice_hours.sum())
+    out = g * units * fixed * span + busy * f.busy_gpu_hours
+    for j, s in enumerate(problem.skus):
+        if s.decommission_usd_per_unit:
+            out[j] += s.decommission_usd_per_unit * max(s.min_units - units[j], 0.0)
+    return out
 
 
 def violations(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, rtol: float = 1e-6) -> list[str]:
@@ -211,8 +248,22 @@ def assemble_plan(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, 
     ev = evaluate(problem, units, dispatch)
     served = ev["tokens_served"]
     fleet = []
+    placed = any(s.procurement is not None for s in problem.skus)
     for j, s in enumerate(problem.skus):
-        n = int(units[j])
+        n = float(units[j]) if s.continuous else int(units[j])
+        tokens = float(ev["tokens_by_sku"][j])
+        place = {}
+        if placed:
+            place = {
+                "placed_sku": s.base_id,
+                "site": s.site,
+                "procurement": s.procurement,
+                "racks": int(math.ceil(n / s.units_per_rack - 1e-9)) if s.units_per_rack and s.on_site else None,
+                "liquid_mw": n * s.gpus_per_unit * s.it_kw_per_gpu / 1000.0 if s.cooling == "liquid" and s.on_site else 0.0,
+                "decommissioned_units": int(s.min_units - n) if s.procurement == "existing" else None,
+                "capex_usd": 0.0 if math.isnan(s.capex_usd_per_gpu) else max(n - s.min_units, 0) * s.gpus_per_unit * s.capex_usd_per_gpu,
+                "cost_per_million_tokens": float(ev["column_cost_usd"][j] / tokens * 1e6) if tokens > 0 else None,
+            }
         fleet.append(
             SkuResult(
                 sku=s.id,
@@ -222,15 +273,17 @@ def assemble_plan(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, 
                 gpus=n * s.gpus_per_unit,
                 gpus_per_unit=s.gpus_per_unit,
                 existing_units=s.min_units,
-                new_units=n - s.min_units,
+                new_units=0 if s.procurement == "existing" else n - s.min_units,
                 max_units=None if math.isinf(s.max_units) else s.max_units,
                 power_mw=n * s.gpus_per_unit * s.facility_kw_per_gpu / 1000.0,
-                cost_usd_per_hour=n * s.gpus_per_unit * s.cost_usd_per_gpu_hour,
-                token_share=float(ev["tokens_by_sku"][j] / served) if served > 0 else 0.0,
+                cost_usd_per_hour=n * s.gpus_per_unit * (s.cost_usd_per_gpu_hour + s.busy_usd_per_gpu_hour),
+                token_share=tokens / served if served > 0 else 0.0,
                 mean_utilization=float(ev["utilization"][j]),
                 throughput=dict(s.throughput),
+                **place,
             )
         )
+    sections = placement_sections(problem, units, dispatch, ev, fleet, extra.get("caps", [])) if placed else {}
     c = problem.curve
     return FleetPlan(
         scenario=problem.name,
@@ -255,8 +308,88 @@ def assemble_plan(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, 
         notes=list(problem.notes),
         dispatch=dispatch,
         scenario_sha256=problem.scenario_sha256,
+        decommission_cost_usd=ev["decommission_cost_usd"],
+        burst_cost_usd=ev["burst_cost_usd"],
+        **sections,
         **extra,
     )
+
+
+def placement_sections(problem: FleetProblem, units, dispatch: Dispatch, ev, fleet, caps) -> dict[str, Any]:
+    """The plan's ``sites`` and ``procurement`` sections (placed scenarios)."""
+    from planner.optimize.formulation import rack_groups, racks_needed
+
+    bp = single_period(problem)
+    groups = rack_groups(bp)
+    racks = racks_needed(groups, np.asarray(units, dtype=float)[:, None])[:, 0] if groups else np.zeros(0)
+    by_cap = {c.name: c for c in caps}
+    sites = []
+    for site in problem.sites:
+        cols = [j for j, s in enumerate(problem.skus) if s.site == site.id]
+        used_racks = sum(int(racks[g]) for g, grp in enumerate(groups) if grp.site == site.id)
+
+        def cap_of(label: str, site=site) -> dict[str, Any] | None:
+            c = by_cap.get(f"{label}@{site.id}")
+            if c is None:
+                return None
+            return {
+                "binding": c.binding,
+                "step": c.step,
+                "saving_usd": c.saving_usd,
+                "saving_usd_per_year": c.saving_usd_per_year,
+                "lp_relaxation_dual": c.lp_relaxation_dual,
+            }
+
+        sites.append(
+            {
+                "site": site.id,
+                "power_mw": sum(fleet[j].power_mw for j in cols),
+                "power_cap_mw": site.power_cap_mw,
+                "power": cap_of("power_cap"),
+                "racks": used_racks if site.rack_positions is not None else None,
+                "rack_positions": site.rack_positions,
+                "rack_positions_cap": cap_of("rack_positions"),
+                "liquid_mw": sum(fleet[j].liquid_mw or 0.0 for j in cols),
+                "liquid_cooling_mw": site.liquid_cooling_mw,
+                "liquid_cooling": cap_of("liquid_cooling"),
+                "pue": site.pue,
+                "electricity_usd_per_kwh": site.electricity_usd_per_kwh,
+                "gpus": sum(fleet[j].gpus for j in cols),
+                "token_share": sum(fleet[j].token_share for j in cols),
+                "columns": [problem.skus[j].id for j in cols],
+            }
+        )
+    c = problem.curve
+    r = _ratio(problem)
+    procurement = []
+    for kind in ("owned", "existing", "reserved", "on_demand", "hourly"):
+        cols = [j for j, s in enumerate(problem.skus) if s.procurement == kind]
+        if not cols:
+            continue
+        row: dict[str, Any] = {
+            "kind": kind,
+            "gpus": sum(fleet[j].gpus for j in cols),
+            "cost_usd": float(sum(ev["column_cost_usd"][j] for j in cols)),
+            "token_share": sum(fleet[j].token_share for j in cols),
+            "decommissioned_units": sum(fleet[j].decommissioned_units or 0 for j in cols) if kind == "existing" else None,
+        }
+        if kind == "on_demand":
+            mean_busy = dispatch.busy[cols] * r[None, :, :]  # (C, W, T)
+            gpus = mean_busy.sum(axis=(0, 1))
+            rate = np.array([problem.skus[j].busy_usd_per_gpu_hour for j in cols])
+            cost = (mean_busy.sum(axis=1) * rate[:, None]).sum(axis=0) * c.slice_hours
+            row["gpu_hours"] = float((gpus * c.slice_hours).sum())
+            row["by_slice"] = [
+                {
+                    "hour": float(c.start_hours[t]),
+                    "gpu_hours": float(gpus[t] * c.slice_hours[t]),
+                    "peak_gpus": float(dispatch.busy[cols, :, t].sum()),
+                    "cost_usd": float(cost[t]),
+                }
+                for t in range(len(c.start_hours))
+            ]
+        procurement.append(row)
+    return {"sites": sites, "procurement": procurement}
 
 
 def dispatch_rows(problem: FleetProblem, plan: FleetPlan) -> list[dict[str, Any]]:

@@ -152,6 +152,23 @@ class FleetProblem:
     def with_changes(self, **changes) -> FleetProblem:
         return replace(self, **changes)
 
+    def with_cap(self, field_path: str, limit: float | None) -> FleetProblem:
+        """The problem with the cap a cap-table ``field`` names set to ``limit`` (None: no cap):
+        ``constraints.<cap>``, ``sites.<id>.<cap>`` or ``skus.<id>.max_units``."""
+        head, _, rest = field_path.partition(".")
+        if head == "sites":
+            site_id, _, key = rest.rpartition(".")
+            sites = tuple(replace(s, **{key: limit}) if s.id == site_id else s for s in self.sites)
+            return replace(self, sites=sites)
+        if head == "skus":
+            sku_id, _, _ = rest.rpartition(".")
+            value = math.inf if limit is None else limit
+            return replace(
+                self,
+                skus=tuple(replace(s, sku_max_units=value) if s.base_id == sku_id and s.on_site else s for s in self.skus),
+            )
+        return replace(self, **{field_path.rsplit(".", 1)[-1]: limit})
+
 
 def electricity_price(s: SkuData, default: float) -> float:
     """A column's electricity price: its site's, else ``default``. [$/kWh]"""

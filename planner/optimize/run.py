@@ -238,13 +238,20 @@ def _cap_uses(problem: FleetProblem, ev: dict[str, Any]) -> list[CapUse]:
     """Each cap of the plan's cap table with what the fleet uses of it."""
     units = np.asarray(ev["units"], dtype=float)[:, None]
     buy = units - np.array([[s.min_units] for s in problem.skus], dtype=float)
-    return [CapUse(cap.name, cap.unit, cap.limit, cap.use(units, buy)) for cap in caps(single_period(problem))]
+    return [
+        CapUse(cap.name, cap.unit, cap.limit, cap.use(units, buy), kind=cap.kind, site=cap.site, field=cap.field)
+        for cap in caps(single_period(problem))
+    ]
 
 
 def _relaxed(problem: FleetProblem, cap: str, limit: float) -> FleetProblem:
     """The problem with cap ``cap``'s limit set to ``limit`` (the field the cap table names)."""
-    name = next(c.field for c in caps(single_period(problem)) if c.name == cap).rsplit(".", 1)[-1]
-    return replace(problem, **{name: limit})
+    return problem.with_cap(next(c.field for c in caps(single_period(problem)) if c.name == cap), limit)
+
+
+def cap_kind(problem: FleetProblem, name: str) -> str:
+    """The kind of the plan's cap ``name`` (power_cap, site_power, rack_positions, ...)."""
+    return next(c.kind for c in caps(single_period(problem)) if c.name == name)
 
 
 def marginal_values(
@@ -257,7 +264,7 @@ def marginal_values(
     duals = lp_relaxation_duals(problem)
     out = []
     for cap in _cap_uses(problem, ev):
-        step = steps[cap.name]
+        step = steps[cap_kind(problem, cap.name)]
         relaxed = _relaxed(problem, cap.name, cap.limit + step)
         res = SOLVERS[problem.objective](relaxed)
         if res.units is None:
@@ -294,7 +301,7 @@ def _savings(saving: float, cap: str, step: float, years: float, tokens: float) 
     """A cap's saving over the span, per year (per unit of step, except capex), per million tokens."""
     return {
         "saving_usd": saving,
-        "saving_usd_per_year": saving / years / step if cap != "capex_cap" else saving / years,
+        "saving_usd_per_year": saving / years / step if not cap.startswith("capex_cap") else saving / years,
         "saving_usd_per_million_tokens": saving / tokens * 1e6 if tokens > 0 else None,
     }
 
@@ -311,31 +318,36 @@ def lp_relaxation_duals(problem: FleetProblem) -> dict[str, float]:
     if res.status != "optimal":
         return {}
     out = {}
-    for name in ("power_cap", "budget_cap", "capex_cap"):
-        if name in res.row_duals:
-            value = abs(res.row_duals[name])
-            out[name] = value * 1000.0 if name == "power_cap" else value
+    for cap in model.caps:
+        if cap.name in res.row_duals:
+            out[cap.name] = abs(res.row_duals[cap.name]) * cap.row_scale  # rows are in unit x row_scale
     return out
 
 
 def single_sku_fleets(problem: FleetProblem) -> list[dict[str, Any]]:
     """Best fleet buying only one SKU (others kept at their existing units), for each SKU."""
     rows = []
+    # a placed SKU is all its columns (sites and procurement kinds); otherwise one column each
+    candidates: dict[str, list[int]] = {}
     for j, s in enumerate(problem.skus):
-        if not s.throughput:
-            continue
-        skus = tuple(x if x.id == s.id else replace(x, max_units=float(x.min_units)) for x in problem.skus)
+        if s.throughput:
+            candidates.setdefault(s.base_id if s.procurement is not None else s.id, []).append(j)
+    for sku_id, cols in candidates.items():
+        skus = tuple(
+            x if j in cols else replace(x, max_units=float(x.min_units)) for j, x in enumerate(problem.skus)
+        )
         alt = replace(problem, skus=skus)
         res = SOLVERS[problem.objective](alt)
         if res.units is None:
-            rows.append({"sku": s.id, "status": res.status, "total_cost_usd": None, "cost_per_million_tokens": None})
+            rows.append({"sku": sku_id, "status": res.status, "total_cost_usd": None, "cost_per_million_tokens": None})
             continue
         ev = evaluate(alt, res.units, res.dispatch)
+        total = float(sum(res.units[j] for j in cols))
         rows.append(
             {
-                "sku": s.id,
+                "sku": sku_id,
                 "status": res.status,
-                "units": int(res.units[j]),
+                "units": int(round(total)) if total == round(total) else total,
                 "total_cost_usd": ev["total_cost_usd"],
                 "tokens_served": ev["tokens_served"],
                 "cost_per_million_tokens": ev["cost_per_million_tokens"],
@@ -667,6 +679,10 @@ def plan_fleet(
             "power_cap": power_step_mw,
             "budget_cap": budget_step_usd_per_hour or max(1.0, round((problem.budget_usd_per_hour or 0) * 0.01, 2)),
             "capex_cap": capex_step_usd or max(1.0, round((problem.capex_budget_usd or 0) * 0.01, 0)),
+            "site_power": power_step_mw,
+            "liquid_cooling": power_step_mw,
+            "rack_positions": 1.0,
+            "supply": 1.0,
         }
         caps, marginal_s = marginal_values(explained, out.units, out.explain_dispatch or out.dispatch, steps)
         caps = _with_full_resolution_use(problem, caps, out)
