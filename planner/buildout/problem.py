@@ -61,6 +61,8 @@ class BuildoutSku:
     life_years: float  # [years]
     life_periods: int  # periods a unit serves after purchase [periods]
     annuity_usd_per_gpu_year: tuple[float, ...]  # capex x CRF(r, life) by purchase period [$/GPU-year]
+    lead_periods: int = 0  # a purchase arrives this many periods after its order (buy[s,p]: arrivals in p)
+    committed_usd_per_gpu: tuple[float, ...] | None = None  # end_of_horizon purchase: reserved rate x term [$/GPU]
 
     @property
     def id(self) -> str:
@@ -240,22 +242,39 @@ def build_buildout_problem(sf: ScenarioFile, base: LoadCurve, catalog: Catalog |
             "or plan a single period with `planner plan`"
         )
     catalog = catalog or _catalog_for(sf)
-    single = build_problem(sf, base, catalog)
+    single = build_problem(sf, base, catalog, for_buildout=True)
     problems: list[str] = []
     where = f"{sf.path}: buildout"
     c = scn.constraints
-    ids = list(single.sku_ids)
+    ids = list(dict.fromkeys(s.base_id for s in single.skus))
     for sku_id in spec.skus:
         if sku_id not in ids:
             problems.append(f"buildout.skus.{sku_id}: not among the scenario's skus ({', '.join(ids)})")
     n = spec.periods
     r = spec.discount_rate
+    if scn.economics.discount_rate is not None:
+        if "discount_rate" in spec.model_fields_set and spec.discount_rate != scn.economics.discount_rate:
+            problems.append(
+                f"economics.discount_rate ({scn.economics.discount_rate:g}) and buildout.discount_rate "
+                f"({spec.discount_rate:g}) differ; give one"
+            )
+        r = scn.economics.discount_rate
     default_life = spec.economic_life_years or catalog.economic_life_years
     labels = spec.labels()
     skus: list[BuildoutSku] = []
     notes = list(single.notes)
+    placed_cohorts: list[tuple[int, int, float, float]] = []  # (column, units, age months, annuity $/GPU-year)
+    single_units = {s.id: s.min_units for s in single.skus}
     for s in single.skus:
-        e = spec.skus.get(s.id)
+        if s.procurement not in (None, "hourly"):
+            column = _placed_column(s, spec, len(skus), r, default_life, problems, notes)
+            if column is not None:
+                b, cohort = column
+                skus.append(b)
+                if cohort is not None:
+                    placed_cohorts.append(cohort)
+            continue
+        e = spec.skus.get(s.base_id)
         pricing = (e.pricing if e and e.pricing else None) or spec.pricing
         first = spec.period_index(e.available_from) if e and e.available_from is not None else 0
         last = spec.period_index(e.available_until) if e and e.available_until is not None else n - 1
@@ -278,7 +297,7 @@ def build_buildout_problem(sf: ScenarioFile, base: LoadCurve, catalog: Catalog |
             residual = (
                 s.cost_usd_per_gpu_hour * HOURS_PER_YEAR
                 - capex[first] * crf
-                - s.facility_kw_per_gpu * scn.economics.electricity_usd_per_kwh * HOURS_PER_YEAR
+                - s.facility_kw_per_gpu * electricity_price(s, scn.economics.electricity_usd_per_kwh) * HOURS_PER_YEAR
             )
             opex = max(residual, 0.0)
             if residual < 0:
@@ -304,17 +323,34 @@ def build_buildout_problem(sf: ScenarioFile, base: LoadCurve, catalog: Catalog |
                 f"{s.id}: economic life {life:g} years taken as {life_periods} periods of {spec.period_months:g} months"
             )
 
-    index = {b.id: j for j, b in enumerate(skus)}
+    index: dict[str, int] = {}  # SKU id -> its plainly priced column (the one holding its existing units)
+    for j, b in enumerate(skus):
+        if b.sku.procurement in (None, "hourly") and (b.sku.base_id not in index or single_units.get(b.id)):
+            index[b.sku.base_id] = j
     cohorts: list[Cohort] = []
+    for j, units, age, annuity in placed_cohorts:
+        b = skus[j]
+        remaining = months_to_periods(b.life_years * 12.0 - age, spec.period_months)
+        if remaining < 1:
+            problems.append(
+                f"existing.{b.sku.base_id} at {b.sku.site}: age {age / 12:g} years leaves no period of its "
+                f"{b.life_years:g}-year life; drop it or lower age_years"
+            )
+            continue
+        cohorts.append(Cohort(j, units, age, remaining, annuity))
     if spec.existing is None:
-        raw = [(sku_id, units, 0.0, None) for sku_id, units in scn.existing.items() if units > 0]
+        raw = [
+            (sku_id, units, 0.0, None)
+            for sku_id, units in scn.existing.items()
+            if isinstance(units, int) and units > 0 and sku_id in index
+        ]
     else:
         raw = [(co.sku, co.units, co.age_months, co.capex_usd_per_gpu) for co in spec.existing]
         totals: dict[str, int] = {}
         for sku_id, units, _, _ in raw:
             totals[sku_id] = totals.get(sku_id, 0) + units
         for sku_id, units in scn.existing.items():
-            if units and totals.get(sku_id, 0) != units:
+            if isinstance(units, int) and units and totals.get(sku_id, 0) != units:
                 problems.append(
                     f"existing.{sku_id} = {units} but buildout.existing holds {totals.get(sku_id, 0)} units of it; "
                     "make them agree or drop the top-level existing"
@@ -377,4 +413,96 @@ def build_buildout_problem(sf: ScenarioFile, base: LoadCurve, catalog: Catalog |
         threads=scn.solver.threads,
         backend=scn.solver.backend,
         notes=tuple(notes),
+        sites=single.sites,
     )
+
+
+def _placed_column(s: SkuData, spec: BuildoutSpec, j: int, r: float, default_life: float, problems, notes):
+    """A placed column (owned, reserved, on-demand or existing) over time, and its initial cohort.
+
+    Owned: its procurement entry's capex and life (``buildout.skus`` windows apply); reserved: a
+    commitment of ``term_months`` at its rate, charged like an annuity (``usd_per_gpu_hour`` x 8760
+    a GPU-year) and never refunded; on-demand: continuous GPUs each period (life of one period, no
+    lead time); existing: the units already there, capital sunk, retiring at the end of the owned
+    entry's life (or early, when they may). Returns None (a problem noted) when it cannot be placed."""
+    n = spec.periods
+    e = spec.skus.get(s.base_id)
+    first = spec.period_index(e.available_from) if e and e.available_from is not None else 0
+    last = spec.period_index(e.available_until) if e and e.available_until is not None else n - 1
+    offer = s.offer
+    lead = months_to_periods(s.lead_time_months, spec.period_months) if s.procurement in ("owned", "reserved") else 0
+    if lead and lead * spec.period_months != s.lead_time_months:
+        notes.append(
+            f"{s.id}: lead time {s.lead_time_months:g} months taken as {lead} periods of {spec.period_months:g} months"
+        )
+    if lead and spec.mode == "myopic":
+        problems.append(
+            f"skus.{s.base_id}.lead_time_months: a myopic buildout decides one period at a time and cannot order "
+            "ahead; use mode: perfect_foresight or drop the lead time"
+        )
+    # buy[s,p] are arrivals: ordered in p - lead, inside the order window, at that period's price
+    ordered = [p - lead for p in range(n)]
+    available = tuple(q >= 0 and first <= q <= last for q in ordered)
+    nan = (math.nan,) * n
+    if s.procurement == "owned":
+        path = _path(e.capex_usd_per_gpu if e else None, offer.capex_usd_per_gpu, n)
+        capex = tuple(path[q] if q >= 0 else math.nan for q in ordered)
+        crf = capital_recovery_factor(r, offer.life_years)
+        b = BuildoutSku(
+            sku=replace(s, min_units=0),
+            pricing="owned",
+            available=available,
+            capex_usd_per_gpu=capex,
+            cost_usd_per_gpu_hour=(0.0,) * n,
+            fixed_opex_usd_per_gpu_year=offer.fixed_opex_usd_per_gpu_hour * HOURS_PER_YEAR,
+            life_years=offer.life_years,
+            life_periods=max(1, months_to_periods(offer.life_years * 12.0, spec.period_months)),
+            annuity_usd_per_gpu_year=tuple(0.0 if math.isnan(q) else q * crf for q in capex),
+            lead_periods=lead,
+        )
+        return b, None
+    if s.procurement == "reserved":
+        term = offer.term_months
+        b = BuildoutSku(
+            sku=replace(s, min_units=0),
+            pricing="owned",  # committed for its term, like an annuity; no purchase price
+            available=available,
+            capex_usd_per_gpu=nan,
+            cost_usd_per_gpu_hour=(0.0,) * n,
+            fixed_opex_usd_per_gpu_year=0.0,
+            life_years=term / 12.0,
+            life_periods=max(1, months_to_periods(term, spec.period_months)),
+            annuity_usd_per_gpu_year=(offer.usd_per_gpu_hour * HOURS_PER_YEAR,) * n,
+            lead_periods=lead,
+            committed_usd_per_gpu=(offer.usd_per_gpu_hour * term * HOURS_PER_YEAR / 12.0,) * n,
+        )
+        cohort = (j, s.min_units, 0.0, offer.usd_per_gpu_hour * HOURS_PER_YEAR) if s.min_units else None
+        return b, cohort
+    if s.procurement == "on_demand":
+        b = BuildoutSku(
+            sku=s,
+            pricing="hourly",
+            available=(True,) * n,
+            capex_usd_per_gpu=nan,
+            cost_usd_per_gpu_hour=(0.0,) * n,
+            fixed_opex_usd_per_gpu_year=0.0,
+            life_years=spec.period_months / 12.0,
+            life_periods=1,
+            annuity_usd_per_gpu_year=(0.0,) * n,
+        )
+        return b, None
+    # existing owned units: capital sunk, opex and site energy while kept
+    life = offer.life_years if offer is not None else default_life
+    owned = offer is not None
+    b = BuildoutSku(
+        sku=replace(s, min_units=0),
+        pricing="owned" if owned else "hourly",
+        available=(False,) * n,
+        capex_usd_per_gpu=nan,
+        cost_usd_per_gpu_hour=(s.cost_usd_per_gpu_hour,) * n,
+        fixed_opex_usd_per_gpu_year=s.cost_usd_per_gpu_hour * HOURS_PER_YEAR if owned else 0.0,
+        life_years=float(life),
+        life_periods=max(1, months_to_periods(life * 12.0, spec.period_months)),
+        annuity_usd_per_gpu_year=(0.0,) * n,
+    )
+    return b, (j, s.min_units, s.age_years * 12.0, 0.0)

@@ -124,6 +124,10 @@ def _read(model: BuildoutModel, buy: np.ndarray, units: np.ndarray, busy: list[n
         busy[p] = np.zeros((S, W, len(problem.periods[p].curve.start_hours)))
     for (j, k, p, t), var in model.busy.items():
         busy[p][j, k, t] = max(var.varValue or 0.0, 0.0)
+    for j, b in enumerate(problem.skus):
+        if b.sku.continuous:  # on-demand: the busiest slice's GPUs, bought and gone within the period
+            for p in model.window:
+                units[j, p] = buy[j, p] = float(busy[p][j].sum(axis=0).max(initial=0.0)) / b.sku.gpus_per_unit
 
 
 def _capex(problem: BuildoutProblem, buy: np.ndarray, p: int) -> float:

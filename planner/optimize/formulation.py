@@ -193,6 +193,13 @@ def capex_per_unit(b: BuildoutSku, p: int) -> float:
     return b.sku.gpus_per_unit * q if b.available[p] and not math.isnan(q) else 0.0
 
 
+def purchase_price(b: BuildoutSku, p: int) -> float:
+    """What end_of_horizon "purchase" charges when a unit arrives in p: its price, or a reservation's
+    whole commitment. [$/GPU]"""
+    q = b.committed_usd_per_gpu[p] if b.committed_usd_per_gpu is not None else b.capex_usd_per_gpu[p]
+    return 0.0 if math.isnan(q) else q
+
+
 def caps(problem: BuildoutProblem, window: range | None = None, history: History | None = None) -> list[Cap]:
     """The cap table of ``window`` (default: every period)."""
     window = window if window is not None else range(len(problem.periods))
@@ -220,8 +227,8 @@ def caps(problem: BuildoutProblem, window: range | None = None, history: History
                     coef[j, p] = g * b.sku.facility_kw_per_gpu / 1000.0
                 elif kind == "budget_cap":
                     coef[j, p] = g * b.run_rate_usd_per_gpu_hour(p)
-                else:
-                    coef[j, p] = capex_per_unit(b, p)
+                elif p + b.lead_periods < P:  # paid in the period of the order, for units arriving lead periods on
+                    coef[j, p + b.lead_periods] = capex_per_unit(b, p + b.lead_periods)
             out.append(
                 Cap(
                     name=kind if single else f"{kind}_{p}",
@@ -556,7 +563,7 @@ def cost_terms(problem, window, units, buy, busy) -> list[tuple[pulp.LpVariable,
             if b.pricing != "owned" or not b.available[p]:
                 continue
             if problem.end_of_horizon == "purchase":
-                terms.append((buy[j, p], delta * g * b.capex_usd_per_gpu[p]))
+                terms.append((buy[j, p], delta * g * purchase_price(b, p)))
                 continue
             annuity = g * b.annuity_usd_per_gpu_year[p] / HOURS_PER_YEAR
             charged = [q for q in range(p, min(p + b.life_periods, len(problem.periods))) if q in window]
@@ -899,7 +906,7 @@ def evaluate_period(
         if b.pricing != "owned":
             continue
         if problem.end_of_horizon == "purchase":
-            capital += buy[j, p] * g[j] * b.capex_usd_per_gpu[p]
+            capital += buy[j, p] * g[j] * purchase_price(b, p)
             continue
         for v in range(max(0, p - b.life_periods + 1), p + 1):
             capital += buy[j, v] * g[j] * b.annuity_usd_per_gpu_year[v] * per.hours / HOURS_PER_YEAR
