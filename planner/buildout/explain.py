@@ -15,6 +15,7 @@ Myopic runs are diagnosed in the period that failed, with the fleet handed to it
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -108,21 +109,26 @@ def elastic(problem: BuildoutProblem, window: range, history: History | None) ->
     return out
 
 
-def _cap_rows(problem: BuildoutProblem, kind: str, window: range) -> dict[int, Any]:
-    """{period: cap} for the periods of ``window`` where cap ``kind`` applies (the cap table)."""
-    return {cap.period: cap for cap in caps(problem, window) if cap.kind == kind}
+def _cap_rows(problem: BuildoutProblem, field: str, window: range) -> dict[int, Any]:
+    """{period: cap} for the periods of ``window`` where the cap set by ``field`` applies (the cap table)."""
+    return {cap.period: cap for cap in caps(problem, window) if cap.field == field and cap.period is not None}
+
+
+def _families(problem: BuildoutProblem, window: range) -> list[tuple[str, str, str]]:
+    """(field, label, unit) of every per-period cap: the buildout's own (power_cap, capex_cap), then per
+    site (power_cap@hall-a, rack_positions@hall-a, liquid_cooling@hall-a) and SKU supply (supply@h200)."""
+    out: dict[str, tuple[str, str, str]] = {}
+    for cap in caps(problem, window):
+        if cap.period is None or cap.kind == "budget_cap":
+            continue
+        label = cap.kind if cap.kind in ("power_cap", "capex_cap") else cap.name.rsplit("_", 1)[0]
+        out.setdefault(cap.field, (cap.field, label, cap.unit))
+    return list(out.values())
 
 
 def _terms(cap, model) -> list[tuple[Any, float]]:
     """A cap's left-hand side in ``model`` as (variable, coefficient) pairs. [the cap's unit]"""
-    decision = model.units if cap.decision == "units" else model.buy
-    S, _ = cap.coefficients.shape
-    return [
-        (decision[j, p], float(cap.coefficients[j, p]))
-        for j in range(S)
-        for p in model.window
-        if cap.coefficients[j, p]
-    ]
+    return cap.terms(model.units, model.buy, model.racks, model.window)
 
 
 def _value(terms) -> float:
@@ -131,21 +137,21 @@ def _value(terms) -> float:
 
 
 def _lift(
-    problem: BuildoutProblem, window: range, history: History | None, kind: str, lifted: list[int]
+    problem: BuildoutProblem, window: range, history: History | None, field: str, lifted: list[int]
 ) -> dict[int, float] | None:
     """Each lifted period's cap becomes ``cap + excess[p]`` (excess >= 0) and the total excess is
     minimised; every other cap stays. Returns what the schedule found uses in each lifted period
     (raising each cap to at least that makes the buildout feasible), or None if no raise of these
     caps is enough."""
-    table = _cap_rows(problem, kind, window)
+    table = _cap_rows(problem, field, window)
     model = build_model(problem, window, history, caps_off=frozenset(table[p].name for p in lifted))
     excess, rows = [], []
     for p in lifted:
         cap = table[p]
-        var = model.prob.add_variable(f"excess_{kind}_{p}", lowBound=0.0)
+        var = model.prob.add_variable(f"excess_{len(rows)}_{p}", lowBound=0.0)
         model.variables.append(var)
         excess.append((var, 1.0))
-        name = f"lifted_{kind}_{p}"
+        name = f"lifted_{len(rows)}_{p}"
         expr = pulp.LpAffineExpression([*_terms(cap, model), (var, -1.0)])
         rows.append(pulp.LpConstraint(expr, pulp.LpConstraintLE, name, cap.limit))
     res = solve(model, pulp.LpAffineExpression(excess), extra=rows, mip=True)
@@ -165,13 +171,12 @@ def relaxations(
     as they are. The horizon budget is one row, lifted by itself.
     """
     out: list[dict[str, Any]] = []
-    units = {"power_cap": "MW", "capex_cap": "$"}
-    for kind, unit in units.items():
-        limits = {p: cap.limit for p, cap in _cap_rows(problem, kind, window).items()}
+    for field, kind, unit in _families(problem, window):
+        limits = {p: cap.limit for p, cap in _cap_rows(problem, field, window).items()}
         if not limits:
             continue
         every = sorted(limits)
-        used = _lift(problem, window, history, kind, every)
+        used = _lift(problem, window, history, field, every)
         if used is None:
             out.append(_row("every period", kind, unit, None, None, "all"))
         else:
@@ -182,9 +187,10 @@ def relaxations(
         raised = [] if used is None else [p for p in every if used[p] > _tol(limits[p])]
         if used is not None and len(short) == 1 and short[0] in limits and raised != short:
             p = short[0]
-            alone = _lift(problem, window, history, kind, [p])
+            alone = _lift(problem, window, history, field, [p])
             needed = None if alone is None else max(alone[p], limits[p])
             out.append(_row(problem.periods[p].label, kind, unit, limits[p], needed, "only"))
+    out += lead_times(problem, window, history)
     if problem.total_capex_budget_usd is not None:
         spent = history.capex_spent_usd if history is not None and window.start > 0 else 0.0
         model = build_model(problem, window, history, caps_off=frozenset({"capex_total"}))
@@ -194,6 +200,31 @@ def relaxations(
         if needed is not None:
             needed = max(needed, problem.total_capex_budget_usd)
         out.append(_row("horizon", "capex_total", "$", problem.total_capex_budget_usd, needed, "only"))
+    return out
+
+
+def lead_times(problem: BuildoutProblem, window: range, history: History | None) -> list[dict[str, Any]]:
+    """Per SKU with a lead time: the longest lead (in periods) that would make the schedule feasible,
+    every other input as it is (one row each; ``needed`` None when even no lead time is enough)."""
+    out = []
+    months = problem.periods[1].months_from_start if len(problem.periods) > 1 else 0.0
+    for sku_id in dict.fromkeys(b.sku.base_id for b in problem.skus if b.lead_periods > 0):
+        current = max(b.lead_periods for b in problem.skus if b.sku.base_id == sku_id)
+        needed = None
+        for lead in range(current - 1, -1, -1):
+            skus = tuple(b.with_lead(lead) if b.sku.base_id == sku_id else b for b in problem.skus)
+            trial = replace(problem, skus=skus)
+            if solve(build_model(trial, window, history), mip=True).ok:
+                needed = lead
+                break
+        row = _row("horizon", f"lead_time@{sku_id}", "months", current * months, None, "only")
+        row.update(
+            needed=None if needed is None else needed * months,
+            short_by=None if needed is None else (current - needed) * months,
+            feasible_when_raised=needed is not None,
+            field=f"skus.{sku_id}.lead_time_months",
+        )
+        out.append(row)
     return out
 
 
@@ -228,6 +259,14 @@ def _bare(value: float, unit: str) -> str:
 
 def _line(r: dict[str, Any]) -> str | None:
     """The summary line of one relaxation row (None when the cap is not short)."""
+    if r["cap"].startswith("lead_time@"):
+        sku = r["cap"].split("@", 1)[1]
+        if r["needed"] is None:
+            return f"{sku}'s lead time ({r['current']:g} months): even no lead time cannot make it feasible"
+        return (
+            f"{sku}'s lead time: {r['current']:g} months; {r['needed']:g} months would make it feasible "
+            f"(short by {r['short_by']:g} months; order earlier or find faster supply)"
+        )
     if r["needed"] is None:
         if r["scope"] == "all":
             return f"raising {r['cap']} in every period cannot make it feasible"

@@ -63,6 +63,24 @@ class BuildoutSku:
     annuity_usd_per_gpu_year: tuple[float, ...]  # capex x CRF(r, life) by purchase period [$/GPU-year]
     lead_periods: int = 0  # a purchase arrives this many periods after its order (buy[s,p]: arrivals in p)
     committed_usd_per_gpu: tuple[float, ...] | None = None  # end_of_horizon purchase: reserved rate x term [$/GPU]
+    order_available: tuple[bool, ...] | None = None  # with a lead time: can be ordered in period q
+    order_capex_usd_per_gpu: tuple[float, ...] | None = None  # with a lead time: price by order period [$/GPU]
+    crf: float = 0.0  # capital recovery factor of its purchases [1/year]
+
+    def with_lead(self, lead: int) -> BuildoutSku:
+        """The same column with another lead time (arrivals shifted; prices those of the order period)."""
+        if self.order_available is None:
+            return self
+        n = len(self.available)
+        ordered = [p - lead for p in range(n)]
+        available = tuple(q >= 0 and self.order_available[q] for q in ordered)
+        if self.order_capex_usd_per_gpu is None:
+            return replace(self, available=available, lead_periods=lead)
+        capex = tuple(self.order_capex_usd_per_gpu[q] if q >= 0 else math.nan for q in ordered)
+        annuity = tuple(0.0 if math.isnan(q) else q * self.crf for q in capex)
+        return replace(
+            self, available=available, capex_usd_per_gpu=capex, annuity_usd_per_gpu_year=annuity, lead_periods=lead
+        )
 
     @property
     def id(self) -> str:
@@ -441,43 +459,42 @@ def _placed_column(s: SkuData, spec: BuildoutSpec, j: int, r: float, default_lif
             "ahead; use mode: perfect_foresight or drop the lead time"
         )
     # buy[s,p] are arrivals: ordered in p - lead, inside the order window, at that period's price
-    ordered = [p - lead for p in range(n)]
-    available = tuple(q >= 0 and first <= q <= last for q in ordered)
+    window = tuple(first <= q <= last for q in range(n))
     nan = (math.nan,) * n
     if s.procurement == "owned":
-        path = _path(e.capex_usd_per_gpu if e else None, offer.capex_usd_per_gpu, n)
-        capex = tuple(path[q] if q >= 0 else math.nan for q in ordered)
         crf = capital_recovery_factor(r, offer.life_years)
         b = BuildoutSku(
             sku=replace(s, min_units=0),
             pricing="owned",
-            available=available,
-            capex_usd_per_gpu=capex,
+            available=window,
+            capex_usd_per_gpu=nan,
             cost_usd_per_gpu_hour=(0.0,) * n,
             fixed_opex_usd_per_gpu_year=offer.fixed_opex_usd_per_gpu_hour * HOURS_PER_YEAR,
             life_years=offer.life_years,
             life_periods=max(1, months_to_periods(offer.life_years * 12.0, spec.period_months)),
-            annuity_usd_per_gpu_year=tuple(0.0 if math.isnan(q) else q * crf for q in capex),
-            lead_periods=lead,
+            annuity_usd_per_gpu_year=(0.0,) * n,
+            order_available=window,
+            order_capex_usd_per_gpu=_path(e.capex_usd_per_gpu if e else None, offer.capex_usd_per_gpu, n),
+            crf=crf,
         )
-        return b, None
+        return b.with_lead(lead), None
     if s.procurement == "reserved":
         term = offer.term_months
         b = BuildoutSku(
             sku=replace(s, min_units=0),
             pricing="owned",  # committed for its term, like an annuity; no purchase price
-            available=available,
+            available=window,
             capex_usd_per_gpu=nan,
             cost_usd_per_gpu_hour=(0.0,) * n,
             fixed_opex_usd_per_gpu_year=0.0,
             life_years=term / 12.0,
             life_periods=max(1, months_to_periods(term, spec.period_months)),
             annuity_usd_per_gpu_year=(offer.usd_per_gpu_hour * HOURS_PER_YEAR,) * n,
-            lead_periods=lead,
             committed_usd_per_gpu=(offer.usd_per_gpu_hour * term * HOURS_PER_YEAR / 12.0,) * n,
+            order_available=window,
         )
         cohort = (j, s.min_units, 0.0, offer.usd_per_gpu_hour * HOURS_PER_YEAR) if s.min_units else None
-        return b, cohort
+        return b.with_lead(lead), cohort
     if s.procurement == "on_demand":
         b = BuildoutSku(
             sku=s,

@@ -206,12 +206,14 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
     g = np.array([b.sku.gpus_per_unit for b in problem.skus], dtype=float)
     prev = problem.existing_units()
     eol = _end_of_life(problem, decision)
+    continuous = np.array([b.sku.continuous for b in problem.skus])
+    eol[continuous] = 0.0
     table = caps(problem)
     rows: list[PeriodResult] = []
     P = len(problem.periods)
     for p, per in enumerate(problem.periods):
         units, buy = decision.units[:, p], decision.buy[:, p]
-        retired = prev + buy - units
+        retired = np.where(continuous, 0.0, prev + buy - units)  # on-demand GPUs are rented per period
         f = evaluate_period(problem, p, decision.buy, decision.units, decision.busy[p])
         capital, fixed, energy, tokens = f.capital_usd, f.fixed_usd, f.energy_usd, f.tokens_demanded
         served = float(f.tokens_by_sku.sum())
@@ -227,9 +229,14 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
         for cap in table:
             if cap.period != p or not bought:
                 continue
+            spare = cap.limit - cap.use(decision.units, decision.buy)
+            if cap.decision == "racks":  # no position left for a unit bought at that site
+                if spare < 1 and any(problem.skus[j].sku.site == cap.site for j in bought):
+                    at_limit.append(cap.kind)
+                    binding.append(f"{cap.name}: {spare:g} positions spare")
+                continue
             # less room than one more unit of the SKU bought in the period that uses most of the cap
             j = max(bought, key=lambda j: cap.coefficients[j, p])
-            spare = cap.limit - cap.use(decision.units, decision.buy)
             if cap.coefficients[j, p] > 0 and spare < cap.coefficients[j, p]:
                 at_limit.append(cap.kind)
                 room = f"${spare:,.0f} left" if cap.unit == "$" else f"{spare:.3g} {cap.unit} spare"
@@ -239,9 +246,9 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
                 period=per.label,
                 start=per.start,
                 hours=per.hours,
-                fleet={s: int(units[j]) for j, s in enumerate(ids)},
-                gpus={s: int(units[j] * g[j]) for j, s in enumerate(ids)},
-                purchases={s: int(buy[j]) for j, s in enumerate(ids)},
+                fleet={s: int(math.ceil(units[j] - 1e-9)) for j, s in enumerate(ids)},  # on-demand: whole units
+                gpus={s: int(round(units[j] * g[j])) for j, s in enumerate(ids)},
+                purchases={s: int(math.ceil(buy[j] - 1e-9)) for j, s in enumerate(ids)},
                 retirements={s: int(retired[j]) for j, s in enumerate(ids)},
                 retirements_end_of_life={s: int(eol[j, p]) for j, s in enumerate(ids)},
                 power_mw=power_mw,
@@ -330,6 +337,10 @@ def _sku_rows(problem: BuildoutProblem) -> list[dict[str, Any]]:
                 "fixed_opex_usd_per_gpu_year": b.fixed_opex_usd_per_gpu_year if b.pricing == "owned" else None,
                 "capex_usd_per_gpu": list(b.capex_usd_per_gpu),
                 "facility_kw_per_gpu": b.sku.facility_kw_per_gpu,
+                "placed_sku": b.sku.base_id,
+                "site": b.sku.site,
+                "procurement": b.sku.procurement,
+                "lead_time_periods": b.lead_periods,
                 "throughput": dict(b.sku.throughput),
             }
         )
