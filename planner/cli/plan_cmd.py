@@ -114,7 +114,7 @@ def render_plan(plan: FleetPlan) -> None:
             f.sku,
             fmt(f.units) if isinstance(f.units, float) else str(f.units),
             f"{f.gpus:,.0f}",
-            f"{f.existing_units}+{f.new_units}"
+            f"{f.existing_units}+{fmt(f.new_units) if isinstance(f.new_units, float) else f.new_units}"
             + (f"-{f.decommissioned_units}" if f.decommissioned_units else ""),
             f"{f.power_mw:.3f}",
             f"{f.cost_usd_per_hour:,.0f}",
