@@ -37,15 +37,24 @@ def schema_leaves() -> set[str]:
             return [ann]
         return [m for a in typing.get_args(ann) for m in models_in(a)]
 
+    def plain_in(ann) -> bool:
+        args = typing.get_args(ann)
+        if typing.get_origin(ann) is typing.Annotated:
+            return plain_in(args[0])
+        if not args:
+            return ann is not type(None) and not (isinstance(ann, type) and issubclass(ann, BaseModel))
+        if typing.get_origin(ann) in (list, dict):
+            return any(plain_in(a) for a in args[-1:])
+        return any(plain_in(a) for a in args)
+
     out: set[str] = set()
 
     def walk(model: type[BaseModel], prefix: str) -> None:
         for name, f in model.model_fields.items():
             subs = models_in(f.annotation)
-            if subs:
-                for s in subs:
-                    walk(s, f"{prefix}{name}.")
-            else:
+            for s in subs:
+                walk(s, f"{prefix}{name}.")
+            if not subs or plain_in(f.annotation):  # a field that also takes a plain value is a leaf too
                 out.add(prefix + name)
 
     walk(Scenario, "")
@@ -73,7 +82,26 @@ def small_chat() -> dict:
     return d
 
 
+def sites() -> dict:
+    """two-sites.yaml on the default load curve (chat and fast), plan only."""
+    d = raw("two-sites.yaml")
+    d.pop("buildout")
+    d["demand"] = {"load_curve": "default-demand.csv"}
+    d["workloads"] = {}
+    for e in d["skus"]:
+        e["throughput"] = {"chat": e["throughput"]["chat"], "fast": e["throughput"]["chat"] / 4}
+    return d
+
+
+def sites_buildout() -> dict:
+    d = sites()
+    d["buildout"] = {"start": "2027-01-01", "period_months": 3, "periods": 2}
+    return d
+
+
 BASES = {
+    "sites": (sites, SCENARIOS / "default.yaml"),
+    "sites-buildout": (sites_buildout, SCENARIOS / "default.yaml"),
     "default": (lambda: raw("default.yaml"), SCENARIOS / "default.yaml"),
     "billed": (
         lambda: {**raw("default.yaml"), "skus": ["h200-sxm", {"id": "b200-sxm", "energy_billed": True}]},
@@ -260,6 +288,47 @@ CASES: dict[str, tuple[str, list[tuple[tuple, object]]]] = {
     "buildout.early_retirement": ("buildout", [(("buildout", "early_retirement"), False)]),
     "buildout.mode": ("buildout", [(("buildout", "mode"), "myopic")]),
     "buildout.end_of_horizon": ("buildout", [(("buildout", "end_of_horizon"), "purchase")]),
+    "economics.discount_rate": ("sites", [(("economics", "discount_rate"), 0.12)]),
+    "existing.units": ("sites", [(("existing", "h200-node", "units"), 20)]),
+    "existing.site": ("sites", [(("existing", "h200-node", "site"), "hall-a")]),
+    "existing.procurement": (
+        "sites",
+        [
+            (("existing", "h200-node", "decommission_usd_per_unit"), None),
+            (("existing", "h200-node", "may_retire"), False),
+            (("existing", "h200-node", "procurement"), "reserved"),
+        ],
+    ),
+    "existing.age_years": ("sites-buildout", [(("existing", "h200-node", "age_years"), 4.8)]),
+    "existing.may_retire": (
+        "sites",
+        [(("existing", "h200-node", "decommission_usd_per_unit"), None), (("existing", "h200-node", "may_retire"), False)],
+    ),
+    "existing.decommission_usd_per_unit": ("sites", [(("existing", "h200-node", "decommission_usd_per_unit"), 1e6)]),
+    "sites.id": ("sites", [(("sites", 0, "id"), "hall-x")]),
+    "sites.power_cap_mw": ("sites", [(("sites", 0, "power_cap_mw"), 12.0)]),
+    "sites.pue": ("sites", [(("sites", 0, "pue"), 1.3)]),
+    "sites.electricity_usd_per_kwh": ("sites", [(("sites", 0, "electricity_usd_per_kwh"), 0.09)]),
+    "sites.rack_positions": ("sites", [(("sites", 0, "rack_positions"), 50)]),
+    "sites.max_kw_per_rack": ("sites", [(("sites", 1, "max_kw_per_rack"), 25.0)]),
+    "sites.liquid_cooling_mw": ("sites", [(("sites", 0, "liquid_cooling_mw"), 5.0)]),
+    "skus.units_per_rack": ("sites", [(("skus", 0, "units_per_rack"), 2)]),
+    "skus.cooling": ("sites", [(("skus", 0, "cooling"), "liquid")]),
+    "skus.lead_time_months": ("sites-buildout", [(("skus", 1, "lead_time_months"), 3.0)]),
+    "skus.procurement.kind": (
+        "sites",
+        [(("skus", 1, "procurement", 0), {"kind": "reserved", "usd_per_gpu_hour": 3.0, "term_months": 12})],
+    ),
+    "skus.procurement.capex_usd_per_gpu": ("sites", [(("skus", 0, "procurement", 0, "capex_usd_per_gpu"), 25000.0)]),
+    "skus.procurement.life_years": ("sites", [(("skus", 0, "procurement", 0, "life_years"), 4.0)]),
+    "skus.procurement.fixed_opex_usd_per_gpu_hour": (
+        "sites",
+        [(("skus", 0, "procurement", 0, "fixed_opex_usd_per_gpu_hour"), 0.3)],
+    ),
+    "skus.procurement.usd_per_gpu_hour": ("sites", [(("skus", 0, "procurement", 1, "usd_per_gpu_hour"), 2.5)]),
+    "skus.procurement.term_months": ("sites-buildout", [(("skus", 0, "procurement", 1, "term_months"), 3.0)]),
+    "skus.procurement.max_gpus": ("sites", [(("skus", 0, "procurement", 2, "max_gpus"), 800.0)]),
+    "workloads.sites": ("sites", [(("workloads", "chat", "sites"), ["hall-a", "cloud"])]),
 }
 
 

@@ -220,11 +220,6 @@ def place(
                         "an owned entry, or say procurement: reserved"
                     )
                     continue
-                if not for_buildout and entry.age_years:
-                    notes.append(
-                        f"existing.{e.id}.age_years ({entry.age_years:g}) is used by `planner buildout` (what is left "
-                        "of the unit's life); a single-period plan keeps or retires the units whatever their age"
-                    )
                 columns.append(
                     replace(
                         b,
@@ -272,11 +267,6 @@ def place(
             columns = [replace(c, max_units=b.max_units) if c is onsite[0] else c for c in columns]
         elif math.isfinite(b.max_units):
             columns = [replace(c, sku_max_units=b.max_units) if c.on_site else c for c in columns]
-        if not for_buildout and b.lead_time_months:
-            notes.append(
-                f"{e.id}: lead_time_months ({b.lead_time_months:g}) applies to `planner buildout`; a single-period "
-                "plan has no order dates"
-            )
         out.extend(columns)
     return out, sites
 

@@ -43,8 +43,8 @@ from planner.scenario.schema import Scenario
 def _billed(scn: Scenario, sku_id: str) -> bool:
     """Does this SKU pay for its electricity in some command?"""
     entry = next(e for e in scn.skus if e.id == sku_id)
-    if entry.energy_billed:
-        return True
+    if entry.energy_billed or any(o.kind in ("owned", "reserved") for o in entry.procurement or []):
+        return True  # owned and reserved capacity pays its site's energy
     b = scn.buildout
     if b is None:
         return False
@@ -67,7 +67,8 @@ def no_effect(scn: Scenario) -> list[Inert]:
     problems: list[Inert] = []
     econ = scn.economics
     given = econ.model_fields_set
-    if "pue" in given and econ.power_basis == "all_in" and not any(e.power_kw_per_gpu for e in scn.skus):
+    problems += _placement_inert(scn)
+    if "pue" in given and scn.sites is None and econ.power_basis == "all_in" and not any(e.power_kw_per_gpu for e in scn.skus):
         problems.append(
             Inert(
                 "economics.pue",
@@ -77,7 +78,17 @@ def no_effect(scn: Scenario) -> list[Inert]:
                 in_file=True,
             )
         )
-    if "electricity_usd_per_kwh" in given and not any(_billed(scn, e.id) for e in scn.skus):
+    every_site_prices = scn.sites is not None and all(x.electricity_usd_per_kwh is not None for x in scn.sites)
+    if "electricity_usd_per_kwh" in given and every_site_prices:
+        problems.append(
+            Inert(
+                "economics.electricity_usd_per_kwh",
+                "economics.electricity_usd_per_kwh has no effect: every site gives its own electricity_usd_per_kwh; "
+                "remove it, or a site's price to use it there",
+                in_file=True,
+            )
+        )
+    elif "electricity_usd_per_kwh" in given and not any(_billed(scn, e.id) for e in scn.skus):
         problems.append(
             Inert(
                 "economics.electricity_usd_per_kwh",
@@ -123,6 +134,95 @@ def no_effect(scn: Scenario) -> list[Inert]:
     return problems
 
 
+def _placement_inert(scn: Scenario) -> list[Inert]:
+    """Sites, racks, cooling, procurement and lead times set where nothing uses them."""
+    out: list[Inert] = []
+    econ = scn.economics
+    given = econ.model_fields_set
+    sites = scn.sites
+    if sites is not None:
+        if "pue" in given and all(x.pue is not None for x in sites):
+            out.append(
+                Inert(
+                    "economics.pue",
+                    "economics.pue has no effect: every site gives its own pue; remove it, or a site's pue to use "
+                    "it there",
+                    in_file=True,
+                )
+            )
+        if "power_basis" in given:
+            out.append(
+                Inert(
+                    "economics.power_basis",
+                    "economics.power_basis has no effect with sites: every SKU draws its IT power x its site's PUE; "
+                    "remove it",
+                    in_file=True,
+                )
+            )
+    owned = any(o.kind == "owned" for e in scn.skus for o in e.procurement or [])
+    if "discount_rate" in given and not owned and scn.buildout is None:
+        out.append(
+            Inert(
+                "economics.discount_rate",
+                "economics.discount_rate has no effect: no SKU has an owned procurement entry and there is no "
+                "buildout; add {kind: owned, ...} to a SKU's procurement, or remove it",
+                in_file=True,
+            )
+        )
+    for i, e in enumerate(scn.skus):
+        fields = e.model_fields_set
+        if sites is None:
+            for name in ("units_per_rack", "cooling"):
+                if name in fields:
+                    out.append(
+                        Inert(
+                            f"skus[{i}].{name}",
+                            f"skus[{i}] ('{e.id}').{name} has no effect without sites (no racks or liquid loop to "
+                            "count); add sites:, or remove it",
+                            in_file=True,
+                        )
+                    )
+        for k, o in enumerate(e.procurement or []):
+            if o.kind == "reserved" and scn.buildout is None:
+                out.append(
+                    Inert(
+                        f"skus[{i}].procurement[{k}].term_months",
+                        f"skus[{i}] ('{e.id}').procurement[{k}].term_months applies to `planner buildout` (the "
+                        "commitment's length); a single-period plan bills a reservation for every hour of its span",
+                    )
+                )
+        if e.lead_time_months:
+            kinds = {o.kind for o in e.procurement or []}
+            if e.procurement is not None and not kinds & {"owned", "reserved"}:
+                out.append(
+                    Inert(
+                        f"skus[{i}].lead_time_months",
+                        f"skus[{i}] ('{e.id}').lead_time_months has no effect: only owned and reserved capacity waits "
+                        "for delivery; remove it",
+                        in_file=True,
+                    )
+                )
+            elif scn.buildout is None:
+                out.append(
+                    Inert(
+                        f"skus[{i}].lead_time_months",
+                        f"skus[{i}] ('{e.id}').lead_time_months applies to `planner buildout` (a single-period plan "
+                        "has no order dates); add a buildout: section to use it",
+                    )
+                )
+    for sku_id in scn.existing:
+        for entry in scn.existing_entries(sku_id):
+            if entry.age_years and scn.buildout is None:
+                out.append(
+                    Inert(
+                        f"existing.{sku_id}.age_years",
+                        f"existing.{sku_id}.age_years applies to `planner buildout` (what is left of the units' life); "
+                        "a single-period plan keeps or retires them whatever their age",
+                    )
+                )
+    return out
+
+
 # ---- what the commands consume --------------------------------------------------------------
 
 
@@ -145,14 +245,27 @@ def model_inputs(sf) -> dict[str, Any]:
             "units": (s.min_units, s.max_units),
             "throughput": s.throughput,
             "reliability": (s.mtbf_hours_per_gpu, s.mttr_hours, s.gpus_per_failure_domain),
+            "placement": (
+                s.site,
+                s.procurement,
+                s.utilization_cap,
+                s.continuous,
+                s.decommission_usd_per_unit,
+                s.sku_max_units,
+            ),
         }
         for j, s in enumerate(problem.skus)
     ]
+    from planner.optimize.formulation import caps, rack_groups, single_period
+
+    one = single_period(problem)
     out: dict[str, Any] = {
         "plan": {
             "skus": skus,
             "curve": problem.curve,
             "caps": (problem.power_cap_mw, problem.budget_usd_per_hour, problem.capex_budget_usd),
+            "cap_table": [(c.name, c.limit, c.coefficients) for c in caps(one)],
+            "rack_groups": rack_groups(one),
             "max_utilization": problem.max_utilization,
             "objective": (problem.objective, problem.min_served_fraction),
             "solver": (
@@ -198,9 +311,12 @@ def model_inputs(sf) -> dict[str, Any]:
                     [s.gpu_hour_costs(p, elec) for p in range(len(b.periods))],
                     [s.run_rate_usd_per_gpu_hour(p) for p in range(len(b.periods))],
                     s.sku.throughput,
+                    s.lead_periods,
+                    s.committed_usd_per_gpu,
                 )
                 for s in b.skus
             ],
+            "cap_table": [(c.name, c.limit, c.coefficients) for c in caps(b)],
             "cohorts": b.cohorts,
             "rules": (b.max_utilization, b.total_capex_budget_usd, b.early_retirement, b.mode, b.end_of_horizon),
             "solver": (b.aggregation, b.mip_rel_gap, b.time_limit_s, b.threads, b.backend),
