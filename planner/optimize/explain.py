@@ -12,6 +12,7 @@ import numpy as np
 import pulp
 
 from planner.optimize.formulation import SECONDS_PER_HOUR, _ratio, build_fleet_model, caps, single_period
+from planner.optimize.plan import purchases
 from planner.optimize.problem import FleetProblem
 from planner.optimize.reason import Reason
 from planner.optimize.solve import solve
@@ -225,7 +226,7 @@ def joint_relaxation(problem: FleetProblem) -> dict[str, Any] | None:
         return None
     out = {}
     units = np.array([[v.varValue or 0.0 if s.continuous else round(v.varValue or 0.0)] for v, s in zip(model.units, problem.skus, strict=True)], dtype=float)
-    buy = units - np.array([[s.min_units] for s in problem.skus], dtype=float)
+    buy = purchases(problem, units[:, 0])[:, None]
     for cap in table:
         used = cap.use(units, buy)
         if used > cap.limit * (1 + 1e-9):

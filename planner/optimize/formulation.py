@@ -586,6 +586,14 @@ def cost_terms(problem, window, units, buy, busy) -> list[tuple[pulp.LpVariable,
     return terms + decommission_terms(problem, window, units)
 
 
+def summed(terms: list[tuple[pulp.LpVariable, float]]) -> list[tuple[pulp.LpVariable, float]]:
+    """Terms with each variable once, its coefficients added (LpAffineExpression keeps only the last)."""
+    out: dict[pulp.LpVariable, float] = {}
+    for var, coef in terms:
+        out[var] = out.get(var, 0.0) + coef
+    return list(out.items())
+
+
 def retirement_window(problem: BuildoutProblem, j: int) -> int:
     """Periods in which decommissioning column j's existing units costs money: while they are inside
     their life (0 when its units may not retire)."""
@@ -666,7 +674,8 @@ def build_model(
         define_serve_demand(prob, problem, window, busy, unserved)
         define_caps(prob, table, window, units, buy, racks, caps_off)
         cost = pulp.LpAffineExpression(
-            cost_terms(problem, window, units, buy, busy), constant=decommission_constant(problem, window, history)
+            summed(cost_terms(problem, window, units, buy, busy)),
+            constant=decommission_constant(problem, window, history),
         )
         served, lost = token_terms(problem, busy, unserved)
         prob.setObjective(cost)

@@ -182,13 +182,20 @@ def extract_decision(model: FleetModel) -> tuple[np.ndarray, Dispatch]:
     return units, Dispatch(busy, unserved)
 
 
+def purchases(problem: FleetProblem, units) -> np.ndarray:
+    """(S,) units bought: units - existing, none where existing units were decommissioned instead."""
+    existing = np.array([s.min_units for s in problem.skus], dtype=float)
+    bought = np.asarray(units, dtype=float) - existing
+    retiring = np.array([s.decommission_usd_per_unit is not None for s in problem.skus])
+    return np.where(retiring, np.maximum(bought, 0.0), bought)
+
+
 def evaluate(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch) -> dict[str, Any]:
     """Every reported figure, computed from units and dispatch alone (no solver objective): the one
     evaluation (``planner.optimize.formulation.evaluate_period``) of the plan as one period."""
-    existing = np.array([s.min_units for s in problem.skus], dtype=float)
     units = np.asarray(units, dtype=float)
     f = evaluate_period(
-        single_period(problem), 0, (units - existing)[:, None], units[:, None], dispatch.busy, dispatch.unserved
+        single_period(problem), 0, purchases(problem, units)[:, None], units[:, None], dispatch.busy, dispatch.unserved
     )
     g = np.array([s.gpus_per_unit for s in problem.skus], dtype=float)
     served = f.tokens_served
@@ -233,10 +240,9 @@ def column_costs(problem: FleetProblem, units: np.ndarray, f) -> np.ndarray:
 def violations(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, rtol: float = 1e-6) -> list[str]:
     """Constraints the decision breaks by more than ``rtol`` (relative), recomputed from scratch:
     the one check of ``planner.optimize.formulation.violations`` on the plan as one period."""
-    existing = np.array([s.min_units for s in problem.skus], dtype=float)
     return check_violations(
         single_period(problem),
-        (units - existing)[:, None],
+        purchases(problem, units)[:, None],
         np.asarray(units, dtype=float)[:, None],
         (dispatch.busy,),
         (dispatch.unserved,),

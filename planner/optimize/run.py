@@ -26,6 +26,7 @@ from planner.optimize.plan import (
     evaluate,
     extract_decision,
     infeasible_plan,
+    purchases,
     violations,
 )
 from planner.optimize.problem import FleetProblem
@@ -237,7 +238,7 @@ SOLVERS = {"min_cost": solve_min_cost, "max_tokens": solve_max_tokens, "min_cost
 def _cap_uses(problem: FleetProblem, ev: dict[str, Any]) -> list[CapUse]:
     """Each cap of the plan's cap table with what the fleet uses of it."""
     units = np.asarray(ev["units"], dtype=float)[:, None]
-    buy = units - np.array([[s.min_units] for s in problem.skus], dtype=float)
+    buy = purchases(problem, units[:, 0])[:, None]
     return [
         CapUse(cap.name, cap.unit, cap.limit, cap.use(units, buy), kind=cap.kind, site=cap.site, field=cap.field)
         for cap in caps(single_period(problem))
