@@ -302,7 +302,10 @@ CASES: dict[str, tuple[str, list[tuple[tuple, object]]]] = {
     "existing.age_years": ("sites-buildout", [(("existing", "h200-node", "age_years"), 4.8)]),
     "existing.may_retire": (
         "sites",
-        [(("existing", "h200-node", "decommission_usd_per_unit"), None), (("existing", "h200-node", "may_retire"), False)],
+        [
+            (("existing", "h200-node", "decommission_usd_per_unit"), None),
+            (("existing", "h200-node", "may_retire"), False),
+        ],
     ),
     "existing.decommission_usd_per_unit": ("sites", [(("existing", "h200-node", "decommission_usd_per_unit"), 1e6)]),
     "sites.id": ("sites", [(("sites", 0, "id"), "hall-x")]),

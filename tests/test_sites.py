@@ -70,7 +70,13 @@ def units(p) -> dict[str, float]:
 def test_a_density_cap_halves_a_rack():
     # 10 kW IT nodes, 4 to a position, but the site feeds 20 kW per position: 2 a rack
     site = {"id": "s", "pue": 1.0, "electricity_usd_per_kwh": 0.0, "rack_positions": 6, "max_kw_per_rack": 20}
-    sku = node(g=8, kw=1.25, thr=1.0, units_per_rack=4, procurement=[{"kind": "reserved", "usd_per_gpu_hour": 1.0, "term_months": 12}])
+    sku = node(
+        g=8,
+        kw=1.25,
+        thr=1.0,
+        units_per_rack=4,
+        procurement=[{"kind": "reserved", "usd_per_gpu_hour": 1.0, "term_months": 12}],
+    )
     problem, p = plan(scenario([sku], [site]), curve([[96.0]]))  # 96 tokens/s: 12 nodes
     assert units(p) == {"n@s:reserved": 12}
     row = next(f for f in p.fleet if f.units)
@@ -87,8 +93,20 @@ def test_a_density_cap_halves_a_rack():
 
 def test_a_rack_denser_than_its_position_is_not_placed():
     site = {"id": "s", "max_kw_per_rack": 40}
-    big = node("big", g=72, kw=1.9, units_per_rack=1, procurement=[{"kind": "reserved", "usd_per_gpu_hour": 1.0, "term_months": 1}])
-    small = node("small", g=8, kw=1.28, units_per_rack=4, procurement=[{"kind": "reserved", "usd_per_gpu_hour": 1.0, "term_months": 1}])
+    big = node(
+        "big",
+        g=72,
+        kw=1.9,
+        units_per_rack=1,
+        procurement=[{"kind": "reserved", "usd_per_gpu_hour": 1.0, "term_months": 1}],
+    )
+    small = node(
+        "small",
+        g=8,
+        kw=1.28,
+        units_per_rack=4,
+        procurement=[{"kind": "reserved", "usd_per_gpu_hour": 1.0, "term_months": 1}],
+    )
     problem, p = plan(scenario([big, small], [site]), curve([[10.0]]))
     assert [s.id for s in problem.skus] == ["small@s:reserved"]
     assert any("big cannot be placed at s" in n and "136.8 kW" in n for n in problem.notes)
@@ -97,8 +115,22 @@ def test_a_rack_denser_than_its_position_is_not_placed():
 def test_liquid_cooling_binds():
     # liquid racks are 5x cheaper per token; the loop takes 2 of them (2 x 100 kW IT), the rest goes on air
     site = {"id": "s", "pue": 1.0, "electricity_usd_per_kwh": 0.0, "liquid_cooling_mw": 0.25}
-    liquid = node("liq", g=10, kw=10.0, thr=10.0, cooling="liquid", procurement=[{"kind": "reserved", "usd_per_gpu_hour": 1.0, "term_months": 1}])
-    air = node("air", g=1, kw=1.0, thr=2.0, cooling="air", procurement=[{"kind": "reserved", "usd_per_gpu_hour": 1.0, "term_months": 1}])
+    liquid = node(
+        "liq",
+        g=10,
+        kw=10.0,
+        thr=10.0,
+        cooling="liquid",
+        procurement=[{"kind": "reserved", "usd_per_gpu_hour": 1.0, "term_months": 1}],
+    )
+    air = node(
+        "air",
+        g=1,
+        kw=1.0,
+        thr=2.0,
+        cooling="air",
+        procurement=[{"kind": "reserved", "usd_per_gpu_hour": 1.0, "term_months": 1}],
+    )
     _, p = plan(scenario([liquid, air], [site]), curve([[300.0]]))
     # 2 racks serve 200 tokens/s; 100 more on air GPUs serving 2 each: 50 GPUs
     assert units(p) == {"liq@s:reserved": 2, "air@s:reserved": 50}
@@ -130,7 +162,9 @@ def test_burst_against_reserve_breaks_even_at_the_price_ratio(peak_hours, burst)
         burst_row = next(r for r in p.procurement if r["kind"] == "on_demand")
         assert burst_row["gpu_hours"] == pytest.approx(4.0 * peak_hours)
         assert sum(s["cost_usd"] for s in burst_row["by_slice"]) == pytest.approx(p.burst_cost_usd)
-        assert [s["peak_gpus"] for s in burst_row["by_slice"]] == pytest.approx([4.0 if t < peak_hours else 0 for t in range(10)])
+        assert [s["peak_gpus"] for s in burst_row["by_slice"]] == pytest.approx(
+            [4.0 if t < peak_hours else 0 for t in range(10)]
+        )
     else:
         assert got == {"n@s:reserved": 14}
         assert p.total_cost_usd == pytest.approx(2.0 * 14 * 10)
@@ -174,8 +208,16 @@ def test_retirement_is_worth_it_or_not(decommission, retired):
 
 def test_existing_units_that_may_not_retire_are_kept_and_their_capital_is_sunk():
     site = {"id": "s", "pue": 1.0, "electricity_usd_per_kwh": 0.0}
-    old = node("old", g=1, procurement=[{"kind": "owned", "capex_usd_per_gpu": 8760.0, "life_years": 1, "fixed_opex_usd_per_gpu_hour": 0.5}])
-    _, p = plan(scenario([old], [site], existing={"old": {"units": 3}}, economics={"discount_rate": 0.0}), curve([[5.0]]))
+    old = node(
+        "old",
+        g=1,
+        procurement=[
+            {"kind": "owned", "capex_usd_per_gpu": 8760.0, "life_years": 1, "fixed_opex_usd_per_gpu_hour": 0.5}
+        ],
+    )
+    _, p = plan(
+        scenario([old], [site], existing={"old": {"units": 3}}, economics={"discount_rate": 0.0}), curve([[5.0]])
+    )
     assert units(p) == {"old@s:existing": 3, "old@s:owned": 2}
     # existing: opex only; new: annuity 8760 x CRF(0, 1) / 8760 = $1/h + opex
     assert p.total_cost_usd == pytest.approx(3 * 0.5 + 2 * (1.0 + 0.5))
@@ -327,7 +369,9 @@ def test_buildout_honours_lead_times_and_sites(two_sites_buildout):
     fleet = [r.fleet[gb] for r in plan.periods]
     assert fleet[0] == fleet[1] == 0 and fleet[2] > 0  # ordered in the first quarter, racked two later
     # the bridge is H200 capacity, then GB300 racks take over
-    bridge = [sum(n for k, n in r.fleet.items() if k.startswith("h200-node@") and "cloud" not in k) for r in plan.periods]
+    bridge = [
+        sum(n for k, n in r.fleet.items() if k.startswith("h200-node@") and "cloud" not in k) for r in plan.periods
+    ]
     assert bridge[0] > bridge[-1]
     for r in plan.periods:  # site caps hold in every period
         h200 = sum(n for k, n in r.fleet.items() if k.startswith("h200-node@hall-a"))
@@ -361,8 +405,22 @@ def test_a_myopic_buildout_with_a_lead_time_is_refused():
 
 def test_one_site_one_procurement_gives_todays_plan():
     skus = [
-        {"id": "a", "gpus_per_unit": 8, "power_kw_per_gpu": 1.0, "cost_per_gpu_hour": 2.0, "energy_billed": True, "throughput": {"w": 100.0}},
-        {"id": "b", "gpus_per_unit": 72, "power_kw_per_gpu": 1.5, "cost_per_gpu_hour": 3.0, "energy_billed": True, "throughput": {"w": 450.0}},
+        {
+            "id": "a",
+            "gpus_per_unit": 8,
+            "power_kw_per_gpu": 1.0,
+            "cost_per_gpu_hour": 2.0,
+            "energy_billed": True,
+            "throughput": {"w": 100.0},
+        },
+        {
+            "id": "b",
+            "gpus_per_unit": 72,
+            "power_kw_per_gpu": 1.5,
+            "cost_per_gpu_hour": 3.0,
+            "energy_billed": True,
+            "throughput": {"w": 450.0},
+        },
     ]
     c = curve([[4.0e4, 9.0e4, 6.5e4, 1.2e5]])
     econ = {"pue": 1.3, "electricity_usd_per_kwh": 0.1}
@@ -425,7 +483,9 @@ def brute_force(problem) -> float | None:
                 groups: dict[str, list[int]] = {}
                 for j in at:
                     groups.setdefault(problem.skus[j].base_id, []).append(j)
-                racks = sum(math.ceil(sum(n[j] for j in g) / problem.skus[g[0]].units_per_rack - 1e-9) for g in groups.values())
+                racks = sum(
+                    math.ceil(sum(n[j] for j in g) / problem.skus[g[0]].units_per_rack - 1e-9) for g in groups.values()
+                )
                 ok = ok and racks <= site.rack_positions
         for base in {s.base_id for s in problem.skus}:
             on_site = [j for j in integer if problem.skus[j].base_id == base]
@@ -472,9 +532,18 @@ def instances(draw):
         "liquid_cooling_mw": draw(st.sampled_from([None, 0.0, 0.02])),
     }
     offers = [
-        {"kind": "owned", "capex_usd_per_gpu": draw(st.sampled_from([20000.0, 30000.0])), "life_years": 4, "fixed_opex_usd_per_gpu_hour": 0.2},
+        {
+            "kind": "owned",
+            "capex_usd_per_gpu": draw(st.sampled_from([20000.0, 30000.0])),
+            "life_years": 4,
+            "fixed_opex_usd_per_gpu_hour": 0.2,
+        },
         {"kind": "reserved", "usd_per_gpu_hour": draw(st.sampled_from([1.5, 2.5])), "term_months": 12},
-        {"kind": "on_demand", "usd_per_gpu_hour": draw(st.sampled_from([3.0, 6.0])), "max_gpus": draw(st.sampled_from([4.0, 16.0]))},
+        {
+            "kind": "on_demand",
+            "usd_per_gpu_hour": draw(st.sampled_from([3.0, 6.0])),
+            "max_gpus": draw(st.sampled_from([4.0, 16.0])),
+        },
     ]
     air = node("air", g=4, kw=1.25, thr=100.0, units_per_rack=2, cooling="air", procurement=offers, max_units=4)
     liquid = node(
@@ -485,7 +554,9 @@ def instances(draw):
         units_per_rack=1,
         cooling="liquid",
         max_units=4,
-        procurement=[{"kind": "owned", "capex_usd_per_gpu": 50000.0, "life_years": 4, "fixed_opex_usd_per_gpu_hour": 0.3}],
+        procurement=[
+            {"kind": "owned", "capex_usd_per_gpu": 50000.0, "life_years": 4, "fixed_opex_usd_per_gpu_hour": 0.3}
+        ],
     )
     peaks = draw(st.lists(st.floats(200.0, 6000.0), min_size=2, max_size=4))
     existing = {}

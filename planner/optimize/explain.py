@@ -225,7 +225,13 @@ def joint_relaxation(problem: FleetProblem) -> dict[str, Any] | None:
     if not res.ok:
         return None
     out = {}
-    units = np.array([[v.varValue or 0.0 if s.continuous else round(v.varValue or 0.0)] for v, s in zip(model.units, problem.skus, strict=True)], dtype=float)
+    units = np.array(
+        [
+            [v.varValue or 0.0 if s.continuous else round(v.varValue or 0.0)]
+            for v, s in zip(model.units, problem.skus, strict=True)
+        ],
+        dtype=float,
+    )
     buy = purchases(problem, units[:, 0])[:, None]
     for cap in table:
         used = cap.use(units, buy)

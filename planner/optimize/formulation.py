@@ -296,7 +296,15 @@ def _site_caps(problem: BuildoutProblem, window: range, single: bool) -> list[Ca
                     if b.cooling == "liquid":
                         coef[j, p] = b.gpus_per_unit * b.it_kw_per_gpu / 1000.0
                 entries.append(
-                    ("liquid_cooling", "liquid_cooling", "liquid_cooling_mw", site.liquid_cooling_mw, "units", coef, 1000.0)
+                    (
+                        "liquid_cooling",
+                        "liquid_cooling",
+                        "liquid_cooling_mw",
+                        site.liquid_cooling_mw,
+                        "units",
+                        coef,
+                        1000.0,
+                    )
                 )
             for kind, label, key, limit, decision, coef, scale in entries:
                 out.append(
@@ -420,7 +428,9 @@ def define_busy(prob, problem: BuildoutProblem, window: range) -> dict[tuple[int
     return out
 
 
-def define_racks(prob, problem: BuildoutProblem, window: range, units, relax: bool) -> dict[tuple[int, int], pulp.LpVariable]:
+def define_racks(
+    prob, problem: BuildoutProblem, window: range, units, relax: bool
+) -> dict[tuple[int, int], pulp.LpVariable]:
     """racks[g,p] integer >= 0: positions rack group g fills in p; rack_fit[g,p]: its units fit them."""
     cat = "Continuous" if relax else "Integer"
     out, rows = {}, {}

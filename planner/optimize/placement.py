@@ -113,9 +113,7 @@ def place(
             continue
         for name in entry.sites:
             if name not in site_ids and name != CLOUD:
-                problems.append(
-                    f"workloads.{w}.sites: unknown site '{name}' (sites: {', '.join([*site_ids, CLOUD])})"
-                )
+                problems.append(f"workloads.{w}.sites: unknown site '{name}' (sites: {', '.join([*site_ids, CLOUD])})")
         allowed[w] = set(entry.sites)
     r = discount_rate(scn)
     out: list[SkuData] = []
@@ -229,7 +227,9 @@ def place(
                         cost_usd_per_gpu_hour=price,
                         energy_billed=billed,
                         capex_usd_per_gpu=math.nan,
-                        decommission_usd_per_unit=(entry.decommission_usd_per_unit or 0.0) if entry.may_retire else None,
+                        decommission_usd_per_unit=(entry.decommission_usd_per_unit or 0.0)
+                        if entry.may_retire
+                        else None,
                         age_years=entry.age_years,
                         **{**common, "min_units": entry.units, "max_units": float(entry.units)},
                     )

@@ -55,7 +55,9 @@ class CapUse:
     saving_usd_per_million_tokens: float | None = None
     extra_tokens: float | None = None  # max_tokens: tokens gained over the span by relaxing the cap
     lp_relaxation_dual: float | None = None  # $ per year per unit of cap (per MW, per $/h, per $), LP relaxation only
-    kind: str | None = None  # power_cap | budget_cap | capex_cap | site_power | rack_positions | liquid_cooling | supply
+    kind: str | None = (
+        None  # power_cap | budget_cap | capex_cap | site_power | rack_positions | liquid_cooling | supply
+    )
     site: str | None = None  # site caps: the site
     field: str | None = None  # the scenario field that sets the limit
 
@@ -265,9 +267,13 @@ def assemble_plan(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, 
                 "site": s.site,
                 "procurement": s.procurement,
                 "racks": int(math.ceil(n / s.units_per_rack - 1e-9)) if s.units_per_rack and s.on_site else None,
-                "liquid_mw": n * s.gpus_per_unit * s.it_kw_per_gpu / 1000.0 if s.cooling == "liquid" and s.on_site else 0.0,
+                "liquid_mw": n * s.gpus_per_unit * s.it_kw_per_gpu / 1000.0
+                if s.cooling == "liquid" and s.on_site
+                else 0.0,
                 "decommissioned_units": int(s.min_units - n) if s.procurement == "existing" else None,
-                "capex_usd": 0.0 if math.isnan(s.capex_usd_per_gpu) else max(n - s.min_units, 0) * s.gpus_per_unit * s.capex_usd_per_gpu,
+                "capex_usd": 0.0
+                if math.isnan(s.capex_usd_per_gpu)
+                else max(n - s.min_units, 0) * s.gpus_per_unit * s.capex_usd_per_gpu,
                 "cost_per_million_tokens": float(ev["column_cost_usd"][j] / tokens * 1e6) if tokens > 0 else None,
             }
         fleet.append(
@@ -377,7 +383,9 @@ def placement_sections(problem: FleetProblem, units, dispatch: Dispatch, ev, fle
             "gpus": sum(fleet[j].gpus for j in cols),
             "cost_usd": float(sum(ev["column_cost_usd"][j] for j in cols)),
             "token_share": sum(fleet[j].token_share for j in cols),
-            "decommissioned_units": sum(fleet[j].decommissioned_units or 0 for j in cols) if kind == "existing" else None,
+            "decommissioned_units": sum(fleet[j].decommissioned_units or 0 for j in cols)
+            if kind == "existing"
+            else None,
         }
         if kind == "on_demand":
             mean_busy = dispatch.busy[cols] * r[None, :, :]  # (C, W, T)

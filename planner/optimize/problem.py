@@ -165,7 +165,9 @@ class FleetProblem:
             value = math.inf if limit is None else limit
             return replace(
                 self,
-                skus=tuple(replace(s, sku_max_units=value) if s.base_id == sku_id and s.on_site else s for s in self.skus),
+                skus=tuple(
+                    replace(s, sku_max_units=value) if s.base_id == sku_id and s.on_site else s for s in self.skus
+                ),
             )
         return replace(self, **{field_path.rsplit(".", 1)[-1]: limit})
 

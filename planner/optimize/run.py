@@ -334,9 +334,7 @@ def single_sku_fleets(problem: FleetProblem) -> list[dict[str, Any]]:
         if s.throughput:
             candidates.setdefault(s.base_id if s.procurement is not None else s.id, []).append(j)
     for sku_id, cols in candidates.items():
-        skus = tuple(
-            x if j in cols else replace(x, max_units=float(x.min_units)) for j, x in enumerate(problem.skus)
-        )
+        skus = tuple(x if j in cols else replace(x, max_units=float(x.min_units)) for j, x in enumerate(problem.skus))
         alt = replace(problem, skus=skus)
         res = SOLVERS[problem.objective](alt)
         if res.units is None:

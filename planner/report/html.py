@@ -373,7 +373,15 @@ def _caps(r: ReportInputs) -> str:
     p = r.plan
     if not p.caps:
         return "<section><h2>Caps and marginal values</h2><p>The scenario sets no power, budget or capex cap.</p></section>"
-    per = {"power_cap": "per MW-year", "budget_cap": "per $/h-year", "capex_cap": "per year"}
+    per = {
+        "power_cap": "per MW-year",
+        "site_power": "per MW-year",
+        "liquid_cooling": "per MW-year",
+        "rack_positions": "per position-year",
+        "supply": "per unit-year",
+        "budget_cap": "per $/h-year",
+        "capex_cap": "per year",
+    }
     rows = []
     for c in p.caps:
         rows.append(
@@ -385,7 +393,7 @@ def _caps(r: ReportInputs) -> str:
                 "yes" if c.binding else ("no" if c.binding is not None else "n/a"),
                 f"+{_num(c.step)} {escape(c.unit)}" if c.step is not None else "-",
                 _money(c.saving_usd) if c.saving_usd is not None else "-",
-                (_money(c.saving_usd_per_year) + " " + per[c.name]) if c.saving_usd_per_year is not None else "-",
+                (_money(c.saving_usd_per_year) + " " + per[c.kind or c.name]) if c.saving_usd_per_year is not None else "-",
                 _num(c.lp_relaxation_dual) if c.lp_relaxation_dual is not None else "-",
             ]
         )

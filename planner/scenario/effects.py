@@ -68,7 +68,12 @@ def no_effect(scn: Scenario) -> list[Inert]:
     econ = scn.economics
     given = econ.model_fields_set
     problems += _placement_inert(scn)
-    if "pue" in given and scn.sites is None and econ.power_basis == "all_in" and not any(e.power_kw_per_gpu for e in scn.skus):
+    if (
+        "pue" in given
+        and scn.sites is None
+        and econ.power_basis == "all_in"
+        and not any(e.power_kw_per_gpu for e in scn.skus)
+    ):
         problems.append(
             Inert(
                 "economics.pue",

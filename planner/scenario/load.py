@@ -39,22 +39,29 @@ def default_scenario_path() -> Path:
     return scenarios_dir() / DEFAULT_SCENARIO
 
 
+LISTS_BY_KEY = {"skus": "id", "sites": "id", "procurement": "kind"}  # lists addressed by an entry's key
+
+
 def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
-    """Set ``a.b.c`` in nested mappings; ``skus.<id>.<field>`` addresses a SKU by id."""
+    """Set ``a.b.c`` in nested mappings; ``skus.<id>.<field>`` addresses a SKU by id, ``sites.<id>.<field>``
+    a site, ``skus.<id>.procurement.<kind>.<field>`` a procurement entry by its kind."""
     parts = dotted.split(".")
-    if parts[0] == "skus" and len(parts) >= 3:
-        skus = data.setdefault("skus", [])
-        sku_id = parts[1]
-        for i, entry in enumerate(skus):
-            entry_id = entry if isinstance(entry, str) else entry.get("id") if isinstance(entry, dict) else None
-            if entry_id == sku_id:
+    if parts[0] in LISTS_BY_KEY and len(parts) >= 3:
+        key = LISTS_BY_KEY[parts[0]]
+        entries = data.get(parts[0])
+        if not isinstance(entries, list):
+            entries = []
+        for i, entry in enumerate(entries):
+            entry_id = entry if isinstance(entry, str) else entry.get(key) if isinstance(entry, dict) else None
+            if entry_id == parts[1]:
                 if isinstance(entry, str):
-                    skus[i] = entry = {"id": entry}
+                    entries[i] = entry = {key: entry}
                 _set_path(entry, ".".join(parts[2:]), value)
                 return
-        known = [e if isinstance(e, str) else e.get("id") for e in skus if isinstance(e, (str, dict))]
+        known = [e if isinstance(e, str) else e.get(key) for e in entries if isinstance(e, (str, dict))]
+        what = {"skus": "SKU", "sites": "site", "procurement": "procurement entry"}[parts[0]]
         raise ScenarioError(
-            f"override {dotted}: no SKU '{sku_id}' in the scenario (SKUs: {', '.join(map(str, known))})"
+            f"override {dotted}: no {what} '{parts[1]}' in the scenario ({parts[0]}: {', '.join(map(str, known)) or 'none'})"
         )
     node: Any = data
     for key in parts[:-1]:

@@ -168,7 +168,10 @@ class SkuEntry(Strict):
         "cost_per_gpu_hour per installed GPU-hour, as without sites.",
     )
     lead_time_months: float | None = Field(
-        default=None, ge=0, le=120, description="Buildout: a purchase is racked this many months after its order. [months]"
+        default=None,
+        ge=0,
+        le=120,
+        description="Buildout: a purchase is racked this many months after its order. [months]",
     )
 
     @model_validator(mode="after")
@@ -177,7 +180,9 @@ class SkuEntry(Strict):
         if dups := sorted({k for k in kinds if kinds.count(k) > 1}):
             raise ValueError(f"procurement lists {', '.join(dups)} more than once; give one entry per kind")
         if self.procurement is not None and self.cost_per_gpu_hour is not None:
-            raise ValueError("give either cost_per_gpu_hour or procurement (each entry carries its own price), not both")
+            raise ValueError(
+                "give either cost_per_gpu_hour or procurement (each entry carries its own price), not both"
+            )
         return self
 
     @model_validator(mode="after")

@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from planner.errors import ScenarioError
 from planner.inputs import annotation_types
 from planner.scenario.load import ScenarioFile, load_scenario, parse_override_value
-from planner.scenario.schema import Scenario, SkuEntry
+from planner.scenario.schema import Scenario, Site, SkuEntry
 
 DEFAULT_MAX_POINTS = 2_000  # points a sweep may have unless raised (--max-points)
 MAX_VALUES_PER_PARAM = 1_000_000  # values one range may expand to (memory guard before counting)
@@ -103,23 +103,32 @@ def valid_paths(scenario: Scenario) -> list[str]:
     workload_names = sorted(scenario.workloads) or sorted(scenario.demand.workloads)
     keys = {"existing": scenario.sku_ids(), "workloads": sorted(scenario.workloads)}
     top = _model_paths(Scenario, scenario, "", keys)
-    sku_fields = [f for f in SkuEntry.model_fields if f not in ("id", "throughput")]
+    sku_fields = [f for f in SkuEntry.model_fields if f not in ("id", "throughput", "procurement")]
     skus = [f"skus.{i}.{f}" for i in scenario.sku_ids() for f in sku_fields]
     skus += [f"skus.{i}.throughput.{w}" for i in scenario.sku_ids() for w in workload_names]
-    return [p for p in top if p != "name"] + skus
+    for e in scenario.skus:
+        for o in e.procurement or []:
+            skus += [f"skus.{e.id}.procurement.{o.kind}.{f}" for f in type(o).model_fields if f != "kind"]
+    sites = [f"sites.{s.id}.{f}" for s in scenario.sites or [] for f in Site.model_fields if f != "id"]
+    return [p for p in top if p != "name"] + skus + sites
 
 
 def _paths_message(scenario: Scenario) -> str:
     """The valid paths, SKU fields folded into one line."""
     paths = valid_paths(scenario)
-    plain = [p for p in paths if not p.startswith("skus.")]
-    sku_fields = [f for f in SkuEntry.model_fields if f not in ("id", "throughput")] + ["throughput.<workload>"]
-    return (
+    plain = [p for p in paths if not p.startswith(("skus.", "sites."))]
+    sku_fields = [f for f in SkuEntry.model_fields if f not in ("id", "throughput", "procurement")]
+    sku_fields += ["throughput.<workload>", "procurement.<kind>.<field>"]
+    text = (
         "valid paths: "
         + ", ".join(plain)
         + f"; skus.<id>.<field> with <id> in {{{', '.join(scenario.sku_ids())}}} "
         + f"and <field> in {{{', '.join(sku_fields)}}}"
     )
+    if scenario.sites:
+        fields = [f for f in Site.model_fields if f != "id"]
+        text += f"; sites.<id>.<field> with <id> in {{{', '.join(s.id for s in scenario.sites)}}} and <field> in {{{', '.join(fields)}}}"
+    return text
 
 
 # ---- VALUES -------------------------------------------------------------------------------

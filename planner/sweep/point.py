@@ -14,7 +14,7 @@ import numpy as np
 
 from planner.errors import ScenarioError, SolverError
 from planner.optimize.formulation import caps, single_period
-from planner.optimize.plan import FleetPlan
+from planner.optimize.plan import FleetPlan, purchases
 from planner.optimize.problem import FleetProblem
 
 SUMMARY_COLUMNS = [
@@ -54,7 +54,7 @@ def caps_at_limit(problem: FleetProblem, plan: FleetPlan) -> list[str]:
     """
     out: list[str] = []
     units = np.array([[f.units] for f in plan.fleet], dtype=float)
-    buy = units - np.array([[s.min_units] for s in problem.skus], dtype=float)
+    buy = purchases(problem, units[:, 0])[:, None]
     addable = np.array(
         [
             f.units < s.max_units and any(v > 0 for v in s.throughput.values())
@@ -62,6 +62,11 @@ def caps_at_limit(problem: FleetProblem, plan: FleetPlan) -> list[str]:
         ]
     )
     for cap in caps(single_period(problem)):
+        if cap.decision == "racks":  # no whole position left at a site where a unit could still go
+            here = np.array([s.site == cap.site for s in problem.skus])
+            if (addable & here).any() and cap.limit - cap.use(units, buy) < 1 - 1e-9:
+                out.append(cap.name)
+            continue
         per_unit = cap.coefficients[:, 0]
         candidates = per_unit[addable & (per_unit > 0)]
         if candidates.size and cap.limit - cap.use(units, buy) < candidates.min():

@@ -58,7 +58,9 @@ def results_frame(spec: SweepSpec, rows: list[dict[str, Any]]) -> pd.DataFrame:
     df = pd.DataFrame([{c: r.get(c) for c in columns} for r in rows], columns=columns)
     for c in columns:
         if c.startswith(INTEGER_PREFIXES) or c == "point":
-            df[c] = df[c].astype("Int64")
+            values = pd.to_numeric(df[c], errors="coerce").astype(float)
+            whole = bool((values.dropna() == values.dropna().round()).all())
+            df[c] = values.astype("Int64") if whole else values  # on-demand GPUs are continuous
         elif c in ("status", "objective", "caps_at_limit", "binding", "diagnosis"):
             df[c] = df[c].fillna("").astype(str)
         elif (
