@@ -152,3 +152,52 @@ def test_full_year_aggregation_line(runner):
         f"`time aggregation: {line.group(1)} slices -> {line.group(2)} (...); cost within {line.group(3)} of the exact optimum`"
     )
     says(f"({int(line.group(1)):,} hourly slices generated with growth and burstiness")
+
+
+def test_two_sites_story(runner):
+    doc = run_json(runner, "plan", str(ROOT / "scenarios" / "two-sites.yaml"))
+    units = {f["sku"]: f["units"] for f in doc["fleet"]}
+    liquid = next(c for c in doc["caps"] if c["name"] == "liquid_cooling@hall-a")
+    cloud = next(p for p in doc["procurement"] if p["kind"] == "on_demand")
+    peak = max(s["peak_gpus"] for s in cloud["by_slice"])
+    says(
+        f"the base load sits on {units['gb300-rack@hall-a:owned']} owned GB300 NVL72 racks in hall-a, as many as its "
+        f"14 MW liquid loop cools ({liquid['used']:.2f} MW used)"
+    )
+    says(
+        f"take {units['h200-node@hall-a:owned']} owned H200 nodes, the colo keeps its "
+        f"{units['h200-node@colo-b:existing']} existing nodes and adds {units['h200-node@colo-b:owned']}"
+    )
+    says(f"burst to the cloud ({cloud['gpu_hours']:,.0f} GPU-hours, up to {peak:,.0f} GPUs)")
+    says(f"Cost per million tokens: ${doc['cost_per_million_tokens']:.4f}")
+    says(
+        f"cooling saves ${liquid['saving_usd']:,.0f} over the week (${liquid['saving_usd_per_year']:,.0f} per MW-year)"
+    )
+    r = runner.invoke(
+        app,
+        ["plan", str(ROOT / "scenarios" / "two-sites.yaml"), "--set", "demand.workloads.chat.mean_tokens_per_s=8.6e7"],
+    )
+    assert r.exit_code == 3
+    text = " ".join(r.output.split())
+    found = re.search(r"raising sites\.hall-a\.liquid_cooling_mw from 14 to \S+ MW would make it feasible", text)
+    assert found, text
+    says(found.group(0))
+    assert re.search(r"sites\.hall-a\.rack_positions from 120 to 137 racks", text)
+
+
+def test_two_sites_buildout_story(runner):
+    doc = run_json(runner, "buildout", str(ROOT / "scenarios" / "two-sites.yaml"))
+    first = doc["periods"][0]["fleet"]
+    reserved = sum(n for k, n in first.items() if k.endswith(":reserved"))
+    assert doc["periods"][1]["fleet"]["gb300-rack@hall-a:owned"] == 0
+    assert doc["periods"][2]["fleet"]["gb300-rack@hall-a:owned"] > 0
+    says(f"the first two quarters run on reserved H200 nodes ({reserved} of them, 12-month terms)")
+    r = runner.invoke(
+        app, ["buildout", str(ROOT / "scenarios" / "two-sites.yaml"), "--set", "buildout.demand.scale=0.1"]
+    )
+    assert r.exit_code == 3
+    found = re.search(
+        r"gb300-rack's lead time: 6 months; \S+ months would make it feasible", " ".join(r.output.split())
+    )
+    assert found, r.output
+    says(found.group(0))

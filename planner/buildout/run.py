@@ -123,7 +123,8 @@ def _read(model: BuildoutModel, buy: np.ndarray, units: np.ndarray, busy: list[n
     for p in model.window:
         busy[p] = np.zeros((S, W, len(problem.periods[p].curve.start_hours)))
     for (j, k, p, t), var in model.busy.items():
-        busy[p][j, k, t] = max(var.varValue or 0.0, 0.0)
+        value = var.varValue or 0.0
+        busy[p][j, k, t] = value if value > 1e-9 else 0.0  # below: solver noise
     for j, b in enumerate(problem.skus):
         if b.sku.continuous:  # on-demand: the busiest slice's GPUs, bought and gone within the period
             for p in model.window:

@@ -178,6 +178,7 @@ def extract_decision(model: FleetModel) -> tuple[np.ndarray, Dispatch]:
     unserved = np.zeros((W, T))
     for (k, t), var in model.unserved.items():
         unserved[k, t] = max(var.varValue or 0.0, 0.0)
+    busy[busy < 1e-9] = 0.0  # solver noise, not busy GPUs
     for j, s in enumerate(p.skus):
         if s.continuous:  # on-demand: what the busiest slice uses (its units cost nothing while idle)
             units[j] = float(busy[j].sum(axis=0).max(initial=0.0)) / (s.gpus_per_unit * s.utilization_limit(1.0))

@@ -393,7 +393,9 @@ def _caps(r: ReportInputs) -> str:
                 "yes" if c.binding else ("no" if c.binding is not None else "n/a"),
                 f"+{_num(c.step)} {escape(c.unit)}" if c.step is not None else "-",
                 _money(c.saving_usd) if c.saving_usd is not None else "-",
-                (_money(c.saving_usd_per_year) + " " + per[c.kind or c.name]) if c.saving_usd_per_year is not None else "-",
+                (_money(c.saving_usd_per_year) + " " + per[c.kind or c.name])
+                if c.saving_usd_per_year is not None
+                else "-",
                 _num(c.lp_relaxation_dual) if c.lp_relaxation_dual is not None else "-",
             ]
         )
