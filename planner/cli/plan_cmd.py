@@ -126,7 +126,10 @@ def render_plan(plan: FleetPlan) -> None:
     render_placement(plan)
     stdout.print(
         f"cost per million tokens: [bold]${plan.cost_per_million_tokens:.4f}[/]  "
-        f"(total ${plan.total_cost_usd:,.0f} = fixed ${plan.fixed_cost_usd:,.0f} + energy ${plan.energy_cost_usd:,.0f}; "
+        f"(total ${plan.total_cost_usd:,.0f} = fixed ${plan.fixed_cost_usd:,.0f} + energy ${plan.energy_cost_usd:,.0f}"
+        + (f" + cloud burst ${plan.burst_cost_usd:,.0f}" if plan.burst_cost_usd else "")
+        + (f" + decommissioning ${plan.decommission_cost_usd:,.0f}" if plan.decommission_cost_usd else "")
+        + "; "
         f"{plan.tokens_served:.4g} tokens served)"
     )
     unserved = {w: v for w, v in plan.unserved_tokens.items() if v > 0}
@@ -165,7 +168,8 @@ def render_plan(plan: FleetPlan) -> None:
             stdout.print(f"{head} no better plan found{dual}")
     best = best_single_sku(plan.objective, plan.single_sku)
     if best is not None:
-        line = f"best single-SKU fleet: {best['sku']} ({best['units']} units) at ${best['cost_per_million_tokens']:.4f}/M tokens"
+        n = best["units"]
+        line = f"best single-SKU fleet: {best['sku']} ({fmt(n) if isinstance(n, float) else n} units) at ${best['cost_per_million_tokens']:.4f}/M tokens"
         if plan.mix_saving_usd is not None and best["total_cost_usd"] > 0:
             line += f"; the mix saves ${plan.mix_saving_usd:,.0f} ({plan.mix_saving_usd / best['total_cost_usd']:.2%})"
         stdout.print(line)

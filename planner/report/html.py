@@ -345,6 +345,12 @@ def _cost(r: ReportInputs) -> str:
         ["total cost over the span", _money(p.total_cost_usd)],
         ["  fixed ($/GPU-hour for every deployed GPU)", _money(p.fixed_cost_usd)],
         ["  energy (SKUs billed for electricity)", _money(p.energy_cost_usd)],
+        *([["  cloud burst (on-demand busy GPU-hours)", _money(p.burst_cost_usd)]] if p.burst_cost_usd else []),
+        *(
+            [["  decommissioning (existing units retired)", _money(p.decommission_cost_usd)]]
+            if p.decommission_cost_usd
+            else []
+        ),
         ["tokens demanded / served", f"{p.tokens_demanded:.4g} / {p.tokens_served:.4g}"],
         ["span", f"{p.span_hours:g} h in {p.slices} slices"],
         ["run-rate", _money(p.run_rate_usd_per_hour) + "/h"],
