@@ -12,6 +12,8 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
+    Tag,
     Field,
     NonNegativeInt,
     PositiveFloat,
@@ -116,6 +118,25 @@ class ExistingEntry(Strict):
         if self.may_retire and self.procurement == "reserved":
             raise ValueError("a reservation is committed; it cannot retire (may_retire applies to owned units)")
         return self
+
+
+def _existing_form(value: Any) -> str:
+    """Which form an existing entry takes: a count, a mapping, or a list of mappings."""
+    if isinstance(value, list):
+        return "sites"
+    if isinstance(value, dict) or isinstance(value, ExistingEntry):
+        return "at"
+    return "units"
+
+
+Existing = Annotated[
+    Union[  # noqa: UP007
+        Annotated[NonNegativeInt, Tag("units")],
+        Annotated[ExistingEntry, Tag("at")],
+        Annotated[list[ExistingEntry], Tag("sites")],
+    ],
+    Discriminator(_existing_form),
+]
 
 
 class SkuEntry(Strict):
@@ -320,7 +341,7 @@ class Scenario(Strict):
     sites: list[Site] | None = Field(
         default=None, min_length=1, description="Facilities; without it, one site from constraints and economics."
     )
-    existing: dict[str, NonNegativeInt | ExistingEntry | list[ExistingEntry]] = Field(
+    existing: dict[str, Existing] = Field(
         default_factory=dict,
         description="Units already deployed: a count, or {units, site, procurement, age_years, may_retire, "
         "decommission_usd_per_unit} (a list for several sites).",
