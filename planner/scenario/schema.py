@@ -13,11 +13,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Discriminator,
-    Tag,
     Field,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    Tag,
     field_validator,
     model_validator,
 )
@@ -124,7 +124,7 @@ def _existing_form(value: Any) -> str:
     """Which form an existing entry takes: a count, a mapping, or a list of mappings."""
     if isinstance(value, list):
         return "sites"
-    if isinstance(value, dict) or isinstance(value, ExistingEntry):
+    if isinstance(value, dict | ExistingEntry):
         return "at"
     return "units"
 
