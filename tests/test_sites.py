@@ -568,7 +568,7 @@ def instances(draw):
     return data, curve([peaks], mean=[[p * 0.7 for p in peaks]], hours=24.0)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(instances())
 def test_brute_force_two_sites_three_procurement_kinds(case):
     data, c = case

@@ -44,7 +44,13 @@ def closed_form_checks(problem: BuildoutProblem, window: range, history: History
         need = np.zeros(per.curve.peak.shape[1])
         best = set()
         for k in range(len(problem.workloads)):
-            ratio_kw = np.array([theta[j, k] * u / kw[j] if j in usable else 0.0 for j in range(len(problem.skus))])
+            with np.errstate(divide="ignore", invalid="ignore"):  # cloud capacity draws none of your power
+                ratio_kw = np.array(
+                    [
+                        theta[j, k] * problem.skus[j].sku.utilization_limit(u) / kw[j] if j in usable else 0.0
+                        for j in range(len(problem.skus))
+                    ]
+                )
             if ratio_kw.max() <= 0:
                 continue
             j = int(np.argmax(ratio_kw))

@@ -260,7 +260,7 @@ def build_buildout_problem(sf: ScenarioFile, base: LoadCurve, catalog: Catalog |
             "or plan a single period with `planner plan`"
         )
     catalog = catalog or _catalog_for(sf)
-    single = build_problem(sf, base, catalog, for_buildout=True)
+    single = build_problem(sf, base, catalog)
     problems: list[str] = []
     where = f"{sf.path}: buildout"
     c = scn.constraints

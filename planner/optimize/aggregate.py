@@ -249,7 +249,7 @@ def dispatch_fleet(problem: FleetProblem, units: np.ndarray, *, allow_unserved: 
     P = len(pairs)
     ps, pw = pairs[:, 0], pairs[:, 1]
     g = np.array([s.gpus_per_unit for s in problem.skus], dtype=float)
-    cap = problem.max_utilization * g * units
+    cap = problem.utilization_caps() * g * units
     _, e = problem.gpu_hour_costs()  # busy $ per GPU-hour
     r = _ratio(problem)
     # $ per unserved token: above the energy any busy GPU spends per token it serves

@@ -44,7 +44,7 @@ def _fmt_range(a: float, b: float) -> str:
 def closed_form_checks(problem: FleetProblem) -> list[dict[str, Any]]:
     """Lower bounds that prove infeasibility without a solver."""
     c = problem.curve
-    u = problem.max_utilization
+    u = problem.utilization_caps()  # (S,) on-demand capacity may run at 1
     theta = problem.throughput
     kw = problem.column("facility_kw_per_gpu")
     cost = problem.column("cost_usd_per_gpu_hour") + problem.column("busy_usd_per_gpu_hour")
@@ -119,7 +119,7 @@ def closed_form_checks(problem: FleetProblem) -> list[dict[str, Any]]:
     for k, w in enumerate(problem.workloads):
         servers = [j for j in range(len(problem.skus)) if theta[j, k] > 0]
         if servers and all(math.isfinite(problem.skus[j].max_units) for j in servers):
-            most = sum(problem.skus[j].max_units * g[j] * u * theta[j, k] for j in servers)
+            most = sum(problem.skus[j].max_units * g[j] * u[j] * theta[j, k] for j in servers)
             t = int(np.argmax(c.peak[k]))
             if c.peak[k, t] > most * (1 + 1e-9):
                 out.append(

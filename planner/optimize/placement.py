@@ -89,8 +89,6 @@ def place(
     base: list[tuple[SkuEntry, SkuData]],
     problems: list[str],
     notes: list[str],
-    *,
-    for_buildout: bool = False,
 ) -> tuple[list[SkuData], tuple[SiteData, ...]]:
     """The columns of a placed scenario and its sites; problems and notes are appended to."""
     sites = site_table(scn)

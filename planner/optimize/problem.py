@@ -367,9 +367,7 @@ def _near(given: str, catalog: Catalog) -> str | None:
     return near[0] if near else None
 
 
-def build_problem(
-    sf: ScenarioFile, curve: LoadCurve, catalog: Catalog | None = None, *, for_buildout: bool = False
-) -> FleetProblem:
+def build_problem(sf: ScenarioFile, curve: LoadCurve, catalog: Catalog | None = None) -> FleetProblem:
     """Resolve SKUs and service levels against the catalog; check the whole input at once.
 
     A scenario with sites or procurement entries is placed (``planner.optimize.placement``):
@@ -388,7 +386,7 @@ def build_problem(
             resolved.append((entry, sku))
     sites: tuple[SiteData, ...] = ()
     if is_placed(scn):
-        skus, sites = place(scn, resolved, problems, notes, for_buildout=for_buildout)
+        skus, sites = place(scn, resolved, problems, notes)
     else:
         skus = [sku for _, sku in resolved]
     ids = scn.sku_ids()

@@ -54,7 +54,7 @@ def capacity_tokens_per_s(problem: FleetProblem, plan: FleetPlan) -> np.ndarray:
             res = linprog(
                 cost,
                 A_ub=np.vstack([a_cap, a_dem]),
-                b_ub=np.concatenate([problem.max_utilization * gpus, np.zeros(W)]),
+                b_ub=np.concatenate([problem.utilization_caps() * gpus, np.zeros(W)]),
                 bounds=[(0, None)] * n,
                 method="highs",
             )
