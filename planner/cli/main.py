@@ -204,10 +204,11 @@ from planner.cli import (  # noqa: E402
     plan_cmd,
     report_cmd,
     sweep_cmd,
+    throughput_cmd,
     validate_cmd,
 )
 
-for _module in (plan_cmd, demand_cmd, validate_cmd, buildout_cmd, sweep_cmd, report_cmd):
+for _module in (plan_cmd, demand_cmd, validate_cmd, buildout_cmd, sweep_cmd, report_cmd, throughput_cmd):
     _module.register(app, handled)
 
 

@@ -181,16 +181,52 @@ def _catalog_for(sf: ScenarioFile) -> Catalog:
     return shipped_catalog() if sf.scenario.catalog is None else load_catalog(sf.resolve(sf.scenario.catalog))
 
 
+@dataclass(frozen=True)
+class WorkloadSource:
+    """Where a demand column's throughput comes from: a catalog workload or a curve file."""
+
+    label: str  # catalog workload id, or "<model> <isl>/<osl> in <curve file>"
+    target: float  # interactivity target [tok/s/user]
+    series: dict[str, list] | None = None  # curve file: per SKU, its series; None: the catalog's
+
+    def for_sku(self, catalog: Catalog, sku: str) -> list:
+        return self.series.get(sku, []) if self.series is not None else catalog.series(self.label, sku)
+
+
+def _curve_source(sf: ScenarioFile, w: str, entry, problems: list[str]) -> WorkloadSource | None:
+    from planner.throughput.curves import read_curve_file, series_for, shapes
+
+    path = sf.resolve(entry.curve)
+    try:
+        cf = read_curve_file(path)
+    except ScenarioError as exc:
+        problems.append(f"workloads.{w}.curve: {exc}" + ("".join(f"; {p}" for p in exc.problems) if exc.problems else ""))
+        return None
+    series = series_for(cf.points, model=entry.model, isl=entry.isl, osl=entry.osl)
+    if not series:
+        problems.append(
+            f"workloads.{w}.curve: {path} holds no point of {entry.model} at {entry.isl}/{entry.osl} "
+            f"(it holds {', '.join(shapes(cf.points)) or 'no points'})"
+        )
+        return None
+    return WorkloadSource(f"{entry.model} {entry.isl}/{entry.osl} in {path.name}", entry.interactivity, series)
+
+
 def _workload_map(
-    scn: Scenario, curve: LoadCurve, catalog: Catalog, problems: list[str]
-) -> dict[str, tuple[str, float]]:
-    """curve column -> (catalog workload id, interactivity target)."""
-    out: dict[str, tuple[str, float]] = {}
+    scn: Scenario, curve: LoadCurve, catalog: Catalog, problems: list[str], sf: ScenarioFile | None = None
+) -> dict[str, WorkloadSource]:
+    """curve column -> where its throughput comes from and its interactivity target."""
+    out: dict[str, WorkloadSource] = {}
     for key in scn.workloads:
         if key not in curve.workloads:
             problems.append(f"workloads.{key}: no such column in the demand (columns: {', '.join(curve.workloads)})")
     for w in curve.workloads:
         entry = scn.workloads.get(w)
+        if entry is not None and entry.curve is not None and sf is not None:
+            src = _curve_source(sf, w, entry, problems)
+            if src is not None:
+                out[w] = src
+            continue
         cat_id = (entry.catalog if entry and entry.catalog else None) or (w if w in catalog.workloads else None)
         if cat_id is None:
             if entry is not None and entry.interactivity is not None:
@@ -207,7 +243,7 @@ def _workload_map(
             if entry and entry.interactivity
             else catalog.workloads[cat_id].default_interactivity.value
         )
-        out[w] = (cat_id, target)
+        out[w] = WorkloadSource(cat_id, target)
     return out
 
 
@@ -215,7 +251,7 @@ def _resolve_sku(
     e: SkuEntry,
     scn: Scenario,
     catalog: Catalog,
-    wmap: dict[str, tuple[str, float]],
+    wmap: dict[str, WorkloadSource],
     workloads: tuple[str, ...],
     problems: list[str],
     notes: list[str],
@@ -253,8 +289,8 @@ def _resolve_sku(
                     f"(add workloads: {{{w}: {{catalog: <workload id>}}}} or give {e.id} a throughput for it)"
                 )
                 continue
-            cat_w, target = wmap[w]
-            series = catalog.series(cat_w, e.id)
+            cat_w, target = wmap[w].label, wmap[w].target
+            series = wmap[w].for_sku(catalog, e.id)
             if not series:
                 notes.append(f"{e.id} cannot serve {w}: no measurement on {cat_w}")
                 continue
@@ -293,10 +329,13 @@ def _resolve_sku(
     if e.model_fields_set == {"id"}:
         problems.append(f"{where}: {unknown_id_message('SKU', e.id, catalog.skus)}")
         return None
+    from_curves = {w: src for w, src in wmap.items() if src.series is not None and e.id in src.series}
     missing = [
         f
         for f in ("gpus_per_unit", "power_kw_per_gpu", "cost_per_gpu_hour", "throughput")
-        if getattr(e, f) is None and not (f == "cost_per_gpu_hour" and e.procurement)
+        if getattr(e, f) is None
+        and not (f == "cost_per_gpu_hour" and e.procurement)
+        and not (f == "throughput" and from_curves)
     ]
     if missing:
         problems.append(
@@ -314,6 +353,20 @@ def _resolve_sku(
         e.idle_power_kw_per_gpu if e.idle_power_kw_per_gpu is not None else DEFAULT_IDLE_FRACTION * e.power_kw_per_gpu
     )
     default_mtbf, default_mttr, which = default_reliability(catalog, e.family or "other")
+    thr = {w: v for w, v in (e.throughput or {}).items() if w in workloads}
+    basis = {w: "scenario" for w in thr}
+    for w, src in from_curves.items():  # an imported curve of this SKU serves a curve workload
+        if w in thr:
+            continue
+        try:
+            op = throughput_at(src.series[e.id], src.target, sku=e.id, workload=src.label)
+        except ScenarioError:
+            notes.append(
+                f"{e.id} cannot serve {w}: measured only up to {max_interactivity(src.series[e.id]):g} tok/s/user "
+                f"on {src.label}, the target is {src.target:g}"
+            )
+            continue
+        thr[w], basis[w] = op.tokens_per_s_per_gpu, op.basis
     return SkuData(
         id=e.id,
         family=e.family or "other",
@@ -325,8 +378,8 @@ def _resolve_sku(
         capex_usd_per_gpu=e.capex_usd_per_gpu if e.capex_usd_per_gpu is not None else math.nan,
         min_units=existing,
         max_units=max_units,
-        throughput={w: v for w, v in (e.throughput or {}).items() if w in workloads},
-        throughput_basis={w: "scenario" for w in (e.throughput or {})},
+        throughput=thr,
+        throughput_basis=basis,
         mtbf_hours_per_gpu=e.mtbf_hours_per_gpu or default_mtbf,
         mttr_hours=e.mttr_hours or default_mttr,
         gpus_per_failure_domain=int(e.gpus_per_unit),
@@ -378,7 +431,7 @@ def build_problem(sf: ScenarioFile, curve: LoadCurve, catalog: Catalog | None = 
     catalog = catalog or _catalog_for(sf)
     problems: list[str] = []
     notes: list[str] = list(sf.notes)  # inputs the file sets without effect (planner.scenario.effects)
-    wmap = _workload_map(scn, curve, catalog, problems)
+    wmap = _workload_map(scn, curve, catalog, problems, sf)
     resolved: list[tuple[SkuEntry, SkuData]] = []
     for i, entry in enumerate(scn.skus):
         sku = _resolve_sku(entry, scn, catalog, wmap, curve.workloads, problems, notes, f"skus[{i}]")

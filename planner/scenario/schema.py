@@ -229,6 +229,28 @@ class WorkloadEntry(Strict):
     sites: list[str] | None = Field(
         default=None, min_length=1, description="Sites that may serve it ('cloud': on-demand); default every site."
     )
+    curve: str | None = Field(
+        default=None,
+        description="Curve file (relative to the scenario; `planner throughput import`) instead of a catalog "
+        "workload; needs model, isl, osl and interactivity.",
+    )
+    model: str | None = Field(default=None, min_length=1, description="With curve: the model's name in the file.")
+    isl: PositiveInt | None = Field(default=None, description="With curve: input sequence length. [tokens]")
+    osl: PositiveInt | None = Field(default=None, description="With curve: output sequence length. [tokens]")
+
+    @model_validator(mode="after")
+    def _curve_or_catalog(self) -> WorkloadEntry:
+        shape = [k for k in ("model", "isl", "osl") if getattr(self, k) is not None]
+        if self.curve is None:
+            if shape:
+                raise ValueError(f"{', '.join(shape)} apply with curve: (a curve file); a catalog workload has its own")
+            return self
+        if self.catalog is not None:
+            raise ValueError("give either catalog (a catalog workload) or curve (a curve file), not both")
+        missing = [k for k in ("model", "isl", "osl", "interactivity") if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"a curve workload needs {', '.join(missing)} (which points of the file, at what service level)")
+        return self
 
 
 class Demand(GeneratedDemand):

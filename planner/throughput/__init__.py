@@ -1,0 +1,1 @@
+"""Throughput of your own model: benchmark imports and curve files."""
