@@ -100,6 +100,7 @@ def sites_buildout() -> dict:
 
 
 BASES = {
+    "curve": (lambda: raw("qwen3-curve.yaml"), SCENARIOS / "qwen3-curve.yaml"),
     "sites": (sites, SCENARIOS / "default.yaml"),
     "sites-buildout": (sites_buildout, SCENARIOS / "default.yaml"),
     "default": (lambda: raw("default.yaml"), SCENARIOS / "default.yaml"),
@@ -332,6 +333,10 @@ CASES: dict[str, tuple[str, list[tuple[tuple, object]]]] = {
     "skus.procurement.term_months": ("sites-buildout", [(("skus", 0, "procurement", 1, "term_months"), 3.0)]),
     "skus.procurement.max_gpus": ("sites", [(("skus", 0, "procurement", 2, "max_gpus"), 800.0)]),
     "workloads.sites": ("sites", [(("workloads", "chat", "sites"), ["hall-a", "cloud"])]),
+    "workloads.curve": ("curve", [(("workloads", "chat", "curve"), "CURVES")]),
+    "workloads.model": ("curve", [(("workloads", "chat", "model"), "qwen3-32b")]),  # not in the file: refused
+    "workloads.isl": ("curve", [(("workloads", "chat", "isl"), 8000)]),  # not in the file: refused
+    "workloads.osl": ("curve", [(("workloads", "chat", "osl"), 500)]),
 }
 
 
@@ -354,7 +359,12 @@ def files(tmp_path_factory) -> dict[str, str]:
     cells[1] = str(float(cells[1]) * 1.5)
     lines[head] = ",".join(cells)
     (tmp / "curve.csv").write_text("\n".join(lines) + "\n")
-    return {"CATALOG": str(tmp / "models"), "CURVE": str(tmp / "curve.csv")}
+    points = (SCENARIOS / "curves" / "qwen3-235b-a22b.yaml").read_text()
+    (tmp / "curves.yaml").write_text(
+        points.replace("tokens_per_s_per_gpu: 1833.706", "tokens_per_s_per_gpu: 1900.0", 1)
+    )
+    assert (tmp / "curves.yaml").read_text() != points
+    return {"CATALOG": str(tmp / "models"), "CURVE": str(tmp / "curve.csv"), "CURVES": str(tmp / "curves.yaml")}
 
 
 def test_every_schema_field_has_a_case():

@@ -201,3 +201,12 @@ def test_two_sites_buildout_story(runner):
     )
     assert found, r.output
     says(found.group(0))
+
+
+def test_curve_scenario_figures(runner):
+    doc = run_json(runner, "plan", str(ROOT / "scenarios" / "qwen3-curve.yaml"), "--no-explain")
+    thr = {f["sku"]: f["throughput"]["chat"] for f in doc["fleet"]}
+    says(
+        f"H100's best point reaches {thr['h100-sxm']:,.0f} tokens/s per GPU (disaggregated vLLM) against the "
+        f"H200's {thr['h200-sxm']:,.0f}"
+    )

@@ -21,7 +21,9 @@ def register(app: typer.Typer, handled) -> None:
     @throughput_app.command("import")
     @handled
     def import_cmd(
-        files: list[Path] = typer.Argument(..., help="Benchmark result files (vLLM, SGLang, AIPerf, genai-perf, InferenceX)."),
+        files: list[Path] = typer.Argument(
+            ..., help="Benchmark result files (vLLM, SGLang, AIPerf, genai-perf, InferenceX)."
+        ),
         sku: str = typer.Option(None, "--sku", help="SKU the runs were measured on (e.g. h200-sxm)."),
         gpus: int = typer.Option(None, "--gpus", min=1, help="GPUs of the deployment measured (throughput / GPUs)."),
         model: str = typer.Option(None, "--model", help="Model name the scenario's workloads refer to."),

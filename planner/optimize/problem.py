@@ -200,7 +200,9 @@ def _curve_source(sf: ScenarioFile, w: str, entry, problems: list[str]) -> Workl
     try:
         cf = read_curve_file(path)
     except ScenarioError as exc:
-        problems.append(f"workloads.{w}.curve: {exc}" + ("".join(f"; {p}" for p in exc.problems) if exc.problems else ""))
+        problems.append(
+            f"workloads.{w}.curve: {exc}" + ("".join(f"; {p}" for p in exc.problems) if exc.problems else "")
+        )
         return None
     series = series_for(cf.points, model=entry.model, isl=entry.isl, osl=entry.osl)
     if not series:

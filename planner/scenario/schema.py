@@ -249,7 +249,9 @@ class WorkloadEntry(Strict):
             raise ValueError("give either catalog (a catalog workload) or curve (a curve file), not both")
         missing = [k for k in ("model", "isl", "osl", "interactivity") if getattr(self, k) is None]
         if missing:
-            raise ValueError(f"a curve workload needs {', '.join(missing)} (which points of the file, at what service level)")
+            raise ValueError(
+                f"a curve workload needs {', '.join(missing)} (which points of the file, at what service level)"
+            )
         return self
 
 

@@ -86,9 +86,8 @@ def detect(path: Path, data: Any) -> str:
     """The format of a parsed file, from its keys."""
     if isinstance(data, dict) and "__jsonl__" in data:
         return "sglang"
-    if isinstance(data, list):
-        if data and all(isinstance(r, dict) and "tput_per_gpu" in r for r in data):
-            return "inferencex"
+    if isinstance(data, list) and data and all(isinstance(r, dict) and "tput_per_gpu" in r for r in data):
+        return "inferencex"
     if isinstance(data, dict):
         if "total_throughput" in data or ("input_throughput" in data and "total_token_throughput" not in data):
             return "sglang"
@@ -201,7 +200,11 @@ def runs(path: Path, fmt: str = "auto", *, all_lines: bool = False) -> tuple[str
         errors = data.get("error_request_count")
         errors = errors.get("avg") if isinstance(errors, dict) else errors
         _failures(path, count, errors if isinstance(errors, int | float) else None)
-        loadgen = ((data.get("input_config") or {}).get("loadgen") or {}) if isinstance(data.get("input_config"), dict) else {}
+        loadgen = (
+            ((data.get("input_config") or {}).get("loadgen") or {})
+            if isinstance(data.get("input_config"), dict)
+            else {}
+        )
         conc = loadgen.get("concurrency") if isinstance(loadgen, dict) else None
         run = Run(
             (isl + osl) / duration,
@@ -223,7 +226,9 @@ def runs(path: Path, fmt: str = "auto", *, all_lines: bool = False) -> tuple[str
         per_gpu = _number(path, row, "tput_per_gpu", where=where)
         intvty = _number(path, row, "median_intvty", where=where)
         ttft = _optional(path, row, "median_ttft", where)
-        out.append(Run(per_gpu, 1000.0 / intvty, None if ttft is None else ttft * 1000.0, None, None, {"per_gpu": True}))
+        out.append(
+            Run(per_gpu, 1000.0 / intvty, None if ttft is None else ttft * 1000.0, None, None, {"per_gpu": True})
+        )
     return fmt, out
 
 

@@ -1,0 +1,252 @@
+"""`planner throughput import` (issue 14, items 1 and 2): every format read to the same point,
+merging without duplicates, refusals naming file and key, and curve files planned on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from planner.cli.main import app
+from planner.optimize.problem import build_problem
+from planner.pipeline import scenario_curve
+from planner.scenario.load import load_scenario
+from planner.throughput.curves import read_curve_file
+
+ROOT = Path(__file__).resolve().parents[1]
+FLAGS = ["--sku", "h200-sxm", "--gpus", "8", "--model", "m", "--isl", "4096", "--osl", "512", "--precision", "fp8"]
+
+# one run: 64 requests in flight, 8 GPUs, 9,904 total tokens/s, median TPOT 28.5 ms, TTFT 412 ms
+TOTAL, TPOT, TTFT = 9904.0, 28.5, 412.0
+
+
+def vllm_result(**extra) -> dict:
+    return {
+        "backend": "vllm",
+        "max_concurrency": 64,
+        "completed": 640,
+        "failed": 0,
+        "output_throughput": 1100.0,
+        "total_token_throughput": TOTAL,
+        "median_ttft_ms": TTFT,
+        "p99_ttft_ms": 1650.0,
+        "median_tpot_ms": TPOT,
+        **extra,
+    }
+
+
+def aiperf_export(duration: float = 100.0) -> dict:
+    tokens = TOTAL * duration
+    return {
+        "request_throughput": {"unit": "requests/sec", "avg": 2.1},
+        "inter_token_latency": {"unit": "ms", "avg": 29.0, "p50": TPOT},
+        "time_to_first_token": {"unit": "ms", "avg": 500.0, "p50": TTFT},
+        "benchmark_duration": {"unit": "sec", "avg": duration},
+        "request_count": {"unit": "requests", "avg": 640.0},
+        "total_isl": {"unit": "tokens", "avg": tokens * 8 / 9},
+        "total_osl": {"unit": "tokens", "avg": tokens / 9},
+        "error_request_count": None,
+        "input_config": {"loadgen": {"concurrency": 64}},
+    }
+
+
+def write(tmp_path: Path, name: str, doc) -> Path:
+    path = tmp_path / name
+    path.write_text(doc if isinstance(doc, str) else json.dumps(doc))
+    return path
+
+
+def run(runner, *args):
+    return runner.invoke(app, ["throughput", "import", *args])
+
+
+@pytest.mark.parametrize(
+    ("name", "doc", "fmt"),
+    [
+        ("vllm.json", vllm_result(), "vllm"),
+        (
+            "bench.jsonl",
+            "\n".join(
+                json.dumps(d)
+                for d in (
+                    {"total_throughput": 1.0, "median_tpot_ms": 9.0},
+                    {"total_throughput": TOTAL, "median_tpot_ms": TPOT, "median_ttft_ms": TTFT, "completed": 640},
+                )
+            ),
+            "sglang",
+        ),
+        (
+            "old.jsonl",
+            json.dumps(
+                {
+                    "input_throughput": TOTAL * 0.75,
+                    "output_throughput": TOTAL * 0.25,
+                    "median_tpot_ms": TPOT,
+                    "median_ttft_ms": TTFT,
+                }
+            ),
+            "sglang",
+        ),
+        ("profile_export_aiperf.json", aiperf_export(), "aiperf"),
+        ("profile_export_genai_perf.json", aiperf_export(37.0), "genai-perf"),
+    ],
+)
+def test_every_format_gives_the_same_point(runner, tmp_path, name, doc, fmt):
+    path = write(tmp_path, name, doc)
+    out = tmp_path / "curves.yaml"
+    r = run(runner, str(path), *FLAGS, "--out", str(out), "--json")
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout)["imported"]
+    assert len(got) == 1 and got[0]["format"] == fmt
+    p = got[0]
+    assert p["tokens_per_s_per_gpu"] == pytest.approx(TOTAL / 8)  # total tokens/s over the GPUs
+    assert p["interactivity"] == pytest.approx(1000 / TPOT)
+    assert p["ttft_ms"] == pytest.approx(TTFT)
+    assert read_curve_file(out).points[0].sku == "h200-sxm"
+
+
+def test_inferencex_rows_are_per_gpu_and_in_seconds(runner, tmp_path):
+    rows = [
+        {"tput_per_gpu": 1238.0, "median_intvty": 35.0, "median_ttft": 0.412},
+        {"tput_per_gpu": 700.0, "median_intvty": 55.0},
+    ]
+    path = write(tmp_path, "ix.json", rows)
+    r = run(runner, str(path), *FLAGS, "--out", str(tmp_path / "c.yaml"), "--json")
+    assert r.exit_code == 0, r.output
+    got = json.loads(r.stdout)["imported"]
+    assert [p["tokens_per_s_per_gpu"] for p in got] == [1238.0, 700.0]  # not divided again
+    assert got[0]["ttft_ms"] == pytest.approx(412.0) and got[0]["interactivity"] == pytest.approx(35.0)
+
+
+def test_sglang_all_lines(runner, tmp_path):
+    lines = [{"total_throughput": 8000.0 * (i + 1), "median_tpot_ms": 20.0 + i} for i in range(3)]
+    path = write(tmp_path, "b.jsonl", "\n".join(map(json.dumps, lines)))
+    r = run(runner, str(path), *FLAGS, "--out", str(tmp_path / "c.yaml"), "--all-lines", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["added"] == 3
+
+
+def test_import_merges_without_duplicating(runner, tmp_path):
+    a = write(tmp_path, "a.json", vllm_result())
+    b = write(tmp_path, "b.json", vllm_result(median_tpot_ms=20.0, total_token_throughput=7000.0))
+    out = tmp_path / "curves.yaml"
+    assert run(runner, str(a), *FLAGS, "--out", str(out)).exit_code == 0
+    r = run(runner, str(a), str(b), *FLAGS, "--out", str(out), "--json")
+    doc = json.loads(r.stdout)
+    assert (doc["read"], doc["added"], doc["already_there"], doc["points"]) == (2, 1, 1, 2)
+    assert len(read_curve_file(out).points) == 2
+
+
+def test_vllm_metadata_fills_missing_flags(runner, tmp_path):
+    path = write(tmp_path, "v.json", vllm_result(gpus=4, sku="b200-sxm"))
+    r = run(
+        runner,
+        str(path),
+        "--model",
+        "m",
+        "--isl",
+        "1024",
+        "--osl",
+        "1024",
+        "--precision",
+        "fp4",
+        "--out",
+        str(tmp_path / "c.yaml"),
+        "--json",
+    )
+    assert r.exit_code == 0, r.output
+    p = json.loads(r.stdout)["imported"][0]
+    assert p["sku"] == "b200-sxm" and p["gpus"] == 4 and p["tokens_per_s_per_gpu"] == pytest.approx(TOTAL / 4)
+    # a flag wins over the metadata
+    r = run(runner, str(path), *FLAGS, "--out", str(tmp_path / "d.yaml"), "--json")
+    assert json.loads(r.stdout)["imported"][0]["gpus"] == 8
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"hello": 1}, "cannot tell the format"),
+        (vllm_result(median_tpot_ms=None), "key 'median_tpot_ms' is missing"),
+        (vllm_result(total_token_throughput=0.0), "key 'total_token_throughput' is 0"),
+        (vllm_result(total_token_throughput=-5.0), "must be positive"),
+        (vllm_result(completed=10, failed=600), "600 requests failed against 10 completed"),
+        (vllm_result(median_tpot_ms="fast"), "not a number"),
+    ],
+)
+def test_bad_files_are_refused_naming_file_and_key(runner, tmp_path, doc, message):
+    path = write(tmp_path, "bad.json", doc)
+    out = tmp_path / "c.yaml"
+    r = run(runner, str(path), *FLAGS, "--out", str(out))
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr and str(path) in r.stderr
+    assert "Traceback" not in r.output and not out.exists()  # nothing half-written
+
+
+def test_missing_labels_are_asked_for(runner, tmp_path):
+    path = write(tmp_path, "v.json", vllm_result())
+    r = run(runner, str(path), "--sku", "h200-sxm", "--out", str(tmp_path / "c.yaml"))
+    assert r.exit_code == 2 and "--gpus --model --isl --osl --precision" in r.stderr
+
+
+def test_a_curve_workload_plans_on_the_frontier(runner, tmp_path):
+    # three runs on H200: the frontier at 35 tok/s/user interpolates between the measured points
+    out = tmp_path / "curves.yaml"
+    for i, (inter, per_gpu) in enumerate([(55.0, 700.0), (35.0, 1238.0), (22.0, 1700.0)]):
+        path = write(
+            tmp_path, f"r{i}.json", vllm_result(median_tpot_ms=1000 / inter, total_token_throughput=per_gpu * 8)
+        )
+        assert run(runner, str(path), *FLAGS, "--out", str(out)).exit_code == 0
+    curve = "hour,chat\n" + "".join(f"{h},{1.0e6 if h % 24 < 12 else 1.5e6}\n" for h in range(48))
+    (tmp_path / "chat.csv").write_text(curve)
+    scenario = {
+        "name": "own",
+        "skus": ["h200-sxm", "b200-sxm"],
+        "workloads": {"chat": {"curve": "curves.yaml", "model": "m", "isl": 4096, "osl": 512, "interactivity": 35}},
+        "demand": {"load_curve": "chat.csv"},
+    }
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario))
+    sf = load_scenario(tmp_path / "s.yaml")
+    problem = build_problem(sf, scenario_curve(sf))
+    h200 = next(s for s in problem.skus if s.id == "h200-sxm")
+    assert h200.throughput["chat"] == pytest.approx(1238.0)  # measured at exactly 35
+    assert any("b200-sxm cannot serve chat: no measurement on m 4096/512" in n for n in problem.notes)
+    # between points: interpolated and labelled; above the highest: refused, never extrapolated
+    scenario["workloads"]["chat"]["interactivity"] = 45
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario))
+    sf = load_scenario(tmp_path / "s.yaml")
+    h200 = next(s for s in build_problem(sf, scenario_curve(sf)).skus if s.id == "h200-sxm")
+    assert 700.0 < h200.throughput["chat"] < 1238.0
+    assert h200.throughput_basis["chat"].startswith("interpolated between 35 and 55")
+    scenario["workloads"]["chat"]["interactivity"] = 60
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario))
+    r = runner.invoke(app, ["plan", str(tmp_path / "s.yaml")])
+    assert r.exit_code == 2 and "measured only up to 55 tok/s/user" in r.stderr
+
+
+def test_a_curve_workload_is_checked(runner, tmp_path):
+    (tmp_path / "c.yaml").write_text("version: 1\npoints: []\n")
+    scenario = {
+        "name": "own",
+        "skus": ["h200-sxm"],
+        "workloads": {"chat": {"curve": "c.yaml", "model": "m", "isl": 1, "osl": 1}},
+        "demand": {"load_curve": "chat.csv"},
+    }
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario))
+    r = runner.invoke(app, ["plan", str(tmp_path / "s.yaml")])
+    assert r.exit_code == 2 and "a curve workload needs interactivity" in r.stderr
+    scenario["workloads"]["chat"].update(interactivity=20, catalog="deepseek-r1-8k1k")
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(scenario))
+    r = runner.invoke(app, ["plan", str(tmp_path / "s.yaml")])
+    assert r.exit_code == 2 and "either catalog" in r.stderr
+
+
+def test_the_shipped_curve_scenario(runner):
+    r = runner.invoke(app, ["plan", str(ROOT / "scenarios" / "qwen3-curve.yaml"), "--json", "--no-explain"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    thr = {f["sku"]: f["throughput"].get("chat") for f in doc["fleet"]}
+    # the frontier at 20 tok/s/user: H100's disaggregated vLLM point at 87.8 tok/s/user dominates
+    assert thr["h100-sxm"] == pytest.approx(1833.706)
+    assert thr["h200-sxm"] == pytest.approx(864.286)
