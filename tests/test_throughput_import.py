@@ -250,3 +250,32 @@ def test_the_shipped_curve_scenario(runner):
     # the frontier at 20 tok/s/user: H100's disaggregated vLLM point at 87.8 tok/s/user dominates
     assert thr["h100-sxm"] == pytest.approx(1833.706)
     assert thr["h200-sxm"] == pytest.approx(864.286)
+
+
+def test_show_catalog_and_curve_file(runner, tmp_path):
+    r = runner.invoke(app, ["throughput", "show", "--workload", "deepseek-r1-8k1k", "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["interactivity"] == 35 and doc["isl"] == 8192
+    b200 = next(c for c in doc["curves"] if c["sku"] == "b200-sxm")
+    assert b200["at_target"] == pytest.approx(5397.0) and b200["basis"] == "measured"
+    b300 = next(c for c in doc["curves"] if c["sku"] == "b300-sxm")
+    assert b300["at_target"] is None and "measured only up to 26" in b300["basis"]  # never extrapolated
+    # the frontier: no point of it is dominated by another
+    for c in doc["curves"]:
+        f = [(p["interactivity"], p["tokens_per_s_per_gpu"]) for p in c["frontier"]]
+        assert all(x1 < x2 and y1 > y2 for (x1, y1), (x2, y2) in zip(f, f[1:], strict=False))
+    curves = ROOT / "scenarios" / "curves" / "qwen3-235b-a22b.yaml"
+    png = tmp_path / "q.png"
+    args = ["throughput", "show", "--curves", str(curves), "--workload", "qwen3-235b-a22b 4000/1000"]
+    r = runner.invoke(app, [*args, "--interactivity", "20", "--plot", str(png), "--json"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert {c["sku"] for c in doc["curves"]} == {"h100-sxm", "h200-sxm"}
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    r = runner.invoke(app, args)
+    assert r.exit_code == 2 and "no default service level" in r.stderr
+    r = runner.invoke(app, ["throughput", "show", "--curves", str(curves), "--interactivity", "20"])
+    assert r.exit_code == 2 and "say which shape" in r.stderr and "qwen3-235b-a22b 4000/500" in r.stderr
+    r = runner.invoke(app, ["throughput", "show", "--workload", "nope"])
+    assert r.exit_code == 2 and "unknown workload 'nope'" in r.stderr
