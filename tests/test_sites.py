@@ -28,6 +28,8 @@ from planner.optimize.run import plan_fleet
 from planner.pipeline import scenario_curve
 from planner.scenario.load import load_scenario, scenario_file
 
+from helpers import assert_matches_schema
+
 ROOT = Path(__file__).resolve().parents[1]
 HERE = ROOT / "scenarios" / "default.yaml"  # relative paths of the inline scenarios resolve here
 
@@ -326,6 +328,7 @@ def test_the_form_of_the_issue_plans_explains_and_writes(runner, tmp_path):
     r = runner.invoke(app, ["plan", str(tmp_path / "s.yaml"), "--json", "--out", str(tmp_path / "out")])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
+    assert_matches_schema(doc, "plan")
     assert {s["site"] for s in doc["sites"]} == {"hall-a", "colo-b"}
     assert {x["kind"] for x in doc["procurement"]} == {"owned", "existing", "reserved", "on_demand"}
     # the plan notes what applies to a buildout only
@@ -580,3 +583,34 @@ def test_brute_force_two_sites_three_procurement_kinds(case):
         return
     assert p.status == "optimal"
     assert p.total_cost_usd == pytest.approx(expected, rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("decommission", [100.0, 1000.0])
+def test_a_placed_plan_file_replays_at_its_cost(tmp_path, decommission):
+    # on-demand GPUs (fractional units) and decommissioned existing units survive a plan.json round trip
+    from planner.validate.planfile import plan_for_units, read_plan_units
+
+    site = {"id": "s", "pue": 1.0, "electricity_usd_per_kwh": 0.0}
+    old = node(
+        "old",
+        g=8,
+        procurement=[{"kind": "owned", "capex_usd_per_gpu": 1e6, "life_years": 5, "fixed_opex_usd_per_gpu_hour": 0.5}],
+    )
+    new = node(
+        "new",
+        thr=10.0,
+        procurement=[
+            {"kind": "reserved", "usd_per_gpu_hour": 0.1, "term_months": 12},
+            {"kind": "on_demand", "usd_per_gpu_hour": 0.3},
+        ],
+    )
+    existing = {"old": {"units": 5, "may_retire": True, "decommission_usd_per_unit": decommission}}
+    c = curve([[100.0] * 90 + [125.0] * 10])
+    problem, p = plan(scenario([old, new], [site], existing=existing), c)
+    burst = next(f for f in p.fleet if f.procurement == "on_demand")
+    assert burst.units == pytest.approx(2.5)  # 25 tokens/s over the reserved base, 10 tokens/s per GPU
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(p.to_dict()))
+    got, _ = read_plan_units(path, problem)
+    again = plan_for_units(problem, got)
+    assert again.total_cost_usd == pytest.approx(p.total_cost_usd, rel=1e-9)

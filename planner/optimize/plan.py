@@ -20,11 +20,13 @@ class SkuResult:
     sku: str
     family: str
     chosen: bool
-    units: int | None  # None when infeasible
-    gpus: int | None
+    units: (
+        int | float | None
+    )  # None when infeasible; on-demand columns: fractional (GPUs at the busiest slice / gpus_per_unit)
+    gpus: int | float | None
     gpus_per_unit: int
     existing_units: int
-    new_units: int | None
+    new_units: int | float | None
     max_units: float | None
     power_mw: float | None  # facility, full load [MW]
     cost_usd_per_hour: float | None  # run-rate [$/h]

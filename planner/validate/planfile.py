@@ -55,8 +55,11 @@ def read_plan_units(path: Path, problem: FleetProblem) -> tuple[dict[str, int], 
         if sku not in known:
             problems.append(f"fleet[{i}].sku: {unknown_id_message('SKU', sku, known)} in the scenario")
             continue
-        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-            problems.append(f"fleet[{i}].units ({sku}): {n!r} is not a whole number >= 0")
+        continuous = any(x.id == sku and x.continuous for x in problem.skus)  # on-demand GPUs: fractional units
+        whole = isinstance(n, int) or (continuous and isinstance(n, float) and math.isfinite(n))
+        if not whole or isinstance(n, bool) or n < 0:
+            kind = "a number" if continuous else "a whole number"
+            problems.append(f"fleet[{i}].units ({sku}): {n!r} is not {kind} >= 0")
             continue
         units[sku] = n
         throughput = row.get("throughput")
@@ -76,7 +79,7 @@ def read_plan_units(path: Path, problem: FleetProblem) -> tuple[dict[str, int], 
     if isinstance(span, (int, float)) and not math.isclose(span, problem.curve.span_hours, rel_tol=1e-6):
         problems.append(f"span_hours: the plan covers {span:g} h, the scenario's demand {problem.curve.span_hours:g} h")
     for s in problem.skus:
-        if s.id in units and units[s.id] < s.min_units:
+        if s.id in units and units[s.id] < s.min_units and s.decommission_usd_per_unit is None:
             problems.append(f"fleet ({s.id}): {units[s.id]} units, fewer than the {s.min_units} already deployed")
     if problems:
         raise ScenarioError(
@@ -89,11 +92,20 @@ def plan_for_units(problem: FleetProblem, units: dict[str, int]) -> FleetPlan:
     """The plan of a fixed fleet: dispatch re-solved with units fixed (max_tokens, then cheapest)."""
     from planner.optimize.run import plan_fleet
 
-    skus = tuple(replace(s, min_units=units[s.id], max_units=float(units[s.id])) for s in problem.skus)
+    def fixed(s):
+        if s.decommission_usd_per_unit is not None and units[s.id] < s.min_units:
+            return replace(s, max_units=float(units[s.id]))  # the plan decommissioned some: keep that cost
+        return replace(s, min_units=units[s.id], max_units=float(units[s.id]), sku_max_units=math.inf)
+
+    skus = tuple(fixed(s) for s in problem.skus)
+    open_sites = tuple(
+        replace(x, power_cap_mw=None, rack_positions=None, liquid_cooling_mw=None) for x in problem.sites
+    )
     return plan_fleet(
         replace(
             problem,
             skus=skus,
+            sites=open_sites,
             objective="max_tokens",
             power_cap_mw=None,
             budget_usd_per_hour=None,
