@@ -10,24 +10,13 @@ ratios against the baseline. Printed, never asserted.
 
 from __future__ import annotations
 
-import time
-
 from planner.buildout.run import buildout_problem_from, plan_buildout
 from planner.optimize.run import plan_fleet
 from planner.pipeline import scenario_problem
 from planner.resources import scenarios_dir
 from planner.scenario.load import load_scenario
 
-
-def timed(fn, repeat: int = 2):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        got = fn()
-        took = time.perf_counter() - start
-        if took < best:
-            best, out = took, got
-    return best, out
+from instances import timed
 
 
 def main() -> None:

@@ -13,7 +13,6 @@ never asserted.
 from __future__ import annotations
 
 import copy
-import time
 
 from planner.buildout.problem import build_buildout_problem
 from planner.buildout.run import plan_buildout
@@ -24,16 +23,7 @@ from planner.pipeline import scenario_curve
 from planner.resources import scenarios_dir
 from planner.scenario.load import load_scenario, scenario_file
 
-
-def timed(fn, repeat: int = 3):
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        got = fn()
-        took = time.perf_counter() - start
-        if took < best:
-            best, out = took, got
-    return best, out
+from instances import timed
 
 
 def collapsed(data: dict) -> dict:

@@ -88,3 +88,17 @@ def instance(hours: int, *, power_cap_mw: float | None = None, seed: int = 7) ->
         mip_rel_gap=1e-4,
         time_limit_s=1800.0,
     )
+
+
+def timed(fn, repeat: int = 2):
+    """(best wall time of ``repeat`` runs [s], the result of that run)."""
+    import time
+
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        got = fn()
+        took = time.perf_counter() - start
+        if took < best:
+            best, out = took, got
+    return best, out

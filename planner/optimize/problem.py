@@ -296,15 +296,9 @@ def _resolve_sku(
             if not series:
                 notes.append(f"{e.id} cannot serve {w}: no measurement on {cat_w}")
                 continue
-            try:
-                op = throughput_at(series, target, sku=e.id, workload=cat_w)
-            except ScenarioError:
-                notes.append(
-                    f"{e.id} cannot serve {w}: measured only up to {max_interactivity(series):g} tok/s/user "
-                    f"on {cat_w}, the target is {target:g}"
-                )
-                continue
-            thr[w], basis[w] = op.tokens_per_s_per_gpu, op.basis
+            got = _at_target(series, e.id, w, cat_w, target, notes)
+            if got is not None:
+                thr[w], basis[w] = got
         return SkuData(
             id=e.id,
             family=e.family or c.family,
@@ -360,15 +354,9 @@ def _resolve_sku(
     for w, src in from_curves.items():  # an imported curve of this SKU serves a curve workload
         if w in thr:
             continue
-        try:
-            op = throughput_at(src.series[e.id], src.target, sku=e.id, workload=src.label)
-        except ScenarioError:
-            notes.append(
-                f"{e.id} cannot serve {w}: measured only up to {max_interactivity(src.series[e.id]):g} tok/s/user "
-                f"on {src.label}, the target is {src.target:g}"
-            )
-            continue
-        thr[w], basis[w] = op.tokens_per_s_per_gpu, op.basis
+        got = _at_target(src.series[e.id], e.id, w, src.label, src.target, notes)
+        if got is not None:
+            thr[w], basis[w] = got
     return SkuData(
         id=e.id,
         family=e.family or "other",
@@ -391,6 +379,19 @@ def _resolve_sku(
         units_per_rack=e.units_per_rack,
         lead_time_months=e.lead_time_months or 0.0,
     )
+
+
+def _at_target(series, sku: str, w: str, label: str, target: float, notes: list[str]) -> tuple[float, str] | None:
+    """(tokens/s per GPU, basis) of ``sku`` at ``target`` on ``label``'s frontier; None (noted) beyond it."""
+    try:
+        op = throughput_at(series, target, sku=sku, workload=label)
+    except ScenarioError:
+        notes.append(
+            f"{sku} cannot serve {w}: measured only up to {max_interactivity(series):g} tok/s/user "
+            f"on {label}, the target is {target:g}"
+        )
+        return None
+    return op.tokens_per_s_per_gpu, op.basis
 
 
 def default_reliability(catalog: Catalog, family: str) -> tuple[float, float, str]:
