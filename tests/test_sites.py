@@ -614,3 +614,15 @@ def test_a_placed_plan_file_replays_at_its_cost(tmp_path, decommission):
     got, _ = read_plan_units(path, problem)
     again = plan_for_units(problem, got)
     assert again.total_cost_usd == pytest.approx(p.total_cost_usd, rel=1e-9)
+
+
+def test_two_existing_cohorts_at_one_site_are_two_columns():
+    site = {"id": "s", "pue": 1.0, "electricity_usd_per_kwh": 0.0, "rack_positions": 2}
+    owned = {"kind": "owned", "capex_usd_per_gpu": 8760.0, "life_years": 5, "fixed_opex_usd_per_gpu_hour": 0.1}
+    old = node("old", g=1, units_per_rack=4, procurement=[owned])
+    existing = {"old": [{"units": 3, "age_years": 1}, {"units": 2, "age_years": 3, "may_retire": True}]}
+    problem, p = plan(scenario([old], [site], existing=existing), curve([[1.0]]))
+    ids = [s.id for s in problem.skus]
+    assert len(ids) == len(set(ids))
+    assert units(p) == {"old@s:existing-1": 3}  # the cohort that may retire goes (free to retire, $0.1/GPU-h to keep)
+    assert p.sites[0]["racks"] == 1  # both cohorts share the SKU's positions

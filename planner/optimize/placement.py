@@ -203,9 +203,9 @@ def place(
                             **{**common, "min_units": units_here["reserved"]},
                         )
                     )
-            for entry, _ in here:
-                if entry.procurement != "owned" or plain_existing:
-                    continue
+            owned_here = [entry for entry, _ in here if entry.procurement == "owned" and not plain_existing]
+            for n, entry in enumerate(owned_here):
+                suffix = "" if len(owned_here) == 1 else f"-{n + 1}"  # several cohorts at one site: one column each
                 if owned is not None:
                     price, billed = owned.fixed_opex_usd_per_gpu_hour, True
                 elif offers == [None]:
@@ -219,7 +219,7 @@ def place(
                 columns.append(
                     replace(
                         b,
-                        id=f"{e.id}{at}:existing",
+                        id=f"{e.id}{at}:existing{suffix}",
                         procurement="existing",
                         offer=owned,
                         cost_usd_per_gpu_hour=price,
