@@ -65,6 +65,13 @@ class Unit(Sourced):
     cooling: Literal["air", "liquid"] = Field(default="air", description="How its heat is removed (the name says).")
 
 
+class ScaleUp(Sourced):
+    """The scale-up (NVLink / Infinity Fabric) domain a GPU sits in."""
+
+    gpus: PositiveInt = Field(description="GPUs in one scale-up domain. [GPUs]")
+    gb_per_s: PositiveFloat = Field(description="Bidirectional scale-up bandwidth per GPU. [GB/s]")
+
+
 class Power(Strict):
     """Power per GPU. [kW]"""
 
@@ -100,6 +107,8 @@ class CatalogSku(Strict):
     family: str = Field(pattern=r"^[a-z0-9_]+$", description="hopper, blackwell, cdna, ...")
     unit: Unit
     memory_gb: Figure
+    hbm_tb_per_s: Figure | None = Field(default=None, description="HBM bandwidth per GPU. [TB/s]")
+    scale_up: ScaleUp | None = Field(default=None, description="Scale-up domain and bandwidth per GPU.")
     power: Power
     pricing: Pricing
     capex_usd_per_gpu: RangeFigure

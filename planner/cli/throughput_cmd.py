@@ -1,4 +1,4 @@
-"""`planner throughput import`: benchmark results into a curve file."""
+"""`planner throughput import | show | estimate | accuracy`: your model's throughput."""
 
 from __future__ import annotations
 
@@ -146,4 +146,124 @@ def register(app: typer.Typer, handled) -> None:
         if plot is not None:
             stdout.print(f"wrote {plot}")
 
+    @throughput_app.command("estimate")
+    @handled
+    def estimate_cmd(
+        curves_file: Path = typer.Option(..., "--curves", help="Curve file with your measured points."),
+        to: str = typer.Option(..., "--to", help="SKUs to estimate, comma-separated (e.g. b200-sxm,gb300-nvl72)."),
+        model_config: Path = typer.Option(
+            None, "--model-config", help="The model's Hugging Face config.json (default: a reference model's)."
+        ),
+        workload: str = typer.Option(None, "--workload", help="'MODEL ISL/OSL' in the file (default: the only one)."),
+        interactivity: str = typer.Option(
+            "20,35,50,75", "--interactivity", help="Targets, comma-separated. [tok/s/user]"
+        ),
+        catalog: Path = typer.Option(None, "--catalog", help="Catalog directory (default: the shipped one)."),
+        json_out: bool = typer.Option(False, "--json", help="Print the estimates as one JSON document."),
+    ) -> None:
+        """Throughput on SKUs you have not measured, each number with its tier (measured, transfer,
+        roofline) and band; see `planner throughput accuracy` for the error behind the bands."""
+        from rich.table import Table
+
+        from planner.catalog.load import load_catalog, shipped_catalog
+        from planner.throughput.curves import read_curve_file, require_points
+        from planner.throughput.estimate import estimate, model_config_for, pick_shape
+
+        xs = _targets(interactivity)
+        skus = [s.strip() for s in to.split(",") if s.strip()]
+        if not skus:
+            raise ScenarioError("--to: name at least one SKU")
+        cf = read_curve_file(curves_file)
+        require_points(curves_file, cf)
+        model, isl, osl = pick_shape(cf.points, workload, curves_file)
+        cfg = model_config_for(model, model_config)
+        cat = shipped_catalog() if catalog is None else load_catalog(catalog)
+        est = estimate(cf.points, cfg, model=model, isl=isl, osl=osl, to=skus, interactivity=xs, catalog=cat)
+        if json_out:
+            emit_json(est.to_dict())
+            return
+        table = Table(
+            title=f"{model} {isl}/{osl}: total tokens/s per GPU [band]", title_justify="left", show_lines=False
+        )
+        for col in ("SKU", "tier", "tok/s/user", "estimate", "low", "high", "basis"):
+            table.add_column(
+                col, justify="right" if col in ("tok/s/user", "estimate", "low", "high") else "left", overflow="fold"
+            )
+        for c in est.curves:
+            if not c.points:
+                table.add_row(c.sku, c.tier, "-", "-", "-", "-", "see notes")
+            for p in c.points:
+                table.add_row(
+                    c.sku,
+                    p.tier,
+                    f"{p.interactivity:g}",
+                    f"{p.tokens_per_s_per_gpu:,.1f}",
+                    f"{p.low:,.1f}",
+                    f"{p.high:,.1f}",
+                    p.basis,
+                )
+        stdout.print(table)
+        for n in est.notes:
+            stdout.print(f"note: {n}")
+
+    @throughput_app.command("accuracy")
+    @handled
+    def accuracy_cmd(
+        json_out: bool = typer.Option(False, "--json", help="Print the report as one JSON document."),
+    ) -> None:
+        """The estimator's held-out error: leave-one-model-out over the shipped reference set."""
+        from rich.table import Table
+
+        from planner.catalog.load import shipped_catalog
+        from planner.throughput.accuracy import accuracy
+
+        cat = shipped_catalog()
+        rep = accuracy({k: s.pricing.hyperscaler.value for k, s in cat.skus.items()})
+        if json_out:
+            emit_json(rep)
+            return
+
+        def pct(v) -> str:
+            return "-" if v is None else f"{100 * v:.0f} %"
+
+        table = Table(
+            title=f"Leave-one-model-out, {rep['questions']} questions at {', '.join(f'{x:g}' for x in rep['interactivity'])} "
+            "tok/s/user (absolute % error of tokens/s per GPU)",
+            title_justify="left",
+        )
+        for col in ("slice", "n", "median", "p75", "p90", "band holds", "band half-width"):
+            table.add_column(col, justify="left" if col == "slice" else "right")
+        rows = [("all", rep["overall"])]
+        rows += [(f"tier {t}", v) for t, v in rep["by_tier"].items()]
+        rows += [(f"model {m}", v) for m, v in rep["by_model"].items()]
+        rows += [(f"{p['from']} -> {p['to']}", p) for p in rep["by_pair"]]
+        rows += [("baseline: median reference ratio", rep["baseline_median_ratio"])]
+        for name, v in rows:
+            table.add_row(
+                name,
+                str(v["n"]),
+                pct(v["median_ape"]),
+                pct(v["p75_ape"]),
+                pct(v["p90_ape"]),
+                pct(v.get("band_coverage")),
+                pct(v.get("median_band_half_width")),
+            )
+        stdout.print(table)
+        g = rep["regret"]
+        if g.get("decisions"):
+            stdout.print(
+                f"decision regret over {g['decisions']} decisions: cheapest-per-token SKU within 10 % of the truly "
+                f"cheapest in {pct(g['within_10pct'])}; median regret {pct(g['median_regret'])}, p90 {pct(g['p90_regret'])}"
+            )
+
     app.add_typer(throughput_app, name="throughput")
+
+
+def _targets(text: str) -> list[float]:
+    try:
+        xs = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ScenarioError(f"--interactivity {text!r}: give numbers separated by commas, e.g. 20,35,50") from None
+    if not xs or any(not 0 < x <= 1e6 for x in xs):
+        raise ScenarioError(f"--interactivity {text!r}: give positive targets in tok/s/user")
+    return xs

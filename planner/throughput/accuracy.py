@@ -1,0 +1,124 @@
+"""The estimator's error on models it has not seen: leave-one-model-out over the reference set.
+
+For every reference model M, every workload of M (shape, precision, serving mode) measured on
+two or more SKUs, every ordered SKU pair (A, B) and every interactivity of
+:data:`planner.throughput.estimate.GRID` inside both measured ranges: M's frontier on A
+predicts M on B, with M left out of the tiers and bands. Reported: absolute percentage error
+of tokens/s per GPU (median, p75, p90) overall, per tier and per SKU pair; how often the band
+holds the measured value and its median half-width ((high - low) / 2 / estimate); the decision
+regret (per workload, interactivity and anchor, the SKU cheapest per token by the estimates
+against the truly cheapest, at the catalog's hyperscaler $/GPU-hour); and, for scale, the
+error of multiplying by the median ratio F_B(x)/F_A(x) of the other reference models.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from planner.throughput.estimate import GRID, Question, calibration, corrections, reference_questions
+
+
+def _stats(errors: list[float]) -> dict[str, Any]:
+    if not errors:
+        return {"n": 0, "median_ape": None, "p75_ape": None, "p90_ape": None}
+    e = np.array(errors)
+    return {
+        "n": len(e),
+        "median_ape": float(np.median(e)),
+        "p75_ape": float(np.quantile(e, 0.75)),
+        "p90_ape": float(np.quantile(e, 0.9)),
+    }
+
+
+def _banded(rows: list[dict]) -> dict[str, Any]:
+    out = _stats([r["ape"] for r in rows])
+    if rows:
+        out["band_coverage"] = float(np.mean([r["low"] <= r["true"] <= r["high"] for r in rows]))
+        out["median_band_half_width"] = float(np.median([(r["high"] - r["low"]) / 2 / r["pred"] for r in rows]))
+    return out
+
+
+def _baseline(q: Question, questions: tuple[Question, ...]) -> float | None:
+    ratios = [
+        o.true / o.anchor
+        for o in questions
+        if o.a == q.a and o.b == q.b and o.x == q.x and o.group.model != q.group.model
+    ]
+    return q.anchor * float(np.median(ratios)) if ratios else None
+
+
+def _regret(rows: list[dict], prices: dict[str, float]) -> dict[str, Any]:
+    """Per (workload, x, anchor): the SKU cheapest per token by the estimates vs the truly cheapest."""
+    by: dict[tuple, dict[str, dict]] = {}
+    for r in rows:
+        by.setdefault((r["group"], r["x"], r["a"]), {})[r["b"]] = r
+    regrets = []
+    for (_, _, a), others in by.items():
+        if a not in prices or any(b not in prices for b in others):
+            continue
+        anchor = next(iter(others.values()))["anchor"]
+        true = {a: prices[a] / anchor} | {b: prices[b] / r["true"] for b, r in others.items()}
+        est = {a: prices[a] / anchor} | {b: prices[b] / r["pred"] for b, r in others.items()}
+        chosen = min(est, key=est.get)
+        regrets.append(true[chosen] / min(true.values()) - 1.0)
+    if not regrets:
+        return {"decisions": 0}
+    g = np.array(regrets)
+    return {
+        "decisions": len(g),
+        "within_10pct": float(np.mean(g <= 0.10 + 1e-12)),
+        "median_regret": float(np.median(g)),
+        "p90_regret": float(np.quantile(g, 0.9)),
+    }
+
+
+def accuracy(prices: dict[str, float]) -> dict[str, Any]:
+    """The leave-one-model-out report (``prices``: $/GPU-hour per SKU, for the regret)."""
+    questions = reference_questions()
+    rows, refused, base = [], 0, []
+    for q in questions:
+        if q.pred is None:
+            refused += 1
+            continue
+        m = q.group.model
+        c, n = corrections(frozenset({m})).get(q.generations, (0.0, 0))
+        tier = "transfer" if n else "roofline"
+        lo, hi, _ = calibration(m)[tier]
+        pred = q.pred * math.exp(c)
+        rows.append(
+            {
+                "group": q.group,
+                "model": m,
+                "a": q.a,
+                "b": q.b,
+                "x": q.x,
+                "tier": tier,
+                "true": q.true,
+                "anchor": q.anchor,
+                "pred": pred,
+                "low": pred * math.exp(lo),
+                "high": pred * math.exp(hi),
+                "ape": abs(pred / q.true - 1.0),
+            }
+        )
+        b = _baseline(q, questions)
+        if b is not None:
+            base.append(abs(b / q.true - 1.0))
+    pairs = sorted({(r["a"], r["b"]) for r in rows})
+    return {
+        "method": "leave-one-model-out over the shipped reference set; estimate = measured on A x roofline ratio B/A x the generation pair's correction",
+        "interactivity": list(GRID),
+        "questions": len(rows),
+        "refused": refused,
+        "models": sorted({r["model"] for r in rows}),
+        "overall": _banded(rows),
+        "by_tier": {t: _banded([r for r in rows if r["tier"] == t]) for t in ("transfer", "roofline")},
+        "by_model": {m: _banded([r for r in rows if r["model"] == m]) for m in sorted({r["model"] for r in rows})},
+        "by_pair": [{"from": a, "to": b} | _banded([r for r in rows if (r["a"], r["b"]) == (a, b)]) for a, b in pairs],
+        "by_interactivity": {f"{x:g}": _banded([r for r in rows if r["x"] == x]) for x in GRID},
+        "regret": _regret(rows, prices),
+        "baseline_median_ratio": _stats(base),
+    }

@@ -1,0 +1,415 @@
+"""Throughput on SKUs you have not measured: transfer from a SKU you have, with a stated band.
+
+Every number carries a tier:
+
+* ``measured``: the SKU's own measured frontier (interpolated, never extrapolated);
+* ``transfer``: the user's measured frontier on an *anchor* SKU A at the same interactivity,
+  times the ratio of the model's rooflines on B and A (:mod:`planner.throughput.roofline`), for a
+  SKU pair that reference models were measured on at the same precision. The band is the
+  spread of that estimator's errors on the reference models, leave-one-model-out;
+* ``roofline``: the same ratio for a SKU pair no reference model was measured on; its band is
+  wider (the errors of every pair, widened by :data:`ROOFLINE_WIDEN`) and it is low confidence.
+
+Why the roofline ratio and not the ratio observed on reference models: on the shipped
+reference set, leave-one-model-out, multiplying by the median ratio F_B(x)/F_A(x) of the
+other models errs by a median 78 % (the serving recipes behind the reference models differ
+more between SKUs than the hardware does), the model-specific roofline ratio by about 36 %;
+`planner throughput accuracy` prints both. The reference pairs set the tier and the band.
+
+Refused, never estimated: a SKU of another vendor than every measured one; a SKU without
+bandwidth or scale-up figures in the catalog; an interactivity above the anchor's highest
+measured point; one the roofline says the SKU cannot reach; an unknown precision.
+Flagged: NVL72 targets (the estimate is an aggregated deployment in the rack; wide-EP or
+disaggregated recipes are not modelled), frameworks naming speculative decoding, and
+interactivity outside the reference set's measured range.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import numpy as np
+
+from planner.catalog.load import Catalog
+from planner.catalog.schema import Series
+from planner.catalog.throughput import OperatingPoint, pareto_frontier, throughput_at
+from planner.errors import ScenarioError
+from planner.throughput.curves import CurvePoint, series_for
+from planner.throughput.modelcfg import ModelConfig
+from planner.throughput.roofline import Spec, precision_of, roofline, spec_of
+
+GRID = (20.0, 35.0, 50.0, 75.0)  # interactivity of the accuracy report [tok/s/user]
+QUANTILES = (0.125, 0.875)  # the band: the central 75 % of held-out errors
+ROOFLINE_WIDEN = 1.5  # roofline-tier band = transfer-tier errors of all pairs x this, in log space
+SPECULATIVE = ("mtp", "eagle", "medusa", "spec", "draft")
+TIERS = ("measured", "transfer", "roofline")
+MIN_MODELS = 2  # reference models a generation pair's correction needs (one model's recipe is not evidence)
+
+
+@dataclass(frozen=True)
+class EstPoint:
+    interactivity: float  # [tok/s/user]
+    tokens_per_s_per_gpu: float
+    low: float
+    high: float
+    tier: str
+    basis: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "interactivity": self.interactivity,
+            "tokens_per_s_per_gpu": self.tokens_per_s_per_gpu,
+            "low": self.low,
+            "high": self.high,
+            "tier": self.tier,
+            "basis": self.basis,
+        }
+
+
+@dataclass
+class EstCurve:
+    sku: str
+    tier: str  # measured | transfer | roofline (the least certain of its points) | refused
+    points: list[EstPoint] = field(default_factory=list)
+
+    def at(self, x: float) -> EstPoint | None:
+        return next((p for p in self.points if abs(p.interactivity - x) <= 1e-9), None)
+
+
+@dataclass
+class Estimate:
+    model: str
+    isl: int
+    osl: int
+    curves: list[EstCurve]
+    notes: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "isl": self.isl,
+            "osl": self.osl,
+            "curves": [{"sku": c.sku, "tier": c.tier, "points": [p.to_dict() for p in c.points]} for c in self.curves],
+            "notes": self.notes,
+        }
+
+
+# --- reference set: groups measured on several SKUs ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Group:
+    """One reference workload: a model at a shape, precision and serving mode."""
+
+    model: str
+    isl: int
+    osl: int
+    precision: str
+    mode: str  # agg | disagg
+
+
+def _mode(framework: str) -> str:
+    return framework.rsplit(" ", 1)[-1] if framework.endswith((" agg", " disagg")) else "agg"
+
+
+@cache
+def reference_groups() -> dict[Group, dict[str, list[Series]]]:
+    """Reference points by group, then SKU, as catalog series."""
+    from planner.throughput.reference import reference_points
+
+    by: dict[Group, list[CurvePoint]] = {}
+    for p in reference_points():
+        by.setdefault(Group(p.model, p.isl, p.osl, p.precision, _mode(p.framework)), []).append(p)
+    return {g: series_for(pts, model=g.model, isl=g.isl, osl=g.osl) for g, pts in by.items()}
+
+
+def _in_range(series: list[Series], x: float) -> OperatingPoint | None:
+    """The frontier at ``x`` when ``x`` lies within the measured interactivity range."""
+    front = pareto_frontier(series)
+    if not front[0].interactivity - 1e-9 <= x <= front[-1].interactivity + 1e-9:
+        return None
+    return throughput_at(series, x, sku="", workload="")
+
+
+# --- the estimator ----------------------------------------------------------------------------
+
+
+def _ratio(cfg: ModelConfig, a: Spec, b: Spec, precision: str, isl: int, osl: int, x: float) -> float | None:
+    ra = roofline(cfg, a, precision, isl, osl, x)
+    rb = roofline(cfg, b, precision, isl, osl, x)
+    if ra <= 0 or rb <= 0:
+        return None
+    return rb / ra
+
+
+@dataclass(frozen=True)
+class Question:
+    """One held-out question of the reference set: the model's frontier on A predicts it on B."""
+
+    group: Group
+    a: str
+    b: str
+    generations: tuple[str, str]  # of A and B
+    x: float
+    true: float
+    anchor: float
+    pred: float | None  # None: the roofline says B (or A) cannot reach x
+
+
+def catalog_specs(catalog: Catalog) -> dict[str, Spec]:
+    return {sku: s for sku, c in catalog.skus.items() if (s := spec_of(c)) is not None}
+
+
+@cache
+def reference_questions() -> tuple[Question, ...]:
+    """Every (group, A, B, x on :data:`GRID`) with both frontiers measured at x, shipped catalog."""
+    from planner.catalog.load import shipped_catalog
+    from planner.throughput.reference import reference_configs
+
+    specs = catalog_specs(shipped_catalog())
+    cfgs = reference_configs()
+    out = []
+    for g, by_sku in reference_groups().items():
+        prec = precision_of(g.precision)
+        if prec is None or g.model not in cfgs:
+            continue
+        for x in GRID:
+            at = {s: op.tokens_per_s_per_gpu for s, ser in by_sku.items() if s in specs and (op := _in_range(ser, x))}
+            for a, ya in at.items():
+                for b, yb in at.items():
+                    if a == b:
+                        continue
+                    r = _ratio(cfgs[g.model], specs[a], specs[b], prec, g.isl, g.osl, x)
+                    gens = (specs[a].generation, specs[b].generation)
+                    out.append(Question(g, a, b, gens, x, yb, ya, None if r is None else ya * r))
+    return tuple(out)
+
+
+@cache
+def corrections(exclude: frozenset[str] = frozenset()) -> dict[tuple[str, str], tuple[float, int]]:
+    """(generation of A, of B) -> (log correction of the roofline ratio, reference models behind it).
+
+    Per reference model (not in ``exclude``), the median of log(measured / roofline estimate)
+    over its questions of that generation pair; the correction is the median over models, so
+    that one model's recipe does not set it."""
+    per: dict[tuple[str, str], dict[str, list[float]]] = {}
+    for q in reference_questions():
+        if q.pred is None or q.group.model in exclude:
+            continue
+        per.setdefault(q.generations, {}).setdefault(q.group.model, []).append(math.log(q.true / q.pred))
+    return {
+        k: (float(np.median([np.median(v) for v in by.values()])), len(by))
+        for k, by in per.items()
+        if len(by) >= MIN_MODELS
+    }
+
+
+def correction(a: Spec, b: Spec, exclude: Iterable[str] = ()) -> tuple[float, str, int]:
+    """(log correction, tier, models behind it) for transferring from SKU ``a`` to ``b``."""
+    c, n = corrections(frozenset(exclude)).get((a.generation, b.generation), (0.0, 0))
+    return (c, "transfer", n) if n else (0.0, "roofline", 0)
+
+
+@cache
+def calibration(exclude: str | None = None) -> dict[str, tuple[float, float, int]]:
+    """Per tier, the (low, high) log-error quantiles of the estimator on the reference questions
+    of every model but ``exclude``, each question corrected without its own model, and how many
+    questions they rest on. (The corrections of the other models' questions may use
+    ``exclude``'s points; its own questions never enter.)"""
+    errs: dict[str, list[float]] = {"transfer": [], "roofline": []}
+    for q in reference_questions():
+        if q.pred is None or q.group.model == exclude:
+            continue
+        c, n = corrections(frozenset({q.group.model})).get(q.generations, (0.0, 0))
+        errs["transfer" if n else "roofline"].append(math.log(q.true / (q.pred * math.exp(c))))
+    pooled = np.array(errs["transfer"] + errs["roofline"])
+    plo, phi = np.quantile(pooled, QUANTILES)
+    t = np.array(errs["transfer"]) if errs["transfer"] else pooled
+    lo, hi = np.quantile(t, QUANTILES)
+    return {
+        "transfer": (float(lo), float(hi), len(t)),
+        "roofline": (min(plo, lo) * ROOFLINE_WIDEN, max(phi, hi) * ROOFLINE_WIDEN, len(pooled)),
+    }
+
+
+def reference_range(sku: str) -> tuple[float, float]:
+    """Interactivity measured on ``sku`` in the reference set. [tok/s/user]"""
+    xs = [x for by in reference_groups().values() for s in by.get(sku, []) for x, _ in s.points]
+    return (min(xs), max(xs)) if xs else (math.inf, -math.inf)
+
+
+def _anchor_rank(a: Spec, b: Spec, tier: str) -> tuple:
+    return (
+        tier != "transfer",
+        abs(math.log(a.hbm_tb_per_s / b.hbm_tb_per_s)),
+        abs(math.log(a.scale_up_gpus / b.scale_up_gpus)),
+        a.sku,
+    )
+
+
+def estimate(
+    points: list[CurvePoint],
+    cfg: ModelConfig,
+    *,
+    model: str,
+    isl: int,
+    osl: int,
+    to: list[str],
+    interactivity: list[float],
+    catalog: Catalog,
+    exclude_model: str | None = None,
+) -> Estimate:
+    """Throughput of ``model`` at ``isl``/``osl`` on each SKU of ``to`` at each interactivity,
+    from the measured points (``points``, a curve file's), each number with its tier and band.
+
+    ``exclude_model``: a reference model to leave out of the tiers and bands (held-out tests).
+    """
+    specs = catalog_specs(catalog)
+    unknown = [s for s in to if s not in catalog.skus]
+    if unknown:
+        raise ScenarioError(f"--to: unknown SKU(s) {', '.join(unknown)} (catalog SKUs: {', '.join(catalog.skus)})")
+    measured = series_for(points, model=model, isl=isl, osl=osl)
+    if not measured:
+        raise ScenarioError(
+            f"no measured point of {model} at {isl}/{osl}; import one first (planner throughput import)"
+        )
+    notes: list[str] = []
+    frameworks = {s.framework.lower() for ser in measured.values() for s in ser}
+    if any(k in f for f in frameworks for k in SPECULATIVE):
+        notes.append(
+            "a measured framework names speculative decoding; the estimates assume the same acceptance on every SKU"
+        )
+    cal = calibration(exclude_model)
+    curves = []
+    for b in to:
+        if b in measured:
+            curves.append(_measured_curve(b, measured[b], interactivity, notes))
+            continue
+        if b not in specs:
+            notes.append(f"{b}: refused: the catalog has no HBM bandwidth or scale-up figures for it")
+            curves.append(EstCurve(b, "refused"))
+            continue
+        curves.append(_estimated_curve(b, measured, specs, cfg, isl, osl, interactivity, cal, notes, exclude_model))
+    return Estimate(model, isl, osl, curves, notes)
+
+
+def pick_shape(points: list[CurvePoint], workload: str | None, path) -> tuple[str, int, int]:
+    """(model, isl, osl) named by ``workload`` ('MODEL ISL/OSL'), or the file's only shape."""
+    from planner.throughput.curves import shapes
+
+    known = shapes(points)
+    chosen = workload or (known[0] if len(known) == 1 else None)
+    if chosen not in known:
+        raise ScenarioError(
+            f"--workload: {'say which shape' if workload is None else repr(workload) + ' is not in the file'}; "
+            f"{path} holds {', '.join(repr(k) for k in known)}"
+        )
+    model, shape = chosen.rsplit(" ", 1)
+    isl, osl = (int(v) for v in shape.split("/"))
+    return model, isl, osl
+
+
+def model_config_for(model: str, path=None) -> ModelConfig:
+    """The model's normalised config.json: the file given, else the reference model's of that name."""
+    from planner.throughput.modelcfg import read_model_config
+    from planner.throughput.reference import reference_configs
+
+    if path is not None:
+        return read_model_config(path)
+    refs = reference_configs()
+    if model in refs:
+        return refs[model]
+    raise ScenarioError(
+        f"model '{model}' is not a reference model ({', '.join(refs)}); give its Hugging Face config.json "
+        "(--model-config, or model_config: in the scenario's workload)"
+    )
+
+
+def _measured_curve(sku: str, series: list[Series], xs: list[float], notes: list[str]) -> EstCurve:
+    c = EstCurve(sku, "measured")
+    for x in xs:
+        try:
+            op = throughput_at(series, x, sku=sku, workload="the curve file")
+        except ScenarioError as exc:
+            notes.append(f"{sku} at {x:g}: {exc}")
+            continue
+        y = op.tokens_per_s_per_gpu
+        c.points.append(EstPoint(x, y, y, y, "measured", op.basis))
+    return c
+
+
+def _estimated_curve(
+    b: str,
+    measured: dict[str, list[Series]],
+    specs: dict[str, Spec],
+    cfg: ModelConfig,
+    isl: int,
+    osl: int,
+    xs: list[float],
+    cal: dict[str, tuple[float, float, int]],
+    notes: list[str],
+    exclude_model: str | None,
+) -> EstCurve:
+    sb = specs[b]
+    c = EstCurve(b, "transfer")
+    anchors = [a for a in measured if a in specs and specs[a].vendor == sb.vendor]
+    if not anchors:
+        notes.append(
+            f"{b}: refused: no measured SKU of the same vendor ({sb.vendor}); cross-vendor transfer has no reference pairs"
+        )
+        c.tier = "refused"
+        return c
+    if sb.scale_up_gpus > 8:
+        notes.append(
+            f"{b}: estimated as an aggregated deployment within its {sb.scale_up_gpus}-GPU domain; wide expert "
+            "parallel or disaggregated recipes on it are not modelled"
+        )
+    lo_ref, hi_ref = reference_range(b)
+    for x in xs:
+        options = []
+        for a in anchors:
+            try:
+                op = throughput_at(measured[a], x, sku=a, workload="the curve file")
+            except ScenarioError:
+                continue
+            prec = precision_of(op.series.precision)
+            if prec is None:
+                continue
+            corr = correction(specs[a], sb, [exclude_model] if exclude_model else [])
+            options.append((_anchor_rank(specs[a], sb, corr[1]), a, op, prec, corr))
+        if not options:
+            notes.append(
+                f"{b} at {x:g}: refused: no measured SKU of a known precision reaches {x:g} tok/s/user (never extrapolated)"
+            )
+            continue
+        _, a, op, prec, (log_corr, tier, models) = min(options, key=lambda o: o[0])
+        r = _ratio(cfg, specs[a], sb, prec, isl, osl, x)
+        if r is None:
+            notes.append(f"{b} at {x:g}: refused: the roofline says {b} (or {a}) cannot serve {x:g} tok/s/user")
+            continue
+        if not lo_ref <= x <= hi_ref:
+            notes.append(
+                f"{b} at {x:g}: outside the reference set's measured range on {b} ({lo_ref:g}-{hi_ref:g} tok/s/user); "
+                "its band is not validated there"
+            )
+        y = op.tokens_per_s_per_gpu * r * math.exp(log_corr)
+        qlo, qhi, n = cal[tier]
+        how = (
+            f"x {math.exp(log_corr):.3g} observed on {models} reference model(s) from {specs[a].generation} to {sb.generation}"
+            if tier == "transfer"
+            else f"no reference model measured from {specs[a].generation} to {sb.generation}: low confidence"
+        )
+        basis = (
+            f"{tier}: {a} {op.basis} ({op.tokens_per_s_per_gpu:,.1f}) x roofline ratio {r:.3g} at {prec} {how}; "
+            f"band from {n} held-out reference errors"
+        )
+        c.points.append(EstPoint(x, y, y * math.exp(qlo), y * math.exp(qhi), tier, basis))
+    if not c.points:
+        c.tier = "refused"
+    elif any(p.tier == "roofline" for p in c.points):
+        c.tier = "roofline"
+    return c
