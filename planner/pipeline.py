@@ -32,5 +32,8 @@ def run_plan(
     **plan_options: Any,
 ) -> FleetPlan:
     """Plan a scenario file (default: the embedded default scenario)."""
+    from planner.optimize.bands import with_band_report
+
     sf = scenario if isinstance(scenario, ScenarioFile) else load_scenario(scenario, overrides)
-    return plan_fleet(scenario_problem(sf), **plan_options)
+    problem = scenario_problem(sf)
+    return with_band_report(sf, problem, plan_fleet(problem, **plan_options))

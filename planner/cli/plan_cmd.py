@@ -187,8 +187,27 @@ def render_plan(plan: FleetPlan) -> None:
         stdout.print(f"time aggregation: {a.get('summary', '')}")
     elif a:
         stdout.print(f"time aggregation: off (exact, {a.get('original_slices')} slices)")
+    render_band(plan.throughput_band)
     for note in plan.notes:
         stdout.print(f"note: {note}")
+
+
+def render_band(band: dict | None) -> None:
+    """Which throughput figures are estimated and what the band's edges do to the fleet."""
+    if not band:
+        return
+    stdout.print(f"estimated throughput (planned on the band's {band['planned_on']}):")
+    for n in band["estimated"]:
+        stdout.print(
+            f"  {n['sku']} on {n['workload']}: {n['tokens_per_s_per_gpu']:,.1f} tokens/s per GPU, {n['basis']}"
+        )
+    for edge, v in band["edges"].items():
+        if v["status"] == "infeasible":
+            stdout.print(f"  at the band's {edge}: infeasible")
+            continue
+        fleet = ", ".join(f"{k} {fmt(u) if isinstance(u, float) else u}" for k, u in v["fleet"].items())
+        same = "same fleet" if v["same_fleet"] else "fleet changes"
+        stdout.print(f"  at the band's {edge}: {same}: {fleet}; ${v['cost_per_million_tokens']:.4f}/M tokens")
 
 
 def render_placement(plan: FleetPlan) -> None:
@@ -274,6 +293,20 @@ def write_model_file(problem, path: Path) -> None:
     write_atomic(path, write_model(model, path, objective))
 
 
+def with_throughput_band(sf, band: str):
+    """The scenario with every estimated workload planned on ``band``; refused when none is estimated."""
+    from planner.optimize.bands import EDGES, _at_edge
+
+    if band not in EDGES:
+        raise ScenarioError(f"--throughput-band {band}: use low, mid or high")
+    if not any(e.estimate for e in sf.scenario.workloads.values()):
+        raise ScenarioError(
+            "--throughput-band applies to estimated throughput; no workload of this scenario has estimate: true "
+            "(a curve workload's option), so the flag would change nothing"
+        )
+    return _at_edge(sf, band)
+
+
 def register(app: typer.Typer, handled) -> None:
     @app.command("plan")
     @handled
@@ -295,6 +328,11 @@ def register(app: typer.Typer, handled) -> None:
         explain: bool = typer.Option(True, "--explain/--no-explain", help="Marginal values and single-SKU fleets."),
         exact: bool = typer.Option(False, "--exact", help="No time aggregation: solve every slice (slow on a year)."),
         sets: list[str] = typer.Option(None, "--set", help="Override any scenario field: PATH=VALUE (repeat)."),
+        throughput_band: str = typer.Option(
+            None,
+            "--throughput-band",
+            help="low | mid | high: plan estimated throughput (workloads with estimate: true) on its band's edge.",
+        ),
         validate: bool = typer.Option(False, "--validate", help="Simulate the plan; add headroom until --slo holds."),
         slo: float = typer.Option(0.99, "--slo", help="With --validate: target SLO attainment. [share of requests]"),
         headroom_step: float = typer.Option(0.02, "--headroom-step", help="With --validate: max_utilization step."),
@@ -341,6 +379,8 @@ def register(app: typer.Typer, handled) -> None:
                 if given:
                     raise ScenarioError(f"--served-fraction with several values prints a trade-off; drop {flag}")
         sf = load_scenario(scenario, overrides)
+        if throughput_band is not None:
+            sf = with_throughput_band(sf, throughput_band)
         problem = scenario_problem(sf)
         if fractions is not None and len(fractions) > 1:
             render_tradeoff(problem, fractions, json_out)
@@ -355,6 +395,9 @@ def register(app: typer.Typer, handled) -> None:
                 sf, problem, slo, headroom_step, min_utilization, seed, from_no_headroom=from_no_headroom
             )
         plan = plan_fleet(problem, explain=explain, power_step_mw=power_step_mw, budget_step_usd_per_hour=budget_step)
+        from planner.optimize.bands import with_band_report
+
+        plan = with_band_report(sf, problem, plan)
         if out is not None:
             write_all_atomic(plan_files(problem, plan, out), folder=out)
         if json_out:

@@ -108,6 +108,7 @@ class FleetPlan:
     procurement: list[dict[str, Any]] = field(default_factory=list)  # per kind: GPUs, $, share; cloud burst per slice
     decommission_cost_usd: float = 0.0  # existing units decommissioned [$]
     burst_cost_usd: float = 0.0  # on-demand busy GPU-hours x their rate [$]
+    throughput_band: dict[str, Any] | None = None  # estimated throughput: which numbers, the plan at the band's edges
     dispatch: Dispatch | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:

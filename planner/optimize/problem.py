@@ -188,12 +188,16 @@ class WorkloadSource:
     label: str  # catalog workload id, or "<model> <isl>/<osl> in <curve file>"
     target: float  # interactivity target [tok/s/user]
     series: dict[str, list] | None = None  # curve file: per SKU, its series; None: the catalog's
+    estimates: dict[str, Any] = field(default_factory=dict)  # estimate: true: SKU -> EstPoint at the target
+    band: str = "mid"  # which of an estimate's figures the plan uses: low | mid | high
 
     def for_sku(self, catalog: Catalog, sku: str) -> list:
         return self.series.get(sku, []) if self.series is not None else catalog.series(self.label, sku)
 
 
-def _curve_source(sf: ScenarioFile, w: str, entry, problems: list[str]) -> WorkloadSource | None:
+def _curve_source(
+    sf: ScenarioFile, w: str, entry, problems: list[str], catalog: Catalog, notes: list[str]
+) -> WorkloadSource | None:
     from planner.throughput.curves import read_curve_file, series_for, shapes
 
     path = sf.resolve(entry.curve)
@@ -211,21 +215,68 @@ def _curve_source(sf: ScenarioFile, w: str, entry, problems: list[str]) -> Workl
             f"(it holds {', '.join(shapes(cf.points)) or 'no points'})"
         )
         return None
-    return WorkloadSource(f"{entry.model} {entry.isl}/{entry.osl} in {path.name}", entry.interactivity, series)
+    src = WorkloadSource(
+        f"{entry.model} {entry.isl}/{entry.osl} in {path.name}",
+        entry.interactivity,
+        series,
+        band=entry.throughput_band or "mid",
+    )
+    if entry.estimate:
+        _estimates(sf, w, entry, cf.points, src, catalog, problems, notes)
+    return src
+
+
+def _estimates(sf, w, entry, points, src: WorkloadSource, catalog: Catalog, problems, notes) -> None:
+    """``estimate: true``: throughput at the target for each catalog SKU of the scenario the curve
+    file has no point for (planner.throughput.estimate), each with its tier and band."""
+    from planner.throughput.estimate import estimate, model_config_for
+
+    todo = [e.id for e in sf.scenario.skus if e.id in catalog.skus and e.id not in src.series]
+    if not todo:
+        notes.append(
+            f"workloads.{w}.estimate: every catalog SKU of the scenario is measured in the curve file; nothing estimated"
+        )
+        return
+    try:
+        path = sf.resolve(entry.model_config_file) if entry.model_config_file else None
+        cfg = model_config_for(entry.model, path)
+        est = estimate(
+            points,
+            cfg,
+            model=entry.model,
+            isl=entry.isl,
+            osl=entry.osl,
+            to=todo,
+            interactivity=[entry.interactivity],
+            catalog=catalog,
+        )
+    except ScenarioError as exc:
+        problems.append(f"workloads.{w}.estimate: {exc}")
+        return
+    for c in est.curves:
+        if c.points:
+            src.estimates[c.sku] = c.points[0]
+    notes.extend(f"{w}: {n}" for n in est.notes)
 
 
 def _workload_map(
-    scn: Scenario, curve: LoadCurve, catalog: Catalog, problems: list[str], sf: ScenarioFile | None = None
+    scn: Scenario,
+    curve: LoadCurve,
+    catalog: Catalog,
+    problems: list[str],
+    sf: ScenarioFile | None = None,
+    notes: list[str] | None = None,
 ) -> dict[str, WorkloadSource]:
     """curve column -> where its throughput comes from and its interactivity target."""
     out: dict[str, WorkloadSource] = {}
+    notes = [] if notes is None else notes
     for key in scn.workloads:
         if key not in curve.workloads:
             problems.append(f"workloads.{key}: no such column in the demand (columns: {', '.join(curve.workloads)})")
     for w in curve.workloads:
         entry = scn.workloads.get(w)
         if entry is not None and entry.curve is not None and sf is not None:
-            src = _curve_source(sf, w, entry, problems)
+            src = _curve_source(sf, w, entry, problems, catalog, notes)
             if src is not None:
                 out[w] = src
             continue
@@ -293,6 +344,9 @@ def _resolve_sku(
                 continue
             cat_w, target = wmap[w].label, wmap[w].target
             series = wmap[w].for_sku(catalog, e.id)
+            if not series and e.id in wmap[w].estimates:
+                thr[w], basis[w] = _estimated(wmap[w], e.id)
+                continue
             if not series:
                 notes.append(f"{e.id} cannot serve {w}: no measurement on {cat_w}")
                 continue
@@ -381,6 +435,16 @@ def _resolve_sku(
     )
 
 
+def _estimated(src: WorkloadSource, sku: str) -> tuple[float, str]:
+    """(tokens/s per GPU at the band edge the workload plans on, basis)."""
+    p = src.estimates[sku]
+    value = {"low": p.low, "mid": p.tokens_per_s_per_gpu, "high": p.high}[src.band]
+    return value, (
+        f"estimated ({p.tier}, {src.band}: {value:,.1f} of band {p.low:,.1f}-{p.high:,.1f}; estimate "
+        f"{p.tokens_per_s_per_gpu:,.1f}) {p.basis}"
+    )
+
+
 def _at_target(series, sku: str, w: str, label: str, target: float, notes: list[str]) -> tuple[float, str] | None:
     """(tokens/s per GPU, basis) of ``sku`` at ``target`` on ``label``'s frontier; None (noted) beyond it."""
     try:
@@ -434,7 +498,7 @@ def build_problem(sf: ScenarioFile, curve: LoadCurve, catalog: Catalog | None = 
     catalog = catalog or _catalog_for(sf)
     problems: list[str] = []
     notes: list[str] = list(sf.notes)  # inputs the file sets without effect (planner.scenario.effects)
-    wmap = _workload_map(scn, curve, catalog, problems, sf)
+    wmap = _workload_map(scn, curve, catalog, problems, sf, notes)
     resolved: list[tuple[SkuEntry, SkuData]] = []
     for i, entry in enumerate(scn.skus):
         sku = _resolve_sku(entry, scn, catalog, wmap, curve.workloads, problems, notes, f"skus[{i}]")

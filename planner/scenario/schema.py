@@ -237,9 +237,34 @@ class WorkloadEntry(Strict):
     model: str | None = Field(default=None, min_length=1, description="With curve: the model's name in the file.")
     isl: PositiveInt | None = Field(default=None, description="With curve: input sequence length. [tokens]")
     osl: PositiveInt | None = Field(default=None, description="With curve: output sequence length. [tokens]")
+    estimate: bool = Field(
+        default=False,
+        description="With curve: a scenario SKU the file has no point for gets an estimated throughput "
+        "(planner throughput estimate: transfer or roofline tier, with a band) instead of serving nothing.",
+    )
+    model_config_file: str | None = Field(
+        default=None,
+        alias="model_config",
+        description="With estimate: the model's Hugging Face config.json (relative to the scenario); "
+        "default: the reference model of that name.",
+    )
+    throughput_band: Literal["low", "mid", "high"] | None = Field(
+        default=None,
+        description="With estimate: plan on the band's low edge, its estimate (mid, default) or high edge.",
+    )
 
     @model_validator(mode="after")
     def _curve_or_catalog(self) -> WorkloadEntry:
+        if not self.estimate:
+            extra = [
+                k for k, v in (("model_config", self.model_config_file), ("throughput_band", self.throughput_band)) if v
+            ]
+            if extra:
+                raise ValueError(f"{', '.join(extra)} apply with estimate: true (estimated throughput)")
+        if self.estimate and self.curve is None:
+            raise ValueError(
+                "estimate: true applies to a curve workload (curve: a curve file); a catalog workload is measured"
+            )
         shape = [k for k in ("model", "isl", "osl") if getattr(self, k) is not None]
         if self.curve is None:
             if shape:

@@ -1,0 +1,78 @@
+"""Plans that rest on estimated throughput: which numbers are estimated, and the plan at the band's edges.
+
+A curve workload with ``estimate: true`` gives SKUs without a measured point an estimated
+throughput with a band (:mod:`planner.throughput.estimate`); the plan uses the edge the
+workload names (``throughput_band``, default ``mid``: the estimate). This module re-plans the
+same demand at the other edges and says whether the chosen fleet changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from planner.optimize.plan import FleetPlan
+from planner.optimize.problem import FleetProblem, build_problem
+from planner.scenario.load import ScenarioFile
+
+EDGES = ("low", "mid", "high")
+
+
+def estimated_numbers(problem: FleetProblem) -> list[dict[str, Any]]:
+    """Every estimated throughput figure the problem uses: SKU, workload, value, basis."""
+    return [
+        {"sku": s.id, "workload": w, "tokens_per_s_per_gpu": s.throughput[w], "basis": b}
+        for s in problem.skus
+        for w, b in s.throughput_basis.items()
+        if b.startswith("estimated")
+    ]
+
+
+def _at_edge(sf: ScenarioFile, edge: str) -> ScenarioFile:
+    workloads = {
+        w: e.model_copy(update={"throughput_band": edge}) if e.estimate else e for w, e in sf.scenario.workloads.items()
+    }
+    return replace(sf, scenario=sf.scenario.model_copy(update={"workloads": workloads}))
+
+
+def _fleet(plan: FleetPlan) -> dict[str, float]:
+    return {f.sku: f.units for f in plan.fleet if f.units}
+
+
+def band_report(sf: ScenarioFile, problem: FleetProblem, plan: FleetPlan, **plan_options: Any) -> dict[str, Any] | None:
+    """None when no number is estimated; else the estimated numbers and, per band edge, the fleet
+    and cost per million tokens planned there and whether the fleet is the same as ``plan``'s."""
+    from planner.optimize.run import plan_fleet
+
+    numbers = estimated_numbers(problem)
+    if not numbers:
+        return None
+    bands = {e.throughput_band or "mid" for e in sf.scenario.workloads.values() if e.estimate}
+    planned_on = bands.pop() if len(bands) == 1 else "mixed"
+    edges: dict[str, Any] = {}
+    for edge in EDGES:
+        if edge == planned_on:
+            other = plan
+        else:
+            other = plan_fleet(build_problem(_at_edge(sf, edge), problem.curve), explain=False, **plan_options)
+        feasible = other.status != "infeasible"
+        edges[edge] = {
+            "status": other.status,
+            "fleet": _fleet(other) if feasible else {},
+            "cost_per_million_tokens": other.cost_per_million_tokens if feasible else None,
+            "same_fleet": feasible and _fleet(other) == _fleet(plan),
+        }
+    return {
+        "planned_on": planned_on,
+        "estimated": numbers,
+        "estimated_skus": sorted({n["sku"] for n in numbers}),
+        "edges": edges,
+        "same_fleet_at_edges": all(v["same_fleet"] for v in edges.values()),
+    }
+
+
+def with_band_report(sf: ScenarioFile, problem: FleetProblem, plan: FleetPlan, **plan_options: Any) -> FleetPlan:
+    """``plan`` with its ``throughput_band`` section (None when no number is estimated)."""
+    if plan.status == "infeasible":
+        return plan
+    return replace(plan, throughput_band=band_report(sf, problem, plan, **plan_options))

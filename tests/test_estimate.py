@@ -1,0 +1,217 @@
+"""Throughput on SKUs without measurements (issue 14, items 3, 5, 6): the roofline against a hand
+computation, every estimated number recomputed from its parts, refusals, the held-out report, and
+plans that label estimated numbers and re-plan at the band's edges."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from planner.catalog.load import shipped_catalog
+from planner.catalog.throughput import throughput_at
+from planner.cli.main import app
+from planner.optimize.problem import build_problem
+from planner.pipeline import run_plan, scenario_curve
+from planner.scenario.load import load_scenario
+from planner.throughput.curves import read_curve_file, series_for
+from planner.throughput.estimate import (
+    calibration,
+    corrections,
+    estimate,
+    reference_questions,
+)
+from planner.throughput.modelcfg import ModelConfig
+from planner.throughput.reference import reference_configs, reference_points
+from planner.throughput.roofline import Spec, roofline, spec_of
+
+ROOT = Path(__file__).resolve().parents[1]
+CURVES = ROOT / "scenarios" / "curves" / "qwen3-235b-a22b.yaml"
+CAT = shipped_catalog()
+
+
+def dense(params: float = 1e9, kv: float = 1e4) -> ModelConfig:
+    return ModelConfig(
+        architecture="x", hidden_size=1024, layers=1, heads=8, kv_heads=8, head_dim=128, intermediate_size=4096,
+        experts=0, experts_per_token=0, shared_experts=0, expert_intermediate_size=0, dense_layers=1,
+        attention="gqa", kv_lora_rank=None, q_lora_rank=None, rope_head_dim=0, nope_head_dim=128, v_head_dim=128,
+        sliding_window=None, vocab_size=1000, tied_embeddings=False, quantization="none",
+        total_params=params, active_params=params, kv_elements_per_token=kv,
+    )  # fmt: skip
+
+
+ONE = Spec("one", "v", "f", 80.0, 2.0, (("bf16", 1000.0), ("fp8", 2000.0)), 1, 900.0)
+
+
+def test_memory_bound_roofline_matches_a_hand_computation():
+    # one GPU, 1e9 params at fp8 (1 GB), KV 1e4 elements x 1 byte per token, context 1000 + 100/2:
+    # a step of 1/x s reads 1 GB + b x 10.5 MB at 2 TB/s; FLOPs are far below the peak.
+    cfg, x, isl, osl = dense(), 50.0, 1000, 100
+    kv = (isl + osl / 2) * 1e4
+    b = (2e12 / x - 1e9) / kv
+    decode = b * x
+    prefill = isl * 2 * 1e9 / (2000e12 * 0.5)
+    want = 1 / (1 / decode + prefill / osl) * (isl + osl) / osl
+    got = roofline(cfg, ONE, "fp8", isl, osl, x)
+    assert got == pytest.approx(want, rel=0.03)  # the batch is searched on a geometric grid
+    assert got <= want * (1 + 1e-9)  # never above the bound
+
+
+def test_roofline_falls_with_interactivity_where_hbm_does_not_cap_the_batch_and_is_zero_out_of_reach():
+    cfg = reference_configs()["qwen3-235b-a22b"]
+    h200 = spec_of(CAT.skus["h200-sxm"])
+    ys = [roofline(cfg, h200, "fp8", 4000, 1000, x) for x in (50, 75, 100, 150)]  # above the HBM-capped range
+    assert all(a >= b for a, b in zip(ys, ys[1:], strict=False)) and ys[-1] > 0
+    assert roofline(cfg, h200, "fp8", 4000, 1000, 1e5) == 0.0
+    # weights that fit no deployment: 1e13 parameters at BF16 on one 80 GB GPU
+    assert roofline(dense(1e13), ONE, "bf16", 100, 100, 10) == 0.0
+
+
+def test_faster_memory_gives_more_throughput_when_memory_bound():
+    cfg = reference_configs()["llama-3.1-8b"]
+    h100, h200 = (spec_of(CAT.skus[s]) for s in ("h100-sxm", "h200-sxm"))
+    assert roofline(cfg, h200, "fp8", 1000, 1000, 100) > roofline(cfg, h100, "fp8", 1000, 1000, 100)
+
+
+def test_every_estimated_number_is_recomputed_from_its_parts():
+    cf = read_curve_file(CURVES)
+    cfg = reference_configs()["qwen3-235b-a22b"]
+    est = estimate(cf.points, cfg, model="qwen3-235b-a22b", isl=4000, osl=1000,
+                   to=["h200-sxm", "b200-sxm", "gb300-nvl72"], interactivity=[20, 35, 50], catalog=CAT)  # fmt: skip
+    by = {c.sku: c for c in est.curves}
+    measured = series_for(cf.points, model="qwen3-235b-a22b", isl=4000, osl=1000)
+    for x in (20, 35, 50):
+        p = by["h200-sxm"].at(x)
+        assert p.tier == "measured" and p.low == p.high == p.tokens_per_s_per_gpu
+        assert (
+            p.tokens_per_s_per_gpu == throughput_at(measured["h200-sxm"], x, sku="", workload="").tokens_per_s_per_gpu
+        )
+    specs = {s: spec_of(CAT.skus[s]) for s in ("h200-sxm", "b200-sxm", "gb300-nvl72")}
+    for sku, tier in (("b200-sxm", "transfer"), ("gb300-nvl72", "roofline")):
+        assert by[sku].tier == tier
+        for x in (20, 35, 50):
+            p = by[sku].at(x)
+            anchor = throughput_at(measured["h200-sxm"], x, sku="", workload="").tokens_per_s_per_gpu
+            ratio = roofline(cfg, specs[sku], "fp8", 4000, 1000, x) / roofline(
+                cfg, specs["h200-sxm"], "fp8", 4000, 1000, x
+            )
+            corr, _ = corrections().get((specs["h200-sxm"].generation, specs[sku].generation), (0.0, 0))
+            assert p.tokens_per_s_per_gpu == pytest.approx(anchor * ratio * math.exp(corr), rel=1e-12)
+            lo, hi, _ = calibration()[tier]
+            assert (p.low, p.high) == pytest.approx(
+                (p.tokens_per_s_per_gpu * math.exp(lo), p.tokens_per_s_per_gpu * math.exp(hi))
+            )
+            assert p.low < p.tokens_per_s_per_gpu < p.high and p.tier == tier and tier in p.basis
+    assert any("not modelled" in n for n in est.notes)  # NVL72 flagged
+
+
+def test_refusals_cross_vendor_extrapolation_and_unknown_skus():
+    cf = read_curve_file(CURVES)
+    cfg = reference_configs()["qwen3-235b-a22b"]
+    est = estimate(cf.points, cfg, model="qwen3-235b-a22b", isl=4000, osl=1000,
+                   to=["mi355x", "b200-sxm"], interactivity=[35, 500], catalog=CAT)  # fmt: skip
+    by = {c.sku: c for c in est.curves}
+    assert by["mi355x"].tier == "refused" and not by["mi355x"].points
+    assert any("cross-vendor" in n for n in est.notes)
+    assert [p.interactivity for p in by["b200-sxm"].points] == [35]  # 500 is beyond every measured point
+    assert any("500" in n and "never extrapolated" in n for n in est.notes)
+    with pytest.raises(Exception, match="unknown SKU"):
+        estimate(
+            cf.points, cfg, model="qwen3-235b-a22b", isl=4000, osl=1000, to=["nope"], interactivity=[35], catalog=CAT
+        )
+
+
+def test_held_out_model_leaves_no_trace_in_its_own_prediction():
+    models = {q.group.model for q in reference_questions()}
+    assert corrections(frozenset(models)) == {}
+    for m in models:
+        assert all(n <= len(models) - 1 for _, n in corrections(frozenset({m})).values())
+    # hiding minimax-m2.5 on b200 and giving it on h200: the estimate uses no minimax point on b200
+    pts = [p for p in reference_points() if p.model == "minimax-m2.5" and p.sku == "h200-sxm"]
+    cfg = reference_configs()["minimax-m2.5"]
+    a = estimate(pts, cfg, model="minimax-m2.5", isl=1024, osl=1024, to=["b200-sxm"], interactivity=[50], catalog=CAT,
+                 exclude_model="minimax-m2.5")  # fmt: skip
+    assert a.curves[0].points and a.curves[0].tier in ("transfer", "roofline")
+
+
+def test_accuracy_report_beats_the_median_ratio_and_accounts_for_every_question(runner):
+    r = runner.invoke(app, ["throughput", "accuracy", "--json"])
+    assert r.exit_code == 0, r.output
+    rep = json.loads(r.stdout)
+    assert rep["questions"] + rep["refused"] == len(reference_questions())
+    assert sum(v["n"] for v in rep["by_tier"].values()) == rep["questions"]
+    assert sum(p["n"] for p in rep["by_pair"]) == rep["questions"]
+    assert rep["overall"]["median_ape"] < rep["baseline_median_ratio"]["median_ape"]
+    assert 0 <= rep["overall"]["band_coverage"] <= 1 and rep["regret"]["decisions"] > 0
+    assert set(rep["interactivity"]) == {20, 35, 50, 75}
+
+
+def test_estimate_cli_json_from_another_directory(tmp_path):
+    cmd = [sys.executable, "-m", "planner.cli.main", "throughput", "estimate", "--curves", str(CURVES),
+           "--workload", "qwen3-235b-a22b 4000/1000", "--to", "b200-sxm,gb300-nvl72", "--interactivity", "20,35",
+           "--json"]  # fmt: skip
+    out = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, check=True)
+    doc = json.loads(out.stdout)
+    assert {c["sku"]: c["tier"] for c in doc["curves"]} == {"b200-sxm": "transfer", "gb300-nvl72": "roofline"}
+    for c in doc["curves"]:
+        for p in c["points"]:
+            assert set(p) >= {"interactivity", "tokens_per_s_per_gpu", "low", "high", "basis"}
+
+
+def test_estimate_cli_refuses_an_unknown_model_without_config(runner, tmp_path):
+    path = tmp_path / "c.yaml"
+    pts = [p.model_copy(update={"model": "mine"}) for p in read_curve_file(CURVES).points]
+    from planner.throughput.curves import curve_file_text
+
+    path.write_text(curve_file_text(pts))
+    r = runner.invoke(
+        app, ["throughput", "estimate", "--curves", str(path), "--workload", "mine 4000/1000", "--to", "b200-sxm"]
+    )
+    assert r.exit_code == 2 and "config.json" in r.output
+
+
+def test_plan_labels_estimates_and_replans_at_the_band_edges():
+    plan = run_plan(ROOT / "scenarios" / "qwen3-estimate.yaml")
+    band = plan.throughput_band
+    assert band["planned_on"] == "mid" and set(band["estimated_skus"]) == {"b200-sxm", "b300-sxm", "gb300-nvl72"}
+    assert set(band["edges"]) == {"low", "mid", "high"} and band["edges"]["mid"]["same_fleet"]
+    # the high edge plans on each estimate's high figure
+    sf = load_scenario(ROOT / "scenarios" / "qwen3-estimate.yaml", {"workloads.chat.throughput_band": "high"})
+    hi = build_problem(sf, scenario_curve(sf))
+    mid = build_problem(load_scenario(ROOT / "scenarios" / "qwen3-estimate.yaml"), scenario_curve(sf))
+    for s_hi, s_mid in zip(hi.skus, mid.skus, strict=True):
+        if s_mid.throughput_basis["chat"].startswith("estimated"):
+            assert s_hi.throughput["chat"] > s_mid.throughput["chat"]
+        else:
+            assert s_hi.throughput["chat"] == s_mid.throughput["chat"]
+    high_plan = run_plan(sf)
+    assert high_plan.cost_per_million_tokens == pytest.approx(band["edges"]["high"]["cost_per_million_tokens"])
+
+
+def test_throughput_band_flag_and_fields_refuse_when_they_would_change_nothing(runner, tmp_path):
+    r = runner.invoke(app, ["plan", str(ROOT / "scenarios" / "qwen3-curve.yaml"), "--throughput-band", "high"])
+    assert r.exit_code == 2 and "estimate: true" in r.output
+    r = runner.invoke(app, ["plan", str(ROOT / "scenarios" / "qwen3-estimate.yaml"), "--throughput-band", "top"])
+    assert r.exit_code == 2 and "low, mid or high" in r.output
+    for extra in ("throughput_band=high", "model_config=x.json"):
+        r = runner.invoke(
+            app, ["plan", str(ROOT / "scenarios" / "qwen3-curve.yaml"), "--set", f"workloads.chat.{extra}"]
+        )
+        assert r.exit_code == 2 and "estimate: true" in r.output, r.output
+    r = runner.invoke(app, ["plan", "--set", "workloads.chat.estimate=true"])
+    assert r.exit_code == 2 and "curve workload" in r.output
+
+
+def test_plan_json_carries_the_band_section(runner):
+    r = runner.invoke(app, ["plan", str(ROOT / "scenarios" / "qwen3-estimate.yaml"), "--json", "--no-explain"])
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["throughput_band"]["estimated"] and all(
+        n["basis"].startswith("estimated") for n in doc["throughput_band"]["estimated"]
+    )
+    fleet_basis = {f["sku"]: f for f in doc["fleet"]}
+    assert set(fleet_basis) >= set(doc["throughput_band"]["estimated_skus"])
