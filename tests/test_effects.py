@@ -337,6 +337,9 @@ CASES: dict[str, tuple[str, list[tuple[tuple, object]]]] = {
     "workloads.model": ("curve", [(("workloads", "chat", "model"), "qwen3-32b")]),  # not in the file: refused
     "workloads.isl": ("curve", [(("workloads", "chat", "isl"), 8000)]),  # not in the file: refused
     "workloads.osl": ("curve", [(("workloads", "chat", "osl"), 500)]),
+    "workloads.estimate": ("curve", [(("workloads", "chat", "estimate"), True)]),  # all measured: refused
+    "workloads.throughput_band": ("curve", [(("workloads", "chat", "throughput_band"), "high")]),  # refused
+    "workloads.model_config_file": ("curve", [(("workloads", "chat", "model_config"), "x.json")]),  # refused
 }
 
 

@@ -233,8 +233,9 @@ def _estimates(sf, w, entry, points, src: WorkloadSource, catalog: Catalog, prob
 
     todo = [e.id for e in sf.scenario.skus if e.id in catalog.skus and e.id not in src.series]
     if not todo:
-        notes.append(
-            f"workloads.{w}.estimate: every catalog SKU of the scenario is measured in the curve file; nothing estimated"
+        problems.append(
+            f"workloads.{w}.estimate: every catalog SKU of the scenario has points in the curve file, so nothing "
+            "would be estimated; drop estimate: true or add a SKU to estimate"
         )
         return
     try:
