@@ -293,20 +293,6 @@ def write_model_file(problem, path: Path) -> None:
     write_atomic(path, write_model(model, path, objective))
 
 
-def with_throughput_band(sf, band: str):
-    """The scenario with every estimated workload planned on ``band``; refused when none is estimated."""
-    from planner.optimize.bands import EDGES, _at_edge
-
-    if band not in EDGES:
-        raise ScenarioError(f"--throughput-band {band}: use low, mid or high")
-    if not any(e.estimate for e in sf.scenario.workloads.values()):
-        raise ScenarioError(
-            "--throughput-band applies to estimated throughput; no workload of this scenario has estimate: true "
-            "(a curve workload's option), so the flag would change nothing"
-        )
-    return _at_edge(sf, band)
-
-
 def register(app: typer.Typer, handled) -> None:
     @app.command("plan")
     @handled
@@ -380,6 +366,8 @@ def register(app: typer.Typer, handled) -> None:
                     raise ScenarioError(f"--served-fraction with several values prints a trade-off; drop {flag}")
         sf = load_scenario(scenario, overrides)
         if throughput_band is not None:
+            from planner.optimize.bands import with_throughput_band
+
             sf = with_throughput_band(sf, throughput_band)
         problem = scenario_problem(sf)
         if fractions is not None and len(fractions) > 1:

@@ -87,7 +87,7 @@ def register(app: typer.Typer, handled) -> None:
 
         from planner.catalog.load import load_catalog, shipped_catalog, unknown_id_message
         from planner.throughput import show
-        from planner.throughput.curves import read_curve_file, require_points, series_for, shapes
+        from planner.throughput.curves import pick_shape, read_curve_file, require_points, series_for
 
         if plot is not None and plot.suffix.lower() != ".png":
             raise ScenarioError(f"--plot {plot}: use a .png file name")
@@ -99,19 +99,11 @@ def register(app: typer.Typer, handled) -> None:
                 raise ScenarioError("--catalog applies to catalog workloads; a curve file carries its own points")
             cf = read_curve_file(curves_file)
             require_points(curves_file, cf)
-            known = shapes(cf.points)
-            chosen = workload or (known[0] if len(known) == 1 else None)
-            if chosen not in known:
-                raise ScenarioError(
-                    f"--workload: {'say which shape' if workload is None else repr(workload) + ' is not in the file'}; "
-                    f"{curves_file} holds {', '.join(repr(k) for k in known)}"
-                )
+            model, isl, osl = pick_shape(cf.points, workload, curves_file)
             if interactivity is None:
                 raise ScenarioError("--interactivity: a curve file has no default service level; give the target")
-            model, shape = chosen.rsplit(" ", 1)
-            isl, osl = (int(v) for v in shape.split("/"))
             series = series_for(cf.points, model=model, isl=isl, osl=osl)
-            label, target = chosen, interactivity
+            label, target = f"{model} {isl}/{osl}", interactivity
             extra = {"curves_file": str(curves_file), "model": model, "isl": isl, "osl": osl}
         else:
             cat = shipped_catalog() if catalog is None else load_catalog(catalog)
@@ -166,8 +158,8 @@ def register(app: typer.Typer, handled) -> None:
         from rich.table import Table
 
         from planner.catalog.load import load_catalog, shipped_catalog
-        from planner.throughput.curves import read_curve_file, require_points
-        from planner.throughput.estimate import estimate, model_config_for, pick_shape
+        from planner.throughput.curves import pick_shape, read_curve_file, require_points
+        from planner.throughput.estimate import estimate, model_config_for
 
         xs = _targets(interactivity)
         skus = [s.strip() for s in to.split(",") if s.strip()]

@@ -11,11 +11,24 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from planner.errors import ScenarioError
 from planner.optimize.plan import FleetPlan
 from planner.optimize.problem import FleetProblem, build_problem
 from planner.scenario.load import ScenarioFile
 
 EDGES = ("low", "mid", "high")
+
+
+def with_throughput_band(sf: ScenarioFile, band: str) -> ScenarioFile:
+    """``at_edge`` for a user's choice: refused when the band is unknown or no workload is estimated."""
+    if band not in EDGES:
+        raise ScenarioError(f"--throughput-band {band}: use low, mid or high")
+    if not any(e.estimate for e in sf.scenario.workloads.values()):
+        raise ScenarioError(
+            "--throughput-band applies to estimated throughput; no workload of this scenario has estimate: true "
+            "(a curve workload's option), so the flag would change nothing"
+        )
+    return at_edge(sf, band)
 
 
 def estimated_numbers(problem: FleetProblem) -> list[dict[str, Any]]:
@@ -28,7 +41,8 @@ def estimated_numbers(problem: FleetProblem) -> list[dict[str, Any]]:
     ]
 
 
-def _at_edge(sf: ScenarioFile, edge: str) -> ScenarioFile:
+def at_edge(sf: ScenarioFile, edge: str) -> ScenarioFile:
+    """The scenario with every estimated workload planned on ``edge`` (low | mid | high)."""
     workloads = {
         w: e.model_copy(update={"throughput_band": edge}) if e.estimate else e for w, e in sf.scenario.workloads.items()
     }
@@ -54,7 +68,7 @@ def band_report(sf: ScenarioFile, problem: FleetProblem, plan: FleetPlan, **plan
         if edge == planned_on:
             other = plan
         else:
-            other = plan_fleet(build_problem(_at_edge(sf, edge), problem.curve), explain=False, **plan_options)
+            other = plan_fleet(build_problem(at_edge(sf, edge), problem.curve), explain=False, **plan_options)
         feasible = other.status != "infeasible"
         edges[edge] = {
             "status": other.status,

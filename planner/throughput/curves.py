@@ -134,6 +134,20 @@ def shapes(points: list[CurvePoint]) -> list[str]:
     return sorted({f"{p.model} {p.isl}/{p.osl}" for p in points})
 
 
+def pick_shape(points: list[CurvePoint], workload: str | None, path) -> tuple[str, int, int]:
+    """(model, isl, osl) named by ``workload`` ('MODEL ISL/OSL'), or the file's only shape."""
+    known = shapes(points)
+    chosen = workload or (known[0] if len(known) == 1 else None)
+    if chosen not in known:
+        raise ScenarioError(
+            f"--workload: {'say which shape' if workload is None else repr(workload) + ' is not in the file'}; "
+            f"{path} holds {', '.join(repr(k) for k in known)}"
+        )
+    model, shape = chosen.rsplit(" ", 1)
+    isl, osl = (int(v) for v in shape.split("/"))
+    return model, isl, osl
+
+
 def require_points(path: Path, cf: CurveFile) -> None:
     if not cf.points:
         raise ScenarioError(f"{path}: the curve file holds no points; add some with `planner throughput import`")

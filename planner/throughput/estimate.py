@@ -4,17 +4,19 @@ Every number carries a tier:
 
 * ``measured``: the SKU's own measured frontier (interpolated, never extrapolated);
 * ``transfer``: the user's measured frontier on an *anchor* SKU A at the same interactivity,
-  times the ratio of the model's rooflines on B and A (:mod:`planner.throughput.roofline`), for a
-  SKU pair that reference models were measured on at the same precision. The band is the
-  spread of that estimator's errors on the reference models, leave-one-model-out;
-* ``roofline``: the same ratio for a SKU pair no reference model was measured on; its band is
-  wider (the errors of every pair, widened by :data:`ROOFLINE_WIDEN`) and it is low confidence.
+  times the ratio of the model's rooflines on B and A (:mod:`planner.throughput.roofline`),
+  times the correction observed from A's generation to B's (hopper, blackwell, blackwell-rack)
+  on at least :data:`MIN_MODELS` reference models (:func:`corrections`). The band is the spread
+  of that estimator's errors on the reference models, leave-one-model-out (:func:`calibration`);
+* ``roofline``: the ratio alone, for a generation pair too few reference models were measured
+  on; its band is wider (the errors of every question, widened by :data:`ROOFLINE_WIDEN`) and it
+  is low confidence.
 
 Why the roofline ratio and not the ratio observed on reference models: on the shipped
 reference set, leave-one-model-out, multiplying by the median ratio F_B(x)/F_A(x) of the
-other models errs by a median 78 % (the serving recipes behind the reference models differ
-more between SKUs than the hardware does), the model-specific roofline ratio by about 36 %;
-`planner throughput accuracy` prints both. The reference pairs set the tier and the band.
+other models errs by a median 80 % (the serving recipes behind the reference models differ
+more between SKUs than the hardware does), this estimator by 32 %; `planner throughput
+accuracy` prints both.
 
 Refused, never estimated: a SKU of another vendor than every measured one; a SKU without
 bandwidth or scale-up figures in the catalog; an interactivity above the anchor's highest
@@ -46,7 +48,6 @@ GRID = (20.0, 35.0, 50.0, 75.0)  # interactivity of the accuracy report [tok/s/u
 QUANTILES = (0.125, 0.875)  # the band: the central 75 % of held-out errors
 ROOFLINE_WIDEN = 1.5  # roofline-tier band = transfer-tier errors of all pairs x this, in log space
 SPECULATIVE = ("mtp", "eagle", "medusa", "spec", "draft")
-TIERS = ("measured", "transfer", "roofline")
 MIN_MODELS = 2  # reference models a generation pair's correction needs (one model's recipe is not evidence)
 
 
@@ -236,6 +237,7 @@ def calibration(exclude: str | None = None) -> dict[str, tuple[float, float, int
     }
 
 
+@cache
 def reference_range(sku: str) -> tuple[float, float]:
     """Interactivity measured on ``sku`` in the reference set. [tok/s/user]"""
     xs = [x for by in reference_groups().values() for s in by.get(sku, []) for x, _ in s.points]
@@ -295,22 +297,6 @@ def estimate(
             continue
         curves.append(_estimated_curve(b, measured, specs, cfg, isl, osl, interactivity, cal, notes, exclude_model))
     return Estimate(model, isl, osl, curves, notes)
-
-
-def pick_shape(points: list[CurvePoint], workload: str | None, path) -> tuple[str, int, int]:
-    """(model, isl, osl) named by ``workload`` ('MODEL ISL/OSL'), or the file's only shape."""
-    from planner.throughput.curves import shapes
-
-    known = shapes(points)
-    chosen = workload or (known[0] if len(known) == 1 else None)
-    if chosen not in known:
-        raise ScenarioError(
-            f"--workload: {'say which shape' if workload is None else repr(workload) + ' is not in the file'}; "
-            f"{path} holds {', '.join(repr(k) for k in known)}"
-        )
-    model, shape = chosen.rsplit(" ", 1)
-    isl, osl = (int(v) for v in shape.split("/"))
-    return model, isl, osl
 
 
 def model_config_for(model: str, path=None) -> ModelConfig:
