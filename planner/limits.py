@@ -12,7 +12,8 @@ Each limit is far above any real planning run and far below what a laptop cannot
   tiles; ``scenarios/chat-and-code.yaml`` expands 5 x 8,819 x 20 x 672 = 0.59 billion and
   its demand takes about 5 s);
 * ``MAX_WINDOW_REQUESTS``: requests the validation simulator's request-level windows draw
-  (SimPy serves about 10^5 per second: the default scenario's two windows draw about 0.7M).
+  (SimPy serves about 10^5 per second: the default scenario's two windows draw about 0.7M);
+* ``DEFAULT_MAX_POINTS``: points a sweep may have unless ``--max-points`` raises it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ MAX_SLICES = 1_000_000  # [slices]
 MAX_DEMAND_WINDOWS = 100_000_000  # [peak windows]
 MAX_TRACE_REQUESTS = 10_000_000_000  # [requests]
 MAX_WINDOW_REQUESTS = 20_000_000  # [requests]
+DEFAULT_MAX_POINTS = 2_000  # [points] a sweep may have unless raised (--max-points)
 
 
 def read_text_bounded(path: Path, what: str, encoding: str = "utf-8") -> str:

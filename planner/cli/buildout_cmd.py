@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from planner.cli.output import emit_json, stderr, stdout
 from planner.outputs import write_all_atomic
@@ -15,6 +14,8 @@ MODES = ("perfect_foresight", "myopic")
 
 def render_buildout(plan) -> None:
     """Human-readable schedule on stdout."""
+    from rich.table import Table
+
     stdout.print(
         f"[bold]{plan.scenario}[/]: buildout over {plan.horizon_periods} periods, mode {plan.mode}; "
         f"status [bold]{plan.status}[/]"

@@ -11,22 +11,22 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-import yaml
-from rich.table import Table
 
+from planner.cli.options import PlannerGroup
 from planner.cli.output import emit_json, fmt, stderr, stdout
-from planner.demand.curve import BANDS, LoadCurve, load_curve_csv
 from planner.errors import ScenarioError
 from planner.outputs import write_all_atomic
-from planner.scenario.load import load_scenario
+
+if TYPE_CHECKING:
+    from planner.demand.curve import LoadCurve
 
 DEFAULT_COMMAND = "curve"
 
 
-class DemandGroup(typer.core.TyperGroup):
+class DemandGroup(PlannerGroup):
     """A group that runs `curve` when the first argument is not a subcommand."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
@@ -37,6 +37,8 @@ class DemandGroup(typer.core.TyperGroup):
 
 def curve_summary(curve: LoadCurve) -> list[dict[str, Any]]:
     """Per workload: mean, highest peak, peak/mean and tokens over the span (and peak bands)."""
+    from planner.demand.curve import BANDS
+
     rows = []
     tokens = curve.tokens()
     for i, name in enumerate(curve.workloads):
@@ -90,6 +92,7 @@ def register(app: typer.Typer, handled) -> None:
         cls=DemandGroup,
         help="Demand: simulate a scenario's load curve (default command `curve`), or fit a trace (`fit`).",
         pretty_exceptions_enable=False,
+        rich_markup_mode=None,  # plain help: full option names, units in [brackets] kept, faster start
     )
 
     @demand_app.command(DEFAULT_COMMAND)
@@ -103,8 +106,10 @@ def register(app: typer.Typer, handled) -> None:
         json_out: bool = typer.Option(False, "--json", help="Print the summary as one JSON document."),
     ) -> None:
         """Simulate SCENARIO's demand section into a load curve; print mean, peak, peak/mean, tokens."""
+        from planner.demand.curve import load_curve_csv
         from planner.demand.simulate import run_scenario_demand
         from planner.pipeline import scenario_curve
+        from planner.scenario.load import load_scenario
 
         if plot is not None and plot.suffix.lower() != ".png":
             raise ScenarioError(f"--plot {plot}: use a .png file name")
@@ -158,6 +163,8 @@ def register(app: typer.Typer, handled) -> None:
         json_out: bool = typer.Option(False, "--json", help="Print the fit as one JSON document."),
     ) -> None:
         """Fit token lengths, rate and burstiness of TRACE as a workload spec (YAML for demand.workloads)."""
+        import yaml
+
         from planner.demand.fit import fit_trace
 
         if tokens_basis not in ("total", "output"):
@@ -180,6 +187,10 @@ def register(app: typer.Typer, handled) -> None:
 
 def render_summary(info: dict[str, Any]) -> None:
     """The human-readable summary of `planner demand`."""
+    from rich.table import Table
+
+    from planner.demand.curve import BANDS
+
     if info["source"] == "generated":
         stdout.print(
             f"[bold]{info['scenario']}[/]: generated demand, seed {info['seed']}, {info['replicas']} replica(s), "

@@ -7,21 +7,24 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
-from planner.catalog.load import Catalog, load_catalog, shipped_catalog
+from planner.cli.options import PlannerGroup
 from planner.cli.output import emit_json, fmt, stderr, stdout
-from planner.compare import Ownership, compare
 from planner.errors import PlannerError, ScenarioError
 
+if TYPE_CHECKING:
+    from planner.catalog.load import Catalog
+
 app = typer.Typer(
+    cls=PlannerGroup,
     no_args_is_help=True,
     add_completion=False,
     help="Capacity planner for AI inference fleets: which GPUs, how many, at what cost per token.",
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: full option names, units in [brackets] kept, no rich start-up cost
 )
 
 
@@ -31,6 +34,8 @@ CATALOG_OPTION = typer.Option(
 
 
 def catalog_from(directory: Path | None) -> Catalog:
+    from planner.catalog.load import load_catalog, shipped_catalog
+
     return shipped_catalog() if directory is None else load_catalog(directory)
 
 
@@ -77,6 +82,10 @@ def compare_cmd(
     catalog: Path = CATALOG_OPTION,
 ) -> None:
     """Cost per million tokens, tokens/s per MW and PFLOPS per $/h, SKU by SKU."""
+    from rich.table import Table
+
+    from planner.compare import Ownership, compare
+
     if tier not in (None, "hyperscaler", "neocloud", "rental_3yr", "owned"):
         raise typer.BadParameter(f"unknown tier '{tier}'", param_hint="--tier")
     if power_basis not in ("all_in", "it"):
@@ -148,6 +157,8 @@ def catalog_cmd(
     catalog: Path = CATALOG_OPTION,
 ) -> None:
     """List catalog SKUs and workloads with their key figures and sources."""
+    from rich.table import Table
+
     cat = catalog_from(catalog)
     if json_out:
         emit_json(
@@ -224,11 +235,9 @@ def _on_sigterm(signum, frame) -> None:
 
 def main() -> None:
     """Console-script entry point. SIGINT and SIGTERM end the run with "interrupted" on stderr,
-    exit code 128 + the signal (130, 143), no temporary file left and worker processes ended."""
-    from planner.optimize.highs import silence_banner
-
+    exit code 128 + the signal (130, 143), no temporary file left and worker processes ended.
+    (HiGHS's start-up banner is silenced where a solver is first made, not here: --help loads no solver.)"""
     signal.signal(signal.SIGTERM, _on_sigterm)
-    silence_banner()
     app()
 
 

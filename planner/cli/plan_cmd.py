@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table
 
 from planner.cli.options import check_out_dir, parse_sets
 from planner.cli.output import emit_json, fmt, stderr, stdout
 from planner.errors import ScenarioError
-from planner.optimize.plan import FleetPlan, dispatch_rows
-from planner.optimize.run import best_single_sku
 from planner.outputs import csv_text, json_text, write_all_atomic
-from planner.scenario.load import load_scenario
+
+if TYPE_CHECKING:
+    from planner.optimize.plan import FleetPlan
 
 FLEET_COLUMNS = [
     "sku",
@@ -82,6 +81,8 @@ def plan_overrides(
 
 
 def plan_files(problem, plan: FleetPlan, out_dir: Path) -> dict[Path, str]:
+    from planner.optimize.plan import dispatch_rows
+
     fleet = [{k: getattr(f, k) for k in FLEET_COLUMNS} for f in plan.fleet]
     return {
         out_dir / "plan.json": json_text(plan.to_dict()),
@@ -96,6 +97,10 @@ def fmt_gap(gap: float | None) -> str:
 
 def render_plan(plan: FleetPlan) -> None:
     """Human-readable plan on stdout."""
+    from rich.table import Table
+
+    from planner.optimize.run import best_single_sku
+
     hours = plan.span_hours
     stdout.print(
         f"[bold]{plan.scenario}[/]: objective {plan.objective}, {plan.slices} slices over {hours:g} h "
@@ -247,6 +252,8 @@ def parse_served_fractions(text: str | None) -> tuple[float, ...] | None:
 
 def render_tradeoff(problem, fractions: tuple[float, ...], json_out: bool) -> None:
     """The least $/M tokens at each service floor: a table, or one JSON document."""
+    from rich.table import Table
+
     from planner.optimize.run import served_fraction_tradeoff
 
     points = served_fraction_tradeoff(problem, fractions)
@@ -343,6 +350,7 @@ def register(app: typer.Typer, handled) -> None:
         """Pick the GPU mix with the lowest cost per token inside the power and budget caps."""
         from planner.optimize.run import plan_fleet
         from planner.pipeline import scenario_problem
+        from planner.scenario.load import load_scenario
 
         overrides = plan_overrides(
             objective, power_cap_mw, budget_usd_per_hour, capex_budget_usd, solver, time_limit, gap, sets

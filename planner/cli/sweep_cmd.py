@@ -10,15 +10,12 @@ import time
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from planner.cli.options import folder_problem
 from planner.cli.output import emit_json, stderr, stdout
-from planner.documents import sweep_document
 from planner.errors import ScenarioError
+from planner.limits import DEFAULT_MAX_POINTS
 from planner.outputs import write_all_atomic
-from planner.sweep.grid import DEFAULT_MAX_POINTS
 
 
 def stderr_is_terminal() -> bool:
@@ -65,6 +62,8 @@ def check_output_paths(out: Path | None, plot: Path | None) -> None:
 
 
 def render_table(spec, df) -> None:
+    from rich.table import Table
+
     from planner.sweep.frontier import sku_ids
 
     table = Table(title=f"sweep of {spec.scenario_path.name}: {len(df)} points ({spec.mode})", title_justify="left")
@@ -127,6 +126,9 @@ def register(app: typer.Typer, handled) -> None:
         plot: Path = typer.Option(None, "--plot", help="Write frontier charts (PNG) to this folder."),
     ) -> None:
         """Plan a grid (or random samples) of scenario variants: one tidy table, frontiers, infeasible points kept."""
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from planner.documents import sweep_document
         from planner.sweep.executors import make_executor
         from planner.sweep.frontier import frontier_charts
         from planner.sweep.grid import build_sweep

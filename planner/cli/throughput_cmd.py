@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from planner.cli.options import PlannerGroup
 from planner.cli.output import emit_json, stdout
 from planner.errors import ScenarioError
 from planner.outputs import write_all_atomic
@@ -13,8 +14,10 @@ from planner.outputs import write_all_atomic
 
 def register(app: typer.Typer, handled) -> None:
     throughput_app = typer.Typer(
+        cls=PlannerGroup,
         help="Throughput of your own model: import benchmark results into a curve file.",
         pretty_exceptions_enable=False,
+        rich_markup_mode=None,  # plain help: full option names, units in [brackets] kept, faster start
         no_args_is_help=True,
     )
 

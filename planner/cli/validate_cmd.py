@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
 from planner.cli.output import emit_json, stderr, stdout
 from planner.errors import ScenarioError
 from planner.outputs import csv_text, json_text, write_all_atomic
-from planner.validate.loop import LoopIteration, LoopResult, scenario_seed
 from planner.validate.metrics import DEFAULT_MAX_QUEUE_DELAY_S, DEFAULT_PATIENCE_S, FleetSimResult, SloTargets
-from planner.validate.sim import ValidationOptions
+
+if TYPE_CHECKING:
+    from planner.validate.loop import LoopIteration, LoopResult
+    from planner.validate.sim import ValidationOptions
 
 
 def validation_options(
@@ -30,6 +32,8 @@ def validation_options(
     max_queue_delay_s: float,
     patience_s: float,
 ) -> ValidationOptions:
+    from planner.validate.sim import ValidationOptions
+
     options = ValidationOptions(
         seed=scenario_seed if seed is None else seed,
         router=router,
@@ -51,6 +55,8 @@ def _pct(x: float | None) -> str:
 
 
 def render_validation(r: FleetSimResult) -> None:
+    from rich.table import Table
+
     t = r.targets
     stdout.print(
         f"[bold]{r.scenario}[/]: validation, seed {r.seed}, router {r.router}, failures {'on' if r.failures else 'off'}; "
@@ -155,6 +161,8 @@ def render_iteration(it: LoopIteration) -> None:
 
 
 def render_loop(loop: LoopResult) -> None:
+    from rich.table import Table
+
     table = Table(
         title=f"closed loop: SLO target {loop.slo_target:.2%}, started at max_utilization "
         f"{loop.start_max_utilization:.2f} ({start_text(loop.start)})",
@@ -245,6 +253,7 @@ def register(app: typer.Typer, handled) -> None:
         """Simulate the plan's fleet against the demand: SLO attainment, queues, failures, realised $/M tokens."""
         from planner.cli.options import parse_sets
         from planner.scenario.load import load_scenario
+        from planner.validate.loop import scenario_seed
         from planner.validate.run import validate_scenario
 
         if burstiness is not None and not (burstiness > 0 and math.isfinite(burstiness)):

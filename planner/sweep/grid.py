@@ -29,10 +29,10 @@ from pydantic import BaseModel
 
 from planner.errors import ScenarioError
 from planner.inputs import annotation_types
+from planner.limits import DEFAULT_MAX_POINTS
 from planner.scenario.load import ScenarioFile, load_scenario, parse_override_value
 from planner.scenario.schema import Scenario, Site, SkuEntry
 
-DEFAULT_MAX_POINTS = 2_000  # points a sweep may have unless raised (--max-points)
 MAX_VALUES_PER_PARAM = 1_000_000  # values one range may expand to (memory guard before counting)
 
 
