@@ -29,10 +29,7 @@ DEFAULT_COMMAND = "curve"
 class DemandGroup(PlannerGroup):
     """A group that runs `curve` when the first argument is not a subcommand."""
 
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
-            args = [DEFAULT_COMMAND, *args]
-        return super().parse_args(ctx, args)
+    default_command = DEFAULT_COMMAND
 
 
 def curve_summary(curve: LoadCurve) -> list[dict[str, Any]]:

@@ -214,12 +214,22 @@ from planner.cli import (  # noqa: E402
     demand_cmd,
     plan_cmd,
     report_cmd,
+    scenarios_cmd,
     sweep_cmd,
     throughput_cmd,
     validate_cmd,
 )
 
-for _module in (plan_cmd, demand_cmd, validate_cmd, buildout_cmd, sweep_cmd, report_cmd, throughput_cmd):
+for _module in (
+    plan_cmd,
+    demand_cmd,
+    validate_cmd,
+    buildout_cmd,
+    sweep_cmd,
+    report_cmd,
+    throughput_cmd,
+    scenarios_cmd,
+):
     _module.register(app, handled)
 
 

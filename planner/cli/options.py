@@ -16,7 +16,19 @@ class PlannerGroup(typer.core.TyperGroup):
 
     Typer coerces every parameter value that is not already a bool through a pydantic
     adapter; a group's unset --help (None) made `planner plan --help` import pydantic and
-    build an adapter (0.2 s of a 0.35 s start). A bool default skips that: 0.14 s."""
+    build an adapter (0.2 s of a 0.35 s start). A bool default skips that: 0.14 s.
+
+    A subclass with ``default_command`` runs that command when the first argument is not a
+    subcommand name (`planner demand scenario.yaml` is `planner demand curve scenario.yaml`)."""
+
+    default_command: str | None = None
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        if self.default_command is not None and (
+            not args or (args[0] not in self.commands and args[0] not in ("--help", "-h"))
+        ):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
 
     def get_help_option(self, ctx):
         option = super().get_help_option(ctx)

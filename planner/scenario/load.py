@@ -96,8 +96,11 @@ def scenario_sha256(sf: ScenarioFile) -> str:
 
 
 def load_scenario(path: Path | None = None, overrides: dict[str, Any] | None = None) -> ScenarioFile:
-    """Read, override and validate a scenario file (default: the embedded default scenario)."""
-    path = Path(path) if path is not None else default_scenario_path()
+    """Read, override and validate a scenario file (default: the embedded default scenario).
+    ``path`` may also name a shipped scenario (``chat-and-code``): planner.scenario.shipped."""
+    from planner.scenario.shipped import resolve_scenario
+
+    path = resolve_scenario(path) if path is not None else default_scenario_path()
     data = read_yaml(path, "scenario")
     if not isinstance(data, dict):
         raise ScenarioError(
