@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -13,6 +14,7 @@ from planner.cli.main import app
 from planner.demand.curve import LoadCurve, read_load_curve
 from planner.demand.fit import fit_trace
 from planner.demand.simulate import simulate_scenario_demand
+from planner.errors import ScenarioError
 from planner.optimize.problem import build_problem
 from planner.optimize.run import plan_fleet
 from planner.pipeline import run_plan
@@ -83,11 +85,50 @@ def test_demand_is_deterministic_per_seed(runner, tmp_path):
         assert runner.invoke(app, ["demand", str(scenario), "--seed", seed, "--out", str(path)]).exit_code == 0
     assert paths[0].read_bytes() == paths[1].read_bytes()
     assert paths[0].read_bytes() != paths[2].read_bytes()
-    # the seed is recorded in the curve itself and read back
-    assert paths[2].read_text().startswith("# seed=2\n")
-    from planner.demand.curve import read_load_curve
-
+    # the header comes first (pandas and spreadsheets read it as is); the seed is in the sidecar, read back
+    assert paths[2].read_text().startswith("hour,chat,code,")
+    meta = json.loads((tmp_path / "c2.meta.json").read_text())
+    assert meta["seed"] == 2 and meta["workloads"] == ["chat", "code"] and meta["made_by"] == "planner demand"
     assert read_load_curve(paths[2]).seed == 2
+    frame = pd.read_csv(paths[2])
+    assert list(frame.columns[:3]) == ["hour", "chat", "code"] and len(frame) == 7 * 24
+
+
+def test_older_curves_with_a_seed_line_still_read(tmp_path):
+    old = tmp_path / "old.csv"
+    old.write_text("# seed=7\nhour,chat\n0,10\n1,12\n")
+    assert read_load_curve(old).seed == 7
+    (tmp_path / "old.meta.json").write_text('{"seed": 8}')
+    with pytest.raises(ScenarioError, match="disagree"):
+        read_load_curve(old)
+    (tmp_path / "old.meta.json").write_text("{not json")
+    with pytest.raises(ScenarioError, match="old.meta.json: not valid JSON"):
+        read_load_curve(old)
+
+
+def test_a_file_with_only_a_demand_section(runner, tmp_path):
+    data = yaml.safe_load(short_scenario(tmp_path).read_text())
+    only = tmp_path / "traffic.yaml"
+    only.write_text(yaml.safe_dump({"demand": data["demand"]}, sort_keys=False))
+    result = runner.invoke(app, ["demand", str(only), "--json", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    full = json.loads(runner.invoke(app, ["demand", str(tmp_path / "scn.yaml"), "--json", "--seed", "3"]).stdout)
+    assert doc["scenario"] == "traffic" and doc["workloads"] == full["workloads"]
+    csv_only = tmp_path / "csv-only.yaml"
+    csv_only.write_text(yaml.safe_dump({"name": "w", "demand": {"load_curve": str(SCENARIOS / "default-demand.csv")}}))
+    read = runner.invoke(app, ["demand", str(csv_only), "--json"])
+    assert read.exit_code == 0 and json.loads(read.stdout)["source"] == "load_curve"
+    stray = tmp_path / "stray.yaml"
+    stray.write_text(yaml.safe_dump({"demand": data["demand"], "workloads": data["workloads"]}))
+    refused = runner.invoke(app, ["demand", str(stray)])
+    assert refused.exit_code == 2 and "no skus" in refused.stderr and "workloads" in refused.stderr
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("name: x\n")
+    refused = runner.invoke(app, ["demand", str(empty)])
+    assert refused.exit_code == 2 and "demand: section" in refused.stderr
+    # a demand file is not a scenario: plan refuses it, naming skus
+    assert runner.invoke(app, ["plan", str(only)]).exit_code == 2
 
 
 def test_demand_default_scenario_reads_its_curve(runner):

@@ -95,22 +95,29 @@ def register(app: typer.Typer, handled) -> None:
     @demand_app.command(DEFAULT_COMMAND)
     @handled
     def curve_cmd(
-        scenario: Path = typer.Argument(None, help="Scenario YAML (default: the embedded default scenario)."),
-        out: Path = typer.Option(None, "--out", help="Write the load curve CSV (readable as demand.load_curve)."),
+        scenario: Path = typer.Argument(
+            None,
+            help="Scenario YAML, or a file with only a demand: section (default: the embedded default scenario).",
+        ),
+        out: Path = typer.Option(
+            None,
+            "--out",
+            help="Write the load curve CSV (readable as demand.load_curve; header first) and its <name>.meta.json.",
+        ),
         seed: int = typer.Option(None, "--seed", min=0, help="Override demand.seed."),
         replicas: int = typer.Option(None, "--replicas", min=1, help="Monte Carlo replicas for P50/P95/P99 bands."),
         plot: Path = typer.Option(None, "--plot", help="Draw the curve to this PNG file."),
         json_out: bool = typer.Option(False, "--json", help="Print the summary as one JSON document."),
     ) -> None:
         """Simulate SCENARIO's demand section into a load curve; print mean, peak, peak/mean, tokens."""
-        from planner.demand.curve import load_curve_csv
+        from planner.demand.curve import curve_meta_json, load_curve_csv, meta_path
         from planner.demand.simulate import run_scenario_demand
         from planner.pipeline import scenario_curve
-        from planner.scenario.load import load_scenario
+        from planner.scenario.load import load_demand_file
 
         if plot is not None and plot.suffix.lower() != ".png":
             raise ScenarioError(f"--plot {plot}: use a .png file name")
-        sf = load_scenario(scenario)
+        sf = load_demand_file(scenario)
         demand = sf.scenario.demand
         info: dict[str, Any] = {"scenario": sf.scenario.name, "file": str(sf.path)}
         if demand.load_curve:
@@ -141,7 +148,14 @@ def register(app: typer.Typer, handled) -> None:
         files: dict[Path, str | bytes] = {}
         if out is not None:
             files[out] = load_curve_csv(curve)
+            meta = {
+                k: info[k]
+                for k in ("scenario", "file", "source", "replicas", "sizing", "peak_resolution_s")
+                if k in info
+            }
+            files[meta_path(out)] = curve_meta_json(curve, made_by="planner demand", **meta)
             info["out"] = str(out)
+            info["meta"] = str(meta_path(out))
         if plot is not None:
             files[plot] = plot_png(curve, f"{sf.scenario.name}: demand (seed {curve.seed})")
             info["plot"] = str(plot)
@@ -222,6 +236,6 @@ def render_summary(info: dict[str, Any]) -> None:
         table.add_row(*cells)
     stdout.print(table)
     stdout.print("tokens/s are total (input + output) unless a workload counts output only; peak = busiest window")
-    for key in ("out", "plot"):
+    for key in ("out", "meta", "plot"):
         if key in info:
             stderr.print(f"wrote {info[key]}")

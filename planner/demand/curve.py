@@ -9,13 +9,18 @@ CSV form (what `demand.load_curve` reads and `planner demand --out` writes):
 * ``<workload>.peak`` (optional): the peak within the slice that capacity must serve
   (default: the mean). With Monte Carlo replicas it is the band chosen for sizing.
 * ``<workload>.p50|.p95|.p99`` (optional): bands of the peak over replicas, kept for reports.
-* leading lines starting with ``#`` are comments; ``# seed=N`` records the demand seed.
+* the header is the first line, so ``pandas.read_csv`` and spreadsheets read the file as it is;
+  the seed and how the curve was made go in a sidecar ``<name>.meta.json`` beside it
+  (``planner demand --out curve.csv`` writes ``curve.meta.json``), read back for ``seed``;
+* leading lines starting with ``#`` are comments; ``# seed=N`` (what older versions wrote) is
+  still read as the demand seed.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -54,8 +59,36 @@ def _fail(path: str, problems: list[str]) -> ScenarioError:
     return ScenarioError(f"load curve {path}: {len(problems)} problem(s) found", problems)
 
 
+def meta_path(path: Path) -> Path:
+    """The sidecar of a curve CSV: ``curve.csv`` -> ``curve.meta.json``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.meta.json")
+
+
+def curve_meta_json(curve: LoadCurve, **info) -> str:
+    """The sidecar text: the seed, the columns and ``info`` (how the curve was made)."""
+    doc = {"seed": curve.seed, "workloads": list(curve.workloads), "slices": len(curve.start_hours), **info}
+    return json.dumps(doc, indent=2, sort_keys=False) + "\n"
+
+
+def _sidecar_seed(path: Path) -> int | None:
+    side = meta_path(path)
+    if not side.is_file():
+        return None
+    try:
+        doc = json.loads(read_text_bounded(side, "load curve sidecar"))
+    except json.JSONDecodeError as exc:
+        raise ScenarioError(f"{side}: not valid JSON ({exc.msg} at line {exc.lineno}); fix or delete it") from None
+    seed = doc.get("seed") if isinstance(doc, dict) else None
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise ScenarioError(f"{side}: seed {seed!r} is not a whole number >= 0; fix or delete the sidecar")
+    return seed
+
+
 def read_load_curve(path: Path, slice_hours: float | None = None) -> LoadCurve:
-    """Read and check a load-curve CSV. Every problem is reported with its row and column."""
+    """Read and check a load-curve CSV. Every problem is reported with its row and column.
+    The seed comes from a ``# seed=N`` line (older files) or the ``<name>.meta.json`` sidecar."""
+    path = Path(path)
     if not path.exists():
         raise ScenarioError(f"load curve file not found: {path}")
     text = read_text_bounded(path, "load curve", encoding="utf-8-sig")  # a BOM (Excel's "CSV UTF-8") is dropped
@@ -66,6 +99,13 @@ def read_load_curve(path: Path, slice_hours: float | None = None) -> LoadCurve:
         m = re.match(r"#\s*seed\s*=\s*(\d+)", lines[skip].strip())
         seed = int(m.group(1)) if m else seed
         skip += 1
+    side = _sidecar_seed(path)
+    if seed is not None and side is not None and side != seed:
+        raise ScenarioError(
+            f"load curve {path}: its '# seed={seed}' line and {meta_path(path)} (seed {side}) disagree; "
+            "delete the one that is stale"
+        )
+    seed = seed if seed is not None else side
     rows = list(csv.reader(io.StringIO("\n".join(lines[skip:]))))
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
@@ -159,7 +199,8 @@ def read_load_curve(path: Path, slice_hours: float | None = None) -> LoadCurve:
 
 
 def load_curve_csv(curve: LoadCurve) -> str:
-    """CSV text of a curve (the form read_load_curve reads), fixed formatting for byte-stable output."""
+    """CSV text of a curve (the form read_load_curve reads), fixed formatting for byte-stable output.
+    The header is the first line; the seed goes in the sidecar (``curve_meta_json``)."""
     names = list(curve.workloads)
     header = ["hour", *names, *(f"{w}.peak" for w in names)]
     for b in BANDS:
@@ -170,8 +211,6 @@ def load_curve_csv(curve: LoadCurve) -> str:
         if b in curve.bands:
             cols += list(curve.bands[b])
     out = io.StringIO()
-    if curve.seed is not None:
-        out.write(f"# seed={curve.seed}\n")
     out.write(",".join(header) + "\n")
     for row in zip(*cols, strict=True):
         out.write(",".join(f"{v:.10g}" for v in row) + "\n")

@@ -12,7 +12,7 @@ import yaml
 from planner.errors import ScenarioError
 from planner.inputs import read_yaml, validate_model
 from planner.resources import scenarios_dir
-from planner.scenario.schema import Scenario
+from planner.scenario.schema import DemandScenario, Scenario
 
 DEFAULT_SCENARIO = "default.yaml"
 
@@ -21,7 +21,7 @@ DEFAULT_SCENARIO = "default.yaml"
 class ScenarioFile:
     """A validated scenario and the file it came from (relative paths resolve against its folder)."""
 
-    scenario: Scenario
+    scenario: Scenario | DemandScenario  # DemandScenario only from load_demand_file
     path: Path
     notes: tuple[str, ...] = ()  # inputs the file sets that no command uses (planner.scenario.effects)
 
@@ -127,3 +127,31 @@ def scenario_file(data: dict[str, Any], path: Path, overridden: tuple[str, ...] 
         where = "override" if any(i.path in overridden for i in inert) else str(path)
         raise ScenarioError(f"{where}: {len(errors)} input(s) without effect", errors)
     return ScenarioFile(scenario, Path(path).resolve(), tuple(i.message for i in inert))
+
+
+def load_demand_file(path: Path | None = None) -> ScenarioFile:
+    """A file for `planner demand`: a whole scenario, or one with only a ``demand:`` section
+    (plus ``name`` and ``description``; no ``skus``). A file without ``skus`` that has any other
+    scenario section is refused: it is a scenario missing its SKUs, not a demand file."""
+    from planner.scenario.shipped import resolve_scenario
+
+    path = resolve_scenario(path) if path is not None else default_scenario_path()
+    data = read_yaml(path, "demand")
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"{path}: a demand file must be a mapping with a demand: section, got {type(data).__name__}"
+        )
+    if "skus" in data:
+        return load_scenario(path)
+    others = sorted(set(data) - set(DemandScenario.model_fields))
+    if others:
+        raise ScenarioError(
+            f"{path}: no skus, so this is read as a demand file (demand:, with name and description), but it "
+            f"also has {', '.join(others)}; add skus to make it a scenario, or keep only the demand section"
+        )
+    if "demand" not in data:
+        raise ScenarioError(f"{path}: a demand file needs a demand: section (load_curve, or workloads to generate)")
+    dem = validate_model(DemandScenario, data, str(path))
+    if dem.name is None:
+        dem = dem.model_copy(update={"name": Path(path).stem})
+    return ScenarioFile(dem, Path(path).resolve())

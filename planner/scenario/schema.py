@@ -376,6 +376,14 @@ class Solver(Strict):
 Objective = Literal["min_cost", "max_tokens", "min_cost_per_token"]
 
 
+class DemandScenario(Strict):
+    """A file with only a demand section (for `planner demand`): no SKUs, nothing to plan."""
+
+    name: str | None = Field(default=None, description="Name; default: the file's stem.")
+    description: str | None = None
+    demand: Demand
+
+
 class Scenario(Strict):
     """A planning scenario."""
 
