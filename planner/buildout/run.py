@@ -556,15 +556,21 @@ def buildout_problem_from(sf) -> BuildoutProblem:
     return build_buildout_problem(sf, scenario_curve(sf))
 
 
+def default_buildout_path():
+    """The shipped buildout scenario (`planner buildout` with no file)."""
+    from planner.resources import scenarios_dir
+
+    return scenarios_dir() / DEFAULT_BUILDOUT
+
+
 def run_buildout(
     scenario=None, overrides: dict[str, Any] | None = None, mode: str | None = None, *, compare_myopia: bool = False
 ) -> BuildoutPlan:
     """Plan a scenario file's buildout (default: the shipped scenarios/buildout.yaml)."""
-    from planner.resources import scenarios_dir
     from planner.scenario.load import ScenarioFile, load_scenario
 
     if isinstance(scenario, ScenarioFile):
         sf = scenario
     else:
-        sf = load_scenario(scenario if scenario is not None else scenarios_dir() / DEFAULT_BUILDOUT, overrides)
+        sf = load_scenario(scenario if scenario is not None else default_buildout_path(), overrides)
     return plan_buildout(buildout_problem_from(sf), mode, compare_myopia=compare_myopia)

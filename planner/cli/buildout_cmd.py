@@ -105,7 +105,11 @@ def register(app: typer.Typer, handled) -> None:
             None, help="Scenario YAML with a buildout: section (default: the shipped one)."
         ),
         json_out: bool = typer.Option(False, "--json", help="Print the schedule as one JSON document."),
-        out: Path = typer.Option(None, "--out", help="Write buildout.json, schedule.csv, periods.csv, schedule.png."),
+        out: Path = typer.Option(
+            None,
+            "--out",
+            help="Write buildout.json, schedule.csv, periods.csv, schedule.png, recommendation.xlsx and .csv.",
+        ),
         mode: str = typer.Option(None, "--mode", help="perfect_foresight | myopic (default: the scenario's)."),
         compare_myopia: bool = typer.Option(
             False, "--compare-myopia", help="Also solve the other mode; report the cost of myopia."
@@ -115,18 +119,28 @@ def register(app: typer.Typer, handled) -> None:
     ) -> None:
         """Plan purchases and retirements period by period: the schedule, MW and spend, cost per token."""
         from planner.buildout.report import buildout_files
-        from planner.buildout.run import run_buildout
+        from planner.buildout.run import buildout_problem_from, default_buildout_path, plan_buildout
         from planner.cli.options import check_out_dir, parse_sets
+        from planner.scenario.load import load_scenario
 
         if mode is not None and mode not in MODES:
             raise typer.BadParameter(f"unknown mode '{mode}' (use {' or '.join(MODES)})", param_hint="--mode")
-        check_out_dir(out, "buildout.json, schedule.csv, periods.csv and schedule.png")
+        check_out_dir(
+            out, "buildout.json, schedule.csv, periods.csv, schedule.png, recommendation.xlsx and recommendation.csv"
+        )
         overrides = parse_sets(sets)
         if exact:
             overrides["solver.time_aggregation"] = "off"
-        plan = run_buildout(scenario, overrides, mode, compare_myopia=compare_myopia)
+        sf = load_scenario(scenario if scenario is not None else default_buildout_path(), overrides)
+        problem = buildout_problem_from(sf)
+        plan = plan_buildout(problem, mode, compare_myopia=compare_myopia)
         if out is not None and plan.status != "infeasible":
-            write_all_atomic(buildout_files(plan, out), folder=out)
+            from planner.report.workbook import buildout_csv, buildout_workbook
+
+            files = buildout_files(plan, out)
+            files[out / "recommendation.xlsx"] = buildout_workbook(sf, [s.sku for s in problem.skus], plan)
+            files[out / "recommendation.csv"] = buildout_csv(sf, plan)
+            write_all_atomic(files, folder=out)
         if json_out:
             emit_json(plan.to_dict())
         else:

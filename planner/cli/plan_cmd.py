@@ -80,15 +80,23 @@ def plan_overrides(
     return o
 
 
-def plan_files(problem, plan: FleetPlan, out_dir: Path) -> dict[Path, str]:
+def plan_files(sf, problem, plan: FleetPlan, out_dir: Path) -> dict[Path, str | bytes]:
+    """Everything `plan --out` writes: the plan, its fleet and dispatch, and the recommendation
+    workbook (and its Fleet sheet as CSV) when the plan is feasible."""
     from planner.optimize.plan import dispatch_rows
 
     fleet = [{k: getattr(f, k) for k in FLEET_COLUMNS} for f in plan.fleet]
-    return {
+    files: dict[Path, str | bytes] = {
         out_dir / "plan.json": json_text(plan.to_dict()),
         out_dir / "fleet.csv": csv_text(fleet, FLEET_COLUMNS),
         out_dir / "dispatch.csv": csv_text(dispatch_rows(problem, plan)),
     }
+    if plan.status != "infeasible":
+        from planner.report.workbook import plan_csv, plan_workbook
+
+        files[out_dir / "recommendation.xlsx"] = plan_workbook(sf, problem, plan)
+        files[out_dir / "recommendation.csv"] = plan_csv(sf, plan)
+    return files
 
 
 def fmt_gap(gap: float | None) -> str:
@@ -306,7 +314,11 @@ def register(app: typer.Typer, handled) -> None:
     def plan_cmd(
         scenario: Path = typer.Argument(None, help="Scenario YAML (default: the embedded default scenario)."),
         json_out: bool = typer.Option(False, "--json", help="Print the plan as one JSON document."),
-        out: Path = typer.Option(None, "--out", help="Write plan.json, fleet.csv and dispatch.csv to this folder."),
+        out: Path = typer.Option(
+            None,
+            "--out",
+            help="Write plan.json, fleet.csv, dispatch.csv, recommendation.xlsx and recommendation.csv to this folder.",
+        ),
         write_model: Path = typer.Option(None, "--write-model", help="Write the MILP (.lp or .mps) for inspection."),
         objective: str = typer.Option(None, help="min_cost | max_tokens | min_cost_per_token."),
         power_cap_mw: float = typer.Option(None, "--power-cap-mw", help="Override constraints.power_cap_mw. [MW]"),
@@ -359,7 +371,7 @@ def register(app: typer.Typer, handled) -> None:
             overrides["solver.time_aggregation"] = "off"
         if threads is not None:
             overrides["solver.threads"] = threads
-        check_out_dir(out, "plan.json, fleet.csv and dispatch.csv")
+        check_out_dir(out, "plan.json, fleet.csv, dispatch.csv, recommendation.xlsx and recommendation.csv")
         fractions = parse_served_fractions(served_fraction)
         if fractions is not None and overrides.setdefault("objective", "min_cost_per_token") != "min_cost_per_token":
             raise ScenarioError(
@@ -395,7 +407,7 @@ def register(app: typer.Typer, handled) -> None:
 
         plan = with_band_report(sf, problem, plan)
         if out is not None:
-            write_all_atomic(plan_files(problem, plan, out), folder=out)
+            write_all_atomic(plan_files(sf, problem, plan, out), folder=out)
         if json_out:
             emit_json(plan.to_dict() if loop is None else {**plan.to_dict(), "validation": loop.to_dict()})
         else:

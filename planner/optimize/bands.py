@@ -32,9 +32,17 @@ def with_throughput_band(sf: ScenarioFile, band: str) -> ScenarioFile:
 
 
 def estimated_numbers(problem: FleetProblem) -> list[dict[str, Any]]:
-    """Every estimated throughput figure the problem uses: SKU, workload, value, basis."""
+    """Every estimated throughput figure the problem uses: SKU, workload, value, its band's
+    low and high, basis. [tokens/s per GPU]"""
     return [
-        {"sku": s.id, "workload": w, "tokens_per_s_per_gpu": s.throughput[w], "basis": b}
+        {
+            "sku": s.id,
+            "workload": w,
+            "tokens_per_s_per_gpu": s.throughput[w],
+            "low": s.throughput_range.get(w, (None, None))[0],
+            "high": s.throughput_range.get(w, (None, None))[1],
+            "basis": b,
+        }
         for s in problem.skus
         for w, b in s.throughput_basis.items()
         if b.startswith("estimated")

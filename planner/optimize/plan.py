@@ -275,11 +275,12 @@ def assemble_plan(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, 
                 if s.cooling == "liquid" and s.on_site
                 else 0.0,
                 "decommissioned_units": int(s.min_units - n) if s.procurement == "existing" else None,
-                "capex_usd": 0.0
-                if math.isnan(s.capex_usd_per_gpu)
-                else max(n - s.min_units, 0) * s.gpus_per_unit * s.capex_usd_per_gpu,
-                "cost_per_million_tokens": float(ev["column_cost_usd"][j] / tokens * 1e6) if tokens > 0 else None,
             }
+        # every plan: the purchase money of its new units, and its own cost per token
+        place["capex_usd"] = (
+            0.0 if math.isnan(s.capex_usd_per_gpu) else max(n - s.min_units, 0) * s.gpus_per_unit * s.capex_usd_per_gpu
+        )
+        place["cost_per_million_tokens"] = float(ev["column_cost_usd"][j] / tokens * 1e6) if tokens > 0 else None
         fleet.append(
             SkuResult(
                 sku=s.id,

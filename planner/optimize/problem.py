@@ -40,6 +40,8 @@ class SkuData:
     max_units: float  # supply limit, inf if none [units]
     throughput: dict[str, float]  # workload -> tokens/s per GPU; absent = cannot serve
     throughput_basis: dict[str, str]  # workload -> how the figure was obtained
+    # workload -> (low, high) of an estimated figure's band [tokens/s per GPU]; measured figures have none
+    throughput_range: dict[str, tuple[float, float]] = field(default_factory=dict)
     mtbf_hours_per_gpu: float | None = None
     mttr_hours: float | None = None
     gpus_per_failure_domain: int | None = None
@@ -333,6 +335,7 @@ def _resolve_sku(
             )
         thr: dict[str, float] = {}
         basis: dict[str, str] = {}
+        ranges: dict[str, tuple[float, float]] = {}
         for w in workloads:
             if e.throughput and w in e.throughput:
                 thr[w], basis[w] = e.throughput[w], "scenario"
@@ -347,6 +350,8 @@ def _resolve_sku(
             series = wmap[w].for_sku(catalog, e.id)
             if not series and e.id in wmap[w].estimates:
                 thr[w], basis[w] = _estimated(wmap[w], e.id)
+                est = wmap[w].estimates[e.id]
+                ranges[w] = (est.low, est.high)
                 continue
             if not series:
                 notes.append(f"{e.id} cannot serve {w}: no measurement on {cat_w}")
@@ -367,6 +372,7 @@ def _resolve_sku(
             max_units=max_units,
             throughput=thr,
             throughput_basis=basis,
+            throughput_range=ranges,
             mtbf_hours_per_gpu=e.mtbf_hours_per_gpu or c.reliability.mtbf_hours_per_gpu.value,
             mttr_hours=e.mttr_hours or c.reliability.mttr_hours.value,
             gpus_per_failure_domain=int(c.reliability.gpus_per_failure_domain.value),

@@ -1,0 +1,147 @@
+"""recommendation.xlsx and recommendation.csv: numbers that are numbers, that add up to the plan."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pandas as pd
+import pytest
+
+from planner.buildout.run import buildout_problem_from, plan_buildout
+from planner.cli.main import app
+from planner.pipeline import run_plan, scenario_problem
+from planner.report.workbook import buildout_csv, buildout_workbook, plan_csv, plan_workbook
+from planner.scenario.load import load_scenario
+
+
+def sheet_rows(wb, name):
+    rows = list(wb[name].iter_rows(values_only=True))
+    return [dict(zip(rows[0], r, strict=True)) for r in rows[1:]]
+
+
+def summary(wb):
+    return {r["item"]: r["value"] for r in sheet_rows(wb, "Summary")}
+
+
+@pytest.fixture(scope="module")
+def default_plan():
+    sf = load_scenario("default")
+    problem = scenario_problem(sf)
+    from planner.optimize.run import plan_fleet
+
+    return sf, problem, plan_fleet(problem)
+
+
+def test_the_plan_workbook_adds_up_to_the_plan(default_plan):
+    sf, problem, plan = default_plan
+    data = plan_workbook(sf, problem, plan)
+    assert data == plan_workbook(sf, problem, plan)  # same plan, same bytes
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == ["Summary", "Fleet", "Caps", "Assumptions", "Throughput", "Sources"]
+    s = summary(wb)
+    assert s["cost per million tokens"] == pytest.approx(plan.cost_per_million_tokens, rel=1e-12)
+    assert s["total cost over the span"] == pytest.approx(plan.total_cost_usd, rel=1e-12)
+    assert s["facility power used"] == pytest.approx(plan.power_mw) and s["power cap"] == 10
+    assert s["binding caps"] == "power_cap" and s["status"] == "optimal"
+    fleet = sheet_rows(wb, "Fleet")
+    body, total = fleet[:-1], fleet[-1]
+    assert total["SKU"] == "total"
+    chosen = [f for f in plan.fleet if f.units or f.existing_units]
+    assert [r["SKU"] for r in body] == [f.sku for f in chosen]
+    for r, f in zip(body, chosen, strict=True):
+        assert r["GPUs"] == f.units * f.gpus_per_unit and r["units"] == f.units
+        assert r["power [MW]"] == pytest.approx(f.power_mw)
+        assert isinstance(r["capex [$]"], int | float) and isinstance(r["token share [%]"], float)
+    assert total["capex [$]"] == pytest.approx(plan.capex_spend_usd, rel=1e-12)
+    assert total["power [MW]"] == pytest.approx(plan.power_mw, rel=1e-12)
+    assert total["run-rate [$/h]"] == pytest.approx(plan.run_rate_usd_per_hour, rel=1e-12)
+    assert total["token share [%]"] == pytest.approx(plan.tokens_served / plan.tokens_served)
+    # per-SKU cost per token weighted by token share is the plan's cost per token
+    weighted = sum(r["cost per token [$/M tokens]"] * r["token share [%]"] for r in body)
+    assert weighted == pytest.approx(plan.cost_per_million_tokens, rel=1e-9)
+    # formats: currency, MW, percentages
+    ws = wb["Fleet"]
+    formats = {ws.cell(1, j).value: ws.cell(2, j).number_format for j in range(1, ws.max_column + 1)}
+    assert "$" in formats["capex [$]"] and formats["token share [%]"].endswith("%")
+    assert formats["power [MW]"] == "#,##0.000"
+    caps = sheet_rows(wb, "Caps")
+    power = next(c for c in caps if c["cap"] == "power_cap")
+    assert power["binding"] == "yes" and power["used"] == pytest.approx(plan.power_mw)
+    assert power["saving over the span [$]"] == pytest.approx(plan.caps[0].saving_usd)
+    a = summary_of(wb, "Assumptions")
+    assert a["pricing tier"] == "hyperscaler" and a["power basis"] == "all_in" and a["PUE"] == 1.3
+    assert len(a["catalog files SHA-256"]) == 64
+    thr = sheet_rows(wb, "Throughput")
+    kinds = {(r["SKU"], r["workload"]): r["basis"] for r in thr}
+    assert kinds[("b200-sxm", "chat")] == "measured" and kinds[("h200-sxm", "chat")] == "interpolated"
+    assert len(sheet_rows(wb, "Sources")) >= 10
+
+
+def summary_of(wb, name):
+    return {r["item"]: r["value"] for r in sheet_rows(wb, name)}
+
+
+def test_the_csv_is_the_fleet_sheet(default_plan):
+    sf, problem, plan = default_plan
+    frame = pd.read_csv(io.StringIO(plan_csv(sf, plan)))
+    wb = openpyxl.load_workbook(io.BytesIO(plan_workbook(sf, problem, plan)))
+    sheet = sheet_rows(wb, "Fleet")[:-1]
+    assert list(frame["SKU"]) == [r["SKU"] for r in sheet]
+    assert "token share [fraction]" in frame.columns
+    assert frame["token share [fraction]"].tolist() == pytest.approx([r["token share [%]"] for r in sheet])
+    assert frame["capex [$]"].sum() == pytest.approx(plan.capex_spend_usd)
+
+
+def test_estimated_figures_carry_their_band():
+    sf = load_scenario("qwen3-estimate")
+    plan = run_plan(sf, explain=False)
+    problem = scenario_problem(sf)
+    wb = openpyxl.load_workbook(io.BytesIO(plan_workbook(sf, problem, plan)))
+    rows = {r["SKU"]: r for r in sheet_rows(wb, "Throughput")}
+    est = rows["b200-sxm"]
+    assert est["basis"] == "estimated"
+    assert (
+        est["band low [tokens/s per GPU]"] < est["throughput [tokens/s per GPU]"] < est["band high [tokens/s per GPU]"]
+    )
+    assert rows["h200-sxm"]["basis"] == "interpolated" and rows["h200-sxm"]["band low [tokens/s per GPU]"] is None
+
+
+def test_placed_plans_have_site_and_procurement_columns():
+    sf = load_scenario("two-sites")
+    plan = run_plan(sf, explain=False)
+    frame = pd.read_csv(io.StringIO(plan_csv(sf, plan)))
+    assert {"site", "procurement", "rack positions"} <= set(frame.columns)
+    assert set(frame["procurement"]) <= {"owned", "reserved", "on_demand", "existing"}
+    assert frame["capex [$]"].sum() == pytest.approx(plan.capex_spend_usd, rel=1e-9)
+
+
+def test_the_buildout_workbook_has_its_schedule():
+    sf = load_scenario("buildout")
+    problem = buildout_problem_from(sf)
+    plan = plan_buildout(problem, None)
+    skus = [s.sku for s in problem.skus]
+    data = buildout_workbook(sf, skus, plan)
+    assert data == buildout_workbook(sf, skus, plan)
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == ["Summary", "Fleet", "Schedule", "Caps", "Assumptions", "Throughput", "Sources"]
+    schedule = sheet_rows(wb, "Schedule")
+    assert [r["period"] for r in schedule] == [p.period for p in plan.periods]
+    assert sum(r["capex [$]"] for r in schedule) == pytest.approx(plan.totals["capex_usd"])
+    fleet = pd.read_csv(io.StringIO(buildout_csv(sf, plan)))
+    for p in plan.periods:
+        rows = fleet[fleet["period"] == p.period]
+        assert rows["GPUs"].sum() == sum(p.gpus.values())
+        assert rows["capex [$]"].sum() == pytest.approx(p.capex_usd)
+    s = summary(wb)
+    assert s["present value"] == pytest.approx(plan.totals["present_value_usd"])
+
+
+def test_plan_and_buildout_out_write_the_recommendation(runner, tmp_path):
+    out = tmp_path / "plan"
+    assert runner.invoke(app, ["plan", "default", "--out", str(out), "--no-explain"]).exit_code == 0
+    assert openpyxl.load_workbook(out / "recommendation.xlsx")["Summary"]["A1"].value == "item"
+    assert (out / "recommendation.csv").read_text().startswith("SKU,family,unit,units,")
+    b = tmp_path / "b"
+    assert runner.invoke(app, ["buildout", "--out", str(b)]).exit_code == 0
+    assert {"recommendation.xlsx", "recommendation.csv", "buildout.json"} <= {p.name for p in b.iterdir()}
