@@ -273,6 +273,8 @@ def test_cli_table_and_out(runner, tmp_path):
         ".planner-files",
         "buildout.json",
         "periods.csv",
+        "recommendation.csv",
+        "recommendation.xlsx",
         "schedule.csv",
         "schedule.png",
     ]

@@ -212,6 +212,7 @@ def catalog_cmd(
 from planner.cli import (  # noqa: E402
     buildout_cmd,
     demand_cmd,
+    diff_cmd,
     plan_cmd,
     report_cmd,
     scenarios_cmd,
@@ -229,6 +230,7 @@ for _module in (
     report_cmd,
     throughput_cmd,
     scenarios_cmd,
+    diff_cmd,
 ):
     _module.register(app, handled)
 

@@ -9,6 +9,7 @@ from typing import Any
 from rich.console import Console
 
 from planner.outputs import json_text
+from planner.units import si  # noqa: F401 (the CLI's human figures)
 
 # emoji off: ":b:" in "a:b:step" or in a user's value must stay text
 stdout = Console(highlight=False, soft_wrap=False, width=200, emoji=False)
