@@ -19,7 +19,7 @@ from planner.errors import ScenarioError, SolverError
 from planner.scenario.load import load_scenario
 from planner.sweep import grid
 from planner.sweep.executors import DaskExecutor, ProcessExecutor, SerialExecutor, make_executor
-from planner.sweep.frontier import frontier, frontier_charts
+from planner.sweep.frontier import frontier, frontier_charts, frontier_figure
 from planner.sweep.grid import build_sweep, grid_points, parse_params, parse_values, sample_points, valid_paths
 from planner.sweep.run import run_sweep, table_csv
 
@@ -303,6 +303,25 @@ def test_frontier_chart_is_a_png(cap_sweep):
     assert list(charts) == ["frontier_constraints_power_cap_mw.png"]
     png = charts["frontier_constraints_power_cap_mw.png"]
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_frontier_cost_axis_starts_at_zero_and_infeasible_points_are_missing(cap_sweep):
+    spec, df = cap_sweep
+    fig = frontier_figure(df, CAP, spec.paths)
+    ax = fig.axes[0]
+    assert ax.get_ylim()[0] == 0  # a 0.05 % change does not look like a cliff
+    (line,) = [ln for ln in ax.get_lines() if len(ln.get_xdata()) == len(df)]
+    xs, ys = np.asarray(line.get_xdata(), dtype=float), np.asarray(line.get_ydata(), dtype=float)
+    assert math.isnan(ys[xs == 9.5][0])  # the infeasible cap: a break in the line, not a zero
+    assert np.isfinite(ys[xs != 9.5]).all()
+    spans = [p for p in ax.patches if p.get_label() == "infeasible: no plan"]
+    assert len(spans) == 1
+    x0, x1 = spans[0].get_x(), spans[0].get_x() + spans[0].get_width()
+    assert x0 < 9.5 < x1 and x1 < 9.9
+    ok = df[df["status"] == "optimal"]["cost_per_million_tokens"]
+    spread = (ok.max() - ok.min()) / ok.min()
+    (label,) = [t.get_text() for t in ax.texts]
+    assert f"{spread:.2%} above lowest" in label
 
 
 def test_input_errors_inside_a_point_become_invalid_rows():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from planner.cli.output import emit_json, stderr, stdout
+from planner.cli.output import emit_json, si, stderr, stdout
 from planner.outputs import write_all_atomic
 
 MODES = ("perfect_foresight", "myopic")
@@ -57,12 +57,12 @@ def render_buildout(plan) -> None:
     t = plan.totals
     budget = t["total_capex_budget_usd"]
     stdout.print(
-        f"horizon: cost ${t['cost_usd']:,.0f} (capital ${t['capital_usd']:,.0f}, fixed ${t['fixed_usd']:,.0f}, "
-        f"energy ${t['energy_usd']:,.0f}); present value ${t['present_value_usd']:,.0f}; "
-        f"{t['tokens']:.4g} tokens; [bold]${t['cost_per_million_tokens']:.4f}/M tokens[/]"
+        f"horizon: cost {si(t['cost_usd'], '$')} (capital {si(t['capital_usd'], '$')}, fixed "
+        f"{si(t['fixed_usd'], '$')}, energy {si(t['energy_usd'], '$')}); present value "
+        f"{si(t['present_value_usd'], '$')}; {si(t['tokens'], 'tokens')}; [bold]${t['cost_per_million_tokens']:.4f}/M tokens[/]"
     )
     stdout.print(
-        f"capex: ${t['capex_usd']:,.0f}" + (f" of ${budget:,.0f} horizon budget" if budget is not None else "")
+        f"capex: {si(t['capex_usd'], '$')}" + (f" of {si(budget, '$')} horizon budget" if budget is not None else "")
     )
     st = plan.story
     if st.get("blackwell_majority_from"):
@@ -79,8 +79,8 @@ def render_buildout(plan) -> None:
             stdout.print(f"cost of myopia: n/a ({m.get('status')})")
         else:
             stdout.print(
-                f"cost of myopia: ${m['cost_of_myopia_usd']:,.0f} ({m['cost_of_myopia_share']:.2%} of the perfect-"
-                f"foresight present value ${m['present_value_perfect_foresight_usd']:,.0f}; MIP gaps up to "
+                f"cost of myopia: {si(m['cost_of_myopia_usd'], '$')} ({m['cost_of_myopia_share']:.2%} of the perfect-"
+                f"foresight present value {si(m['present_value_perfect_foresight_usd'], '$')}; MIP gaps up to "
                 f"{m['mip_gap']:.1e})"
             )
     s, tm = plan.solver, plan.timings

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from planner.cli.options import PlannerGroup
-from planner.cli.output import emit_json, fmt, stderr, stdout
+from planner.cli.output import emit_json, fmt, si, stderr, stdout
 from planner.errors import ScenarioError
 from planner.outputs import write_all_atomic
 
@@ -227,7 +227,7 @@ def render_summary(info: dict[str, Any]) -> None:
             fmt(r["mean_tokens_per_s"]),
             fmt(r["peak_tokens_per_s"]),
             "n/a" if r["peak_to_mean"] is None else f"{r['peak_to_mean']:.3g}",
-            f"{r['total_tokens']:.4g}",
+            si(r["total_tokens"], "tokens"),
         ]
         if banded:
             cells.append(" / ".join(fmt(r[f"peak_{b}_tokens_per_s"]) for b in BANDS))

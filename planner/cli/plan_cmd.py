@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from planner.cli.options import check_out_dir, parse_sets
-from planner.cli.output import emit_json, fmt, stderr, stdout
+from planner.cli.output import emit_json, fmt, si, stderr, stdout
 from planner.errors import ScenarioError
 from planner.outputs import csv_text, json_text, write_all_atomic
 
@@ -139,42 +139,45 @@ def render_plan(plan: FleetPlan) -> None:
     render_placement(plan)
     stdout.print(
         f"cost per million tokens: [bold]${plan.cost_per_million_tokens:.4f}[/]  "
-        f"(total ${plan.total_cost_usd:,.0f} = fixed ${plan.fixed_cost_usd:,.0f} + energy ${plan.energy_cost_usd:,.0f}"
-        + (f" + cloud burst ${plan.burst_cost_usd:,.0f}" if plan.burst_cost_usd else "")
-        + (f" + decommissioning ${plan.decommission_cost_usd:,.0f}" if plan.decommission_cost_usd else "")
+        f"(total {si(plan.total_cost_usd, '$')} = fixed {si(plan.fixed_cost_usd, '$')} + energy "
+        f"{si(plan.energy_cost_usd, '$')}"
+        + (f" + cloud burst {si(plan.burst_cost_usd, '$')}" if plan.burst_cost_usd else "")
+        + (f" + decommissioning {si(plan.decommission_cost_usd, '$')}" if plan.decommission_cost_usd else "")
         + "; "
-        f"{plan.tokens_served:.4g} tokens served)"
+        f"{si(plan.tokens_served, 'tokens')} served)"
     )
     unserved = {w: v for w, v in plan.unserved_tokens.items() if v > 0}
     if unserved:
-        stdout.print("unserved tokens: " + ", ".join(f"{w} {v:.4g}" for w, v in unserved.items()))
+        stdout.print("unserved tokens: " + ", ".join(f"{w} {si(v, 'tokens')}" for w, v in unserved.items()))
     cap = f" of {plan.power_cap_mw:g} MW cap ({plan.power_mw / plan.power_cap_mw:.1%})" if plan.power_cap_mw else ""
-    stdout.print(f"facility power: {plan.power_mw:.3f} MW{cap}")
+    stdout.print(f"facility power: {si(plan.power_mw, 'MW')}{cap}")
     budget = plan.budget_usd_per_hour
     stdout.print(
-        f"run-rate: ${plan.run_rate_usd_per_hour:,.0f}/h"
-        + (f" of ${budget:,.0f}/h budget ({plan.run_rate_usd_per_hour / budget:.1%})" if budget else "")
+        f"run-rate: {si(plan.run_rate_usd_per_hour, '$/h')}"
+        + (f" of {si(budget, '$/h')} budget ({plan.run_rate_usd_per_hour / budget:.1%})" if budget else "")
     )
     if plan.capex_budget_usd is not None:
-        stdout.print(f"capex: ${plan.capex_spend_usd:,.0f} of ${plan.capex_budget_usd:,.0f} budget")
+        stdout.print(f"capex: {si(plan.capex_spend_usd, '$')} of {si(plan.capex_budget_usd, '$')} budget")
     stdout.print("binding: " + (", ".join(plan.binding) if plan.binding else "none (no cap changes the answer)"))
     for c in plan.caps:
         if c.step is None:
             continue
         per = CAP_PER[c.kind or c.name]
         dual = (
-            f"; LP-relaxation dual ${c.lp_relaxation_dual:,.0f} per {per}" if c.lp_relaxation_dual is not None else ""
+            f"; LP-relaxation dual {si(c.lp_relaxation_dual, '$')} per {per}"
+            if c.lp_relaxation_dual is not None
+            else ""
         )
         head = f"  {c.name} +{c.step:g} {c.unit}:"
         if c.saving_usd is not None:
             per_m = c.saving_usd_per_million_tokens
             stdout.print(
-                f"{head} saves ${c.saving_usd:,.0f} over the span (${c.saving_usd_per_year:,.0f} per {per}"
-                + (f"; ${per_m:.4f}/M tokens" if per_m is not None else "")
+                f"{head} saves {si(c.saving_usd, '$')} over the span ({si(c.saving_usd_per_year, '$')} per {per}"
+                + (f"; {si(per_m, '$/M tokens')}" if per_m is not None else "")
                 + f"){dual}"
             )
         elif c.extra_tokens is not None:
-            stdout.print(f"{head} serves {c.extra_tokens:.4g} more tokens over the span{dual}")
+            stdout.print(f"{head} serves {si(c.extra_tokens, 'tokens')} more over the span{dual}")
         elif c.saving_usd_per_million_tokens is not None:
             stdout.print(f"{head} lowers the cost per million tokens by ${c.saving_usd_per_million_tokens:.3g}{dual}")
         else:
@@ -184,7 +187,9 @@ def render_plan(plan: FleetPlan) -> None:
         n = best["units"]
         line = f"best single-SKU fleet: {best['sku']} ({fmt(n) if isinstance(n, float) else n} units) at ${best['cost_per_million_tokens']:.4f}/M tokens"
         if plan.mix_saving_usd is not None and best["total_cost_usd"] > 0:
-            line += f"; the mix saves ${plan.mix_saving_usd:,.0f} ({plan.mix_saving_usd / best['total_cost_usd']:.2%})"
+            line += (
+                f"; the mix saves {si(plan.mix_saving_usd, '$')} ({plan.mix_saving_usd / best['total_cost_usd']:.2%})"
+            )
         stdout.print(line)
     elif plan.single_sku:
         stdout.print("no single SKU can serve this demand within the caps: the mix is necessary")
@@ -233,7 +238,7 @@ def render_placement(plan: FleetPlan) -> None:
             parts.append(f"{site['liquid_mw']:.3f} of {site['liquid_cooling_mw']:g} MW liquid cooling")
         stdout.print(f"site {site['site']}: " + ", ".join(parts) + f"; {site['token_share']:.1%} of tokens")
     for row in plan.procurement:
-        line = f"{row['kind']}: {row['gpus']:,.0f} GPUs, ${row['cost_usd']:,.0f} over the span, {row['token_share']:.1%} of tokens"
+        line = f"{row['kind']}: {row['gpus']:,.0f} GPUs, {si(row['cost_usd'], '$')} over the span, {row['token_share']:.1%} of tokens"
         if row["kind"] == "on_demand":
             busiest = max(row["by_slice"], key=lambda x: x["peak_gpus"], default=None)
             line += f"; {row['gpu_hours']:,.0f} burst GPU-hours"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from planner.cli.output import emit_json, stderr, stdout
+from planner.cli.output import emit_json, si, stderr, stdout
 from planner.errors import ScenarioError
 from planner.outputs import csv_text, json_text, write_all_atomic
 from planner.validate.metrics import DEFAULT_MAX_QUEUE_DELAY_S, DEFAULT_PATIENCE_S, FleetSimResult, SloTargets
@@ -69,8 +69,9 @@ def render_validation(r: FleetSimResult) -> None:
     tok = r.accounting.get("total", {}).get("tokens")
     if tok:
         stdout.print(
-            f"tokens: demanded {tok['demanded']:,} = served {tok['served']:,} + dropped (gave up) "
-            f"{tok['dropped']:,} + backlog (queued at the end) {tok['backlog']:,}; "
+            f"tokens: demanded {si(tok['demanded'], 'tokens')} = served {si(tok['served'], 'tokens')} + dropped "
+            f"(gave up) {si(tok['dropped'], 'tokens')} + backlog (queued at the end) {si(tok['backlog'], 'tokens')} "
+            f"(exact: {tok['demanded']:,} = {tok['served']:,} + {tok['dropped']:,} + {tok['backlog']:,}); "
             f"{r.accounting['total']['requests']['interrupted']:,} requests interrupted by failures"
         )
     q = r.queue_delay_s

@@ -115,8 +115,14 @@ def _png(fig: Figure) -> bytes:
 
 
 def frontier_chart(df: pd.DataFrame, x: str, paths: list[str]) -> bytes:
-    """Three panels sharing the x axis: cost per million tokens (one line per combination of
-    the other swept paths; infeasible points marked), the fleet mix as stacked bars (MW by
+    """``frontier_figure`` as PNG bytes."""
+    return _png(frontier_figure(df, x, paths))
+
+
+def frontier_figure(df: pd.DataFrame, x: str, paths: list[str]) -> Figure:
+    """Three panels sharing the x axis: cost per million tokens from zero (one line per
+    combination of the other swept paths, broken where a point is infeasible, infeasible points
+    shaded as missing; the relative spread labelled), the fleet mix as stacked bars (MW by
     SKU; $/h by SKU when x is a budget) for the first line, and the marginal value of x."""
     fr = frontier(df, x, paths)
     others = [p for p in paths if p != x and p in df.columns]
@@ -128,33 +134,51 @@ def frontier_chart(df: pd.DataFrame, x: str, paths: list[str]) -> bytes:
     lines = fr.groupby(others, sort=True, dropna=False) if others else [((), fr)]
     drawn = 0
     first_key: Any = None
+    costs: list[float] = []
     for key, g in lines:
         if drawn >= MAX_LINES:
             break
-        ok = g[g["feasible"]]
         if first_key is None:
             first_key = key
-        if len(ok):
-            ax_cost.plot(ok[x], ok[COST], marker="o", ms=4, lw=1.5, label=_label(g.iloc[0], others))
+        if g["feasible"].any():
+            # infeasible points are NaN: the line breaks there (no plan), it never dips to zero
+            y = g[COST].where(g["feasible"]).to_numpy(dtype=float)
+            ax_cost.plot(g[x], y, marker="o", ms=4, lw=1.5, label=_label(g.iloc[0], others))
+            costs += [v for v in y if np.isfinite(v)]
             drawn += 1
     bad = fr[~fr["feasible"]]
     if len(bad):
-        ax_cost.plot(
-            bad[x],
-            np.full(len(bad), 0.03),
-            "x",
-            color="tab:red",
-            ms=8,
-            mew=2,
-            transform=ax_cost.get_xaxis_transform(),
-            label="infeasible",
-            clip_on=False,
+        xs_all = np.unique(fr[x].to_numpy(dtype=float))
+        half = 0.5 * (float(np.min(np.diff(xs_all))) if len(xs_all) > 1 else 1.0)
+        for i, xv in enumerate(np.unique(bad[x].to_numpy(dtype=float))):
+            ax_cost.axvspan(
+                xv - half * 0.9,
+                xv + half * 0.9,
+                color="tab:red",
+                alpha=0.12,
+                lw=0,
+                label="infeasible: no plan" if i == 0 else None,
+            )
+    ax_cost.set_ylim(bottom=0)  # from zero: a 0.05 % change must not look like a cliff
+    if costs:
+        lo, hi = min(costs), max(costs)
+        spread = (hi - lo) / lo if lo > 0 else 0.0
+        ax_cost.set_ylim(0, hi * 1.15 if hi > 0 else 1.0)
+        ax_cost.text(
+            0.99,
+            0.97,
+            f"range ${lo:.4g} - ${hi:.4g}/M tokens: highest is {spread:.2%} above lowest",
+            transform=ax_cost.transAxes,
+            ha="right",
+            va="top",
+            fontsize=8,
+            bbox={"boxstyle": "round", "fc": "white", "ec": "0.7", "alpha": 0.9},
         )
     ax_cost.set_ylabel("$ per million tokens")
     ax_cost.set_title(f"Cost per million tokens vs {x}{shown_unit}", loc="left", fontsize=11)
     ax_cost.grid(alpha=0.3)
     if drawn or len(bad):
-        ax_cost.legend(fontsize=8, loc="best")
+        ax_cost.legend(fontsize=8, loc="lower left")
 
     # fleet mix along the first line
     first = df
@@ -198,7 +222,7 @@ def frontier_chart(df: pd.DataFrame, x: str, paths: list[str]) -> bytes:
     )
     ax_mv.set_xlabel(f"{x}{shown_unit}")
     ax_mv.grid(alpha=0.3, axis="y")
-    return _png(fig)
+    return fig
 
 
 def frontier_charts(df: pd.DataFrame, paths: list[str]) -> dict[str, bytes]:
