@@ -32,29 +32,6 @@ class DemandGroup(PlannerGroup):
     default_command = DEFAULT_COMMAND
 
 
-def curve_summary(curve: LoadCurve) -> list[dict[str, Any]]:
-    """Per workload: mean, highest peak, peak/mean and tokens over the span (and peak bands)."""
-    from planner.demand.curve import BANDS
-
-    rows = []
-    tokens = curve.tokens()
-    for i, name in enumerate(curve.workloads):
-        mean = float(tokens[i] / (curve.span_hours * 3600.0))
-        peak = float(curve.peak[i].max())
-        row: dict[str, Any] = {
-            "workload": name,
-            "mean_tokens_per_s": mean,
-            "peak_tokens_per_s": peak,
-            "peak_to_mean": peak / mean if mean > 0 else None,
-            "total_tokens": float(tokens[i]),
-        }
-        for band in BANDS:
-            if band in curve.bands:
-                row[f"peak_{band}_tokens_per_s"] = float(curve.bands[band][i].max())
-        rows.append(row)
-    return rows
-
-
 def plot_png(curve: LoadCurve, title: str) -> bytes:
     """The curve as a PNG: mean and sizing peak per workload, the P50-P99 band of peaks shaded."""
     import matplotlib
@@ -110,7 +87,7 @@ def register(app: typer.Typer, handled) -> None:
         json_out: bool = typer.Option(False, "--json", help="Print the summary as one JSON document."),
     ) -> None:
         """Simulate SCENARIO's demand section into a load curve; print mean, peak, peak/mean, tokens."""
-        from planner.demand.curve import curve_meta_json, load_curve_csv, meta_path
+        from planner.demand.curve import curve_meta_json, curve_summary, load_curve_csv, meta_path
         from planner.demand.simulate import run_scenario_demand
         from planner.pipeline import scenario_curve
         from planner.scenario.load import load_demand_file

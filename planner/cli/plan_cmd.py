@@ -15,29 +15,6 @@ from planner.outputs import csv_text, json_text, write_all_atomic
 if TYPE_CHECKING:
     from planner.optimize.plan import FleetPlan
 
-FLEET_COLUMNS = [
-    "sku",
-    "family",
-    "chosen",
-    "units",
-    "gpus",
-    "gpus_per_unit",
-    "existing_units",
-    "new_units",
-    "max_units",
-    "power_mw",
-    "cost_usd_per_hour",
-    "token_share",
-    "mean_utilization",
-    "placed_sku",
-    "site",
-    "procurement",
-    "racks",
-    "liquid_mw",
-    "decommissioned_units",
-    "capex_usd",
-    "cost_per_million_tokens",
-]
 CAP_PER = {  # what a cap's saving per year is per
     "power_cap": "MW-year",
     "site_power": "MW-year",
@@ -83,7 +60,7 @@ def plan_overrides(
 def plan_files(sf, problem, plan: FleetPlan, out_dir: Path) -> dict[Path, str | bytes]:
     """Everything `plan --out` writes: the plan, its fleet and dispatch, and the recommendation
     workbook (and its Fleet sheet as CSV) when the plan is feasible."""
-    from planner.optimize.plan import dispatch_rows
+    from planner.optimize.plan import FLEET_COLUMNS, dispatch_rows
 
     fleet = [{k: getattr(f, k) for k in FLEET_COLUMNS} for f in plan.fleet]
     files: dict[Path, str | bytes] = {

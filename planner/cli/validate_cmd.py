@@ -204,15 +204,10 @@ def render_loop(loop: LoopResult) -> None:
 
 
 def validation_files(r: FleetSimResult, out_dir: Path) -> dict[Path, str]:
-    rows = []
-    for t, hour in enumerate(r.slice_hours):
-        row = {"hour": hour, "slo_attainment": r.slice_slo_attainment[t]}
-        for key, values in r.slice_tokens.items():
-            row[f"tokens_{key}"] = values[t]
-        for sku, down in r.unavailable_gpus.items():
-            row[f"{sku}.gpus_down"] = down[t]
-        rows.append(row)
-    return {out_dir / "validation.json": json_text(r.to_dict()), out_dir / "validation_slices.csv": csv_text(rows)}
+    return {
+        out_dir / "validation.json": json_text(r.to_dict()),
+        out_dir / "validation_slices.csv": csv_text(r.slice_rows()),
+    }
 
 
 SEED = typer.Option(None, "--seed", min=0, help="Seed of every draw (default: the scenario's demand.seed, else 0).")

@@ -25,6 +25,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -215,3 +216,24 @@ def load_curve_csv(curve: LoadCurve) -> str:
     for row in zip(*cols, strict=True):
         out.write(",".join(f"{v:.10g}" for v in row) + "\n")
     return out.getvalue()
+
+
+def curve_summary(curve: LoadCurve) -> list[dict[str, Any]]:
+    """Per workload: mean, highest peak, peak/mean and tokens over the span (and peak bands)."""
+    rows = []
+    tokens = curve.tokens()
+    for i, name in enumerate(curve.workloads):
+        mean = float(tokens[i] / (curve.span_hours * 3600.0))
+        peak = float(curve.peak[i].max())
+        row: dict[str, Any] = {
+            "workload": name,
+            "mean_tokens_per_s": mean,
+            "peak_tokens_per_s": peak,
+            "peak_to_mean": peak / mean if mean > 0 else None,
+            "total_tokens": float(tokens[i]),
+        }
+        for band in BANDS:
+            if band in curve.bands:
+                row[f"peak_{band}_tokens_per_s"] = float(curve.bands[band][i].max())
+        rows.append(row)
+    return rows

@@ -14,6 +14,31 @@ from planner.optimize.problem import FleetProblem
 from planner.optimize.reason import Reason
 from planner.optimize.status import Status
 
+# fleet.csv (`planner plan --out`) and the API's PlanResult.fleet: one row per SKU column
+FLEET_COLUMNS = [
+    "sku",
+    "family",
+    "chosen",
+    "units",
+    "gpus",
+    "gpus_per_unit",
+    "existing_units",
+    "new_units",
+    "max_units",
+    "power_mw",
+    "cost_usd_per_hour",
+    "token_share",
+    "mean_utilization",
+    "placed_sku",
+    "site",
+    "procurement",
+    "racks",
+    "liquid_mw",
+    "decommissioned_units",
+    "capex_usd",
+    "cost_per_million_tokens",
+]
+
 
 @dataclass(frozen=True)
 class SkuResult:

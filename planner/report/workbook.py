@@ -416,7 +416,7 @@ def buildout_fleet_rows(plan, kinds: dict[str, str] | None = None) -> list[dict[
     return rows
 
 
-def _buildout_caps(plan) -> list[dict[str, Any]]:
+def buildout_cap_rows(plan) -> list[dict[str, Any]]:
     rows = []
     for r in plan.periods:
         for cap, unit, limit, used in (
@@ -495,7 +495,7 @@ def buildout_workbook(sf, skus, plan) -> bytes:
             ("Summary", _buildout_summary(sf, plan)),
             Table("Fleet", _present(BUILDOUT_FLEET, rows), rows),
             Table("Schedule", SCHEDULE, _schedule_rows(plan)),
-            Table("Caps", BUILDOUT_CAPS, _buildout_caps(plan)),
+            Table("Caps", BUILDOUT_CAPS, buildout_cap_rows(plan)),
             ("Assumptions", _assumptions(sf, extra)),
             Table("Throughput", THROUGHPUT, throughput_rows(skus)),
             _sources(sf),

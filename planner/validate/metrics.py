@@ -91,5 +91,18 @@ class FleetSimResult:
     # the coarse model's threshold and how many (pool, slice) pairs used each model
     coarse_models: dict[str, float] = field(default_factory=dict)
 
+    def slice_rows(self) -> list[dict[str, Any]]:
+        """Per slice: hour, SLO attainment, tokens demanded / served / dropped / backlog, GPUs down
+        per SKU (validation_slices.csv; the API's ValidationResult.to_frame())."""
+        rows = []
+        for t, hour in enumerate(self.slice_hours):
+            row = {"hour": hour, "slo_attainment": self.slice_slo_attainment[t]}
+            for key, values in self.slice_tokens.items():
+                row[f"tokens_{key}"] = values[t]
+            for sku, down in self.unavailable_gpus.items():
+                row[f"{sku}.gpus_down"] = down[t]
+            rows.append(row)
+        return rows
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -50,3 +50,16 @@ def validate_scenario(
         if isinstance(planned, (int, float)):
             plan = replace(plan, cost_per_million_tokens=float(planned))
     return problem, plan, simulate_fleet(problem, plan, profiles, options)
+
+
+def simulate_plan(
+    sf: ScenarioFile,
+    problem: FleetProblem,
+    plan: FleetPlan,
+    options: ValidationOptions = ValidationOptions(),
+    *,
+    burstiness: float | None = None,
+) -> FleetSimResult:
+    """Simulate a plan already in hand (its problem built from ``sf``) against the demand."""
+    options.check()
+    return simulate_fleet(problem, plan, request_profiles(sf, problem.workloads, burstiness=burstiness), options)
