@@ -106,41 +106,6 @@ def test_buildout_story(runner):
     says(f"The demand reaches {max(p['power_mw'] for p in periods):.1f} MW by the last quarter")
 
 
-def _validated(max_utilization: float) -> dict:
-    """Plan the default scenario at this max_utilization and validate it with default options."""
-    from planner.scenario.load import load_scenario
-    from planner.validate.run import validate_scenario
-
-    sf = load_scenario(None, {"constraints.max_utilization": max_utilization})
-    _, plan, sim = validate_scenario(sf)
-    return {"attainment": sim.slo_attainment, "cost": plan.cost_per_million_tokens}
-
-
-def test_closed_loop_figures():
-    """The price-of-reliability paragraph: what `plan --validate --slo 0.99 --from-no-headroom
-    --headroom-step 0.02` computes (iterations at 1.0 and 0.98; test_validate.py checks the
-    loop itself), and the scenario's own 0.90; the three validations run side by side."""
-    import concurrent.futures as cf
-    import multiprocessing
-
-    ctx = multiprocessing.get_context(
-        "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    )
-    with cf.ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
-        it0, it1, own = pool.map(_validated, (1.0, 0.98, 0.90))
-    assert it0["attainment"] < 0.99 <= it1["attainment"]  # the loop stops at its second iteration
-    ref, price = it0["cost"], it1["cost"] - it0["cost"]
-    says(f"with no headroom {it0['attainment'] * 100:.1f} % of requests meet the SLO")
-    says(
-        f"2 % headroom (max_utilization 0.98) reaches {it1['attainment'] * 100:.2f} % at "
-        f"${it1['cost']:.4f} against ${ref:.4f} per million tokens, so the 99 % SLO costs "
-        f"${price:.4f}/M tokens ({price / ref * 100:+.0f} %)"
-    )
-    says(
-        f"the scenario's own 0.90 gives {own['attainment'] * 100:.2f} % at ${own['cost']:.4f} (+${own['cost'] - ref:.4f}/M)"
-    )
-
-
 def test_full_year_aggregation_line(runner):
     r = runner.invoke(app, ["plan", str(ROOT / "scenarios" / "default-year.yaml"), "--no-explain"])
     assert r.exit_code == 0, r.output

@@ -220,7 +220,7 @@ def test_infeasible_scenario_report_shows_the_diagnosis_and_exits_3(runner, tmp_
 @pytest.mark.parametrize(
     "args, expect",
     [
-        (["notes.txt"], "give a scenario (.yaml) or sweep results"),
+        (["notes.txt"], "give a scenario (.yaml, or a shipped scenario's name) or sweep results"),
         (["--out", "report.pdf"], "use a .html file name"),
         (["missing.csv"], "sweep results file not found"),
         (["--validation", "missing.json"], "validation file not found"),

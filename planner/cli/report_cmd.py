@@ -42,6 +42,7 @@ def register(app: typer.Typer, handled) -> None:
             report_inputs,
         )
         from planner.scenario.load import load_scenario
+        from planner.scenario.shipped import shipped_path
 
         if out.suffix.lower() not in (".html", ".htm"):
             raise ScenarioError(f"--out {out}: the report is HTML; use a .html file name")
@@ -53,13 +54,14 @@ def register(app: typer.Typer, handled) -> None:
                 if sweep is not None:
                     raise ScenarioError(f"{source} is sweep results already; drop --sweep {sweep}")
                 sweep_path = source
-            elif suffix in SCENARIO_SUFFIXES:
+            elif suffix in SCENARIO_SUFFIXES or (not source.exists() and shipped_path(str(source)) is not None):
                 if scenario is not None:
                     raise ScenarioError(f"{source} is a scenario already; drop --scenario {scenario}")
                 scenario_path = source
             else:
                 raise ScenarioError(
-                    f"{source}: give a scenario (.yaml) or sweep results (.csv, .parquet, .json from planner sweep)"
+                    f"{source}: give a scenario (.yaml, or a shipped scenario's name) or sweep results (.csv, "
+                    ".parquet, .json from planner sweep)"
                 )
         results = read_sweep_results(sweep_path) if sweep_path is not None else None
         if scenario_path is None and results is not None and results.scenario:
