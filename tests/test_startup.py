@@ -57,6 +57,10 @@ def test_importing_the_cli_loads_no_heavy_module():
         ["compare", "--help"],
         ["report", "--help"],
         ["throughput", "estimate", "--help"],
+        ["diff", "--help"],
+        ["scenarios", "--help"],
+        ["scenarios", "copy", "--help"],
+        ["schema", "--help"],
     ],
 )
 def test_help_loads_no_heavy_module(argv):

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from planner import progress
 from planner.buildout.problem import BuildoutProblem
 from planner.errors import ScenarioError, SolverError
 from planner.optimize.formulation import BuildoutModel, History, build_model, capex_per_unit, caps, evaluate_period
@@ -137,8 +138,11 @@ def _capex(problem: BuildoutProblem, buy: np.ndarray, p: int) -> float:
 
 
 def solve_perfect_foresight(problem: BuildoutProblem) -> _Run:
-    model = build_model(problem)
-    res = solve(model, mip=True)
+    P = len(problem.periods)
+    with progress.task(f"buildout: building the {P}-period model"):
+        model = build_model(problem)
+    with progress.task(f"buildout: solving all {P} periods at once (perfect foresight)"):
+        res = solve(model, mip=True)
     run = _Run(status=res.status)
     run.add(model, res)
     if not res.ok:
@@ -157,7 +161,7 @@ def solve_myopic(problem: BuildoutProblem) -> _Run:
     run = _Run()
     spent = 0.0
     before = problem.existing_units()
-    for p in range(P):
+    for p in progress.track(range(P), "buildout: period by period (myopic)"):
         history = History(buy.copy(), before.copy(), spent)
         model = build_model(problem, range(p, p + 1), history)
         res = solve(model, mip=True)
@@ -369,7 +373,8 @@ def plan_buildout(problem: BuildoutProblem, mode: str | None = None, *, compare_
         "time_limit_s": problem.time_limit_s,
     }
     if run.decision is None:
-        reason = diagnose(explained, mode, run.failed_period, run.history)
+        with progress.task("buildout: infeasible; diagnosing"):
+            reason = diagnose(explained, mode, run.failed_period, run.history)
         if aggregation is not None:
             reason = replace(
                 reason, scope="the aggregated periods (Pareto peak slices and energy groups: a relaxation)"
@@ -485,7 +490,9 @@ def _solve_aggregated(problem: BuildoutProblem, mode: str) -> tuple[_Run, dict[s
     longest = max(len(per.curve.start_hours) for per in problem.periods)
     groups = min(BUILDOUT_GROUPS, max(4, longest // 8))
     total = _Run()
-    for refinements in range(MAX_REFINEMENTS + 1):  # noqa: B007 (reported after the loop)
+    for refinements in progress.track(  # noqa: B007 (reported after the loop)
+        range(MAX_REFINEMENTS + 1), "time aggregation: solve, check the bound, refine"
+    ):
         reduced = replace(
             problem,
             periods=tuple(

@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from planner.cli.output import emit_json, si, stderr, stdout
+from planner.cli.progress import QUIET, shown
 from planner.outputs import write_all_atomic
 
 MODES = ("perfect_foresight", "myopic")
@@ -116,6 +117,7 @@ def register(app: typer.Typer, handled) -> None:
         ),
         sets: list[str] = typer.Option(None, "--set", help="Override any scenario field: PATH=VALUE (repeat)."),
         exact: bool = typer.Option(False, "--exact", help="No time aggregation: solve every slice of every period."),
+        quiet: bool = QUIET,
     ) -> None:
         """Plan purchases and retirements period by period: the schedule, MW and spend, cost per token."""
         from planner.buildout.report import buildout_files
@@ -131,9 +133,10 @@ def register(app: typer.Typer, handled) -> None:
         overrides = parse_sets(sets)
         if exact:
             overrides["solver.time_aggregation"] = "off"
-        sf = load_scenario(scenario if scenario is not None else default_buildout_path(), overrides)
-        problem = buildout_problem_from(sf)
-        plan = plan_buildout(problem, mode, compare_myopia=compare_myopia)
+        with shown(quiet):
+            sf = load_scenario(scenario if scenario is not None else default_buildout_path(), overrides)
+            problem = buildout_problem_from(sf)
+            plan = plan_buildout(problem, mode, compare_myopia=compare_myopia)
         if out is not None and plan.status != "infeasible":
             from planner.report.workbook import buildout_csv, buildout_workbook
 

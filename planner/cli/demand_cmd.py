@@ -17,6 +17,7 @@ import typer
 
 from planner.cli.options import PlannerGroup
 from planner.cli.output import emit_json, fmt, si, stderr, stdout
+from planner.cli.progress import QUIET, shown
 from planner.errors import ScenarioError
 from planner.outputs import write_all_atomic
 
@@ -85,6 +86,7 @@ def register(app: typer.Typer, handled) -> None:
         replicas: int = typer.Option(None, "--replicas", min=1, help="Monte Carlo replicas for P50/P95/P99 bands."),
         plot: Path = typer.Option(None, "--plot", help="Draw the curve to this PNG file."),
         json_out: bool = typer.Option(False, "--json", help="Print the summary as one JSON document."),
+        quiet: bool = QUIET,
     ) -> None:
         """Simulate SCENARIO's demand section into a load curve; print mean, peak, peak/mean, tokens."""
         from planner.demand.curve import curve_meta_json, curve_summary, load_curve_csv, meta_path
@@ -103,10 +105,12 @@ def register(app: typer.Typer, handled) -> None:
                     f"{sf.path}: --seed and --replicas apply to a generated demand section; this scenario reads "
                     f"its curve from {demand.load_curve}"
                 )
-            curve = scenario_curve(sf)
+            with shown(quiet):
+                curve = scenario_curve(sf)
             info.update(source="load_curve", load_curve=str(sf.resolve(demand.load_curve)))
         else:
-            run = run_scenario_demand(sf, seed=seed, replicas=replicas)
+            with shown(quiet):
+                run = run_scenario_demand(sf, seed=seed, replicas=replicas)
             curve = run.curve
             info.update(
                 source="generated",

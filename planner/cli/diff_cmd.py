@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from planner.cli.output import emit_json, stdout
+from planner.cli.progress import QUIET, shown
 
 
 def _fmt(value: float | None, unit: str) -> str:
@@ -30,13 +31,20 @@ def register(app: typer.Typer, handled) -> None:
         a: str = typer.Argument(..., help="Plan A: plan.json (or its --out folder), or a scenario file or name."),
         b: str = typer.Argument(..., help="Plan B: plan.json (or its --out folder), or a scenario file or name."),
         json_out: bool = typer.Option(False, "--json", help="Print the comparison as one JSON document."),
+        quiet: bool = QUIET,
     ) -> None:
         """What B changes against A: fleet per SKU, cost per million tokens, caps and what binds."""
         from rich.table import Table
 
+        from planner import progress
         from planner.diff import diff_plans, read_side
 
-        d = diff_plans(read_side(a), read_side(b))
+        with shown(quiet):
+            with progress.task(f"diff: reading or planning A ({a})"):
+                side_a = read_side(a)
+            with progress.task(f"diff: reading or planning B ({b})"):
+                side_b = read_side(b)
+        d = diff_plans(side_a, side_b)
         if json_out:
             emit_json(d.to_dict())
             return

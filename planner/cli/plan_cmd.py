@@ -9,6 +9,7 @@ import typer
 
 from planner.cli.options import check_out_dir, parse_sets
 from planner.cli.output import emit_json, fmt, si, stderr, stdout
+from planner.cli.progress import QUIET, shown
 from planner.errors import ScenarioError
 from planner.outputs import csv_text, json_text, write_all_atomic
 
@@ -240,13 +241,10 @@ def parse_served_fractions(text: str | None) -> tuple[float, ...] | None:
     return tuple(float(v) for v in values)
 
 
-def render_tradeoff(problem, fractions: tuple[float, ...], json_out: bool) -> None:
-    """The least $/M tokens at each service floor: a table, or one JSON document."""
+def render_tradeoff(problem, points, json_out: bool) -> None:
+    """The least $/M tokens at each service floor (``served_fraction_tradeoff``): a table, or one JSON document."""
     from rich.table import Table
 
-    from planner.optimize.run import served_fraction_tradeoff
-
-    points = served_fraction_tradeoff(problem, fractions)
     if json_out:
         emit_json({"scenario": problem.name, "objective": problem.objective, "tradeoff": [p.to_dict() for p in points]})
         return
@@ -334,6 +332,7 @@ def register(app: typer.Typer, handled) -> None:
         seed: int = typer.Option(
             None, "--seed", min=0, help="With --validate: simulation seed (default: the scenario's)."
         ),
+        quiet: bool = QUIET,
         served_fraction: str = typer.Option(
             None,
             "--served-fraction",
@@ -366,28 +365,37 @@ def register(app: typer.Typer, handled) -> None:
             for flag, given in (("--out", out), ("--write-model", write_model), ("--validate", validate)):
                 if given:
                     raise ScenarioError(f"--served-fraction with several values prints a trade-off; drop {flag}")
-        sf = load_scenario(scenario, overrides)
-        if throughput_band is not None:
-            from planner.optimize.bands import with_throughput_band
+        with shown(quiet):
+            sf = load_scenario(scenario, overrides)
+            if throughput_band is not None:
+                from planner.optimize.bands import with_throughput_band
 
-            sf = with_throughput_band(sf, throughput_band)
-        problem = scenario_problem(sf)
-        if fractions is not None and len(fractions) > 1:
-            render_tradeoff(problem, fractions, json_out)
+                sf = with_throughput_band(sf, throughput_band)
+            problem = scenario_problem(sf)
+            if fractions is not None and len(fractions) > 1:
+                from planner.optimize.run import served_fraction_tradeoff
+
+                points = served_fraction_tradeoff(problem, fractions)
+            else:
+                points = None
+                if write_model is not None:
+                    write_model_file(problem, write_model)
+                loop = None
+                if validate:
+                    from planner.cli.validate_cmd import run_validation_loop
+
+                    problem, loop = run_validation_loop(
+                        sf, problem, slo, headroom_step, min_utilization, seed, from_no_headroom=from_no_headroom
+                    )
+                plan = plan_fleet(
+                    problem, explain=explain, power_step_mw=power_step_mw, budget_step_usd_per_hour=budget_step
+                )
+                from planner.optimize.bands import with_band_report
+
+                plan = with_band_report(sf, problem, plan)
+        if points is not None:
+            render_tradeoff(problem, points, json_out)
             return
-        if write_model is not None:
-            write_model_file(problem, write_model)
-        loop = None
-        if validate:
-            from planner.cli.validate_cmd import run_validation_loop
-
-            problem, loop = run_validation_loop(
-                sf, problem, slo, headroom_step, min_utilization, seed, from_no_headroom=from_no_headroom
-            )
-        plan = plan_fleet(problem, explain=explain, power_step_mw=power_step_mw, budget_step_usd_per_hour=budget_step)
-        from planner.optimize.bands import with_band_report
-
-        plan = with_band_report(sf, problem, plan)
         if out is not None:
             write_all_atomic(plan_files(sf, problem, plan, out), folder=out)
         if json_out:

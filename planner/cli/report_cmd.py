@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from planner.cli.output import stderr
+from planner.cli.progress import QUIET, shown
 from planner.errors import ScenarioError
 from planner.outputs import write_atomic
 
@@ -32,8 +33,10 @@ def register(app: typer.Typer, handled) -> None:
         allow_mismatch: bool = typer.Option(
             False, "--allow-mismatch", help="Include documents made from another scenario (the difference is printed)."
         ),
+        quiet: bool = QUIET,
     ) -> None:
         """Write one HTML report: recommendation, fleet, cost per token, caps, load curve, frontiers, sources."""
+        from planner import progress
         from planner.report.html import (
             document_mismatches,
             read_sweep_results,
@@ -75,8 +78,9 @@ def register(app: typer.Typer, handled) -> None:
             )
         for line in differences:
             stderr.print(f"warning (--allow-mismatch): {line}", markup=False, highlight=False)
-        inputs = report_inputs(sf, results, checks, str(validation) if validation else None)
-        html = render_report(inputs)
+        with shown(quiet), progress.task("report: planning, charts and tables"):
+            inputs = report_inputs(sf, results, checks, str(validation) if validation else None)
+            html = render_report(inputs)
         write_atomic(out, html)
         charts = html.count('class="chart"')
         stderr.print(f"wrote {out} ({len(html) / 1024:,.0f} KiB, {charts} charts; status {inputs.plan.status})")

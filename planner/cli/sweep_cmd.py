@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import io
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -13,14 +12,10 @@ import typer
 
 from planner.cli.options import folder_problem
 from planner.cli.output import emit_json, stderr, stdout
+from planner.cli.progress import QUIET, shown
 from planner.errors import ScenarioError
 from planner.limits import DEFAULT_MAX_POINTS
 from planner.outputs import write_all_atomic
-
-
-def stderr_is_terminal() -> bool:
-    """Progress bars only on an interactive terminal (never in pipes, files or CI logs)."""
-    return sys.stderr.isatty()
 
 
 def parquet_engine() -> str:
@@ -124,10 +119,10 @@ def register(app: typer.Typer, handled) -> None:
         out: Path = typer.Option(None, "--out", help="Write the table: .csv, or .parquet (needs pyarrow)."),
         json_out: bool = typer.Option(False, "--json", help="Print the table as one JSON document."),
         plot: Path = typer.Option(None, "--plot", help="Write frontier charts (PNG) to this folder."),
+        quiet: bool = QUIET,
     ) -> None:
         """Plan a grid (or random samples) of scenario variants: one tidy table, frontiers, infeasible points kept."""
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
+        from planner import progress
         from planner.documents import sweep_document
         from planner.sweep.executors import make_executor
         from planner.sweep.frontier import frontier_charts
@@ -141,21 +136,8 @@ def register(app: typer.Typer, handled) -> None:
         runner = make_executor(executor, workers, scheduler, timeout)
         stderr.print(f"{len(spec.points)} points ({spec.mode}) on {runner.name}")
         t0 = time.perf_counter()
-        if stderr_is_terminal():
-            with Progress(
-                TextColumn("sweep"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=stderr,
-                transient=True,
-            ) as bar:
-                task = bar.add_task("sweep", total=len(spec.points))
-                df = run_sweep(
-                    spec, runner, explain=explain, on_done=lambda done, total: bar.update(task, completed=done)
-                )
-        else:
-            df = run_sweep(spec, runner, explain=explain)
+        with shown(quiet), progress.task(f"sweep: points on {runner.name}", total=len(spec.points)) as bar:
+            df = run_sweep(spec, runner, explain=explain, on_done=lambda done, total: bar.update(done=done))
         elapsed = time.perf_counter() - t0
 
         files: dict[Path, str | bytes] = {}

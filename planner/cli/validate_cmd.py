@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from planner.cli.output import emit_json, si, stderr, stdout
+from planner.cli.progress import QUIET, shown
 from planner.errors import ScenarioError
 from planner.outputs import csv_text, json_text, write_all_atomic
 from planner.validate.metrics import DEFAULT_MAX_QUEUE_DELAY_S, DEFAULT_PATIENCE_S, FleetSimResult, SloTargets
@@ -244,6 +245,7 @@ def register(app: typer.Typer, handled) -> None:
         max_queue_delay_s: float = DELAY,
         patience_s: float = PATIENCE,
         burstiness: float = BURST,
+        quiet: bool = QUIET,
         sets: list[str] = typer.Option(None, "--set", help="Override any scenario field: PATH=VALUE (repeat)."),
     ) -> None:
         """Simulate the plan's fleet against the demand: SLO attainment, queues, failures, realised $/M tokens."""
@@ -269,7 +271,8 @@ def register(app: typer.Typer, handled) -> None:
             max_queue_delay_s,
             patience_s,
         )
-        _problem, _plan, result = validate_scenario(sf, plan, options, burstiness=burstiness)
+        with shown(quiet):
+            _problem, _plan, result = validate_scenario(sf, plan, options, burstiness=burstiness)
         if out is not None:
             write_all_atomic(validation_files(result, out), folder=out)
         if json_out:

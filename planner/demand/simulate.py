@@ -68,6 +68,7 @@ from scipy.integrate import quad
 from scipy.optimize import brentq
 from scipy.special import i0e
 
+from planner import progress
 from planner.demand.curve import BANDS, LoadCurve
 from planner.demand.spec import Event, GeneratedDemand, WorkloadTraffic
 from planner.demand.trace import Trace, read_trace, replay_period_tokens, trace_period_s
@@ -558,7 +559,8 @@ def run_demand(
     tokens = np.zeros(shape)
     peaks = np.zeros(shape)
     first_log: list[LogEntry] = []
-    for r, replica_seq in enumerate(np.random.SeedSequence(seed).spawn(replicas)):
+    seqs = np.random.SeedSequence(seed).spawn(replicas)
+    for r, replica_seq in enumerate(progress.track(seqs, "demand: Monte Carlo replicas")):
         rngs = [np.random.default_rng(s) for s in replica_seq.spawn(len(names))]
         ledger = Ledger(tokens[r], peaks[r])
         log = _simulate_once(spec, names, profiles, traces, grid, detail, ledger, rngs)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pulp
 
+from planner import progress
 from planner.errors import SolverError
 from planner.optimize.aggregate import dispatch_fleet, should_aggregate
 from planner.optimize.formulation import build_fleet_model, caps, single_period
@@ -390,7 +391,9 @@ def _solve_aggregated(problem: FleetProblem) -> tuple[Outcome, dict[str, Any], F
     groups = min(DEFAULT_GROUPS, max(4, len(problem.curve.start_hours) // 8))
     total = Outcome(status="infeasible")
     refinements = 0
-    for refinements in range(MAX_REFINEMENTS + 1):  # noqa: B007 (reported after the loop)
+    for refinements in progress.track(  # noqa: B007 (reported after the loop)
+        range(MAX_REFINEMENTS + 1), "time aggregation: solve, check the bound, refine"
+    ):
         agg = aggregate(problem, groups)
         reduced = replace(problem, curve=agg.curve)
         out = solve_min_cost(reduced)
@@ -508,7 +511,9 @@ def _refine_tokens(
     total = Outcome(status="infeasible")
     best: tuple[float, np.ndarray, Dispatch, str] | None = None  # (upper, units, dispatch, status)
     lower = -math.inf
-    for refinements in range(MAX_REFINEMENTS + 1):  # noqa: B007 (reported after the loop)
+    for refinements in progress.track(  # noqa: B007 (reported after the loop)
+        range(MAX_REFINEMENTS + 1), "time aggregation: solve, check the bound, refine"
+    ):
         agg = aggregate_tokens(problem, groups)
         reduced = replace(problem, curve=agg.curve)
         out = SOLVERS[problem.objective](reduced)
@@ -642,7 +647,8 @@ def plan_fleet(
         aggregated = _solve_aggregated if problem.objective == "min_cost" else _solve_aggregated_tokens
         out, aggregation_info, explained = aggregated(problem)
     else:
-        out = SOLVERS[problem.objective](problem)
+        with progress.task(f"plan: solving ({len(problem.curve.start_hours)} slices, {problem.objective})"):
+            out = SOLVERS[problem.objective](problem)
     timings = {"build_s": out.build_s, "handoff_s": out.handoff_s, "solve_s": out.solve_s}
     if aggregation_info is not None:
         timings["aggregation_s"] = aggregation_info["seconds"]
@@ -654,7 +660,8 @@ def plan_fleet(
         "time_limit_s": problem.time_limit_s,
     }
     if out.units is None:
-        reason = diagnose(explained)
+        with progress.task("plan: infeasible; diagnosing which caps and how much"):
+            reason = diagnose(explained)
         if aggregation_info is not None:
             n = len(explained.curve.start_hours)
             reason = replace(
@@ -683,10 +690,12 @@ def plan_fleet(
             "rack_positions": 1.0,
             "supply": 1.0,
         }
-        caps, marginal_s = marginal_values(explained, out.units, out.explain_dispatch or out.dispatch, steps)
+        with progress.task("plan: marginal values of the caps (a re-solve per cap)"):
+            caps, marginal_s = marginal_values(explained, out.units, out.explain_dispatch or out.dispatch, steps)
         caps = _with_full_resolution_use(problem, caps, out)
         t1 = time.perf_counter()
-        single = single_sku_fleets(explained)
+        with progress.task("plan: single-SKU fleets (a solve per SKU)"):
+            single = single_sku_fleets(explained)
         best = best_single_sku(problem.objective, single)
         if best is not None and problem.objective == "min_cost":
             mix_cost = evaluate(explained, out.units, out.explain_dispatch or out.dispatch)["total_cost_usd"]

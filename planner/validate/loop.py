@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from planner import progress
 from planner.errors import ScenarioError
 from planner.optimize.plan import FleetPlan
 from planner.optimize.problem import FleetProblem
@@ -126,40 +127,45 @@ def validate_loop(
     final = None
     stopped = "min_utilization"
     i = 0
-    while True:
-        current = replace(problem, max_utilization=round(u, 10))
-        result = plan(current)
-        if result.status == "infeasible":
-            it = _iteration(i, u, result, None, slo)
+    most = int(math.floor((u - min_utilization) / step + 1e-9)) + 1
+    with progress.task(f"closed loop: iteration 1 at max_utilization {u:.2f}", total=most) as pt:
+        while True:
+            current = replace(problem, max_utilization=round(u, 10))
+            result = plan(current)
+            if result.status == "infeasible":
+                it = _iteration(i, u, result, None, slo)
+                iterations.append(it)
+                if on_iteration:
+                    on_iteration(it)
+                summary = result.reason.summary if result.reason else "no feasible fleet"
+                stopped = f"infeasible: {summary}"
+                break
+            sim = simulate_fleet(current, result, profiles, options)
+            it = _iteration(i, u, result, sim, slo)
             iterations.append(it)
             if on_iteration:
                 on_iteration(it)
-            summary = result.reason.summary if result.reason else "no feasible fleet"
-            stopped = f"infeasible: {summary}"
-            break
-        sim = simulate_fleet(current, result, profiles, options)
-        it = _iteration(i, u, result, sim, slo)
-        iterations.append(it)
-        if on_iteration:
-            on_iteration(it)
-        final = (i, current, result, sim)
-        if it.meets_slo:
-            stopped = "slo_met"
-            break
-        nxt = u - step
-        if nxt < min_utilization - 1e-12:
-            stopped = "min_utilization"
-            break
-        u, i = nxt, i + 1
+            final = (i, current, result, sim)
+            if it.meets_slo:
+                stopped = "slo_met"
+                break
+            nxt = u - step
+            if nxt < min_utilization - 1e-12:
+                stopped = "min_utilization"
+                break
+            u, i = nxt, i + 1
+            pt.update(done=i, description=f"closed loop: iteration {i + 1} at max_utilization {u:.2f}")
     if start_u >= 1.0:  # iteration 0 ran at max_utilization 1.0: it is the no-headroom reference
         ref_cost, ref_slo = iterations[0].planned_cost_per_million_tokens, iterations[0].slo_attainment
     else:
         ref_problem = replace(problem, max_utilization=1.0)
-        ref_plan = plan(ref_problem)
+        with progress.task("closed loop: the no-headroom reference (max_utilization 1.0)"):
+            ref_plan = plan(ref_problem)
         ref_cost = ref_slo = None
         if ref_plan.status != "infeasible":
             ref_cost = ref_plan.cost_per_million_tokens
-            ref_slo = simulate_fleet(ref_problem, ref_plan, profiles, options).slo_attainment
+            with progress.task("closed loop: the no-headroom reference (max_utilization 1.0)"):
+                ref_slo = simulate_fleet(ref_problem, ref_plan, profiles, options).slo_attainment
     price = None
     if final is not None and ref_cost is not None and math.isfinite(ref_cost):
         price = final[2].cost_per_million_tokens - ref_cost

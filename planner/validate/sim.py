@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from planner import progress
 from planner.errors import ScenarioError
 from planner.limits import MAX_WINDOW_REQUESTS, check_count
 from planner.optimize.plan import FleetPlan
@@ -356,7 +357,7 @@ def simulate_fleet(
     flows: list[dict[tuple[int, int], Flow]] = []  # per slice: pool -> its fluid flow
     all_pools: list[list[PoolSpec]] = []
     all_shares: list[list[np.ndarray]] = []
-    for t in range(T):
+    for t in progress.track(range(T), "validation: coarse model, slice by slice"):
         pools = slice_pools(problem, busy, t, domains, rel, slots)
         shares = _shares(problem, pools, busy, t, options.router)
         all_pools.append(pools)
@@ -434,7 +435,7 @@ def simulate_fleet(
     summaries: list[WindowSummary] = []
     waits = []
     measured_ok = measured_n = 0
-    for t, selected_by in chosen[: options.windows]:
+    for t, selected_by in progress.track(chosen[: options.windows], "validation: request-level windows (SimPy)"):
         pools = all_pools[t]
         if not pools:
             continue
