@@ -5,7 +5,7 @@ trailing backslash continues it; `a && b` runs both, the first must succeed) run
 scratch folder holding a copy of the shipped `scenarios/` (where a reader of the README is:
 a clone), so later commands read what earlier ones wrote (`results.csv`, `out/plan.json`,
 `val/validation.json`, `curves.yaml`). A command is expected to exit 0 unless its comment
-says `exit N`. The two closed-loop commands (about 40 s each) run in a second process beside
+says `exit N`. The two closed-loop commands (about 40 s each) run in their own processes beside
 the rest; the README's closed-loop figures are checked from their output here.
 """
 
@@ -74,10 +74,10 @@ def runs(tmp_path_factory):
     ctx = multiprocessing.get_context(
         "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     )
-    with cf.ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
-        a = pool.submit(_run_group, str(folder), loops)
-        b = pool.submit(_run_group, str(folder), rest)
-        return {**b.result(), **a.result()}
+    groups = [rest, *([c] for c in loops)]  # each closed loop on its own: independent of the rest
+    with cf.ProcessPoolExecutor(max_workers=min(len(groups), max(2, os.cpu_count() or 1)), mp_context=ctx) as pool:
+        futures = [pool.submit(_run_group, str(folder), g) for g in groups]
+        return {k: v for f in futures for k, v in f.result().items()}
 
 
 def test_the_readme_has_commands_for_every_command():
