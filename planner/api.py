@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -35,6 +35,17 @@ if TYPE_CHECKING:
     from planner.scenario.load import ScenarioFile
     from planner.sweep.grid import SweepSpec
     from planner.validate.metrics import FleetSimResult
+
+
+class _Wraps:
+    """Attributes a result does not define are read from the object it wraps (``_wraps``)."""
+
+    _wraps: ClassVar[str]
+
+    def __getattr__(self, name: str) -> Any:  # result.status, result.power_mw, ...
+        if name.startswith("__") or name == "_wraps":
+            raise AttributeError(name)
+        return getattr(object.__getattribute__(self, self._wraps), name)
 
 
 def _frame(rows: list[dict[str, Any]], columns: list[str] | None = None) -> pd.DataFrame:
@@ -61,17 +72,14 @@ def load_scenario(scenario: ScenarioFile | str | Path | None = None, *, override
 
 
 @dataclass(frozen=True)
-class PlanResult:
+class PlanResult(_Wraps):
     """A fleet plan: ``plan`` (FleetPlan), the ``problem`` it solved and its ``scenario``."""
 
     plan: FleetPlan
     problem: FleetProblem
     scenario: ScenarioFile
 
-    def __getattr__(self, name: str) -> Any:  # result.status, result.power_mw, ...
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.plan, name)
+    _wraps: ClassVar[str] = "plan"
 
     @property
     def fleet(self) -> pd.DataFrame:
@@ -142,16 +150,13 @@ def plan(
 
 
 @dataclass(frozen=True)
-class DemandResult:
+class DemandResult(_Wraps):
     """A load curve: ``curve`` (LoadCurve: tokens/s per workload per slice, mean and peak)."""
 
     curve: LoadCurve
     scenario: ScenarioFile
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.curve, name)
+    _wraps: ClassVar[str] = "curve"
 
     def to_frame(self) -> pd.DataFrame:
         """One row per slice: hour [h from the start], then per workload the mean and the peak
@@ -207,17 +212,14 @@ def simulate_demand(
 
 
 @dataclass(frozen=True)
-class ValidationResult:
+class ValidationResult(_Wraps):
     """The fleet simulated against the demand: ``result`` (FleetSimResult) and the plan checked."""
 
     result: FleetSimResult
     plan: FleetPlan
     problem: FleetProblem
 
-    def __getattr__(self, name: str) -> Any:  # result.slo_attainment, ...
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.result, name)
+    _wraps: ClassVar[str] = "result"
 
     @property
     def fleet(self) -> pd.DataFrame:
@@ -288,17 +290,14 @@ def validate(
 
 
 @dataclass(frozen=True)
-class BuildoutResult:
+class BuildoutResult(_Wraps):
     """A multi-period buildout: ``plan`` (BuildoutPlan), its ``problem`` and ``scenario``."""
 
     plan: BuildoutPlan
     problem: Any
     scenario: ScenarioFile
 
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        return getattr(self.plan, name)
+    _wraps: ClassVar[str] = "plan"
 
     @property
     def fleet(self) -> pd.DataFrame:
@@ -410,18 +409,3 @@ def sweep(
     spec = build_sweep(path, items, samples=samples, seed=seed)
     runner = make_executor(executor, workers)
     return SweepResult(run_sweep(spec, runner, explain=explain), spec)
-
-
-__all__ = [
-    "BuildoutResult",
-    "DemandResult",
-    "PlanResult",
-    "SweepResult",
-    "ValidationResult",
-    "buildout",
-    "load_scenario",
-    "plan",
-    "simulate_demand",
-    "sweep",
-    "validate",
-]

@@ -163,24 +163,10 @@ def diff_plans(a: Side, b: Side, kinds: dict[str, str] | None = None) -> PlanDif
             continue
         row = ra or rb
         base = row.get("placed_sku") or sku
-        fleet.append(
-            FleetChange(
-                sku=sku,
-                unit=kinds.get(base, "unit"),
-                units_a=vals["units"][0],
-                units_b=vals["units"][1],
-                delta_units=vals["units"][2],
-                gpus_a=vals["gpus"][0],
-                gpus_b=vals["gpus"][1],
-                delta_gpus=vals["gpus"][2],
-                power_mw_a=vals["power_mw"][0],
-                power_mw_b=vals["power_mw"][1],
-                delta_power_mw=vals["power_mw"][2],
-                cost_usd_per_hour_a=vals["cost_usd_per_hour"][0],
-                cost_usd_per_hour_b=vals["cost_usd_per_hour"][1],
-                delta_cost_usd_per_hour=vals["cost_usd_per_hour"][2],
-            )
-        )
+        changes = {}
+        for key, (va, vb, delta) in vals.items():
+            changes.update({f"{key}_a": va, f"{key}_b": vb, f"delta_{key}": delta})
+        fleet.append(FleetChange(sku=sku, unit=kinds.get(base, "unit"), **changes))
     figures = []
     for key, label, unit in FIGURES:
         va, vb = _num(a.doc.get(key)), _num(b.doc.get(key))
