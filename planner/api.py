@@ -58,13 +58,11 @@ def load_scenario(scenario: ScenarioFile | str | Path | None = None, *, override
     """A validated scenario: a YAML file, a shipped scenario's name (``planner scenarios``), or
     None for the embedded default. ``overrides`` set fields by dotted path, as ``--set`` does:
     ``{"constraints.power_cap_mw": 12, "skus.gb300-nvl72.cost_per_gpu_hour": 2.4}``."""
-    from planner.scenario.load import ScenarioFile
+    from planner.scenario.load import ScenarioFile, with_overrides
     from planner.scenario.load import load_scenario as load
 
     if isinstance(scenario, ScenarioFile):
-        if overrides:
-            return load(scenario.path, overrides)
-        return scenario
+        return with_overrides(scenario, overrides or {})
     return load(scenario, overrides)
 
 
@@ -405,7 +403,11 @@ def sweep(
         items = list(params)
     if executor not in ("local", "dask"):
         raise ScenarioError(f"executor must be local or dask, got '{executor}'")
-    path = scenario.path if hasattr(scenario, "path") else scenario
-    spec = build_sweep(path, items, samples=samples, seed=seed)
+    if not isinstance(scenario, str | Path | None):
+        raise ScenarioError(
+            "sweep takes a scenario file or a shipped scenario's name (each point is loaded from it); "
+            "set fields with params, not with a loaded scenario's overrides"
+        )
+    spec = build_sweep(scenario, items, samples=samples, seed=seed)
     runner = make_executor(executor, workers)
     return SweepResult(run_sweep(spec, runner, explain=explain), spec)

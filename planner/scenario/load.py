@@ -113,6 +113,17 @@ def load_scenario(path: Path | None = None, overrides: dict[str, Any] | None = N
     return scenario_file(data, path, tuple(overrides or ()))
 
 
+def with_overrides(sf: ScenarioFile, overrides: dict[str, Any]) -> ScenarioFile:
+    """``sf`` (which may carry overrides already) with more ``overrides`` set on top, validated
+    again as a whole."""
+    if not overrides:
+        return sf
+    data = sf.scenario.model_dump(mode="json", exclude_unset=True, by_alias=True)
+    for dotted, value in overrides.items():
+        _set_path(data, dotted, value)
+    return scenario_file(data, sf.path, tuple(overrides))
+
+
 def scenario_file(data: dict[str, Any], path: Path, overridden: tuple[str, ...] = ()) -> ScenarioFile:
     """Validate scenario data read from ``path`` with the ``overridden`` paths set on top.
 
