@@ -48,14 +48,20 @@ ONE = Spec("one", "v", "f", 80.0, 2.0, (("bf16", 1000.0), ("fp8", 2000.0)), 1, 9
 
 
 def test_memory_bound_roofline_matches_a_hand_computation():
-    # one GPU, 1e9 params at fp8 (1 GB), KV 1e4 elements x 1 byte per token, context 1000 + 100/2:
-    # a step of 1/x s reads 1 GB + b x 10.5 MB at 2 TB/s; FLOPs are far below the peak.
+    # a one-GPU domain: deployments of 1, 2 and 4 GPUs. 1e9 params at fp8 (1 GB), KV 1e4 elements x 1 byte
+    # per token, context 1000 + 100/2: a step of 1/x s reads 1 GB + b x 10.5 MB over g x 2 TB/s, plus (g > 1)
+    # two all-reduces of 2 x b x 1024 x 2 bytes at 900 GB/s and 8 us; FLOPs are far below the peak.
     cfg, x, isl, osl = dense(), 50.0, 1000, 100
     kv = (isl + osl / 2) * 1e4
-    b = (2e12 / x - 1e9) / kv
-    decode = b * x
     prefill = isl * 2 * 1e9 / (2000e12 * 0.5)
-    want = 1 / (1 / decode + prefill / osl) * (isl + osl) / osl
+    bounds = []
+    for g in (1, 2, 4):
+        comm_fixed, comm_per_b = (0.0, 0.0) if g == 1 else (2 * 8e-6, 2 * 2 * 1024 * 2 / 900e9)
+        b = (1 / x - comm_fixed - 1e9 / (g * 2e12)) / (kv / (g * 2e12) + comm_per_b)
+        b = min(b, (0.9 * g * 80e9 - 1e9) / kv)  # weights + KV within 90 % of HBM
+        decode = b * x / g
+        bounds.append(1 / (1 / decode + prefill / osl) * (isl + osl) / osl)
+    want = max(bounds)
     got = roofline(cfg, ONE, "fp8", isl, osl, x)
     assert got == pytest.approx(want, rel=0.03)  # the batch is searched on a geometric grid
     assert got <= want * (1 + 1e-9)  # never above the bound

@@ -175,3 +175,28 @@ def test_curve_scenario_figures(runner):
         f"H100's best point reaches {thr['h100-sxm']:,.0f} tokens/s per GPU (disaggregated vLLM) against the "
         f"H200's {thr['h200-sxm']:,.0f}"
     )
+
+
+def test_throughput_accuracy_figures(runner):
+    """The estimator's stated error is what `planner throughput accuracy` measures today."""
+    d = run_json(runner, "throughput", "accuracy")
+    o, tier, model, r = d["overall"], d["by_tier"], d["by_model"], d["regret"]
+
+    def pct(v: float) -> str:
+        return f"{v * 100:.0f} %"
+
+    says(
+        f"{o['n']} questions at 20, 35, 50 and 75 tok/s/user, `planner throughput accuracy`): median absolute error "
+        f"{pct(o['median_ape'])}, p75 {pct(o['p75_ape'])}, p90 {pct(o['p90_ape'])}; transfer tier "
+        f"{pct(tier['transfer']['median_ape'])} median, roofline tier {pct(tier['roofline']['median_ape'])}"
+    )
+    says(
+        f"minimax-m2.5 {pct(model['minimax-m2.5']['median_ape'])} (p90 {pct(model['minimax-m2.5']['p90_ape'])}), "
+        f"gpt-oss-120b {pct(model['gpt-oss-120b']['median_ape'])}, deepseek-r1 {pct(model['deepseek-r1']['median_ape'])}"
+    )
+    says(
+        f"The band holds the measured value for {pct(o['band_coverage'])} of points at a median half-width of "
+        f"{pct(o['median_band_half_width'])}"
+    )
+    says(f"within 10 % of the truly cheapest in {pct(r['within_10pct'])} of {r['decisions']} decisions")
+    says(f"errs by {pct(d['baseline_median_ratio']['median_ape'])} median")
