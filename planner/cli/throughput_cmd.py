@@ -15,7 +15,8 @@ from planner.outputs import write_all_atomic
 def register(app: typer.Typer, handled) -> None:
     throughput_app = typer.Typer(
         cls=PlannerGroup,
-        help="Throughput of your own model: import benchmark results into a curve file.",
+        help="Throughput of your own model: import benchmark results, show frontiers, estimate GPUs you have "
+        "not measured (with bands), and the estimator's held-out error.",
         pretty_exceptions_enable=False,
         rich_markup_mode=None,  # plain help: full option names, units in [brackets] kept, faster start
         no_args_is_help=True,
