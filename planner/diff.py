@@ -112,7 +112,8 @@ def read_side(arg: str | Path) -> Side:
     path = Path(arg)
     if path.is_dir() and (path / "plan.json").is_file():
         path = path / "plan.json"
-    if path.suffix.lower() == ".json" or (path.is_file() and _starts_with_brace(path)):
+    yaml_file = path.suffix.lower() in (".yaml", ".yml")
+    if path.suffix.lower() == ".json" or (path.is_file() and not yaml_file and _starts_with_brace(path)):
         doc = read_json(path, "plan file", "write one with `planner plan --out DIR` or `planner plan --json`")
         if not isinstance(doc, dict) or not isinstance(doc.get("fleet"), list) or "cost_per_million_tokens" not in doc:
             what = "a buildout document" if isinstance(doc, dict) and "periods" in doc else "not a plan document"

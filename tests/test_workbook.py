@@ -145,3 +145,15 @@ def test_plan_and_buildout_out_write_the_recommendation(runner, tmp_path):
     b = tmp_path / "b"
     assert runner.invoke(app, ["buildout", "--out", str(b)]).exit_code == 0
     assert {"recommendation.xlsx", "recommendation.csv", "buildout.json"} <= {p.name for p in b.iterdir()}
+
+
+def test_a_placed_buildout_fleet_sheet_adds_up_per_period():
+    sf = load_scenario("two-sites")
+    problem = buildout_problem_from(sf)
+    plan = plan_buildout(problem, None)
+    fleet = pd.read_csv(io.StringIO(buildout_csv(sf, plan)))
+    assert {"site", "procurement"} <= set(fleet.columns) and fleet["capex [$]"].notna().all()
+    for p in plan.periods:
+        rows = fleet[fleet["period"] == p.period]
+        assert rows["capex [$]"].sum() == pytest.approx(p.capex_usd, rel=1e-9, abs=1e-6)
+        assert rows["GPUs"].sum() == sum(p.gpus.values())

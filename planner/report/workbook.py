@@ -385,13 +385,12 @@ def buildout_fleet_rows(plan, kinds: dict[str, str] | None = None) -> list[dict[
     kinds = kinds or {}
     info = {s["sku"]: s for s in plan.skus}
     rows = []
-    for r in plan.periods:
+    for p, r in enumerate(plan.periods):
         for col, n in r.fleet.items():
             if not (n or r.purchases[col] or r.retirements[col]):
                 continue
             s = info.get(col, {})
             capex = s.get("capex_usd_per_gpu")
-            p = plan.periods.index(r)
             per_gpu = capex[p] if isinstance(capex, list) and p < len(capex) else None
             gpus_per_unit = r.gpus[col] / n if n else None
             sku = s.get("placed_sku") or col
@@ -407,9 +406,10 @@ def buildout_fleet_rows(plan, kinds: dict[str, str] | None = None) -> list[dict[
                     "retired": r.retirements[col],
                     "gpus": r.gpus[col],
                     "power_mw": r.gpus[col] * s.get("facility_kw_per_gpu", 0.0) / 1000.0,
+                    # no purchase price (reserved, on-demand): no capex, as in a plan's fleet
                     "capex_usd": r.purchases[col] * gpus_per_unit * per_gpu
                     if per_gpu is not None and gpus_per_unit and math.isfinite(per_gpu)
-                    else (0.0 if not r.purchases[col] else None),
+                    else 0.0,
                     "token_share": r.token_share_by_sku.get(col, 0.0),
                 }
             )
