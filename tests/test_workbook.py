@@ -21,7 +21,20 @@ def sheet_rows(wb, name):
 
 
 def summary(wb):
-    return {r["item"]: r["value"] for r in sheet_rows(wb, "Summary")}
+    return {r["item"]: r["value"] for r in section(wb, "Summary")}
+
+
+def section(wb, sheet, title=None):
+    """The rows of one part of a sheet: the first (title None) or the one under a bold ``title``."""
+    rows = list(wb[sheet].iter_rows(values_only=True))
+    start = 0 if title is None else next(i for i, r in enumerate(rows) if r[0] == title and not any(r[1:])) + 1
+    head = [h for h in rows[start] if h is not None]
+    out = []
+    for r in rows[start + 1 :]:
+        if not any(v is not None for v in r):
+            break
+        out.append(dict(zip(head, r[: len(head)], strict=True)))
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +51,7 @@ def test_the_plan_workbook_adds_up_to_the_plan(default_plan):
     data = plan_workbook(sf, problem, plan)
     assert data == plan_workbook(sf, problem, plan)  # same plan, same bytes
     wb = openpyxl.load_workbook(io.BytesIO(data))
-    assert wb.sheetnames == ["Summary", "Fleet", "Caps", "Assumptions", "Throughput", "Sources"]
+    assert wb.sheetnames == ["Summary", "Fleet", "Caps", "Assumptions"]
     s = summary(wb)
     assert s["cost per million tokens"] == pytest.approx(plan.cost_per_million_tokens, rel=1e-12)
     assert s["total cost over the span"] == pytest.approx(plan.total_cost_usd, rel=1e-12)
@@ -69,17 +82,13 @@ def test_the_plan_workbook_adds_up_to_the_plan(default_plan):
     power = next(c for c in caps if c["cap"] == "power_cap")
     assert power["binding"] == "yes" and power["used"] == pytest.approx(plan.power_mw)
     assert power["saving over the span [$]"] == pytest.approx(plan.caps[0].saving_usd)
-    a = summary_of(wb, "Assumptions")
+    a = {r["item"]: r["value"] for r in section(wb, "Assumptions")}
     assert a["pricing tier"] == "hyperscaler" and a["power basis"] == "all_in" and a["PUE"] == 1.3
     assert len(a["catalog files SHA-256"]) == 64
-    thr = sheet_rows(wb, "Throughput")
+    thr = section(wb, "Assumptions", "Throughput")
     kinds = {(r["SKU"], r["workload"]): r["basis"] for r in thr}
     assert kinds[("b200-sxm", "chat")] == "measured" and kinds[("h200-sxm", "chat")] == "interpolated"
-    assert len(sheet_rows(wb, "Sources")) >= 10
-
-
-def summary_of(wb, name):
-    return {r["item"]: r["value"] for r in sheet_rows(wb, name)}
+    assert len(section(wb, "Assumptions", "Sources")) >= 10
 
 
 def test_the_csv_is_the_fleet_sheet(default_plan):
@@ -98,7 +107,7 @@ def test_estimated_figures_carry_their_band():
     plan = run_plan(sf, explain=False)
     problem = scenario_problem(sf)
     wb = openpyxl.load_workbook(io.BytesIO(plan_workbook(sf, problem, plan)))
-    rows = {r["SKU"]: r for r in sheet_rows(wb, "Throughput")}
+    rows = {r["SKU"]: r for r in section(wb, "Assumptions", "Throughput")}
     est = rows["b200-sxm"]
     assert est["basis"] == "estimated"
     assert (
@@ -124,7 +133,7 @@ def test_the_buildout_workbook_has_its_schedule():
     data = buildout_workbook(sf, skus, plan)
     assert data == buildout_workbook(sf, skus, plan)
     wb = openpyxl.load_workbook(io.BytesIO(data))
-    assert wb.sheetnames == ["Summary", "Fleet", "Schedule", "Caps", "Assumptions", "Throughput", "Sources"]
+    assert wb.sheetnames == ["Summary", "Fleet", "Schedule", "Caps", "Assumptions"]
     schedule = sheet_rows(wb, "Schedule")
     assert [r["period"] for r in schedule] == [p.period for p in plan.periods]
     assert sum(r["capex [$]"] for r in schedule) == pytest.approx(plan.totals["capex_usd"])

@@ -3,9 +3,9 @@
 Sheets of a plan: Summary (scenario, objective, status, cost per million tokens, total cost,
 MW used of the cap, run-rate and capex against their budgets, what binds and what relaxing it
 is worth, solver gap), Fleet (per SKU, and per site and procurement kind where the scenario
-has them), Caps, Assumptions (catalog and its sources, pricing tier, power basis, PUE,
-electricity price, every throughput figure with its basis and band). A buildout adds a
-Schedule sheet and its Fleet sheet is per period.
+has them), Caps, Assumptions (catalog version and settings: pricing tier, power basis, PUE,
+electricity price; then every throughput figure with its basis and band; then the catalog's
+sources). A buildout adds a Schedule sheet and its Fleet sheet is per period.
 
 Every number is a number with an Excel format (currency, MW, percentages); headers carry the
 unit. ``recommendation.csv`` is the Fleet sheet, shares as fractions. Same plan, same bytes:
@@ -308,12 +308,13 @@ def plan_workbook(sf, problem, plan) -> bytes:
     fleet = Table("Fleet", _present(PLAN_FLEET, rows), rows, _plan_total(plan, rows) if rows else None)
     return workbook_bytes(
         [
-            ("Summary", _plan_summary(sf, plan)),
+            ("Summary", [_plan_summary(sf, plan)]),
             fleet,
             Table("Caps", CAPS, cap_rows(plan)),
-            ("Assumptions", _assumptions(sf)),
-            Table("Throughput", THROUGHPUT, throughput_rows(problem.skus)),
-            _sources(sf),
+            (
+                "Assumptions",
+                [_assumptions(sf), Table("Throughput", THROUGHPUT, throughput_rows(problem.skus)), _sources(sf)],
+            ),
         ]
     )
 
@@ -492,13 +493,14 @@ def buildout_workbook(sf, skus, plan) -> bytes:
     extra = [Field("discount rate", getattr(b, "discount_rate", None), "1/year", "pct")] if b is not None else []
     return workbook_bytes(
         [
-            ("Summary", _buildout_summary(sf, plan)),
+            ("Summary", [_buildout_summary(sf, plan)]),
             Table("Fleet", _present(BUILDOUT_FLEET, rows), rows),
             Table("Schedule", SCHEDULE, _schedule_rows(plan)),
             Table("Caps", BUILDOUT_CAPS, buildout_cap_rows(plan)),
-            ("Assumptions", _assumptions(sf, extra)),
-            Table("Throughput", THROUGHPUT, throughput_rows(skus)),
-            _sources(sf),
+            (
+                "Assumptions",
+                [_assumptions(sf, extra), Table("Throughput", THROUGHPUT, throughput_rows(skus)), _sources(sf)],
+            ),
         ]
     )
 
@@ -522,7 +524,9 @@ def _cell_value(v: Any) -> Any:
 
 
 def workbook_bytes(sheets: list) -> bytes:
-    """An xlsx of ``sheets``: Tables, or (title, [Field]) key-value sheets. Stable bytes."""
+    """An xlsx of ``sheets``: a Table (one table), or ``(title, parts)`` with parts a list of
+    Field lists (item / value / unit rows) and Tables, one under the other, each after the first
+    under a bold title. Stable bytes."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -530,36 +534,55 @@ def workbook_bytes(sheets: list) -> bytes:
     wb = Workbook()
     wb.remove(wb.active)
     bold = Font(bold=True)
+
+    def header(ws, row: int, titles: list[str]) -> None:
+        for j, text in enumerate(titles, start=1):
+            ws.cell(row=row, column=j, value=text).font = bold
+
+    def table(ws, t: Table, row: int) -> int:
+        header(ws, row, [c.title() for c in t.columns])
+        body = [*t.rows, *([t.total] if t.total else [])]
+        for i, r in enumerate(body, start=row + 1):
+            for j, c in enumerate(t.columns, start=1):
+                cell = ws.cell(row=i, column=j, value=_cell_value(r.get(c.key)))
+                cell.number_format = FORMATS[c.fmt]
+                if t.total is not None and i == row + len(body):
+                    cell.font = bold
+        return row + len(body) + 1
+
+    def fields(ws, items: list[Field], row: int) -> int:
+        header(ws, row, ["item", "value", "unit"])
+        for i, f in enumerate(items, start=row + 1):
+            ws.cell(row=i, column=1, value=f.label)
+            cell = ws.cell(row=i, column=2, value=_cell_value(f.value))
+            cell.number_format = FORMATS[f.fmt]
+            ws.cell(row=i, column=3, value=f.unit)
+        return row + len(items) + 1
+
     for sheet in sheets:
         if isinstance(sheet, Table):
             ws = wb.create_sheet(sheet.name)
-            ws.append([c.title() for c in sheet.columns])
-            for cell in ws[1]:
-                cell.font = bold
-            body = [*sheet.rows, *([sheet.total] if sheet.total else [])]
-            for i, row in enumerate(body, start=2):
-                for j, c in enumerate(sheet.columns, start=1):
-                    cell = ws.cell(row=i, column=j, value=_cell_value(row.get(c.key)))
-                    cell.number_format = FORMATS[c.fmt]
-                    if sheet.total is not None and i == len(body) + 1:
-                        cell.font = bold
-            ws.freeze_panes = "A2"
+            table(ws, sheet, 1)
             if sheet.rows:
                 ws.auto_filter.ref = f"A1:{get_column_letter(len(sheet.columns))}{len(sheet.rows) + 1}"
             widths = [max(len(c.title()), 10) for c in sheet.columns]
         else:
-            title, fields = sheet
+            title, parts = sheet
             ws = wb.create_sheet(title)
-            ws.append(["item", "value", "unit"])
-            for cell in ws[1]:
-                cell.font = bold
-            for i, f in enumerate(fields, start=2):
-                ws.cell(row=i, column=1, value=f.label)
-                cell = ws.cell(row=i, column=2, value=_cell_value(f.value))
-                cell.number_format = FORMATS[f.fmt]
-                ws.cell(row=i, column=3, value=f.unit)
-            ws.freeze_panes = "A2"
-            widths = [max(len(f.label) for f in fields) + 2, 24, 12]
+            row, widths = 1, []
+            for k, part in enumerate(parts):
+                if k:
+                    row += 1  # a blank row, then the part's title
+                    ws.cell(row=row, column=1, value=part.name if isinstance(part, Table) else "").font = bold
+                    row += 1
+                if isinstance(part, Table):
+                    row = table(ws, part, row)
+                    w = [max(len(c.title()), 10) for c in part.columns]
+                else:
+                    row = fields(ws, part, row)
+                    w = [max(len(f.label) for f in part) + 2, 24, 12]
+                widths = [max(a, b) for a, b in zip(widths + [0] * len(w), w + [0] * len(widths), strict=False)]
+        ws.freeze_panes = "A2"
         for j, w in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(j)].width = min(w + 2, 60)
     wb.properties.creator = f"planner {__version__}"
