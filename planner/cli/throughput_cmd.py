@@ -8,6 +8,7 @@ import typer
 
 from planner.cli.options import PlannerGroup
 from planner.cli.output import emit_json, stdout
+from planner.cli.progress import QUIET, shown
 from planner.errors import ScenarioError
 from planner.outputs import write_all_atomic
 
@@ -206,6 +207,7 @@ def register(app: typer.Typer, handled) -> None:
     @handled
     def accuracy_cmd(
         json_out: bool = typer.Option(False, "--json", help="Print the report as one JSON document."),
+        quiet: bool = QUIET,
     ) -> None:
         """The estimator's held-out error: leave-one-model-out over the shipped reference set."""
         from rich.table import Table
@@ -214,7 +216,8 @@ def register(app: typer.Typer, handled) -> None:
         from planner.throughput.accuracy import accuracy
 
         cat = shipped_catalog()
-        rep = accuracy({k: s.pricing.hyperscaler.value for k, s in cat.skus.items()})
+        with shown(quiet):
+            rep = accuracy({k: s.pricing.hyperscaler.value for k, s in cat.skus.items()})
         if json_out:
             emit_json(rep)
             return

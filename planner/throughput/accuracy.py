@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from planner import progress
 from planner.throughput.estimate import GRID, Question, calibration, corrections, reference_questions
 
 
@@ -79,7 +80,7 @@ def accuracy(prices: dict[str, float]) -> dict[str, Any]:
     """The leave-one-model-out report (``prices``: $/GPU-hour per SKU, for the regret)."""
     questions = reference_questions()
     rows, refused, base = [], 0, []
-    for q in questions:
+    for q in progress.track(questions, "accuracy: held-out questions (leave one model out)"):
         if q.pred is None:
             refused += 1
             continue
