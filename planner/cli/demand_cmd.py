@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from planner.cli.options import PlannerGroup
+from planner.cli.options import PlannerGroup, command_group
 from planner.cli.output import emit_json, fmt, si, stderr, stdout
 from planner.cli.progress import QUIET, shown
 from planner.errors import ScenarioError
@@ -63,11 +63,8 @@ def plot_png(curve: LoadCurve, title: str) -> bytes:
 
 
 def register(app: typer.Typer, handled) -> None:
-    demand_app = typer.Typer(
-        cls=DemandGroup,
-        help="Demand: simulate a scenario's load curve (default command `curve`), or fit a trace (`fit`).",
-        pretty_exceptions_enable=False,
-        rich_markup_mode=None,  # plain help: full option names, units in [brackets] kept, faster start
+    demand_app = command_group(
+        "Demand: simulate a scenario's load curve (default command `curve`), or fit a trace (`fit`).", DemandGroup
     )
 
     @demand_app.command(DEFAULT_COMMAND)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import typer
 import typer.core
 
 from planner.errors import ScenarioError
@@ -69,3 +70,9 @@ def check_out_dir(out: Path | None, holds: str) -> None:
     cannot be used or created as one."""
     if out is not None and (why := folder_problem(out)) is not None:
         raise ScenarioError(f"--out {out}: {why}; give a folder (it will hold {holds})")
+
+
+def command_group(help: str, cls: type[PlannerGroup] = PlannerGroup, **extra) -> typer.Typer:
+    """A sub-command group as every group here is made: plain help (full option names, units in
+    [brackets] kept, no rich start-up cost), errors handled by the commands themselves."""
+    return typer.Typer(cls=cls, help=help, pretty_exceptions_enable=False, rich_markup_mode=None, **extra)

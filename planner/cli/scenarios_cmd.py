@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from planner.cli.options import PlannerGroup
+from planner.cli.options import PlannerGroup, command_group
 from planner.cli.output import emit_json, stderr, stdout
 
 
@@ -17,12 +17,10 @@ class ScenariosGroup(PlannerGroup):
 
 
 def register(app: typer.Typer, handled) -> None:
-    scenarios_app = typer.Typer(
-        cls=ScenariosGroup,
-        help="Shipped scenarios: list them (default command `list`), or copy one to edit (`copy NAME DIR`). "
+    scenarios_app = command_group(
+        "Shipped scenarios: list them (default command `list`), or copy one to edit (`copy NAME DIR`). "
         "Every command takes a shipped scenario's name in place of a file, from any directory.",
-        pretty_exceptions_enable=False,
-        rich_markup_mode=None,
+        ScenariosGroup,
     )
 
     @scenarios_app.command("list")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from planner.cli.options import PlannerGroup
+from planner.cli.options import command_group
 from planner.cli.output import emit_json, stdout
 from planner.cli.progress import QUIET, shown
 from planner.errors import ScenarioError
@@ -14,12 +14,9 @@ from planner.outputs import write_all_atomic
 
 
 def register(app: typer.Typer, handled) -> None:
-    throughput_app = typer.Typer(
-        cls=PlannerGroup,
-        help="Throughput of your own model: import benchmark results, show frontiers, estimate GPUs you have "
+    throughput_app = command_group(
+        "Throughput of your own model: import benchmark results, show frontiers, estimate GPUs you have "
         "not measured (with bands), and the estimator's held-out error.",
-        pretty_exceptions_enable=False,
-        rich_markup_mode=None,  # plain help: full option names, units in [brackets] kept, faster start
         no_args_is_help=True,
     )
 
