@@ -75,3 +75,19 @@ def test_out_naming_a_file_is_refused_before_work(runner, tmp_path, command):
     result = runner.invoke(app, [command, "--out", str(target)])
     assert result.exit_code == 2 and "is a file, not a folder; give a folder" in result.output
     assert target.read_text() == "not a folder"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["diff", "default", "default", "--json"],
+        ["validate", "default", "--json", "--windows", "1", "--window-s", "5", "--warmup-s", "5"],
+    ],
+)
+def test_other_json_commands_keep_stdout_clean_at_the_fd_level(tmp_path, args):
+    # the CLI no longer makes a HiGHS object at start-up (it would cost --help 0.5 s): the first
+    # solve silences the banner, whichever command makes it
+    result = run(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    json.loads(result.stdout)
+    assert "HiGHS" not in result.stdout and "Running" not in result.stdout
