@@ -129,9 +129,8 @@ def plan(
 
     ``explain``: marginal values of the caps and single-SKU fleets (a few more solves);
     ``exact``: no time aggregation; ``throughput_band``: low | mid | high for estimated throughput."""
-    from planner.optimize.bands import with_band_report, with_throughput_band
-    from planner.optimize.run import plan_fleet
-    from planner.pipeline import scenario_problem
+    from planner.optimize.bands import with_throughput_band
+    from planner.pipeline import planned, scenario_problem
 
     o = dict(overrides or {})
     if exact:
@@ -140,8 +139,7 @@ def plan(
     if throughput_band is not None:
         sf = with_throughput_band(sf, throughput_band)
     problem = scenario_problem(sf)
-    result = with_band_report(sf, problem, plan_fleet(problem, explain=explain))
-    return PlanResult(result, problem, sf)
+    return PlanResult(planned(sf, problem, explain=explain), problem, sf)
 
 
 # ------------------------------------------------------------------ demand

@@ -8,7 +8,6 @@ from typing import Any
 from planner.demand.curve import LoadCurve, read_load_curve
 from planner.optimize.plan import FleetPlan
 from planner.optimize.problem import FleetProblem, build_problem
-from planner.optimize.run import plan_fleet
 from planner.scenario.load import ScenarioFile, load_scenario
 
 
@@ -32,8 +31,14 @@ def run_plan(
     **plan_options: Any,
 ) -> FleetPlan:
     """Plan a scenario file (default: the embedded default scenario)."""
-    from planner.optimize.bands import with_band_report
-
     sf = scenario if isinstance(scenario, ScenarioFile) else load_scenario(scenario, overrides)
-    problem = scenario_problem(sf)
+    return planned(sf, scenario_problem(sf), **plan_options)
+
+
+def planned(sf: ScenarioFile, problem: FleetProblem, **plan_options: Any) -> FleetPlan:
+    """``problem`` (built from ``sf``) planned, with the report of its estimated throughput's band
+    edges (planner.optimize.bands) when it uses estimates."""
+    from planner.optimize.bands import with_band_report
+    from planner.optimize.run import plan_fleet  # read at call time: tests stand in for it
+
     return with_band_report(sf, problem, plan_fleet(problem, **plan_options))

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from planner.buildout.schema import BuildoutSpec, months_to_periods, per_period
-from planner.catalog.load import Catalog
+from planner.catalog.load import Catalog, scenario_catalog
 from planner.demand.curve import LoadCurve, read_load_curve
 from planner.economics import HOURS_PER_YEAR, capital_recovery_factor, gpu_hour_costs
 from planner.errors import ScenarioError
-from planner.optimize.problem import SiteData, SkuData, _catalog_for, build_problem, electricity_price
+from planner.optimize.problem import SiteData, SkuData, build_problem, electricity_price
 from planner.scenario.load import ScenarioFile
 
 
@@ -259,7 +259,7 @@ def build_buildout_problem(sf: ScenarioFile, base: LoadCurve, catalog: Catalog |
             f"{sf.path}: no 'buildout:' section; add one (see `planner schema`, key buildout) "
             "or plan a single period with `planner plan`"
         )
-    catalog = catalog or _catalog_for(sf)
+    catalog = catalog or scenario_catalog(sf)
     single = build_problem(sf, base, catalog)
     problems: list[str] = []
     where = f"{sf.path}: buildout"

@@ -128,3 +128,8 @@ def load_catalog(directory: Path | None = None) -> Catalog:
 def shipped_catalog() -> Catalog:
     """The catalog shipped with the package (read once per process)."""
     return load_catalog()
+
+
+def scenario_catalog(sf) -> Catalog:
+    """The catalog a scenario file names (``catalog:``, a folder relative to it), else the shipped one."""
+    return shipped_catalog() if sf.scenario.catalog is None else load_catalog(sf.resolve(sf.scenario.catalog))

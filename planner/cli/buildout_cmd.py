@@ -138,11 +138,10 @@ def register(app: typer.Typer, handled) -> None:
             problem = buildout_problem_from(sf)
             plan = plan_buildout(problem, mode, compare_myopia=compare_myopia)
         if out is not None and plan.status != "infeasible":
-            from planner.report.workbook import buildout_csv, buildout_workbook
+            from planner.report.workbook import recommendation_files
 
             files = buildout_files(plan, out)
-            files[out / "recommendation.xlsx"] = buildout_workbook(sf, [s.sku for s in problem.skus], plan)
-            files[out / "recommendation.csv"] = buildout_csv(sf, plan)
+            files.update(recommendation_files(sf, plan, out, skus=[s.sku for s in problem.skus]))
             write_all_atomic(files, folder=out)
         if json_out:
             emit_json(plan.to_dict())

@@ -70,10 +70,9 @@ def plan_files(sf, problem, plan: FleetPlan, out_dir: Path) -> dict[Path, str | 
         out_dir / "dispatch.csv": csv_text(dispatch_rows(problem, plan)),
     }
     if plan.status != "infeasible":
-        from planner.report.workbook import plan_csv, plan_workbook
+        from planner.report.workbook import recommendation_files
 
-        files[out_dir / "recommendation.xlsx"] = plan_workbook(sf, problem, plan)
-        files[out_dir / "recommendation.csv"] = plan_csv(sf, plan)
+        files.update(recommendation_files(sf, plan, out_dir, problem=problem))
     return files
 
 
@@ -341,8 +340,7 @@ def register(app: typer.Typer, handled) -> None:
         ),
     ) -> None:
         """Pick the GPU mix with the lowest cost per token inside the power and budget caps."""
-        from planner.optimize.run import plan_fleet
-        from planner.pipeline import scenario_problem
+        from planner.pipeline import planned, scenario_problem
         from planner.scenario.load import load_scenario
 
         overrides = plan_overrides(
@@ -387,12 +385,9 @@ def register(app: typer.Typer, handled) -> None:
                     problem, loop = run_validation_loop(
                         sf, problem, slo, headroom_step, min_utilization, seed, from_no_headroom=from_no_headroom
                     )
-                plan = plan_fleet(
-                    problem, explain=explain, power_step_mw=power_step_mw, budget_step_usd_per_hour=budget_step
+                plan = planned(
+                    sf, problem, explain=explain, power_step_mw=power_step_mw, budget_step_usd_per_hour=budget_step
                 )
-                from planner.optimize.bands import with_band_report
-
-                plan = with_band_report(sf, problem, plan)
         if points is not None:
             render_tradeoff(problem, points, json_out)
             return

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from planner.catalog.load import Catalog, load_catalog, shipped_catalog, unknown_id_message
+from planner.catalog.load import Catalog, scenario_catalog, unknown_id_message
 from planner.catalog.throughput import max_interactivity, throughput_at
 from planner.demand.curve import LoadCurve
 from planner.economics import gpu_hour_costs
@@ -177,10 +177,6 @@ class FleetProblem:
 def electricity_price(s: SkuData, default: float) -> float:
     """A column's electricity price: its site's, else ``default``. [$/kWh]"""
     return default if s.electricity_usd_per_kwh is None else s.electricity_usd_per_kwh
-
-
-def _catalog_for(sf: ScenarioFile) -> Catalog:
-    return shipped_catalog() if sf.scenario.catalog is None else load_catalog(sf.resolve(sf.scenario.catalog))
 
 
 @dataclass(frozen=True)
@@ -502,7 +498,7 @@ def build_problem(sf: ScenarioFile, curve: LoadCurve, catalog: Catalog | None = 
     from planner.optimize.placement import is_placed, place
 
     scn = sf.scenario
-    catalog = catalog or _catalog_for(sf)
+    catalog = catalog or scenario_catalog(sf)
     problems: list[str] = []
     notes: list[str] = list(sf.notes)  # inputs the file sets without effect (planner.scenario.effects)
     wmap = _workload_map(scn, curve, catalog, problems, sf, notes)

@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel
 
-from planner.catalog.load import Catalog, load_catalog, shipped_catalog
+from planner.catalog.load import Catalog, scenario_catalog
 from planner.errors import ScenarioError
 from planner.inputs import read_json
 from planner.optimize.plan import FleetPlan
@@ -176,7 +176,7 @@ def report_inputs(
     sf = scenario if isinstance(scenario, ScenarioFile) else load_scenario(scenario)
     problem = scenario_problem(sf)
     plan = plan_fleet(problem, explain=True)
-    cat = shipped_catalog() if sf.scenario.catalog is None else load_catalog(sf.resolve(sf.scenario.catalog))
+    cat = scenario_catalog(sf)
     return ReportInputs(sf, problem, plan, cat, sweep, validation, validation_source)
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from planner import __version__
+from planner.catalog.load import scenario_catalog
 from planner.outputs import csv_text
 
 FIXED_TIME = datetime(2000, 1, 1)  # workbook created/modified: fixed, so the same plan gives the same bytes
@@ -126,14 +127,8 @@ def unit_label(gpus_per_unit: int, kind: str | None) -> str:
     return f"{gpus_per_unit}-GPU {kind or 'unit'}"
 
 
-def _catalog(sf):
-    from planner.catalog.load import load_catalog, shipped_catalog
-
-    return shipped_catalog() if sf.scenario.catalog is None else load_catalog(sf.resolve(sf.scenario.catalog))
-
-
-def _unit_kinds(sf) -> dict[str, str]:
-    return {k: s.unit.kind for k, s in _catalog(sf).skus.items()}
+def _unit_kinds(cat) -> dict[str, str]:
+    return {k: s.unit.kind for k, s in cat.skus.items()}
 
 
 def plan_fleet_rows(plan, kinds: dict[str, str] | None = None) -> list[dict[str, Any]]:
@@ -292,8 +287,7 @@ def _scenario_digest(sf) -> str:
     return scenario_sha256(sf)
 
 
-def _sources(sf) -> Table:
-    cat = _catalog(sf)
+def _sources(cat) -> Table:
     return Table(
         "Sources",
         [Col("key", "source", fmt="text"), Col("citation", "citation", fmt="text")],
@@ -301,10 +295,10 @@ def _sources(sf) -> Table:
     )
 
 
-def plan_workbook(sf, problem, plan) -> bytes:
-    """recommendation.xlsx of a plan."""
-    kinds = _unit_kinds(sf)
-    rows = plan_fleet_rows(plan, kinds)
+def plan_workbook(sf, problem, plan, catalog=None) -> bytes:
+    """recommendation.xlsx of a plan (``catalog``: the scenario's, read here when not given)."""
+    cat = catalog or scenario_catalog(sf)
+    rows = plan_fleet_rows(plan, _unit_kinds(cat))
     fleet = Table("Fleet", _present(PLAN_FLEET, rows), rows, _plan_total(plan, rows) if rows else None)
     return workbook_bytes(
         [
@@ -313,15 +307,15 @@ def plan_workbook(sf, problem, plan) -> bytes:
             Table("Caps", CAPS, cap_rows(plan)),
             (
                 "Assumptions",
-                [_assumptions(sf), Table("Throughput", THROUGHPUT, throughput_rows(problem.skus)), _sources(sf)],
+                [_assumptions(sf), Table("Throughput", THROUGHPUT, throughput_rows(problem.skus)), _sources(cat)],
             ),
         ]
     )
 
 
-def plan_csv(sf, plan) -> str:
+def plan_csv(sf, plan, catalog=None) -> str:
     """recommendation.csv: the Fleet sheet (shares as fractions)."""
-    rows = plan_fleet_rows(plan, _unit_kinds(sf))
+    rows = plan_fleet_rows(plan, _unit_kinds(catalog or scenario_catalog(sf)))
     return table_csv(Table("Fleet", _present(PLAN_FLEET, rows), rows))
 
 
@@ -486,9 +480,10 @@ def _schedule_rows(plan) -> list[dict[str, Any]]:
     ]
 
 
-def buildout_workbook(sf, skus, plan) -> bytes:
+def buildout_workbook(sf, skus, plan, catalog=None) -> bytes:
     """recommendation.xlsx of a buildout (``skus``: the SkuData its columns were built from)."""
-    rows = buildout_fleet_rows(plan, _unit_kinds(sf))
+    cat = catalog or scenario_catalog(sf)
+    rows = buildout_fleet_rows(plan, _unit_kinds(cat))
     b = sf.scenario.buildout
     extra = [Field("discount rate", getattr(b, "discount_rate", None), "1/year", "pct")] if b is not None else []
     return workbook_bytes(
@@ -499,15 +494,26 @@ def buildout_workbook(sf, skus, plan) -> bytes:
             Table("Caps", BUILDOUT_CAPS, buildout_cap_rows(plan)),
             (
                 "Assumptions",
-                [_assumptions(sf, extra), Table("Throughput", THROUGHPUT, throughput_rows(skus)), _sources(sf)],
+                [_assumptions(sf, extra), Table("Throughput", THROUGHPUT, throughput_rows(skus)), _sources(cat)],
             ),
         ]
     )
 
 
-def buildout_csv(sf, plan) -> str:
-    rows = buildout_fleet_rows(plan, _unit_kinds(sf))
+def buildout_csv(sf, plan, catalog=None) -> str:
+    rows = buildout_fleet_rows(plan, _unit_kinds(catalog or scenario_catalog(sf)))
     return table_csv(Table("Fleet", _present(BUILDOUT_FLEET, rows), rows))
+
+
+def recommendation_files(sf, plan, out_dir: Path, *, problem=None, skus=None) -> dict[Path, str | bytes]:
+    """recommendation.xlsx and recommendation.csv of a plan (give ``problem``) or a buildout (give
+    ``skus``), the scenario's catalog read once."""
+    cat = scenario_catalog(sf)
+    if problem is not None:
+        xlsx, csv = plan_workbook(sf, problem, plan, cat), plan_csv(sf, plan, cat)
+    else:
+        xlsx, csv = buildout_workbook(sf, skus, plan, cat), buildout_csv(sf, plan, cat)
+    return {out_dir / "recommendation.xlsx": xlsx, out_dir / "recommendation.csv": csv}
 
 
 # ---------------------------------------------------------------- writing

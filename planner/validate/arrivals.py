@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.catalog.load import Catalog, load_catalog, shipped_catalog
+from planner.catalog.load import Catalog, scenario_catalog
 from planner.demand.spec import TokenLengths
 from planner.scenario.load import ScenarioFile
 
@@ -107,10 +107,6 @@ def _lognormal(lengths: TokenLengths, n: int, rng: np.random.Generator) -> np.nd
     return rng.lognormal(lengths.mu, lengths.sigma, n)
 
 
-def _catalog(sf: ScenarioFile) -> Catalog:
-    return shipped_catalog() if sf.scenario.catalog is None else load_catalog(sf.resolve(sf.scenario.catalog))
-
-
 def request_profiles(
     sf: ScenarioFile,
     workloads: tuple[str, ...],
@@ -120,7 +116,7 @@ def request_profiles(
 ) -> dict[str, RequestProfile]:
     """A RequestProfile per load-curve workload, from the scenario and the catalog (see module doc)."""
     scn = sf.scenario
-    catalog = catalog or _catalog(sf)
+    catalog = catalog or scenario_catalog(sf)
     generated = scn.demand.workloads
     out: dict[str, RequestProfile] = {}
     for w in workloads:
