@@ -236,7 +236,7 @@ class ValidationResult(_Wraps):
         return _frame(rows)
 
     def to_frame(self) -> pd.DataFrame:
-        """Per slice: hour, SLO attainment, tokens (demanded, served, dropped, backlog), GPUs down."""
+        """Per slice: hour, SLO attainment, tokens served, dropped and backlog, GPUs down per SKU."""
         return _frame(self.result.slice_rows())
 
     def to_dict(self) -> dict[str, Any]:

@@ -68,7 +68,7 @@ def shipped_path(name: str) -> Path | None:
         return None
     stem = name[: -len(".yaml")] if name.endswith(".yaml") else name
     path = scenarios_dir() / f"{stem}.yaml"
-    return path if stem in shipped_names() else None
+    return path if stem and path.is_file() else None
 
 
 def resolve_scenario(path: Path | str) -> Path:

@@ -92,7 +92,7 @@ class FleetSimResult:
     coarse_models: dict[str, float] = field(default_factory=dict)
 
     def slice_rows(self) -> list[dict[str, Any]]:
-        """Per slice: hour, SLO attainment, tokens demanded / served / dropped / backlog, GPUs down
+        """Per slice: hour, SLO attainment, tokens served / dropped / backlog, GPUs down
         per SKU (validation_slices.csv; the API's ValidationResult.to_frame())."""
         rows = []
         for t, hour in enumerate(self.slice_hours):
