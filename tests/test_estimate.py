@@ -4,6 +4,7 @@ plans that label estimated numbers and re-plan at the band's edges."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import subprocess
@@ -65,6 +66,19 @@ def test_memory_bound_roofline_matches_a_hand_computation():
     got = roofline(cfg, ONE, "fp8", isl, osl, x)
     assert got == pytest.approx(want, rel=0.03)  # the batch is searched on a geometric grid
     assert got <= want * (1 + 1e-9)  # never above the bound
+
+
+def test_a_recurrent_state_takes_hbm_like_kv_cache_and_routed_experts_are_read_as_touched():
+    # a recurrent state of 10.5 MB per request costs what 1000 + 100/2 tokens of 1e4 one-byte KV elements do
+    x = 50.0
+    stateful = dataclasses.replace(dense(kv=0.0), state_bytes_per_request=1050 * 1e4)
+    assert roofline(stateful, ONE, "fp8", 1000, 100, x) == pytest.approx(
+        roofline(dense(kv=1e4), ONE, "fp8", 1000, 100, x)
+    )
+    assert roofline(stateful, ONE, "fp8", 1000, 100, x) < roofline(dense(kv=0.0), ONE, "fp8", 1000, 100, x)
+    # a MoE whose routed experts are most of its weights reads less per step than a dense model of that size
+    moe = dataclasses.replace(dense(), experts=64, experts_per_token=2, expert_params=0.9e9, active_params=0.13e9)
+    assert roofline(moe, ONE, "fp8", 1000, 100, x) > roofline(dense(), ONE, "fp8", 1000, 100, x)
 
 
 def test_roofline_falls_with_interactivity_where_hbm_does_not_cap_the_batch_and_is_zero_out_of_reach():

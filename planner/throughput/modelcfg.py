@@ -1,13 +1,17 @@
 """A Hugging Face ``config.json`` reduced to the fields that set serving throughput.
 
-Read: hidden size, layers, attention and KV heads, head dim, the MLP's intermediate size,
-experts (``n_routed_experts`` / ``num_experts`` / ``num_local_experts``), experts per token,
-shared experts and the expert intermediate size, dense layers before the first MoE layer
-(``first_k_dense_replace``), MLA ranks (``q_lora_rank``, ``kv_lora_rank``, rope / nope / value head
-dims), sliding windows (``sliding_window``, ``layer_types``), vocabulary, tied embeddings and the
-quantisation method. Derived: total and active parameters per token, and KV-cache elements per
-token (MLA caches its compressed latent and rope key; GQA two heads' worth per KV head;
-sliding-window layers counted at full length, an upper bound).
+Read layer by layer: each layer's mixer (full or sliding-window attention, linear attention, a
+Mamba-2 block, or none) and MLP (dense, MoE, both, or none), from ``layer_types`` (Qwen3.5 /
+Qwen3-Next, gpt-oss, Gemma), Kimi linear's ``kda_layers``, Nemotron-H's
+``hybrid_override_pattern`` / ``layers_block_type``, ``first_k_dense_replace``,
+``interleave_moe_layer_step`` / ``decoder_sparse_step`` / ``mlp_only_layers`` and Gemma 4's
+``enable_moe_block``; DeciLM / Nemotron-NAS ``block_configs`` give every layer its own sizes.
+Sizes: hidden size, attention and KV heads, head dim, dense and expert MLP widths, experts, experts
+per token, shared experts, latent MoE width, MLA ranks, low-rank query / output, linear-attention
+and Mamba head counts and state size, vocabulary, tied embeddings, the quantisation method.
+Derived: total, active and routed-expert parameters, KV-cache elements per token (MLA caches its
+compressed latent and rope key; GQA two heads' worth per KV head; sliding-window layers counted at
+full length, an upper bound) and the recurrent state per request (linear attention, Mamba) in bytes.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from typing import Any
 
 from planner.errors import ScenarioError
 from planner.inputs import read_json
+
+NON_GATED = ("relu2",)  # MLP activations without a gate matrix (Nemotron-H): up and down only
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,8 @@ class ModelConfig:
     total_params: float  # [parameters]
     active_params: float  # per token [parameters]
     kv_elements_per_token: float  # over all layers [elements]
+    expert_params: float = 0.0  # routed experts, all MoE layers [parameters]
+    state_bytes_per_request: float = 0.0  # linear-attention / Mamba recurrent state [bytes]
 
     @property
     def moe(self) -> bool:
@@ -64,52 +72,204 @@ def _int(cfg: dict[str, Any], *keys: str, default: int | None = None, path: Path
     raise ScenarioError(f"{path}: config.json lacks {' / '.join(keys)}")
 
 
+def _opt(cfg: dict[str, Any], key: str) -> int | None:
+    v = cfg.get(key)
+    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+
+
+# Nemotron-H's layer pattern: one letter per layer, each layer a mixer or an MLP
+_PATTERN = {"M": ("mamba", None), "*": ("full", None), "E": (None, "moe"), "-": (None, "dense")}
+_BLOCK_TYPES = {"mamba": "M", "attention": "*", "moe": "E", "mlp": "-"}
+
+
+def _layers(cfg: dict[str, Any], path: Path | None) -> list[tuple[str | None, str | None]]:
+    """(mixer, MLP) per layer: mixer full | sliding | linear | mamba | None; MLP dense | moe |
+    dense+moe | None."""
+    pattern = cfg.get("hybrid_override_pattern")
+    if not isinstance(pattern, str) and isinstance(cfg.get("layers_block_type"), list):
+        pattern = "".join(_BLOCK_TYPES.get(str(t), "?") for t in cfg["layers_block_type"])
+    if isinstance(pattern, str):
+        bad = sorted(set(pattern) - set(_PATTERN))
+        if bad:
+            raise ScenarioError(f"{path}: config.json layer pattern has unknown layer kinds {bad}")
+        return [_PATTERN[c] for c in pattern]
+    layers = _int(cfg, "num_hidden_layers", path=path)
+    types = cfg.get("layer_types") if isinstance(cfg.get("layer_types"), list) else []
+    kda = (
+        (cfg.get("linear_attn_config") or {}).get("kda_layers")
+        if isinstance(cfg.get("linear_attn_config"), dict)
+        else None
+    )
+    if isinstance(kda, list):  # Kimi linear: 1-based indices of its linear-attention layers
+        types = ["linear_attention" if i + 1 in kda else "full_attention" for i in range(layers)]
+    window = _opt(cfg, "sliding_window")
+    mixers = []
+    for i in range(layers):
+        t = str(types[i]) if i < len(types) else ""
+        if "linear" in t:
+            mixers.append("linear")
+        elif "sliding" in t or (window is not None and not types):
+            mixers.append("sliding")
+        else:
+            mixers.append("full")
+    experts = _int(cfg, "n_routed_experts", "num_experts", "num_local_experts", default=0)
+    first_dense = _int(cfg, "first_k_dense_replace", default=0)
+    step = _int(cfg, "interleave_moe_layer_step", "decoder_sparse_step", default=1) or 1
+    only_mlp = set(cfg.get("mlp_only_layers") or [])
+    mlps = []
+    for i in range(layers):
+        moe = experts > 0 and i >= first_dense and (i + 1) % step == 0 and i not in only_mlp
+        mlps.append(("dense+moe" if cfg.get("enable_moe_block") else "moe") if moe else "dense")
+    return list(zip(mixers, mlps, strict=True))
+
+
+def _ffn_width(mult: float, hidden: int) -> int:
+    """DeciLM's MLP width for an ``ffn_mult``: 2/3 of mult x hidden, rounded up to 256."""
+    return -(-int(2 * mult * hidden / 3) // 256) * 256
+
+
+def _blocks(cfg: dict[str, Any], hidden: int, heads: int, head_dim: int, path: Path | None) -> tuple[float, float, int]:
+    """(parameters without embeddings, KV elements per token, KV heads of the first attention layer) of a
+    DeciLM / Nemotron-NAS model, whose ``block_configs`` give each layer its own attention and MLP."""
+    params = kv = 0.0
+    first_kv = 0
+    for i, block in enumerate(cfg["block_configs"]):
+        att, ffn = block.get("attention") or {}, block.get("ffn") or {}
+        if att.get("replace_with_linear"):
+            params += hidden * hidden
+        elif not att.get("no_op"):
+            group = att.get("n_heads_in_group")
+            if not isinstance(group, int) or group <= 0:
+                raise ScenarioError(f"{path}: block_configs[{i}].attention lacks n_heads_in_group")
+            kvh = heads // group
+            first_kv = first_kv or kvh
+            params += 2 * hidden * heads * head_dim + 2 * hidden * kvh * head_dim
+            kv += 2 * kvh * head_dim
+        if ffn.get("replace_with_linear"):
+            params += hidden * hidden
+        elif not ffn.get("no_op"):
+            mult = ffn.get("ffn_mult")
+            if not isinstance(mult, (int, float)) or mult <= 0:
+                raise ScenarioError(f"{path}: block_configs[{i}].ffn lacks ffn_mult")
+            params += 3 * hidden * _ffn_width(mult, hidden)
+    return params, kv, first_kv or heads
+
+
 def normalise(cfg: dict[str, Any], path: Path | None = None) -> ModelConfig:
     """The fields of a parsed ``config.json`` that matter (text model: ``text_config`` when nested)."""
     if isinstance(cfg.get("text_config"), dict):
         cfg = {**cfg, **cfg["text_config"]}
     hidden = _int(cfg, "hidden_size", path=path)
-    layers = _int(cfg, "num_hidden_layers", path=path)
+    if isinstance(cfg.get("block_configs"), list) and cfg["block_configs"]:
+        return _nas(cfg, hidden, path)
+    per_layer = _layers(cfg, path)
+    layers = len(per_layer)
+    if not layers:
+        raise ScenarioError(f"{path}: config.json has no layers")
     heads = _int(cfg, "num_attention_heads", path=path)
     kv_heads = _int(cfg, "num_key_value_heads", default=heads)
     head_dim = _int(cfg, "head_dim", default=hidden // heads)
-    inter = _int(cfg, "intermediate_size", path=path)
     experts = _int(cfg, "n_routed_experts", "num_experts", "num_local_experts", default=0)
-    per_token = _int(cfg, "num_experts_per_tok", "num_experts_per_token", default=0) if experts else 0
-    shared = _int(cfg, "n_shared_experts", default=0) if experts else 0
-    expert_inter = _int(cfg, "moe_intermediate_size", default=inter) if experts else 0
-    dense_layers = _int(cfg, "first_k_dense_replace", default=0) if experts else layers
-    kv_lora = cfg.get("kv_lora_rank") if isinstance(cfg.get("kv_lora_rank"), int) else None
-    q_lora = cfg.get("q_lora_rank") if isinstance(cfg.get("q_lora_rank"), int) else None
+    moe_layers = sum(1 for _, m in per_layer if m and "moe" in m)
+    dense_mlp_layers = sum(1 for _, m in per_layer if m and "dense" in m)
+    inter = _int(cfg, "intermediate_size_mlp", "intermediate_size", default=0)
+    if dense_mlp_layers and not inter:
+        raise ScenarioError(f"{path}: config.json lacks intermediate_size (its dense MLP layers need it)")
+    per_token = _int(cfg, "num_experts_per_tok", "num_experts_per_token", "top_k_experts", "moe_topk", default=0)
+    if moe_layers and not per_token:
+        raise ScenarioError(f"{path}: config.json lacks num_experts_per_tok (experts each token routes to)")
+    expert_inter = (
+        _int(cfg, "moe_intermediate_size", "routed_expert_hidden_size", "intermediate_size", default=0)
+        if moe_layers
+        else 0
+    )
+    if moe_layers and not expert_inter:
+        raise ScenarioError(f"{path}: config.json lacks moe_intermediate_size")
+    shared_size = _int(cfg, "shared_expert_intermediate_size", "moe_shared_expert_intermediate_size", default=0)
+    shared = _int(cfg, "n_shared_experts", "num_shared_experts", default=1 if shared_size else 0) if moe_layers else 0
+    if moe_layers and not shared and "llama4" in str(cfg.get("model_type", "")):
+        shared = 1  # Llama 4: every MoE layer has one shared expert of the experts' size
+    shared_size = shared_size or expert_inter
+    dense_layers = sum(1 for _, m in per_layer if m == "dense")
+    kv_lora = _opt(cfg, "kv_lora_rank")
+    q_lora = _opt(cfg, "q_lora_rank")
+    o_lora = _opt(cfg, "o_lora_rank")
     rope = _int(cfg, "qk_rope_head_dim", default=0)
     nope = _int(cfg, "qk_nope_head_dim", default=head_dim)
     v_dim = _int(cfg, "v_head_dim", default=head_dim)
-    window = cfg.get("sliding_window") if isinstance(cfg.get("sliding_window"), int) else None
-    types = cfg.get("layer_types") or []
-    windowed = window is not None and (not types or any("sliding" in str(t) for t in types))
+    window = _opt(cfg, "sliding_window")
+    mixers = {m for m, _ in per_layer if m}
+    if not mixers:
+        raise ScenarioError(f"{path}: config.json has no attention or recurrent layer")
     if kv_lora:
         attention = "mla"
-    elif windowed:
+    elif mixers & {"linear", "mamba"}:
+        attention = "hybrid"
+    elif "sliding" in mixers:
         attention = "sliding"
     else:
         attention = "gqa" if kv_heads < heads else "mha"
     vocab = _int(cfg, "vocab_size", path=path)
     tied = bool(cfg.get("tie_word_embeddings", False))
     quant = (cfg.get("quantization_config") or {}).get("quant_method") or "none"
+    act = str(cfg.get("mlp_hidden_act") or cfg.get("hidden_act") or cfg.get("hidden_activation") or "silu")
+    mats = 2 if act in NON_GATED else 3  # up + down, or gate + up + down
 
+    # attention (softmax) layers
+    q_out = heads * (nope + rope) if kv_lora else heads * head_dim
+    q_out *= 2 if cfg.get("attn_output_gate") else 1
+    q = hidden * q_lora + q_lora * q_out if q_lora else hidden * q_out
     if kv_lora:
-        q = hidden * q_lora + q_lora * heads * (nope + rope) if q_lora else hidden * heads * (nope + rope)
         kv = hidden * (kv_lora + rope) + kv_lora * heads * (nope + v_dim)
-        attn = q + kv + heads * v_dim * hidden
+        o_in = heads * v_dim
         kv_per_layer = kv_lora + rope
     else:
-        attn = hidden * heads * head_dim + 2 * hidden * kv_heads * head_dim + heads * head_dim * hidden
+        kv = 2 * hidden * kv_heads * head_dim
+        o_in = heads * head_dim
         kv_per_layer = 2 * kv_heads * head_dim
-    dense_mlp = 3 * hidden * inter
-    expert = 3 * hidden * expert_inter
-    moe_layers = layers - dense_layers
-    total = layers * attn + dense_layers * dense_mlp + moe_layers * ((experts + shared) * expert + hidden * experts)
-    active = layers * attn + dense_layers * dense_mlp + moe_layers * ((per_token + shared) * expert + hidden * experts)
+    groups = _int(cfg, "o_groups", default=1)
+    o = o_in * o_lora + groups * o_lora * hidden if o_lora else o_in * hidden
+    attn = q + kv + o
+    # linear attention (gated delta net) and Mamba-2 layers: a fixed recurrent state per request, no KV cache
+    kimi = cfg.get("linear_attn_config") if isinstance(cfg.get("linear_attn_config"), dict) else {}
+    kh, kd = _int(kimi, "num_heads", default=0), _int(kimi, "head_dim", default=0)
+    nk, dk = _int(cfg, "linear_num_key_heads", default=kh), _int(cfg, "linear_key_head_dim", default=kd)
+    nv, dv = _int(cfg, "linear_num_value_heads", default=kh), _int(cfg, "linear_value_head_dim", default=kd)
+    linear = hidden * (2 * nk * dk + 2 * nv * dv + 2 * nv) + nv * dv * hidden
+    linear_state = nv * dk * dv
+    mh, md = _int(cfg, "mamba_num_heads", default=0), _int(cfg, "mamba_head_dim", default=0)
+    ds, ng = _int(cfg, "ssm_state_size", default=0), _int(cfg, "n_groups", default=1)
+    mamba = hidden * (2 * mh * md + 2 * ng * ds + mh) + mh * md * hidden
+    mamba_state = mh * md * ds
+    mixer_params = {"full": attn, "sliding": attn, "linear": linear, "mamba": mamba, None: 0}
+    state_dtype = str(cfg.get("mamba_ssm_cache_dtype") or cfg.get("mamba_ssm_dtype") or "float32")
+    state_bytes = 2 if "16" in state_dtype else 4
+    # MLPs; latent MoE (Nemotron 3): experts work in a smaller width, projected in and out
+    latent = _opt(cfg, "moe_latent_size")
+    expert = mats * (latent or hidden) * expert_inter
+    moe_fixed = hidden * experts + shared * mats * hidden * shared_size + (2 * hidden * latent if latent else 0)
+
+    total = active = routed = kv_elems = state = 0.0
+    for mixer, mlp in per_layer:
+        total += mixer_params[mixer]
+        kv_elems += kv_per_layer if mixer in ("full", "sliding") else 0  # windows at full length: an upper bound
+        state += {"linear": linear_state, "mamba": mamba_state}.get(mixer, 0) * state_bytes
+        if mlp and "dense" in mlp:
+            total += mats * hidden * inter
+        if mlp and "moe" in mlp:
+            routed += experts * expert
+            total += moe_fixed
+            active += per_token * expert
+    active += total
+    total += routed
+    if "linear" in mixers and not linear_state:
+        raise ScenarioError(
+            f"{path}: config.json has linear-attention layers but lacks linear_num_value_heads / linear_key_head_dim / linear_value_head_dim"
+        )
+    if "mamba" in mixers and not mamba_state:
+        raise ScenarioError(
+            f"{path}: config.json has Mamba layers but lacks mamba_num_heads / mamba_head_dim / ssm_state_size"
+        )
     embed = vocab * hidden * (1 if tied else 2)
     if not (math.isfinite(total) and total > 0):
         raise ScenarioError(f"{path}: config.json gives no positive parameter count")
@@ -121,8 +281,8 @@ def normalise(cfg: dict[str, Any], path: Path | None = None) -> ModelConfig:
         kv_heads=kv_heads,
         head_dim=head_dim,
         intermediate_size=inter,
-        experts=experts,
-        experts_per_token=per_token,
+        experts=experts if moe_layers else 0,
+        experts_per_token=per_token if moe_layers else 0,
         shared_experts=shared,
         expert_intermediate_size=expert_inter,
         dense_layers=dense_layers,
@@ -138,7 +298,47 @@ def normalise(cfg: dict[str, Any], path: Path | None = None) -> ModelConfig:
         quantization=str(quant),
         total_params=float(total + embed),
         active_params=float(active + embed),
-        kv_elements_per_token=float(layers * kv_per_layer),
+        kv_elements_per_token=float(kv_elems),
+        expert_params=float(routed),
+        state_bytes_per_request=float(state),
+    )
+
+
+def _nas(cfg: dict[str, Any], hidden: int, path: Path | None) -> ModelConfig:
+    """A dense model whose layers differ (DeciLM / Nemotron-NAS ``block_configs``)."""
+    heads = _int(cfg, "num_attention_heads", path=path)
+    head_dim = _int(cfg, "head_dim", default=hidden // heads)
+    params, kv, kv_heads = _blocks(cfg, hidden, heads, head_dim, path)
+    vocab = _int(cfg, "vocab_size", path=path)
+    tied = bool(cfg.get("tie_word_embeddings", False))
+    total = params + vocab * hidden * (1 if tied else 2)
+    layers = len(cfg["block_configs"])
+    return ModelConfig(
+        architecture=(cfg.get("architectures") or ["unknown"])[0],
+        hidden_size=hidden,
+        layers=layers,
+        heads=heads,
+        kv_heads=kv_heads,
+        head_dim=head_dim,
+        intermediate_size=0,
+        experts=0,
+        experts_per_token=0,
+        shared_experts=0,
+        expert_intermediate_size=0,
+        dense_layers=layers,
+        attention="gqa" if kv_heads < heads else "mha",
+        kv_lora_rank=None,
+        q_lora_rank=None,
+        rope_head_dim=0,
+        nope_head_dim=head_dim,
+        v_head_dim=head_dim,
+        sliding_window=None,
+        vocab_size=vocab,
+        tied_embeddings=tied,
+        quantization=str((cfg.get("quantization_config") or {}).get("quant_method") or "none"),
+        total_params=float(total),
+        active_params=float(total),
+        kv_elements_per_token=float(kv),
     )
 
 

@@ -7,7 +7,8 @@ domain (tensor / expert parallel across them):
 * **decode**: one step must take at most ``1/x`` seconds. A step reads the weights it touches
   (dense layers always; of a MoE layer the experts the batch's tokens route to, in expectation
   ``E * (1 - (1 - k/E)^b)`` of ``E``) and the batch's KV cache (``b`` requests at the mean context
-  ``ISL + OSL/2``) from HBM at the HBM bandwidth, and does ``2 * active parameters`` FLOPs per token
+  ``ISL + OSL/2``; and a linear-attention / Mamba model's recurrent state, a fixed size per request)
+  from HBM at the HBM bandwidth, and does ``2 * active parameters`` FLOPs per token
   at the dense peak of the precision; the larger of the two, plus two all-reduces per layer over
   the scale-up links (``2 * b * hidden`` bytes each way and a fixed 8 us latency), is the step time.
   The batch ``b`` is the largest that meets the step time and fits: weights plus KV within 90 %
@@ -47,6 +48,7 @@ ALIASES = {"nvfp4": "fp4", "mxfp4": "fp4", "fp16": "bf16", "float16": "bf16", "b
 HBM_USABLE = 0.9  # share of HBM for weights + KV cache
 PREFILL_EFFICIENCY = 0.5  # share of the dense peak prefill reaches
 ALLREDUCE_LATENCY_S = 8e-6
+MAX_BATCH = 1e6  # the batch search's bound when requests hold no KV cache or state
 
 
 @dataclass(frozen=True)
@@ -120,9 +122,8 @@ def roofline(cfg: ModelConfig, spec: Spec, precision: str, isl: int, osl: int, x
     tflops, _ = spec.peak_tflops(precision)
     flops, bw, cap = tflops * 1e12, spec.hbm_tb_per_s * 1e12, spec.memory_gb * 1e9
     wb, kvb = WEIGHT_BYTES[precision], KV_BYTES[precision]
-    kv_per_request = (isl + osl / 2) * cfg.kv_elements_per_token * kvb
-    moe_layers = cfg.layers - cfg.dense_layers if cfg.moe else 0
-    expert_params = moe_layers * cfg.experts * 3 * cfg.hidden_size * cfg.expert_intermediate_size
+    kv_per_request = (isl + osl / 2) * cfg.kv_elements_per_token * kvb + cfg.state_bytes_per_request
+    expert_params = cfg.expert_params if cfg.moe else 0.0
     dense_params = cfg.total_params - expert_params
     tau = 1.0 / x
     prefill_s_per_request = isl * 2 * cfg.active_params / (flops * PREFILL_EFFICIENCY)
@@ -131,7 +132,7 @@ def roofline(cfg: ModelConfig, spec: Spec, precision: str, isl: int, osl: int, x
         room = HBM_USABLE * g * cap - cfg.total_params * wb
         if room <= kv_per_request:
             continue
-        b = np.geomspace(1.0, room / kv_per_request, 512)
+        b = np.geomspace(1.0, room / kv_per_request if kv_per_request > 0 else MAX_BATCH, 512)
         if cfg.moe:
             touched = 1.0 - (1.0 - cfg.experts_per_token / cfg.experts) ** b
             weights = (dense_params + expert_params * touched) * wb
