@@ -36,25 +36,25 @@ class ModelConfig:
     kv_heads: int
     head_dim: int
     intermediate_size: int  # dense MLP
-    experts: int  # routed experts; 0: dense
-    experts_per_token: int
-    shared_experts: int
-    expert_intermediate_size: int
-    dense_layers: int  # layers with a dense MLP (MoE models: those before the first MoE layer)
-    attention: str  # mha | gqa | mla | sliding (some layers windowed)
-    kv_lora_rank: int | None
-    q_lora_rank: int | None
-    rope_head_dim: int
-    nope_head_dim: int
-    v_head_dim: int
-    sliding_window: int | None
+    dense_layers: int  # layers with a dense MLP only (MoE models: those without a MoE block)
+    attention: str  # mha | gqa | mla | sliding (some layers windowed) | hybrid (linear attention / Mamba layers)
     vocab_size: int
     tied_embeddings: bool
     quantization: str  # fp8 | mxfp4 | ... | none (the checkpoint's dtype)
     total_params: float  # [parameters]
     active_params: float  # per token [parameters]
     kv_elements_per_token: float  # over all layers [elements]
+    experts: int = 0  # routed experts; 0: dense
+    experts_per_token: int = 0
+    shared_experts: int = 0
+    expert_intermediate_size: int = 0
     expert_params: float = 0.0  # routed experts, all MoE layers [parameters]
+    kv_lora_rank: int | None = None
+    q_lora_rank: int | None = None
+    rope_head_dim: int = 0
+    nope_head_dim: int = 0
+    v_head_dim: int = 0
+    sliding_window: int | None = None
     state_bytes_per_request: float = 0.0  # linear-attention / Mamba recurrent state [bytes]
 
     @property
@@ -209,9 +209,6 @@ def normalise(cfg: dict[str, Any], path: Path | None = None) -> ModelConfig:
         attention = "sliding"
     else:
         attention = "gqa" if kv_heads < heads else "mha"
-    vocab = _int(cfg, "vocab_size", path=path)
-    tied = bool(cfg.get("tie_word_embeddings", False))
-    quant = (cfg.get("quantization_config") or {}).get("quant_method") or "none"
     act = str(cfg.get("mlp_hidden_act") or cfg.get("hidden_act") or cfg.get("hidden_activation") or "silu")
     mats = 2 if act in NON_GATED else 3  # up + down, or gate + up + down
 
@@ -270,12 +267,9 @@ def normalise(cfg: dict[str, Any], path: Path | None = None) -> ModelConfig:
         raise ScenarioError(
             f"{path}: config.json has Mamba layers but lacks mamba_num_heads / mamba_head_dim / ssm_state_size"
         )
-    embed = vocab * hidden * (1 if tied else 2)
-    if not (math.isfinite(total) and total > 0):
-        raise ScenarioError(f"{path}: config.json gives no positive parameter count")
-    return ModelConfig(
-        architecture=(cfg.get("architectures") or ["unknown"])[0],
-        hidden_size=hidden,
+    return _config(
+        cfg,
+        path,
         layers=layers,
         heads=heads,
         kv_heads=kv_heads,
@@ -293,11 +287,8 @@ def normalise(cfg: dict[str, Any], path: Path | None = None) -> ModelConfig:
         nope_head_dim=nope,
         v_head_dim=v_dim,
         sliding_window=window,
-        vocab_size=vocab,
-        tied_embeddings=tied,
-        quantization=str(quant),
-        total_params=float(total + embed),
-        active_params=float(active + embed),
+        total_params=total,
+        active_params=active,
         kv_elements_per_token=float(kv_elems),
         expert_params=float(routed),
         state_bytes_per_request=float(state),
@@ -309,36 +300,34 @@ def _nas(cfg: dict[str, Any], hidden: int, path: Path | None) -> ModelConfig:
     heads = _int(cfg, "num_attention_heads", path=path)
     head_dim = _int(cfg, "head_dim", default=hidden // heads)
     params, kv, kv_heads = _blocks(cfg, hidden, heads, head_dim, path)
+    layers = len(cfg["block_configs"])
+    attention = "gqa" if kv_heads < heads else "mha"
+    return _config(
+        cfg, path, layers=layers, heads=heads, kv_heads=kv_heads, head_dim=head_dim, intermediate_size=0,
+        dense_layers=layers, attention=attention, total_params=params, active_params=params,
+        kv_elements_per_token=kv, nope_head_dim=head_dim, v_head_dim=head_dim,
+    )  # fmt: skip
+
+
+def _config(
+    cfg: dict[str, Any], path: Path | None, *, total_params: float, active_params: float, **sizes: Any
+) -> ModelConfig:
+    """The normalised config: ``sizes`` as counted, parameters without embeddings (added here)."""
+    hidden = _int(cfg, "hidden_size", path=path)
     vocab = _int(cfg, "vocab_size", path=path)
     tied = bool(cfg.get("tie_word_embeddings", False))
-    total = params + vocab * hidden * (1 if tied else 2)
-    layers = len(cfg["block_configs"])
+    embed = vocab * hidden * (1 if tied else 2)
+    if not (math.isfinite(total_params) and total_params > 0):
+        raise ScenarioError(f"{path}: config.json gives no positive parameter count")
     return ModelConfig(
-        architecture=(cfg.get("architectures") or ["unknown"])[0],
+        architecture=str((cfg.get("architectures") or ["unknown"])[0]),
         hidden_size=hidden,
-        layers=layers,
-        heads=heads,
-        kv_heads=kv_heads,
-        head_dim=head_dim,
-        intermediate_size=0,
-        experts=0,
-        experts_per_token=0,
-        shared_experts=0,
-        expert_intermediate_size=0,
-        dense_layers=layers,
-        attention="gqa" if kv_heads < heads else "mha",
-        kv_lora_rank=None,
-        q_lora_rank=None,
-        rope_head_dim=0,
-        nope_head_dim=head_dim,
-        v_head_dim=head_dim,
-        sliding_window=None,
         vocab_size=vocab,
         tied_embeddings=tied,
         quantization=str((cfg.get("quantization_config") or {}).get("quant_method") or "none"),
-        total_params=float(total),
-        active_params=float(total),
-        kv_elements_per_token=float(kv),
+        total_params=float(total_params + embed),
+        active_params=float(active_params + embed),
+        **sizes,
     )
 
 
