@@ -235,3 +235,21 @@ def test_plan_json_carries_the_band_section(runner):
     )
     fleet_basis = {f["sku"]: f for f in doc["fleet"]}
     assert set(fleet_basis) >= set(doc["throughput_band"]["estimated_skus"])
+
+
+@pytest.mark.parametrize(
+    ("label", "want"),
+    [
+        ("NVFP4", "fp4"),
+        ("mxfp4", "fp4"),
+        ("FP8_block", "fp8"),
+        ("e4m3", "fp8"),
+        ("bfloat16", "bf16"),
+        ("int4", None),
+        ("int8", None),
+    ],
+)
+def test_precision_labels_map_to_the_roofline_precisions_or_are_unknown(label, want):
+    from planner.throughput.roofline import precision_of
+
+    assert precision_of(label) == want

@@ -44,7 +44,12 @@ from planner.throughput.modelcfg import ModelConfig
 
 WEIGHT_BYTES = {"fp4": 0.5625, "fp8": 1.0, "bf16": 2.0}
 KV_BYTES = {"fp4": 1.0, "fp8": 1.0, "bf16": 2.0}
-ALIASES = {"nvfp4": "fp4", "mxfp4": "fp4", "fp16": "bf16", "float16": "bf16", "bfloat16": "bf16"}
+ALIASES = {
+    **dict.fromkeys(("nvfp4", "mxfp4", "fp4_e2m1", "w4a4"), "fp4"),
+    # FP8 under other names (INT8 is not one of them: Blackwell Ultra cut its INT8 rate)
+    **dict.fromkeys(("fp8_block", "fp8-block", "fp8_e4m3", "e4m3", "float8"), "fp8"),
+    **dict.fromkeys(("fp16", "float16", "bfloat16", "half"), "bf16"),
+}
 HBM_USABLE = 0.9  # share of HBM for weights + KV cache
 PREFILL_EFFICIENCY = 0.5  # share of the dense peak prefill reaches
 ALLREDUCE_LATENCY_S = 8e-6
