@@ -5,8 +5,9 @@ trailing backslash continues it; `a && b` runs both, the first must succeed) run
 scratch folder holding a copy of the shipped `scenarios/` (where a reader of the README is:
 a clone), so later commands read what earlier ones wrote (`results.csv`, `out/plan.json`,
 `val/validation.json`, `curves.yaml`). A command is expected to exit 0 unless its comment
-says `exit N`. The two closed-loop commands (about 40 s each) run in their own processes beside
-the rest; the README's closed-loop figures are checked from their output here.
+says `exit N`. The two closed-loop commands (about 40 s each) run in their own processes, and the
+rest in two more: the validation / sweep / report chain (which reads what it writes) and the
+others; the README's closed-loop figures are checked from their output here.
 """
 
 from __future__ import annotations
@@ -74,7 +75,10 @@ def runs(tmp_path_factory):
     ctx = multiprocessing.get_context(
         "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     )
-    groups = [rest, *([c] for c in loops)]  # each closed loop on its own: independent of the rest
+    # validation, sweep-to-report: the commands that read `val/` or `results.csv` stay with those that write them
+    chained = [c for c in rest if re.search(r"\b(validate|report)\b|results\.csv|\bval/", c)]
+    others = [c for c in rest if c not in chained]
+    groups = [chained, others, *([c] for c in loops)]  # each closed loop on its own: independent of the rest
     with cf.ProcessPoolExecutor(max_workers=min(len(groups), max(2, os.cpu_count() or 1)), mp_context=ctx) as pool:
         futures = [pool.submit(_run_group, str(folder), g) for g in groups]
         return {k: v for f in futures for k, v in f.result().items()}
