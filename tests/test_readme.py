@@ -200,3 +200,6 @@ def test_throughput_accuracy_figures(runner):
     )
     says(f"within 10 % of the truly cheapest in {pct(r['within_10pct'])} of {r['decisions']} decisions")
     says(f"errs by {pct(d['baseline_median_ratio']['median_ape'])} median")
+    floor = d["oracle_model_correction"]
+    says(f"the error is still {pct(floor['median_ape'])} median, p90 {pct(floor['p90_ape'])}")
+    assert floor["median_ape"] <= o["median_ape"]  # a floor: knowing the answer's correction cannot do worse

@@ -234,6 +234,7 @@ def register(app: typer.Typer, handled) -> None:
         rows += [(f"model {m}", v) for m, v in rep["by_model"].items()]
         rows += [(f"{p['from']} -> {p['to']}", p) for p in rep["by_pair"]]
         rows += [("baseline: median reference ratio", rep["baseline_median_ratio"])]
+        rows += [("floor: each model's own correction known", rep["oracle_model_correction"])]
         for name, v in rows:
             table.add_row(
                 name,

@@ -8,7 +8,8 @@ of tokens/s per GPU (median, p75, p90) overall, per tier and per SKU pair; how o
 holds the measured value and its median half-width ((high - low) / 2 / estimate); the decision
 regret (per workload, interactivity and anchor, the SKU cheapest per token by the estimates
 against the truly cheapest, at the catalog's hyperscaler $/GPU-hour); and, for scale, the
-error of multiplying by the median ratio F_B(x)/F_A(x) of the other reference models.
+error of multiplying by the median ratio F_B(x)/F_A(x) of the other reference models, and the
+error left with each model's own correction known (not held out: a floor, not an estimator).
 """
 
 from __future__ import annotations
@@ -49,6 +50,22 @@ def _baseline(q: Question, questions: tuple[Question, ...]) -> float | None:
         if o.a == q.a and o.b == q.b and o.x == q.x and o.group.model != q.group.model
     ]
     return q.anchor * float(np.median(ratios)) if ratios else None
+
+
+def _oracle(questions: tuple[Question, ...]) -> dict[str, Any]:
+    """The error left if each model's own median correction per generation pair were known: the floor of
+    any estimator that corrects the roofline per model (what remains is recipe differences between a
+    model's shapes, precisions and serving modes)."""
+    logs: dict[tuple, list[float]] = {}
+    for q in questions:
+        if q.pred is not None:
+            logs.setdefault((q.group.model, q.generations), []).append(math.log(q.true / q.pred))
+    errors = [
+        abs(q.pred * math.exp(float(np.median(logs[(q.group.model, q.generations)]))) / q.true - 1.0)
+        for q in questions
+        if q.pred is not None
+    ]
+    return _stats(errors)
 
 
 def _regret(rows: list[dict], prices: dict[str, float]) -> dict[str, Any]:
@@ -122,4 +139,5 @@ def accuracy(prices: dict[str, float]) -> dict[str, Any]:
         "by_interactivity": {f"{x:g}": _banded([r for r in rows if r["x"] == x]) for x in GRID},
         "regret": _regret(rows, prices),
         "baseline_median_ratio": _stats(base),
+        "oracle_model_correction": _oracle(questions),
     }
