@@ -96,7 +96,7 @@ def split_domains(total: int, weights: np.ndarray) -> np.ndarray:
 class SimPool:
     """A FIFO pool of slots, driven by a SimPy environment. Times in seconds.
 
-    ``book`` is the simulation's shared request book (arrays indexed by request id).
+    ``book`` is the simulation's shared request book (lists indexed by request id).
     """
 
     def __init__(
@@ -148,7 +148,7 @@ class SimPool:
         self.book.pool[i] = self.index
         self._advance()
         self.busy += 1
-        self.serving[i] = int(self.book.restarts[i])
+        self.serving[i] = self.book.restarts[i]
 
     def finish_prefilled(self, i: int) -> None:
         self._finish(i, 0)
@@ -157,12 +157,12 @@ class SimPool:
         book = self.book
         self._advance()
         self.busy += 1
-        if np.isnan(book.start[i]):
+        if book.start[i] != book.start[i]:  # NaN: its first start
             book.start[i] = self.env.now
         self._schedule(i, book.tokens[i] / self.rate)
 
     def _schedule(self, i: int, hold_s: float) -> None:
-        gen = int(self.book.restarts[i])
+        gen = self.book.restarts[i]
         self.serving[i] = gen
         ev = self.env.timeout(hold_s)
         ev.callbacks.append(lambda _ev, i=i, gen=gen: self._finish(i, gen))

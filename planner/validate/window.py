@@ -1,6 +1,6 @@
 """Request-level simulation of one short window (SimPy): arrivals, a router, pools, outages.
 
-Every request is one row of a ``RequestBook`` (numpy arrays indexed by request id); the
+Every request is one row of a ``RequestBook`` (lists indexed by request id); the
 SimPy side only schedules arrivals, completions and availability transitions. Requests
 that arrive during the warm-up are simulated but not measured; the window then drains
 (no arrivals after it) until every measured request is served or has given up.
@@ -32,34 +32,44 @@ ROUTERS = ("plan", "least_loaded")
 
 @dataclass
 class RequestBook:
-    """Per-request state (mutable during one run; summarised into a WindowResult after)."""
+    """Per-request state, indexed by request id: Python lists while SimPy runs (an element read
+    or write on a list costs a fraction of one on a numpy array, and the simulation does a few
+    per event), numpy arrays again through :meth:`arrays` for the summary."""
 
-    arrival: np.ndarray  # [s]
-    tokens: np.ndarray  # total tokens [tokens]
-    workload: np.ndarray  # workload index
-    measured: np.ndarray  # bool
-    start: np.ndarray  # first start [s], NaN: never started
-    finish: np.ndarray  # [s], NaN: not finished
-    pool: np.ndarray  # pool index, -1: no pool serves its workload
-    dropped: np.ndarray  # bool: gave up waiting or could not be routed
-    interrupted: np.ndarray  # bool: a failure stopped it at least once
-    restarts: np.ndarray  # int
+    arrival: list[float]  # [s]
+    tokens: list[float]  # total tokens [tokens]
+    start: list[float]  # first start [s], NaN: never started
+    finish: list[float]  # [s], NaN: not finished
+    pool: list[int]  # pool index, -1: no pool serves its workload
+    dropped: list[bool]  # gave up waiting or could not be routed
+    interrupted: list[bool]  # a failure stopped it at least once
+    restarts: list[int]
 
     @classmethod
-    def of(cls, arrival, tokens, workload, measured) -> RequestBook:
+    def of(cls, arrival: np.ndarray, tokens: np.ndarray) -> RequestBook:
         n = len(arrival)
+        nan = float("nan")
         return cls(
-            arrival=arrival,
-            tokens=tokens,
-            workload=workload,
-            measured=measured,
-            start=np.full(n, np.nan),
-            finish=np.full(n, np.nan),
-            pool=np.full(n, -1, dtype=int),
-            dropped=np.zeros(n, dtype=bool),
-            interrupted=np.zeros(n, dtype=bool),
-            restarts=np.zeros(n, dtype=int),
+            arrival=arrival.tolist(),
+            tokens=tokens.tolist(),
+            start=[nan] * n,
+            finish=[nan] * n,
+            pool=[-1] * n,
+            dropped=[False] * n,
+            interrupted=[False] * n,
+            restarts=[0] * n,
         )
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The mutable state as numpy arrays."""
+        return {
+            "start": np.array(self.start, dtype=float),
+            "finish": np.array(self.finish, dtype=float),
+            "pool": np.array(self.pool, dtype=int),
+            "dropped": np.array(self.dropped, dtype=bool),
+            "interrupted": np.array(self.interrupted, dtype=bool),
+            "restarts": np.array(self.restarts, dtype=int),
+        }
 
 
 @dataclass(frozen=True)
@@ -149,7 +159,7 @@ def simulate_window(
     order = n_pre + np.argsort(arrival[n_pre:], kind="stable")
     measured = np.zeros(len(arrival), dtype=bool)
     measured[n_pre:] = arrival[n_pre:] >= warmup_s
-    book = RequestBook.of(arrival, tokens, workload, measured)
+    book = RequestBook.of(arrival, tokens)
 
     # plan router: pool of every arrival drawn up front, per workload
     routed = np.full(len(arrival), -1, dtype=int)
@@ -160,6 +170,7 @@ def simulate_window(
             if len(idx) and s.sum() > 0:
                 routed[idx] = rng.choice(P, size=len(idx), p=s / s.sum())
     candidates = [[j for j, p in enumerate(pools) if p.workload_index == w] for w in range(W)]
+    workload_of = workload.tolist()
 
     # ---- SimPy ------------------------------------------------------------------
     env = simpy.Environment()
@@ -203,7 +214,7 @@ def simulate_window(
         if router == "plan":
             j = to_pool[i]
         else:
-            cands = candidates[workload[i]]
+            cands = candidates[workload_of[i]]
             j = min(cands, key=lambda c: sims[c].load()) if cands else -1
             if j != -1 and sims[j].capacity == 0 and all(sims[c].capacity == 0 for c in cands):
                 j = cands[0]
@@ -242,21 +253,22 @@ def simulate_window(
     env.run()
     for s in sims:
         s.close()
-    m = book.measured
-    served = m & ~book.dropped & ~np.isnan(book.finish)
-    wait = np.where(served, book.start - book.arrival, np.nan)[m]
+    m = measured
+    b = book.arrays()
+    served = m & ~b["dropped"] & ~np.isnan(b["finish"])
+    wait = np.where(served, b["start"] - arrival, np.nan)[m]
     return WindowResult(
         wait_s=wait,
         served=served[m],
-        interrupted=book.interrupted[m],
-        workload=book.workload[m],
-        pool=book.pool[m],
-        tokens=book.tokens[m],
+        interrupted=b["interrupted"][m],
+        workload=workload[m],
+        pool=b["pool"][m],
+        tokens=tokens[m],
         busy_slot_s=np.array([s.busy_slot_s for s in sims]),
         up_slot_s=np.array([s.up_slot_s for s in sims]),
         run_s=float(env.now),
         requests=len(arrival),
-        events=counter["events"] + int((~np.isnan(book.start)).sum() + book.restarts.sum()),
+        events=counter["events"] + int((~np.isnan(b["start"])).sum() + b["restarts"].sum()),
         wall_s=time.perf_counter() - wall,
     )
 
