@@ -143,6 +143,42 @@ def test_recurrent_layers_hold_a_fixed_state_and_no_kv_cache():
     assert q.expert_params == pytest.approx(60 * 512 * 3 * 4096 * 1024)
 
 
+QWEN2_STYLE = {
+    "architectures": ["Qwen2ForCausalLM"], "hidden_size": 1024, "num_hidden_layers": 8, "num_attention_heads": 8,
+    "num_key_value_heads": 2, "intermediate_size": 2048, "vocab_size": 1000, "sliding_window": 4096,
+    "max_window_layers": 6,
+}  # fmt: skip
+
+
+def test_sliding_window_layers_hold_at_most_their_window():
+    oss = reference_configs()["gpt-oss-120b"]  # 36 layers, every other one windowed at 128 tokens
+    per_layer = 2 * 8 * 64
+    assert (oss.kv_elements_per_token, oss.window_kv_elements_per_token) == (18 * per_layer, 18 * per_layer)
+    assert oss.kv_elements_per_request(8192) == 18 * per_layer * (8192 + 128)
+    assert oss.kv_elements_per_request(100) == 36 * per_layer * 100  # shorter than the window: every layer holds all
+    gemma = normalise(GEMMA4_26B)  # five windowed layers in six
+    assert gemma.kv_elements_per_request(8192) == 5 * 2 * 8 * 256 * 8192 + 25 * 2 * 8 * 256 * 1024
+    # Qwen2 family: the window is off unless use_sliding_window, then from max_window_layers on
+    per_layer = 2 * 2 * 128
+    off = normalise({**QWEN2_STYLE, "use_sliding_window": False})
+    assert off.attention == "gqa" and off.kv_elements_per_request(8192) == 8 * per_layer * 8192
+    on = normalise({**QWEN2_STYLE, "use_sliding_window": True})
+    assert on.attention == "sliding"
+    assert on.kv_elements_per_request(8192) == 6 * per_layer * 8192 + 2 * per_layer * 4096
+    mistral = normalise(QWEN2_STYLE)  # a window and no layer types: every layer
+    assert mistral.kv_elements_per_request(8192) == 8 * per_layer * 4096
+    # MiMo-V2: a pattern of windowed layers, with their own KV heads
+    mimo = normalise(
+        {**QWEN2_STYLE, "sliding_window": 128, "hybrid_layer_pattern": [0, 1, 1, 1] * 2, "swa_num_key_value_heads": 4}
+    )
+    assert mimo.kv_elements_per_request(8192) == 2 * per_layer * 8192 + 6 * 2 * 4 * 128 * 128
+    # DeepSeek V4: each layer a 128-token window and one compressed entry per `ratio` tokens (0: none)
+    v4 = normalise({**DEEPSEEK_V4_FLASH, "sliding_window": 128, "compress_ratios": [0, 0] + [4, 128] * 20 + [4]})
+    per_layer = 2 * 1 * 512
+    assert v4.kv_elements_per_token == pytest.approx(per_layer * (21 / 4 + 20 / 128))
+    assert v4.kv_elements_per_request(8192) == pytest.approx(per_layer * (43 * 128 + 8192 * (21 / 4 + 20 / 128)))
+
+
 @pytest.mark.parametrize(
     ("cfg", "field"),
     [

@@ -15,7 +15,7 @@ Every number carries a tier:
 Why the roofline ratio and not the ratio observed on reference models: on the shipped
 reference set, leave-one-model-out, multiplying by the median ratio F_B(x)/F_A(x) of the
 other models errs by a median 80 % (the serving recipes behind the reference models differ
-more between SKUs than the hardware does), this estimator by 32 %; `planner throughput
+more between SKUs than the hardware does), this estimator by 35 %; `planner throughput
 accuracy` prints both.
 
 Refused, never estimated: a SKU of another vendor than every measured one; a SKU without

@@ -10,8 +10,12 @@ Sizes: hidden size, attention and KV heads, head dim, dense and expert MLP width
 per token, shared experts, latent MoE width, MLA ranks, low-rank query / output, linear-attention
 and Mamba head counts and state size, vocabulary, tied embeddings, the quantisation method.
 Derived: total, active and routed-expert parameters, KV-cache elements per token (MLA caches its
-compressed latent and rope key; GQA two heads' worth per KV head; sliding-window layers counted at
-full length, an upper bound) and the recurrent state per request (linear attention, Mamba) in bytes.
+compressed latent and rope key; GQA two heads' worth per KV head), apart for the layers whose cache
+grows with the context and the sliding-window layers, which hold at most their window (``sliding_window``,
+off where ``use_sliding_window`` is false; the Qwen2 family windows the layers from
+``max_window_layers`` on, MiMo-V2's ``hybrid_layer_pattern`` marks them and gives them their own KV
+heads; DeepSeek V4's ``compress_ratios`` add one compressed entry per ``ratio`` tokens beside the window),
+and the recurrent state per request (linear attention, Mamba) in bytes.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ class ModelConfig:
     quantization: str  # fp8 | mxfp4 | ... | none (the checkpoint's dtype)
     total_params: float  # [parameters]
     active_params: float  # per token [parameters]
-    kv_elements_per_token: float  # over all layers [elements]
+    kv_elements_per_token: float  # per context token, layers whose cache grows with the context [elements]
     experts: int = 0  # routed experts; 0: dense
     experts_per_token: int = 0
     shared_experts: int = 0
@@ -55,11 +59,18 @@ class ModelConfig:
     nope_head_dim: int = 0
     v_head_dim: int = 0
     sliding_window: int | None = None
+    window_kv_elements_per_token: float = 0.0  # sliding-window layers, held for at most sliding_window tokens
     state_bytes_per_request: float = 0.0  # linear-attention / Mamba recurrent state [bytes]
 
     @property
     def moe(self) -> bool:
         return self.experts > 0
+
+    def kv_elements_per_request(self, context: float) -> float:
+        """KV-cache elements of one request holding ``context`` tokens: full layers at the whole context,
+        sliding-window layers at most their window."""
+        held = min(context, self.sliding_window) if self.sliding_window else context
+        return context * self.kv_elements_per_token + held * self.window_kv_elements_per_token
 
 
 def _int(cfg: dict[str, Any], *keys: str, default: int | None = None, path: Path | None = None) -> int:
@@ -75,6 +86,11 @@ def _int(cfg: dict[str, Any], *keys: str, default: int | None = None, path: Path
 def _opt(cfg: dict[str, Any], key: str) -> int | None:
     v = cfg.get(key)
     return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+
+
+def _window(cfg: dict[str, Any]) -> int | None:
+    """The sliding window [tokens], None where the config has none or turns it off (``use_sliding_window``)."""
+    return None if cfg.get("use_sliding_window") is False else _opt(cfg, "sliding_window")
 
 
 # Nemotron-H's layer pattern: one letter per layer, each layer a mixer or an MLP
@@ -102,13 +118,19 @@ def _layers(cfg: dict[str, Any], path: Path | None) -> list[tuple[str | None, st
     )
     if isinstance(kda, list):  # Kimi linear: 1-based indices of its linear-attention layers
         types = ["linear_attention" if i + 1 in kda else "full_attention" for i in range(layers)]
-    window = _opt(cfg, "sliding_window")
+    window = _window(cfg)
+    if not types and isinstance(cfg.get("hybrid_layer_pattern"), list):  # MiMo-V2: 1 = sliding window, 0 = full
+        types = ["sliding_attention" if v == 1 else "full_attention" for v in cfg["hybrid_layer_pattern"]]
+    if not types and window is not None and cfg.get("use_sliding_window") is True:
+        # Qwen2 family: the layers from max_window_layers on are windowed
+        first = _int(cfg, "max_window_layers", default=0)
+        types = ["sliding_attention" if i >= first else "full_attention" for i in range(layers)]
     mixers = []
     for i in range(layers):
         t = str(types[i]) if i < len(types) else ""
         if "linear" in t:
             mixers.append("linear")
-        elif "sliding" in t or (window is not None and not types):
+        elif window is not None and ("sliding" in t or not types):  # Mistral: a window and no layer types, all
             mixers.append("sliding")
         else:
             mixers.append("full")
@@ -197,7 +219,7 @@ def normalise(cfg: dict[str, Any], path: Path | None = None) -> ModelConfig:
     rope = _int(cfg, "qk_rope_head_dim", default=0)
     nope = _int(cfg, "qk_nope_head_dim", default=head_dim)
     v_dim = _int(cfg, "v_head_dim", default=head_dim)
-    window = _opt(cfg, "sliding_window")
+    window = _window(cfg)
     mixers = {m for m, _ in per_layer if m}
     if not mixers:
         raise ScenarioError(f"{path}: config.json has no attention or recurrent layer")
@@ -224,6 +246,12 @@ def normalise(cfg: dict[str, Any], path: Path | None = None) -> ModelConfig:
         kv = 2 * hidden * kv_heads * head_dim
         o_in = heads * head_dim
         kv_per_layer = 2 * kv_heads * head_dim
+    # MiMo-V2: its sliding-window layers have their own KV heads
+    swa_heads, swa_dim = _int(cfg, "swa_num_key_value_heads", default=0), _int(cfg, "swa_head_dim", default=head_dim)
+    window_kv_per_layer = 2 * swa_heads * swa_dim if swa_heads and not kv_lora else kv_per_layer
+    # DeepSeek V4: beside its window, a layer caches one compressed entry per `ratio` tokens (0: none)
+    ratios = cfg.get("compress_ratios")
+    ratios = ratios if isinstance(ratios, list) and len(ratios) >= len(per_layer) else None
     groups = _int(cfg, "o_groups", default=1)
     o = o_in * o_lora + groups * o_lora * hidden if o_lora else o_in * hidden
     attn = q + kv + o
@@ -246,10 +274,15 @@ def normalise(cfg: dict[str, Any], path: Path | None = None) -> ModelConfig:
     expert = mats * (latent or hidden) * expert_inter
     moe_fixed = hidden * experts + shared * mats * hidden * shared_size + (2 * hidden * latent if latent else 0)
 
-    total = active = routed = kv_elems = state = 0.0
-    for mixer, mlp in per_layer:
+    total = active = routed = kv_elems = window_elems = state = 0.0
+    for i, (mixer, mlp) in enumerate(per_layer):
         total += mixer_params[mixer]
-        kv_elems += kv_per_layer if mixer in ("full", "sliding") else 0  # windows at full length: an upper bound
+        if mixer == "full":
+            kv_elems += kv_per_layer
+        elif mixer == "sliding":
+            window_elems += window_kv_per_layer
+            r = ratios[i] if ratios else 0
+            kv_elems += kv_per_layer / r if isinstance(r, int | float) and r > 0 else 0.0
         state += {"linear": linear_state, "mamba": mamba_state}.get(mixer, 0) * state_bytes
         if mlp and "dense" in mlp:
             total += mats * hidden * inter
@@ -290,6 +323,7 @@ def normalise(cfg: dict[str, Any], path: Path | None = None) -> ModelConfig:
         total_params=total,
         active_params=active,
         kv_elements_per_token=float(kv_elems),
+        window_kv_elements_per_token=float(window_elems),
         expert_params=float(routed),
         state_bytes_per_request=float(state),
     )

@@ -7,7 +7,8 @@ domain (tensor / expert parallel across them):
 * **decode**: one step must take at most ``1/x`` seconds. A step reads the weights it touches
   (dense layers always; of a MoE layer the experts the batch's tokens route to, in expectation
   ``E * (1 - (1 - k/E)^b)`` of ``E``) and the batch's KV cache (``b`` requests at the mean context
-  ``ISL + OSL/2``; and a linear-attention / Mamba model's recurrent state, a fixed size per request)
+  ``ISL + OSL/2``, of which sliding-window layers hold at most their window; and a linear-attention /
+  Mamba model's recurrent state, a fixed size per request)
   from HBM at the HBM bandwidth, and does ``2 * active parameters`` FLOPs per token
   at the dense peak of the precision; the larger of the two, plus two all-reduces per layer over
   the scale-up links (``2 * b * hidden`` bytes each way and a fixed 8 us latency), is the step time.
@@ -15,14 +16,14 @@ domain (tensor / expert parallel across them):
   of the domain's HBM. Output tokens/s per GPU = ``b * x / g``: every user at exactly ``x``.
   Where HBM caps the batch (low ``x``) this rises with ``x``; it is used only as a ratio between
   SKUs at the same ``x``, where that cancels. (Counting the faster steps of a capped batch instead,
-  ``b / step / g``, is monotone and measured the same: held-out median error 32.2 % against 32.4 %.)
+  ``b / step / g``, is monotone and measured the same: held-out median error 35 % either way.)
 * **prefill**: ``ISL * 2 * active parameters`` FLOPs per request at half the dense peak, sharing
   the GPU's time with decode.
 * the result is input + output tokens/s per GPU (the basis of every curve here), the best over
   ``g`` in 1, 2, 4, 8, ... up to the domain, and 2 or 4 domains (multi-node serving, as in the
   reference set's disaggregated and wide-EP recipes; the same all-reduce model, no extra link
   cost), for every model: allowing them only for weights one domain cannot hold raised the
-  held-out median error from 32 % to 53 % (``planner throughput accuracy``).
+  held-out median error from 35 % to 54 % (``planner throughput accuracy``).
 
 Weights are stored at the precision (FP4: 4.5 bits with block scales), the KV cache at 8 bits
 (16 for BF16). A GPU without FP4 tensor cores (Hopper) runs FP4 weights at its BF16 peak
@@ -127,7 +128,7 @@ def roofline(cfg: ModelConfig, spec: Spec, precision: str, isl: int, osl: int, x
     tflops, _ = spec.peak_tflops(precision)
     flops, bw, cap = tflops * 1e12, spec.hbm_tb_per_s * 1e12, spec.memory_gb * 1e9
     wb, kvb = WEIGHT_BYTES[precision], KV_BYTES[precision]
-    kv_per_request = (isl + osl / 2) * cfg.kv_elements_per_token * kvb + cfg.state_bytes_per_request
+    kv_per_request = cfg.kv_elements_per_request(isl + osl / 2) * kvb + cfg.state_bytes_per_request
     expert_params = cfg.expert_params if cfg.moe else 0.0
     dense_params = cfg.total_params - expert_params
     tau = 1.0 / x
