@@ -382,6 +382,65 @@ def test_buildout_honours_lead_times_and_sites(two_sites_buildout):
         assert racks <= 120
 
 
+def test_buildout_sites_per_period_recomputed_from_the_schedule(two_sites_buildout):
+    """Each period's per-site power, rack positions, liquid cooling, GPUs and token share, from the
+    installed units and the scenario's own figures; the sites and the cloud share every token."""
+    from planner.report.workbook import buildout_cap_rows
+
+    problem, plan = two_sites_buildout
+    scn = load_scenario(ROOT / "scenarios" / "two-sites.yaml").scenario
+    sites = {s.id: s for s in scn.sites}
+    skus = {e.id: e for e in scn.skus}
+    info = {s["sku"]: s for s in plan.skus}
+    for r in plan.periods:
+        assert [x["site"] for x in r.sites] == list(sites)
+        for row in r.sites:
+            sid = row["site"]
+            power = liquid = gpus = share = 0.0
+            per_sku: dict[str, int] = {}
+            for col, n in r.fleet.items():
+                if info[col]["site"] != sid:
+                    continue
+                e = skus[info[col]["placed_sku"]]
+                it_kw = n * e.gpus_per_unit * e.power_kw_per_gpu
+                power += it_kw * sites[sid].pue
+                liquid += it_kw if e.cooling == "liquid" else 0.0
+                gpus += n * e.gpus_per_unit
+                share += r.token_share_by_sku[col]
+                per_sku[e.id] = per_sku.get(e.id, 0) + n
+            s = sites[sid]
+            racks = sum(
+                math.ceil(n / min(skus[k].units_per_rack, math.floor(s.max_kw_per_rack / (skus[k].gpus_per_unit * skus[k].power_kw_per_gpu))))
+                for k, n in per_sku.items()
+            )  # fmt: skip
+            assert row["power_mw"] == pytest.approx(power / 1000) and row["power_mw"] <= s.power_cap_mw * (1 + 1e-9)
+            assert row["liquid_mw"] == pytest.approx(liquid / 1000)
+            assert row["liquid_mw"] <= s.liquid_cooling_mw * (1 + 1e-9) + 1e-12
+            assert row["racks"] == racks <= s.rack_positions
+            assert row["gpus"] == gpus and row["token_share"] == pytest.approx(share)
+            assert (row["power_cap_mw"], row["rack_positions"], row["liquid_cooling_mw"]) == (
+                s.power_cap_mw, s.rack_positions, s.liquid_cooling_mw,
+            )  # fmt: skip
+            assert set(row["at_limit"]) <= set(r.at_limit)
+        cloud_share = sum(v for k, v in r.token_share_by_sku.items() if info[k]["site"] == "cloud")
+        assert sum(x["token_share"] for x in r.sites) + cloud_share == pytest.approx(1.0)
+        assert sum(x["power_mw"] for x in r.sites) == pytest.approx(r.power_mw)  # the cloud draws none of yours
+    q1 = plan.periods[0]
+    assert next(x for x in q1.sites if x["site"] == "hall-a")["at_limit"] == ["rack_positions"]
+    # the workbook's Caps sheet has every site cap of every period, at its limit where the schedule says so
+    rows = [c for c in buildout_cap_rows(plan) if "@" in c["cap"]]
+    assert len(rows) == 3 * len(sites) * len(plan.periods)
+    assert {c["cap"] for c in rows if c["at_limit"] == "yes"} == {"rack_positions@hall-a"}
+    # and the CLI prints the table
+    from typer.testing import CliRunner
+
+    res = CliRunner().invoke(app, ["buildout", str(ROOT / "scenarios" / "two-sites.yaml"), "--json"])
+    doc = json.loads(res.stdout)
+    assert doc["periods"][0]["sites"][0] == json.loads(json.dumps(q1.sites[0]))
+    res = CliRunner().invoke(app, ["buildout", str(ROOT / "scenarios" / "two-sites.yaml")])
+    assert "sites: used / cap per period" in res.stdout and "120 / 120" in res.stdout
+
+
 def test_buildout_diagnosis_names_the_lead_time(tmp_path):
     data = yaml.safe_load((ROOT / "scenarios" / "two-sites.yaml").read_text())
     data["buildout"]["demand"]["scale"] = 0.1

@@ -21,7 +21,15 @@ import numpy as np
 from planner import progress
 from planner.buildout.problem import BuildoutProblem
 from planner.errors import ScenarioError, SolverError
-from planner.optimize.formulation import BuildoutModel, History, build_model, capex_per_unit, caps, evaluate_period
+from planner.optimize.formulation import (
+    BuildoutModel,
+    History,
+    build_model,
+    capex_per_unit,
+    caps,
+    evaluate_period,
+    site_use,
+)
 from planner.optimize.formulation import violations as check_violations
 from planner.optimize.problem import FleetProblem
 from planner.optimize.reason import Reason
@@ -66,6 +74,7 @@ class PeriodResult:
     token_share_by_sku: dict[str, float]
     binding: list[str]  # deprecated (the details of at_limit): "power_cap: 0.2 MW spare, less than one ... unit"
     at_limit: list[str] = field(default_factory=list)  # caps (kinds) with less room than one more unit bought
+    sites: list[dict[str, Any]] = field(default_factory=list)  # per site: use of its caps, GPUs, token share
 
 
 @dataclass(frozen=True)
@@ -214,6 +223,7 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
     continuous = np.array([b.sku.continuous for b in problem.skus])
     eol[continuous] = 0.0
     table = caps(problem)
+    used = site_use(problem, decision.units)
     rows: list[PeriodResult] = []
     P = len(problem.periods)
     for p, per in enumerate(problem.periods):
@@ -230,6 +240,7 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
         power_mw = f.power_kw / 1000.0
         spend = f.capex_usd
         at_limit, binding = [], []
+        site_limits: dict[str, list[str]] = {}
         bought = [j for j in range(len(ids)) if buy[j] > 0]
         for cap in table:
             if cap.period != p or not bought:
@@ -238,12 +249,15 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
             if cap.decision == "racks":  # no position left for a unit bought at that site
                 if spare < 1 and any(problem.skus[j].sku.site == cap.site for j in bought):
                     at_limit.append(cap.kind)
+                    site_limits.setdefault(cap.site, []).append(cap.kind)
                     binding.append(f"{cap.name}: {spare:g} positions spare")
                 continue
             # less room than one more unit of the SKU bought in the period that uses most of the cap
             j = max(bought, key=lambda j: cap.coefficients[j, p])
             if cap.coefficients[j, p] > 0 and spare < cap.coefficients[j, p]:
                 at_limit.append(cap.kind)
+                if cap.site is not None:
+                    site_limits.setdefault(cap.site, []).append(cap.kind)
                 room = f"${spare:,.0f} left" if cap.unit == "$" else f"{spare:.3g} {cap.unit} spare"
                 binding.append(f"{cap.kind}: {room}, less than one {ids[j]} unit")
         rows.append(
@@ -272,6 +286,16 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
                 token_share_by_sku={s: float(share[j]) for j, s in enumerate(ids)},
                 binding=binding,
                 at_limit=at_limit,
+                sites=[
+                    site
+                    | {
+                        "token_share": float(
+                            sum(share[j] for j, b in enumerate(problem.skus) if b.sku.site == site["site"])
+                        ),
+                        "at_limit": site_limits.get(site["site"], []),
+                    }
+                    for site in used[p]
+                ],
             )
         )
         prev = units

@@ -13,6 +13,40 @@ from planner.outputs import write_all_atomic
 MODES = ("perfect_foresight", "myopic")
 
 
+def _of(used: float | int, limit: float | int | None, digits: int = 2) -> str:
+    value = f"{used:.{digits}f}" if isinstance(used, float) else f"{used:,}"
+    return f"{value} / {limit:g}" if limit is not None else f"{value} / -"
+
+
+def render_sites(plan) -> None:
+    """Per period and site: power, rack positions and liquid cooling used of each cap, GPUs, tokens."""
+    from rich.table import Table
+
+    if not any(r.sites for r in plan.periods):
+        return
+    cloud = [s["sku"] for s in plan.skus if s.get("site") == "cloud"]
+    table = Table(title="sites: used / cap per period", title_justify="left")
+    for col in ("period", "site", "MW", "rack positions", "liquid MW", "GPUs", "token share", "at limit"):
+        table.add_column(col, justify="left" if col in ("period", "site") else "right")
+    for r in plan.periods:
+        for site in r.sites:
+            table.add_row(
+                r.period,
+                site["site"],
+                _of(site["power_mw"], site["power_cap_mw"]),
+                _of(site["racks"], site["rack_positions"]),
+                _of(site["liquid_mw"], site["liquid_cooling_mw"]),
+                f"{site['gpus']:,}",
+                f"{site['token_share']:.1%}",
+                ", ".join(site["at_limit"]) or "-",
+            )
+        if cloud:  # on demand: the busiest slice's GPUs, no power, racks or cooling of yours
+            share = sum(r.token_share_by_sku.get(c, 0.0) for c in cloud)
+            gpus = sum(r.gpus.get(c, 0) for c in cloud)
+            table.add_row(r.period, "cloud", "-", "-", "-", f"{gpus:,}", f"{share:.1%}", "-")
+    stdout.print(table)
+
+
 def render_buildout(plan) -> None:
     """Human-readable schedule on stdout."""
     from rich.table import Table
@@ -52,6 +86,7 @@ def render_buildout(plan) -> None:
             ", ".join(r.at_limit) or "-",
         )
     stdout.print(table)
+    render_sites(plan)
     for r in plan.periods:
         for b in r.binding:
             stdout.print(f"{r.period} at limit: {b}")

@@ -83,6 +83,7 @@ import gc
 import math
 import time
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pulp
@@ -90,7 +91,7 @@ import pulp
 from planner.buildout.problem import BuildoutProblem, BuildoutSku, Cohort, Period
 from planner.economics import HOURS_PER_YEAR, SECONDS_PER_HOUR
 from planner.errors import ScenarioError
-from planner.optimize.problem import FleetProblem
+from planner.optimize.problem import FleetProblem, SkuData
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,42 @@ def caps(problem: BuildoutProblem, window: range | None = None, history: History
     return out
 
 
+def facility_mw_per_unit(b: SkuData) -> float:
+    """Facility power one installed unit draws at its site (IT x the site's PUE). [MW]"""
+    return b.gpus_per_unit * b.facility_kw_per_gpu / 1000.0
+
+
+def liquid_mw_per_unit(b: SkuData) -> float:
+    """Liquid-cooling load of one installed unit (its IT power if liquid-cooled, else 0). [MW]"""
+    return b.gpus_per_unit * b.it_kw_per_gpu / 1000.0 if b.cooling == "liquid" else 0.0
+
+
+def site_use(problem: BuildoutProblem, units: np.ndarray) -> list[list[dict[str, Any]]]:
+    """Per period, per site: what the installed ``units`` ((S, P)) use of its power, rack positions
+    and liquid cooling (the site caps' own coefficients), against each limit (None: not capped)."""
+    groups = rack_groups(problem)
+    racks = racks_needed(groups, units)
+    out = []
+    for p in range(len(problem.periods)):
+        rows = []
+        for site in problem.sites:
+            at = [j for j, b in enumerate(problem.skus) if b.sku.site == site.id]
+            rows.append(
+                {
+                    "site": site.id,
+                    "power_mw": float(sum(units[j, p] * facility_mw_per_unit(problem.skus[j].sku) for j in at)),
+                    "power_cap_mw": site.power_cap_mw,
+                    "racks": int(sum(racks[g, p] for g, grp in enumerate(groups) if grp.site == site.id)),
+                    "rack_positions": site.rack_positions,
+                    "liquid_mw": float(sum(units[j, p] * liquid_mw_per_unit(problem.skus[j].sku) for j in at)),
+                    "liquid_cooling_mw": site.liquid_cooling_mw,
+                    "gpus": int(round(sum(units[j, p] * problem.skus[j].sku.gpus_per_unit for j in at))),
+                }
+            )
+        out.append(rows)
+    return out
+
+
 def _site_caps(problem: BuildoutProblem, window: range, single: bool) -> list[Cap]:
     """Per site: facility power, rack positions, liquid cooling; per SKU placed in several columns:
     its supply limit over them."""
@@ -278,8 +315,7 @@ def _site_caps(problem: BuildoutProblem, window: range, single: bool) -> list[Ca
             if site.power_cap_mw is not None:
                 coef = np.zeros((S, P))
                 for j in at:
-                    b = problem.skus[j].sku
-                    coef[j, p] = b.gpus_per_unit * b.facility_kw_per_gpu / 1000.0
+                    coef[j, p] = facility_mw_per_unit(problem.skus[j].sku)
                 entries.append(("site_power", "power_cap", "power_cap_mw", site.power_cap_mw, "units", coef, 1000.0))
             if site.rack_positions is not None:
                 coef = np.zeros((len(groups), P))
@@ -292,9 +328,7 @@ def _site_caps(problem: BuildoutProblem, window: range, single: bool) -> list[Ca
             if site.liquid_cooling_mw is not None:
                 coef = np.zeros((S, P))
                 for j in at:
-                    b = problem.skus[j].sku
-                    if b.cooling == "liquid":
-                        coef[j, p] = b.gpus_per_unit * b.it_kw_per_gpu / 1000.0
+                    coef[j, p] = liquid_mw_per_unit(problem.skus[j].sku)
                 entries.append(
                     (
                         "liquid_cooling",

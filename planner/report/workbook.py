@@ -431,6 +431,25 @@ def buildout_cap_rows(plan) -> list[dict[str, Any]]:
                     "at_limit": "yes" if cap in r.at_limit else "no",
                 }
             )
+        for site in r.sites:
+            for kind, label, unit, used, limit in (
+                ("site_power", "power_cap", "MW", site["power_mw"], site["power_cap_mw"]),
+                ("rack_positions", "rack_positions", "racks", site["racks"], site["rack_positions"]),
+                ("liquid_cooling", "liquid_cooling", "MW", site["liquid_mw"], site["liquid_cooling_mw"]),
+            ):
+                if limit is None:
+                    continue
+                rows.append(
+                    {
+                        "period": r.period,
+                        "cap": f"{label}@{site['site']}",
+                        "unit": unit,
+                        "limit": limit,
+                        "used": used,
+                        "use": used / limit if limit else None,
+                        "at_limit": "yes" if kind in site.get("at_limit", []) else "no",
+                    }
+                )
     return rows
 
 
