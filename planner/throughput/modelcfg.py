@@ -73,24 +73,42 @@ class ModelConfig:
         return context * self.kv_elements_per_token + held * self.window_kv_elements_per_token
 
 
+POSITIVE = frozenset(
+    (
+        "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim", "vocab_size",
+        "sliding_window",
+    )
+)  # fmt: skip  # sizes a model cannot have zero of
+
+
 def _int(cfg: dict[str, Any], *keys: str, default: int | None = None, path: Path | None = None) -> int:
+    """The first of ``keys`` the config gives (null: not given), else ``default``; a value that is not a
+    whole number, is negative, or is zero where :data:`POSITIVE` needs a size is refused by key."""
     for k in keys:
         v = cfg.get(k)
-        if isinstance(v, int) and not isinstance(v, bool):
-            return v
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ScenarioError(f"{path}: config.json {k} is {v!r}, not a whole number")
+        if v < 0 or (v == 0 and k in POSITIVE):
+            need = "positive" if k in POSITIVE else "zero or more"
+            raise ScenarioError(f"{path}: config.json {k} is {v}; it must be {need}")
+        return v
     if default is not None:
         return default
     raise ScenarioError(f"{path}: config.json lacks {' / '.join(keys)}")
 
 
-def _opt(cfg: dict[str, Any], key: str) -> int | None:
-    v = cfg.get(key)
-    return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+def _opt(cfg: dict[str, Any], key: str, path: Path | None = None) -> int | None:
+    """An optional size: None where the config gives none (null or 0); refused as :func:`_int` refuses."""
+    return _int(cfg, key, default=0, path=path) or None
 
 
-def _window(cfg: dict[str, Any]) -> int | None:
+def _window(cfg: dict[str, Any], path: Path | None = None) -> int | None:
     """The sliding window [tokens], None where the config has none or turns it off (``use_sliding_window``)."""
-    return None if cfg.get("use_sliding_window") is False else _opt(cfg, "sliding_window")
+    if cfg.get("use_sliding_window") is False or cfg.get("sliding_window") is None:
+        return None
+    return _int(cfg, "sliding_window", path=path)
 
 
 # Nemotron-H's layer pattern: one letter per layer, each layer a mixer or an MLP
@@ -110,7 +128,7 @@ def _layers(cfg: dict[str, Any], path: Path | None) -> list[tuple[str | None, st
             raise ScenarioError(f"{path}: config.json layer pattern has unknown layer kinds {bad}")
         return [_PATTERN[c] for c in pattern]
     layers = _int(cfg, "num_hidden_layers", path=path)
-    types = cfg.get("layer_types") if isinstance(cfg.get("layer_types"), list) else []
+    types = _per_layer(cfg, "layer_types", layers, path) if isinstance(cfg.get("layer_types"), list) else []
     kda = (
         (cfg.get("linear_attn_config") or {}).get("kda_layers")
         if isinstance(cfg.get("linear_attn_config"), dict)
@@ -118,12 +136,17 @@ def _layers(cfg: dict[str, Any], path: Path | None) -> list[tuple[str | None, st
     )
     if isinstance(kda, list):  # Kimi linear: 1-based indices of its linear-attention layers
         types = ["linear_attention" if i + 1 in kda else "full_attention" for i in range(layers)]
-    window = _window(cfg)
+    window = _window(cfg, path)
     if not types and isinstance(cfg.get("hybrid_layer_pattern"), list):  # MiMo-V2: 1 = sliding window, 0 = full
-        types = ["sliding_attention" if v == 1 else "full_attention" for v in cfg["hybrid_layer_pattern"]]
+        marks = _per_layer(cfg, "hybrid_layer_pattern", layers, path)
+        if any(v not in (0, 1) for v in marks):
+            raise ScenarioError(
+                f"{path}: config.json hybrid_layer_pattern holds {sorted(set(marks) - {0, 1})}; 0 or 1 per layer"
+            )
+        types = ["sliding_attention" if v == 1 else "full_attention" for v in marks]
     if not types and window is not None and cfg.get("use_sliding_window") is True:
         # Qwen2 family: the layers from max_window_layers on are windowed
-        first = _int(cfg, "max_window_layers", default=0)
+        first = _int(cfg, "max_window_layers", default=0, path=path)
         types = ["sliding_attention" if i >= first else "full_attention" for i in range(layers)]
     mixers = []
     for i in range(layers):
@@ -134,15 +157,23 @@ def _layers(cfg: dict[str, Any], path: Path | None) -> list[tuple[str | None, st
             mixers.append("sliding")
         else:
             mixers.append("full")
-    experts = _int(cfg, "n_routed_experts", "num_experts", "num_local_experts", default=0)
-    first_dense = _int(cfg, "first_k_dense_replace", default=0)
-    step = _int(cfg, "interleave_moe_layer_step", "decoder_sparse_step", default=1) or 1
+    experts = _int(cfg, "n_routed_experts", "num_experts", "num_local_experts", default=0, path=path)
+    first_dense = _int(cfg, "first_k_dense_replace", default=0, path=path)
+    step = _int(cfg, "interleave_moe_layer_step", "decoder_sparse_step", default=1, path=path) or 1
     only_mlp = set(cfg.get("mlp_only_layers") or [])
     mlps = []
     for i in range(layers):
         moe = experts > 0 and i >= first_dense and (i + 1) % step == 0 and i not in only_mlp
         mlps.append(("dense+moe" if cfg.get("enable_moe_block") else "moe") if moe else "dense")
     return list(zip(mixers, mlps, strict=True))
+
+
+def _per_layer(cfg: dict[str, Any], key: str, layers: int, path: Path | None) -> list:
+    """A per-layer list of the config: one entry per layer, or refused."""
+    v = cfg[key]
+    if len(v) != layers:
+        raise ScenarioError(f"{path}: config.json {key} has {len(v)} entries for {layers} layers (num_hidden_layers)")
+    return v
 
 
 def _ffn_width(mult: float, hidden: int) -> int:
@@ -189,37 +220,47 @@ def normalise(cfg: dict[str, Any], path: Path | None = None) -> ModelConfig:
     if not layers:
         raise ScenarioError(f"{path}: config.json has no layers")
     heads = _int(cfg, "num_attention_heads", path=path)
-    kv_heads = _int(cfg, "num_key_value_heads", default=heads)
-    head_dim = _int(cfg, "head_dim", default=hidden // heads)
-    experts = _int(cfg, "n_routed_experts", "num_experts", "num_local_experts", default=0)
+    kv_heads = _int(cfg, "num_key_value_heads", default=heads, path=path)
+    head_dim = _int(cfg, "head_dim", default=hidden // heads, path=path)
+    experts = _int(cfg, "n_routed_experts", "num_experts", "num_local_experts", default=0, path=path)
     moe_layers = sum(1 for _, m in per_layer if m and "moe" in m)
     dense_mlp_layers = sum(1 for _, m in per_layer if m and "dense" in m)
-    inter = _int(cfg, "intermediate_size_mlp", "intermediate_size", default=0)
+    inter = _int(cfg, "intermediate_size_mlp", "intermediate_size", default=0, path=path)
     if dense_mlp_layers and not inter:
         raise ScenarioError(f"{path}: config.json lacks intermediate_size (its dense MLP layers need it)")
-    per_token = _int(cfg, "num_experts_per_tok", "num_experts_per_token", "top_k_experts", "moe_topk", default=0)
+    per_token = _int(
+        cfg, "num_experts_per_tok", "num_experts_per_token", "top_k_experts", "moe_topk", default=0, path=path
+    )
     if moe_layers and not per_token:
         raise ScenarioError(f"{path}: config.json lacks num_experts_per_tok (experts each token routes to)")
+    if moe_layers and per_token > experts:
+        raise ScenarioError(f"{path}: config.json routes each token to {per_token} experts of {experts}")
     expert_inter = (
-        _int(cfg, "moe_intermediate_size", "routed_expert_hidden_size", "intermediate_size", default=0)
+        _int(cfg, "moe_intermediate_size", "routed_expert_hidden_size", "intermediate_size", default=0, path=path)
         if moe_layers
         else 0
     )
     if moe_layers and not expert_inter:
         raise ScenarioError(f"{path}: config.json lacks moe_intermediate_size")
-    shared_size = _int(cfg, "shared_expert_intermediate_size", "moe_shared_expert_intermediate_size", default=0)
-    shared = _int(cfg, "n_shared_experts", "num_shared_experts", default=1 if shared_size else 0) if moe_layers else 0
+    shared_size = _int(
+        cfg, "shared_expert_intermediate_size", "moe_shared_expert_intermediate_size", default=0, path=path
+    )
+    shared = (
+        _int(cfg, "n_shared_experts", "num_shared_experts", default=1 if shared_size else 0, path=path)
+        if moe_layers
+        else 0
+    )
     if moe_layers and not shared and "llama4" in str(cfg.get("model_type", "")):
         shared = 1  # Llama 4: every MoE layer has one shared expert of the experts' size
     shared_size = shared_size or expert_inter
     dense_layers = sum(1 for _, m in per_layer if m == "dense")
-    kv_lora = _opt(cfg, "kv_lora_rank")
-    q_lora = _opt(cfg, "q_lora_rank")
-    o_lora = _opt(cfg, "o_lora_rank")
-    rope = _int(cfg, "qk_rope_head_dim", default=0)
-    nope = _int(cfg, "qk_nope_head_dim", default=head_dim)
-    v_dim = _int(cfg, "v_head_dim", default=head_dim)
-    window = _window(cfg)
+    kv_lora = _opt(cfg, "kv_lora_rank", path)
+    q_lora = _opt(cfg, "q_lora_rank", path)
+    o_lora = _opt(cfg, "o_lora_rank", path)
+    rope = _int(cfg, "qk_rope_head_dim", default=0, path=path)
+    nope = _int(cfg, "qk_nope_head_dim", default=head_dim, path=path)
+    v_dim = _int(cfg, "v_head_dim", default=head_dim, path=path)
+    window = _window(cfg, path)
     mixers = {m for m, _ in per_layer if m}
     if not mixers:
         raise ScenarioError(f"{path}: config.json has no attention or recurrent layer")
@@ -247,30 +288,45 @@ def normalise(cfg: dict[str, Any], path: Path | None = None) -> ModelConfig:
         o_in = heads * head_dim
         kv_per_layer = 2 * kv_heads * head_dim
     # MiMo-V2: its sliding-window layers have their own KV heads
-    swa_heads, swa_dim = _int(cfg, "swa_num_key_value_heads", default=0), _int(cfg, "swa_head_dim", default=head_dim)
+    swa_heads, swa_dim = (
+        _int(cfg, "swa_num_key_value_heads", default=0, path=path),
+        _int(cfg, "swa_head_dim", default=head_dim, path=path),
+    )
     window_kv_per_layer = 2 * swa_heads * swa_dim if swa_heads and not kv_lora else kv_per_layer
     # DeepSeek V4: beside its window, a layer caches one compressed entry per `ratio` tokens (0: none)
-    ratios = cfg.get("compress_ratios")
-    ratios = ratios if isinstance(ratios, list) and len(ratios) >= len(per_layer) else None
-    groups = _int(cfg, "o_groups", default=1)
+    ratios = None
+    if cfg.get("compress_ratios") is not None:
+        ratios = cfg["compress_ratios"]
+        if not isinstance(ratios, list) or len(ratios) < layers:
+            raise ScenarioError(f"{path}: config.json compress_ratios is not a list of one ratio per layer ({layers})")
+        bad = [r for r in ratios if isinstance(r, bool) or not isinstance(r, int | float) or not r >= 0]
+        if bad:
+            raise ScenarioError(f"{path}: config.json compress_ratios holds {bad[0]!r}; a ratio is 0 (none) or more")
+    groups = _int(cfg, "o_groups", default=1, path=path)
     o = o_in * o_lora + groups * o_lora * hidden if o_lora else o_in * hidden
     attn = q + kv + o
     # linear attention (gated delta net) and Mamba-2 layers: a fixed recurrent state per request, no KV cache
     kimi = cfg.get("linear_attn_config") if isinstance(cfg.get("linear_attn_config"), dict) else {}
-    kh, kd = _int(kimi, "num_heads", default=0), _int(kimi, "head_dim", default=0)
-    nk, dk = _int(cfg, "linear_num_key_heads", default=kh), _int(cfg, "linear_key_head_dim", default=kd)
-    nv, dv = _int(cfg, "linear_num_value_heads", default=kh), _int(cfg, "linear_value_head_dim", default=kd)
+    kh, kd = _int(kimi, "num_heads", default=0, path=path), _int(kimi, "head_dim", default=0, path=path)
+    nk, dk = (
+        _int(cfg, "linear_num_key_heads", default=kh, path=path),
+        _int(cfg, "linear_key_head_dim", default=kd, path=path),
+    )
+    nv, dv = (
+        _int(cfg, "linear_num_value_heads", default=kh, path=path),
+        _int(cfg, "linear_value_head_dim", default=kd, path=path),
+    )
     linear = hidden * (2 * nk * dk + 2 * nv * dv + 2 * nv) + nv * dv * hidden
     linear_state = nv * dk * dv
-    mh, md = _int(cfg, "mamba_num_heads", default=0), _int(cfg, "mamba_head_dim", default=0)
-    ds, ng = _int(cfg, "ssm_state_size", default=0), _int(cfg, "n_groups", default=1)
+    mh, md = _int(cfg, "mamba_num_heads", default=0, path=path), _int(cfg, "mamba_head_dim", default=0, path=path)
+    ds, ng = _int(cfg, "ssm_state_size", default=0, path=path), _int(cfg, "n_groups", default=1, path=path)
     mamba = hidden * (2 * mh * md + 2 * ng * ds + mh) + mh * md * hidden
     mamba_state = mh * md * ds
     mixer_params = {"full": attn, "sliding": attn, "linear": linear, "mamba": mamba, None: 0}
     state_dtype = str(cfg.get("mamba_ssm_cache_dtype") or cfg.get("mamba_ssm_dtype") or "float32")
     state_bytes = 2 if "16" in state_dtype else 4
     # MLPs; latent MoE (Nemotron 3): experts work in a smaller width, projected in and out
-    latent = _opt(cfg, "moe_latent_size")
+    latent = _opt(cfg, "moe_latent_size", path)
     expert = mats * (latent or hidden) * expert_inter
     moe_fixed = hidden * experts + shared * mats * hidden * shared_size + (2 * hidden * latent if latent else 0)
 
@@ -282,7 +338,7 @@ def normalise(cfg: dict[str, Any], path: Path | None = None) -> ModelConfig:
         elif mixer == "sliding":
             window_elems += window_kv_per_layer
             r = ratios[i] if ratios else 0
-            kv_elems += kv_per_layer / r if isinstance(r, int | float) and r > 0 else 0.0
+            kv_elems += kv_per_layer / r if r > 0 else 0.0
         state += {"linear": linear_state, "mamba": mamba_state}.get(mixer, 0) * state_bytes
         if mlp and "dense" in mlp:
             total += mats * hidden * inter
@@ -332,7 +388,7 @@ def normalise(cfg: dict[str, Any], path: Path | None = None) -> ModelConfig:
 def _nas(cfg: dict[str, Any], hidden: int, path: Path | None) -> ModelConfig:
     """A dense model whose layers differ (DeciLM / Nemotron-NAS ``block_configs``)."""
     heads = _int(cfg, "num_attention_heads", path=path)
-    head_dim = _int(cfg, "head_dim", default=hidden // heads)
+    head_dim = _int(cfg, "head_dim", default=hidden // heads, path=path)
     params, kv, kv_heads = _blocks(cfg, hidden, heads, head_dim, path)
     layers = len(cfg["block_configs"])
     attention = "gqa" if kv_heads < heads else "mha"
