@@ -194,6 +194,24 @@ def test_estimate_cli_refuses_an_unknown_model_without_config(runner, tmp_path):
     assert r.exit_code == 2 and "config.json" in r.output
 
 
+@pytest.mark.parametrize(
+    ("flags", "says"),
+    [
+        (["--interactivity", "abc"], "give numbers separated by commas"),
+        (["--interactivity", "-5"], "positive, finite targets"),
+        (["--interactivity", "nan"], "positive, finite targets"),
+        (["--interactivity", "1e9"], "up to 1e6"),
+        (["--interactivity", "35,20,35"], "a target is given twice"),
+        (["--to", "b200-sxm,gb300-nvl72,b200-sxm"], "a SKU is named twice"),
+        (["--to", " , "], "name at least one SKU"),
+    ],
+)
+def test_estimate_cli_refuses_bad_targets_and_skus(runner, flags, says):
+    args = ["throughput", "estimate", "--curves", str(CURVES), "--workload", "qwen3-235b-a22b 4000/1000"]
+    r = runner.invoke(app, [*args, *(flags if "--to" in flags else ["--to", "b200-sxm", *flags])])
+    assert r.exit_code == 2 and says in r.output and "Traceback" not in r.output
+
+
 def test_plan_labels_estimates_and_replans_at_the_band_edges():
     plan = run_plan(ROOT / "scenarios" / "qwen3-estimate.yaml")
     band = plan.throughput_band

@@ -167,6 +167,8 @@ def register(app: typer.Typer, handled) -> None:
         skus = [s.strip() for s in to.split(",") if s.strip()]
         if not skus:
             raise ScenarioError("--to: name at least one SKU")
+        if len(set(skus)) < len(skus):
+            raise ScenarioError(f"--to {to!r}: a SKU is named twice")
         cf = read_curve_file(curves_file)
         require_points(curves_file, cf)
         model, isl, osl = pick_shape(cf.points, workload, curves_file)
@@ -262,5 +264,7 @@ def _targets(text: str) -> list[float]:
     except ValueError:
         raise ScenarioError(f"--interactivity {text!r}: give numbers separated by commas, e.g. 20,35,50") from None
     if not xs or any(not 0 < x <= 1e6 for x in xs):
-        raise ScenarioError(f"--interactivity {text!r}: give positive targets in tok/s/user")
+        raise ScenarioError(f"--interactivity {text!r}: give positive, finite targets up to 1e6 tok/s/user")
+    if len(set(xs)) < len(xs):
+        raise ScenarioError(f"--interactivity {text!r}: a target is given twice")
     return xs
