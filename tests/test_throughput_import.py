@@ -173,6 +173,7 @@ def test_vllm_metadata_fills_missing_flags(runner, tmp_path):
         (vllm_result(total_token_throughput=-5.0), "must be positive"),
         (vllm_result(completed=10, failed=600), "600 requests failed against 10 completed"),
         (vllm_result(median_tpot_ms="fast"), "not a number"),
+        (vllm_result(completed=0), "completed is 0: no request finished"),
     ],
 )
 def test_bad_files_are_refused_naming_file_and_key(runner, tmp_path, doc, message):
@@ -182,6 +183,20 @@ def test_bad_files_are_refused_naming_file_and_key(runner, tmp_path, doc, messag
     assert r.exit_code == 2, r.output
     assert message in r.stderr and str(path) in r.stderr
     assert "Traceback" not in r.output and not out.exists()  # nothing half-written
+
+
+def test_labels_the_estimator_cannot_use_are_imported_with_a_note(runner, tmp_path):
+    path = write(tmp_path, "v.json", vllm_result())
+    flags = ["--gpus", "8", "--model", "m", "--isl", "4096", "--osl", "512", "--out", str(tmp_path / "c.yaml")]
+    r = run(runner, str(path), *flags, "--sku", "my-asic", "--precision", "int4", "--json")
+    assert r.exit_code == 0, r.output
+    notes = json.loads(r.stdout)["notes"]
+    assert len(notes) == 2 and notes[0].startswith("SKU my-asic: not a catalog SKU")
+    assert notes[1].startswith("precision int4: not one the estimator knows")
+    r = run(runner, str(path), *FLAGS, "--out", str(tmp_path / "d.yaml"), "--json")
+    assert json.loads(r.stdout)["notes"] == []
+    r = run(runner, str(path), *flags, "--sku", "my-asic", "--precision", "fp8")
+    assert "note: SKU my-asic" in " ".join(r.stdout.split())
 
 
 def test_missing_labels_are_asked_for(runner, tmp_path):

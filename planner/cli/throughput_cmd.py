@@ -40,12 +40,13 @@ def register(app: typer.Typer, handled) -> None:
     ) -> None:
         """Read FILES and add their points to the curve file --out (points already there are kept once)."""
         from planner.throughput.curves import curve_file_text, merge, read_curve_file
-        from planner.throughput.imports import Labels, import_points
+        from planner.throughput.imports import Labels, import_notes, import_points
 
         if fmt not in ("auto", "vllm", "sglang", "aiperf", "genai-perf", "inferencex"):
             raise ScenarioError(f"--format {fmt}: unknown; use auto, vllm, sglang, aiperf, genai-perf or inferencex")
         labels = Labels(sku, gpus, model, isl, osl, precision, framework)
         new = import_points(list(files), labels, fmt, all_lines=all_lines)
+        notes = import_notes(new)
         existing = read_curve_file(out).points if out.exists() else []
         points, added = merge(existing, new)
         write_all_atomic({out: curve_file_text(points)})
@@ -56,6 +57,7 @@ def register(app: typer.Typer, handled) -> None:
             "already_there": len(new) - added,
             "points": len(points),
             "imported": [p.model_dump() for p in new],
+            "notes": notes,
         }
         if json_out:
             emit_json(doc)
@@ -67,6 +69,8 @@ def register(app: typer.Typer, handled) -> None:
                 + (f", TTFT {p.ttft_ms:,.0f} ms" if p.ttft_ms is not None else "")
             )
         stdout.print(f"{out}: {added} point(s) added, {len(new) - added} already there, {len(points)} in all")
+        for note in notes:
+            stdout.print(f"note: {note}")
 
     @throughput_app.command("show")
     @handled

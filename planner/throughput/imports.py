@@ -123,6 +123,8 @@ def _optional(path: Path, doc: dict, key: str, where: str = "") -> float | None:
 
 def _failures(path: Path, completed: float | None, failed: float | None, where: str = "") -> None:
     """Refuse a run whose requests mostly failed."""
+    if completed is not None and completed <= 0:
+        raise ScenarioError(f"{path}: {where}completed is {completed:g}: no request finished, so nothing was measured")
     if completed is None or failed is None:
         return
     if failed > 0 and failed >= completed:
@@ -274,3 +276,25 @@ def import_points(files: list[Path], labels: Labels, fmt: str = "auto", *, all_l
                 )
             )
     return out
+
+
+def import_notes(points: list[CurvePoint]) -> list[str]:
+    """What an imported label means for its use: a SKU outside the shipped catalog (a scenario must
+    define it to plan on it, and nothing transfers to or from it) or a precision the estimator does
+    not know (the points plan as measured; nothing transfers from them)."""
+    from planner.catalog.load import shipped_catalog
+    from planner.throughput.roofline import precision_of
+
+    skus = shipped_catalog().skus
+    notes = []
+    for sku in sorted({p.sku for p in points} - set(skus)):
+        notes.append(
+            f"SKU {sku}: not a catalog SKU ({', '.join(skus)}); a scenario that defines it can plan on these "
+            "points, and throughput estimates neither start from nor reach it"
+        )
+    for prec in sorted({p.precision for p in points if precision_of(p.precision) is None}):
+        notes.append(
+            f"precision {prec}: not one the estimator knows (fp4, fp8, bf16 and their other names); the points "
+            "plan as measured, and no estimate transfers from them"
+        )
+    return notes
