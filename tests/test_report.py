@@ -302,3 +302,30 @@ def test_a_validation_document_with_wrong_types_is_refused(runner, tmp_path):
         r = runner.invoke(app, ["report", "--validation", str(tmp_path / "v.json"), "--out", str(tmp_path / "r.html")])
         assert r.exit_code == 2 and said in r.stderr, r.output
         assert not (tmp_path / "r.html").exists()
+
+
+def test_a_plan_on_estimates_reports_them_and_its_band_edges(runner, tmp_path):
+    """The report of a plan on estimated throughput names the estimated SKUs, each number with its
+    basis, and the fleet and cost at every band edge, as `planner plan` does."""
+    from planner.pipeline import run_plan
+
+    out = tmp_path / "r.html"
+    r = runner.invoke(app, ["report", "qwen3-estimate", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    text = out.read_text()
+    assert '<a href="#estimates">Estimated throughput</a>' in text
+    section = text.split("<h2>Estimated throughput</h2>", 1)[1].split("</section>", 1)[0]
+    band = run_plan(scenarios_dir() / "qwen3-estimate.yaml").throughput_band
+    assert f"<b>{band['planned_on']}</b>" in section and ", ".join(band["estimated_skus"]) in section
+    for n in band["estimated"]:
+        assert f"{n['tokens_per_s_per_gpu']:,.0f}" in section and n["basis"].split(";")[0] in section
+    for edge, v in band["edges"].items():
+        cells = re.search(rf"<td>{edge}</td><td>([^<]*)</td><td>([^<]*)</td><td class=num>([^<]*)</td>", section)
+        assert cells.group(1) == ("same fleet" if v["same_fleet"] else "fleet changes")
+        assert cells.group(3) == f"${v['cost_per_million_tokens']:,.4f}"
+        for sku, units in v["fleet"].items():
+            assert f"{sku} {units:g}" in cells.group(2)
+    assert ("changes within the band" in section) == (not band["same_fleet_at_edges"])
+    # a plan on measured figures only has no such section
+    r = runner.invoke(app, ["report", "--out", str(tmp_path / "d.html")])
+    assert "Estimated throughput" not in (tmp_path / "d.html").read_text()

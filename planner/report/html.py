@@ -170,12 +170,11 @@ def report_inputs(
     validation_source: str | None = None,
 ) -> ReportInputs:
     """Plan the scenario (with marginal values) and gather what the report shows."""
-    from planner.optimize.run import plan_fleet
-    from planner.pipeline import scenario_problem
+    from planner.pipeline import planned, scenario_problem
 
     sf = scenario if isinstance(scenario, ScenarioFile) else load_scenario(scenario)
     problem = scenario_problem(sf)
-    plan = plan_fleet(problem, explain=True)
+    plan = planned(sf, problem, explain=True)
     cat = scenario_catalog(sf)
     return ReportInputs(sf, problem, plan, cat, sweep, validation, validation_source)
 
@@ -809,6 +808,43 @@ window.addEventListener('load', function () {
 """
 
 
+def _band(r: ReportInputs) -> str:
+    """Estimated throughput: which numbers are estimated, with their band, and the plan at each band edge."""
+    band = getattr(r.plan, "throughput_band", None)
+    if not band:
+        return ""
+    rows = [
+        [escape(n["sku"]), escape(n["workload"]), _num(n["tokens_per_s_per_gpu"]), escape(n["basis"])]
+        for n in band["estimated"]
+    ]
+    numbers = _table(["SKU", "workload", "tokens/s per GPU", "how it was estimated"], rows, numeric={2})
+    edge_rows = []
+    for edge, v in band["edges"].items():
+        if v["status"] == "infeasible":
+            edge_rows.append([escape(edge), "infeasible", "", "n/a"])
+            continue
+        fleet = ", ".join(f"{escape(k)} {_num(u)}" for k, u in v["fleet"].items())
+        edge_rows.append(
+            [
+                escape(edge),
+                "same fleet" if v["same_fleet"] else "fleet changes",
+                fleet,
+                _money(v["cost_per_million_tokens"], 4),
+            ]
+        )
+    edges = _table(["band edge", "against the plan", "fleet (units)", "$/M tokens"], edge_rows, numeric={3})
+    verdict = (
+        "The chosen fleet is the same at every edge of the band."
+        if band["same_fleet_at_edges"]
+        else "The chosen fleet changes within the band: measure the estimated SKUs before buying."
+    )
+    return (
+        "<section><h2>Estimated throughput</h2>"
+        f"<p>Planned on the band's <b>{escape(band['planned_on'])}</b> figures. Estimated, not measured: "
+        f"{escape(', '.join(band['estimated_skus']))}. {verdict}</p>{numbers}{edges}</section>"
+    )
+
+
 def render_report(r: ReportInputs) -> str:
     """The report as one HTML document (no external resources)."""
     scn = r.scenario.scenario
@@ -817,6 +853,7 @@ def render_report(r: ReportInputs) -> str:
         ("fleet", _fleet(r) if r.plan.status != "infeasible" else ""),
         ("cost", _cost(r) if r.plan.status != "infeasible" else ""),
         ("caps", _caps(r) if r.plan.status != "infeasible" else ""),
+        ("estimates", _band(r) if r.plan.status != "infeasible" else ""),
         ("load", _load(r)),
         ("sweep", _sweep(r)),
         ("validation", _validation(r)),
@@ -827,6 +864,7 @@ def render_report(r: ReportInputs) -> str:
         "fleet": "Fleet",
         "cost": "Cost per token",
         "caps": "Caps",
+        "estimates": "Estimated throughput",
         "load": "Load vs capacity",
         "sweep": "Sweep frontiers",
         "validation": "Validation",
