@@ -170,6 +170,35 @@ def test_accuracy_report_beats_the_median_ratio_and_accounts_for_every_question(
     assert set(rep["interactivity"]) == {20, 35, 50, 75}
 
 
+def test_same_backend_questions_compare_one_backend_on_both_skus():
+    """Each same-backend question's anchor and truth are that backend's own frontiers on A and B."""
+    from planner.catalog.throughput import throughput_at
+    from planner.throughput.estimate import backend_of, reference_groups
+
+    assert [backend_of(f) for f in ("trtllm-1.2.0rc6.post2 disagg", "vllm", "SGLang-0.5.9", "vllm-0.15.1")] == [
+        "trtllm", "vllm", "sglang", "vllm",
+    ]  # fmt: skip
+    qs = reference_questions(by_backend=True)
+    assert qs and {q.backend for q in qs} == {"trtllm", "vllm", "sglang"}
+    groups = reference_groups()
+    for q in qs[::7]:
+        for sku, y in ((q.a, q.anchor), (q.b, q.true)):
+            own = [s for s in groups[q.group][sku] if backend_of(s.framework) == q.backend]
+            assert throughput_at(own, q.x, sku=sku, workload="").tokens_per_s_per_gpu == pytest.approx(y)
+    # every pair of the mixed frontier whose two frontiers come from one backend is among them
+    assert all(q.backend is None for q in reference_questions())
+    rep = accuracy_report()
+    same = rep["same_backend"]
+    assert same["n"] + sum(q.pred is None for q in qs) == len(qs) and same["regret"]["decisions"] > 0
+
+
+def accuracy_report():
+    from planner.catalog.load import shipped_catalog
+    from planner.throughput.accuracy import accuracy
+
+    return accuracy({k: s.pricing.hyperscaler.value for k, s in shipped_catalog().skus.items()})
+
+
 def test_estimate_cli_json_from_another_directory(tmp_path):
     cmd = [sys.executable, "-m", "planner.cli.main", "throughput", "estimate", "--curves", str(CURVES),
            "--workload", "qwen3-235b-a22b 4000/1000", "--to", "b200-sxm,gb300-nvl72", "--interactivity", "20,35",

@@ -200,6 +200,14 @@ def test_throughput_accuracy_figures(runner):
     )
     says(f"within 10 % of the truly cheapest in {pct(r['within_10pct'])} of {r['decisions']} decisions")
     says(f"errs by {pct(d['baseline_median_ratio']['median_ape'])} median")
+    same = d["same_backend"]
+    says(
+        f"With the same serving backend on both SKUs ({same['n']} questions: each backend's own frontiers), "
+        f"the error is {pct(same['median_ape'])} median, p75 {pct(same['p75_ape'])}, p90 {pct(same['p90_ape'])}; "
+        f"the band holds {pct(same['band_coverage'])} of points at a median half-width of "
+        f"{pct(same['median_band_half_width'])}, and the cheapest SKU is within 10 % in "
+        f"{pct(same['regret']['within_10pct'])} of {same['regret']['decisions']} decisions"
+    )
     floor = d["oracle_model_correction"]
     says(f"the error is still {pct(floor['median_ape'])} median, p90 {pct(floor['p90_ape'])}")
     assert floor["median_ape"] <= o["median_ape"]  # a floor: knowing the answer's correction cannot do worse

@@ -235,7 +235,7 @@ def register(app: typer.Typer, handled) -> None:
         )
         for col in ("slice", "n", "median", "p75", "p90", "band holds", "band half-width"):
             table.add_column(col, justify="left" if col == "slice" else "right")
-        rows = [("all", rep["overall"])]
+        rows = [("all", rep["overall"]), ("same serving backend on A and B", rep["same_backend"])]
         rows += [(f"tier {t}", v) for t, v in rep["by_tier"].items()]
         rows += [(f"model {m}", v) for m, v in rep["by_model"].items()]
         rows += [(f"{p['from']} -> {p['to']}", p) for p in rep["by_pair"]]
@@ -252,12 +252,13 @@ def register(app: typer.Typer, handled) -> None:
                 pct(v.get("median_band_half_width")),
             )
         stdout.print(table)
-        g = rep["regret"]
-        if g.get("decisions"):
-            stdout.print(
-                f"decision regret over {g['decisions']} decisions: cheapest-per-token SKU within 10 % of the truly "
-                f"cheapest in {pct(g['within_10pct'])}; median regret {pct(g['median_regret'])}, p90 {pct(g['p90_regret'])}"
-            )
+        for label, g in (("", rep["regret"]), (" (same backend)", rep["same_backend"]["regret"])):
+            if g.get("decisions"):
+                stdout.print(
+                    f"decision regret{label} over {g['decisions']} decisions: cheapest-per-token SKU within 10 % of "
+                    f"the truly cheapest in {pct(g['within_10pct'])}; median regret {pct(g['median_regret'])}, "
+                    f"p90 {pct(g['p90_regret'])}"
+                )
 
     app.add_typer(throughput_app, name="throughput")
 

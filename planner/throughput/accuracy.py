@@ -10,6 +10,10 @@ regret (per workload, interactivity and anchor, the SKU cheapest per token by th
 against the truly cheapest, at the catalog's hyperscaler $/GPU-hour); and, for scale, the
 error of multiplying by the median ratio F_B(x)/F_A(x) of the other reference models, and the
 error left with each model's own correction known (not held out: a floor, not an estimator).
+
+Those questions compare each SKU's frontier over every framework measured on it. ``same_backend``
+asks them per serving backend instead (trtllm, vllm, sglang: each backend's own frontier on A and
+on B, where both were measured): the question of a user who keeps their framework on the new SKU.
 """
 
 from __future__ import annotations
@@ -93,11 +97,11 @@ def _regret(rows: list[dict], prices: dict[str, float]) -> dict[str, Any]:
     }
 
 
-def accuracy(prices: dict[str, float]) -> dict[str, Any]:
-    """The leave-one-model-out report (``prices``: $/GPU-hour per SKU, for the regret)."""
-    questions = reference_questions()
-    rows, refused, base = [], 0, []
-    for q in progress.track(questions, "accuracy: held-out questions (leave one model out)"):
+def _rows(questions: tuple[Question, ...], what: str) -> tuple[list[dict], int]:
+    """Each question estimated as the shipped estimator would, its model left out; and how many
+    the roofline refused."""
+    rows, refused = [], 0
+    for q in progress.track(questions, what):
         if q.pred is None:
             refused += 1
             continue
@@ -122,9 +126,15 @@ def accuracy(prices: dict[str, float]) -> dict[str, Any]:
                 "ape": abs(pred / q.true - 1.0),
             }
         )
-        b = _baseline(q, questions)
-        if b is not None:
-            base.append(abs(b / q.true - 1.0))
+    return rows, refused
+
+
+def accuracy(prices: dict[str, float]) -> dict[str, Any]:
+    """The leave-one-model-out report (``prices``: $/GPU-hour per SKU, for the regret)."""
+    questions = reference_questions()
+    rows, refused = _rows(questions, "accuracy: held-out questions (leave one model out)")
+    base = [abs(b / q.true - 1.0) for q in questions if q.pred is not None and (b := _baseline(q, questions))]
+    same, _ = _rows(reference_questions(by_backend=True), "accuracy: the same backend on both SKUs")
     pairs = sorted({(r["a"], r["b"]) for r in rows})
     return {
         "method": "leave-one-model-out over the shipped reference set; estimate = measured on A x roofline ratio B/A x the generation pair's correction",
@@ -140,4 +150,5 @@ def accuracy(prices: dict[str, float]) -> dict[str, Any]:
         "regret": _regret(rows, prices),
         "baseline_median_ratio": _stats(base),
         "oracle_model_correction": _oracle(questions),
+        "same_backend": _banded(same) | {"regret": _regret(same, prices)},
     }

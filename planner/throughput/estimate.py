@@ -159,15 +159,25 @@ class Question:
     true: float
     anchor: float
     pred: float | None  # None: the roofline says B (or A) cannot reach x
+    backend: str | None = None  # the serving backend both frontiers are restricted to (None: every framework)
 
 
 def catalog_specs(catalog: Catalog) -> dict[str, Spec]:
     return {sku: s for sku, c in catalog.skus.items() if (s := spec_of(c)) is not None}
 
 
+def backend_of(framework: str) -> str:
+    """The serving backend of a framework label: ``trtllm-1.2.0rc6 disagg`` -> ``trtllm``."""
+    return framework.strip().split(" ", 1)[0].split("-", 1)[0].lower()
+
+
 @cache
-def reference_questions() -> tuple[Question, ...]:
-    """Every (group, A, B, x on :data:`GRID`) with both frontiers measured at x, shipped catalog."""
+def reference_questions(by_backend: bool = False) -> tuple[Question, ...]:
+    """Every (group, A, B, x on :data:`GRID`) with both frontiers measured at x, shipped catalog.
+
+    ``by_backend``: the frontiers of each serving backend on its own (the question of a user who
+    keeps their framework on the new SKU), every backend measured on both SKUs; else the frontier
+    over every framework measured on each SKU."""
     from planner.catalog.load import shipped_catalog
     from planner.throughput.reference import reference_configs
 
@@ -178,15 +188,22 @@ def reference_questions() -> tuple[Question, ...]:
         prec = precision_of(g.precision)
         if prec is None or g.model not in cfgs:
             continue
-        for x in GRID:
-            at = {s: op.tokens_per_s_per_gpu for s, ser in by_sku.items() if s in specs and (op := _in_range(ser, x))}
-            for a, ya in at.items():
-                for b, yb in at.items():
-                    if a == b:
-                        continue
-                    r = _ratio(cfgs[g.model], specs[a], specs[b], prec, g.isl, g.osl, x)
-                    gens = (specs[a].generation, specs[b].generation)
-                    out.append(Question(g, a, b, gens, x, yb, ya, None if r is None else ya * r))
+        backends = sorted({backend_of(s.framework) for ser in by_sku.values() for s in ser}) if by_backend else [None]
+        for k in backends:
+            sub = {
+                sku: [s for s in ser if k is None or backend_of(s.framework) == k]
+                for sku, ser in by_sku.items()
+                if sku in specs
+            }
+            for x in GRID:
+                at = {s: op.tokens_per_s_per_gpu for s, ser in sub.items() if ser and (op := _in_range(ser, x))}
+                for a, ya in at.items():
+                    for b, yb in at.items():
+                        if a == b:
+                            continue
+                        r = _ratio(cfgs[g.model], specs[a], specs[b], prec, g.isl, g.osl, x)
+                        gens = (specs[a].generation, specs[b].generation)
+                        out.append(Question(g, a, b, gens, x, yb, ya, None if r is None else ya * r, k))
     return tuple(out)
 
 
