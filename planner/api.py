@@ -253,11 +253,13 @@ def validate(
     router: str = "plan",
     windows: int = 2,
     window_s: float = 60.0,
+    warmup_s: float = 30.0,
     burstiness: float | None = None,
 ) -> ValidationResult:
     """Simulate a plan's fleet against the scenario's demand with queues and failures
     (``planner validate``). ``plan``: a PlanResult, a plan.json path, or None to plan now;
-    ``seed`` defaults to the scenario's demand seed; ``window_s`` [s]."""
+    ``seed`` defaults to the scenario's demand seed; ``window_s``, ``warmup_s`` [s] as
+    ``--window-s``, ``--warmup-s``."""
     from planner.validate.loop import scenario_seed
     from planner.validate.run import simulate_plan, validate_scenario
     from planner.validate.sim import ValidationOptions
@@ -272,6 +274,7 @@ def validate(
         failures=failures,
         windows=windows,
         window_s=window_s,
+        warmup_s=warmup_s,
     )
     if isinstance(plan, PlanResult):
         result = simulate_plan(sf, plan.problem, plan.plan, options, burstiness=burstiness)

@@ -60,3 +60,20 @@ def test_demand_frames():
     assert set(demand.summary["workload"]) == {"chat", "fast"}
     with pytest.raises(ScenarioError, match="apply to generated demand"):
         planner.simulate_demand(seed=3)
+
+
+def test_validate_takes_the_warm_up_as_the_cli_does(runner):
+    import json
+
+    from planner.cli.main import app
+
+    def windows(doc):
+        return [(w["offset_s"], w["requests"], w["events"]) for w in doc["windows"]]
+
+    short = planner.validate("chat-and-code", windows=1, window_s=2.0, warmup_s=0.5).to_dict()
+    longer = planner.validate("chat-and-code", windows=1, window_s=2.0, warmup_s=5.0).to_dict()
+    r = runner.invoke(
+        app, ["validate", "chat-and-code", "--json", "--windows", "1", "--window-s", "2", "--warmup-s", "0.5"]
+    )
+    assert r.exit_code == 0, r.output
+    assert windows(json.loads(r.stdout)) == windows(short) != windows(longer)

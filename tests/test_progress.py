@@ -74,7 +74,7 @@ def test_validation_reports_slices_and_windows():
     import planner
 
     result = planner.plan("default", explain=False)
-    rec = recorded(lambda: planner.validate(plan=result, windows=1, window_s=5.0))
+    rec = recorded(lambda: planner.validate(plan=result, windows=1, window_s=5.0, warmup_s=1.0))
     (slices,) = rec.described("validation: coarse model, slice by slice")
     assert slices["total"] == 168 and slices["done"] == 168
     (windows,) = rec.described("validation: request-level windows")
