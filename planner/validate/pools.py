@@ -114,17 +114,20 @@ class SimPool:
         self.rng = rng
         self.patience_s = patience_s
         self.rate = spec.slots.slot_tokens_per_s
-        self.busy_slot_s = 0.0  # integral of busy slots over time [slot-s]
+        self.busy_slot_s = 0.0  # integral of busy slots over time, set by close() [slot-s]
         self.up_slot_s = 0.0  # integral of available slots over time [slot-s]
         self.max_queue = 0
         self._last = env.now
+        # the busy integral without a clock read per event: each slot taken at t adds -t, each freed +t,
+        # and close() adds now for each still busy (sum over intervals of end - start)
+        self._busy_s = 0.0
 
     # ---- time integrals -------------------------------------------------------
     def _advance(self) -> None:
+        """Bring the available-slot integral up to now (before the capacity changes)."""
         now = self.env.now
         dt = now - self._last
         if dt > 0:
-            self.busy_slot_s += self.busy * dt
             self.up_slot_s += self.capacity * dt
             self._last = now
 
@@ -146,8 +149,8 @@ class SimPool:
         """A request already in service when the window opens; the caller schedules its end
         (one merged stream of prefilled completions keeps SimPy's event heap small)."""
         self.book.pool[i] = self.index
-        self._advance()
         self.busy += 1
+        self._busy_s -= self.env.now
         self.serving[i] = self.book.restarts[i]
 
     def finish_prefilled(self, i: int) -> None:
@@ -155,10 +158,11 @@ class SimPool:
 
     def _start(self, i: int) -> None:
         book = self.book
-        self._advance()
+        now = self.env.now
         self.busy += 1
+        self._busy_s -= now
         if book.start[i] != book.start[i]:  # NaN: its first start
-            book.start[i] = self.env.now
+            book.start[i] = now
         self._schedule(i, book.tokens[i] / self.rate)
 
     def _schedule(self, i: int, hold_s: float) -> None:
@@ -171,9 +175,10 @@ class SimPool:
         if self.serving.get(i) != gen:
             return  # interrupted by a failure; restarted or dropped since
         del self.serving[i]
-        self._advance()
+        now = self.env.now
         self.busy -= 1
-        self.book.finish[i] = self.env.now
+        self._busy_s += now
+        self.book.finish[i] = now
         self._pull()
 
     def _pull(self) -> None:
@@ -203,6 +208,7 @@ class SimPool:
                 self.book.restarts[i] += 1
                 self.queue.appendleft(i)
             self.busy -= hit
+            self._busy_s += hit * self.env.now
         assert self.busy <= self.capacity
 
     def domain_up(self) -> None:
@@ -213,6 +219,7 @@ class SimPool:
     def close(self) -> None:
         """End of the run: requests still queued are unserved."""
         self._advance()
+        self.busy_slot_s = self._busy_s + self.busy * self.env.now
         for i in self.queue:
             self.book.dropped[i] = True
         self.queue.clear()
