@@ -62,18 +62,23 @@ def test_demand_frames():
         planner.simulate_demand(seed=3)
 
 
-def test_validate_takes_the_warm_up_as_the_cli_does(runner):
-    import json
-
+def test_validate_takes_the_warm_up_as_the_cli_does(runner, monkeypatch):
+    """planner.validate(warmup_s=...) and `planner validate --warmup-s` hand the simulation the same options."""
+    import planner.validate.run as run
     from planner.cli.main import app
 
-    def windows(doc):
-        return [(w["offset_s"], w["requests"], w["events"]) for w in doc["windows"]]
+    seen = []
 
-    short = planner.validate("chat-and-code", windows=1, window_s=2.0, warmup_s=0.5).to_dict()
-    longer = planner.validate("chat-and-code", windows=1, window_s=2.0, warmup_s=5.0).to_dict()
-    r = runner.invoke(
-        app, ["validate", "chat-and-code", "--json", "--windows", "1", "--window-s", "2", "--warmup-s", "0.5"]
-    )
-    assert r.exit_code == 0, r.output
-    assert windows(json.loads(r.stdout)) == windows(short) != windows(longer)
+    class Stop(Exception):
+        pass
+
+    def record(sf, plan, options, burstiness=None):
+        seen.append(options)
+        raise Stop
+
+    monkeypatch.setattr(run, "validate_scenario", record)
+    with pytest.raises(Stop):
+        planner.validate("chat-and-code", windows=1, window_s=0.5, warmup_s=0.25)
+    runner.invoke(app, ["validate", "chat-and-code", "--windows", "1", "--window-s", "0.5", "--warmup-s", "0.25"])
+    api, cli = seen
+    assert api.warmup_s == cli.warmup_s == 0.25 and api == cli

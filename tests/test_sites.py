@@ -434,9 +434,6 @@ def test_buildout_sites_per_period_recomputed_from_the_schedule(two_sites_buildo
     # and the CLI prints the table
     from typer.testing import CliRunner
 
-    res = CliRunner().invoke(app, ["buildout", str(ROOT / "scenarios" / "two-sites.yaml"), "--json"])
-    doc = json.loads(res.stdout)
-    assert doc["periods"][0]["sites"][0] == json.loads(json.dumps(q1.sites[0]))
     res = CliRunner().invoke(app, ["buildout", str(ROOT / "scenarios" / "two-sites.yaml")])
     assert "sites: used / cap per period" in res.stdout and "120 / 120" in res.stdout
 
