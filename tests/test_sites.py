@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import csv
+import io
 import itertools
 import json
 import math
@@ -431,6 +432,13 @@ def test_buildout_sites_per_period_recomputed_from_the_schedule(two_sites_buildo
     rows = [c for c in buildout_cap_rows(plan) if "@" in c["cap"]]
     assert len(rows) == 3 * len(sites) * len(plan.periods)
     assert {c["cap"] for c in rows if c["at_limit"] == "yes"} == {"rack_positions@hall-a"}
+    # --out writes them long-form to sites.csv
+    from planner.buildout.report import buildout_files
+
+    rows = list(csv.DictReader(io.StringIO(buildout_files(plan, Path("out"))[Path("out") / "sites.csv"])))
+    assert len(rows) == len(sites) * len(plan.periods)
+    assert rows[0]["period"] == q1.period and rows[0]["at_limit"] == "rack_positions"
+    assert float(rows[1]["power_mw"]) == pytest.approx(q1.sites[1]["power_mw"])
     # and the CLI prints the table
     from typer.testing import CliRunner
 

@@ -1,4 +1,4 @@
-"""Files of a buildout plan: schedule and period CSVs, the plan as JSON, a PNG of the schedule."""
+"""Files of a buildout plan: schedule, period (and, with sites, site) CSVs, the plan as JSON, a PNG of the schedule."""
 
 from __future__ import annotations
 
@@ -45,6 +45,28 @@ def schedule_rows(plan: BuildoutPlan) -> list[dict[str, Any]]:
     ]
 
 
+SITE_COLUMNS = [
+    "period",
+    "site",
+    "power_mw",
+    "power_cap_mw",
+    "racks",
+    "rack_positions",
+    "liquid_mw",
+    "liquid_cooling_mw",
+    "gpus",
+    "token_share",
+    "at_limit",
+]
+
+
+def site_rows(plan: BuildoutPlan) -> list[dict[str, Any]]:
+    """Long form: one row per period and site (a scenario with ``sites:``); caps at their limit joined by ';'."""
+    return [
+        {"period": r.period, **site, "at_limit": ";".join(site["at_limit"])} for r in plan.periods for site in r.sites
+    ]
+
+
 def period_rows(plan: BuildoutPlan) -> list[dict[str, Any]]:
     return [{k: getattr(r, k) for k in PERIOD_COLUMNS} for r in plan.periods]
 
@@ -84,9 +106,12 @@ def schedule_png(plan: BuildoutPlan) -> bytes:
 
 def buildout_files(plan: BuildoutPlan, out_dir: Path) -> dict[Path, str | bytes]:
     """Everything ``--out`` writes, prepared in memory first."""
-    return {
+    files = {
         out_dir / "buildout.json": json_text(plan.to_dict()),
         out_dir / "schedule.csv": csv_text(schedule_rows(plan), SCHEDULE_COLUMNS),
         out_dir / "periods.csv": csv_text(period_rows(plan), PERIOD_COLUMNS),
         out_dir / "schedule.png": schedule_png(plan),
     }
+    if any(r.sites for r in plan.periods):
+        files[out_dir / "sites.csv"] = csv_text(site_rows(plan), SITE_COLUMNS)
+    return files
