@@ -127,6 +127,11 @@ def test_every_estimated_number_is_recomputed_from_its_parts():
             )
             assert p.low < p.tokens_per_s_per_gpu < p.high and p.tier == tier and tier in p.basis
     assert any("not modelled" in n for n in est.notes)  # NVL72 flagged
+    (framework,) = [n for n in est.notes if "estimated for the serving software measured on the anchor" in n]
+    assert framework.startswith("b200-sxm, gb300-nvl72:")  # the estimated SKUs, not the measured one
+    only = estimate(cf.points, cfg, model="qwen3-235b-a22b", isl=4000, osl=1000, to=["h200-sxm"],
+                    interactivity=[35], catalog=CAT)  # fmt: skip
+    assert not any("serving software" in n for n in only.notes)
 
 
 def test_refusals_cross_vendor_extrapolation_and_unknown_skus():

@@ -313,6 +313,14 @@ def estimate(
             curves.append(EstCurve(b, "refused"))
             continue
         curves.append(_estimated_curve(b, measured, specs, cfg, isl, osl, interactivity, cal, notes, exclude_model))
+    estimated = [c.sku for c in curves if c.tier in ("transfer", "roofline")]
+    if estimated:
+        names = ", ".join(sorted({backend_of(s.framework) for ser in measured.values() for s in ser}))
+        notes.append(
+            f"{', '.join(estimated)}: estimated for the serving software measured on the anchor ({names}); "
+            "with another framework on the target the held-out error is larger (`planner throughput accuracy`: "
+            "same_backend against all)"
+        )
     return Estimate(model, isl, osl, curves, notes)
 
 
