@@ -315,7 +315,8 @@ def estimate(
         curves.append(_estimated_curve(b, measured, specs, cfg, isl, osl, interactivity, cal, notes, exclude_model))
     estimated = [c.sku for c in curves if c.tier in ("transfer", "roofline")]
     if estimated:
-        names = ", ".join(sorted({backend_of(s.framework) for ser in measured.values() for s in ser}))
+        anchors = [ser for sku, ser in measured.items() if sku in specs]  # the SKUs an estimate can start from
+        names = ", ".join(sorted({backend_of(s.framework) for ser in anchors for s in ser}))
         notes.append(
             f"{', '.join(estimated)}: estimated for the serving software measured on the anchor ({names}); "
             "with another framework on the target the held-out error is larger (`planner throughput accuracy`: "
