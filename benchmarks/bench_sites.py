@@ -16,7 +16,7 @@ import copy
 
 from planner.buildout.problem import build_buildout_problem
 from planner.buildout.run import plan_buildout
-from planner.optimize.formulation import build_fleet_model
+from planner.milp.formulation import build_fleet_model
 from planner.optimize.problem import build_problem
 from planner.optimize.run import plan_fleet
 from planner.pipeline import scenario_curve

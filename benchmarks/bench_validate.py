@@ -88,7 +88,7 @@ def main() -> None:
 
     # 2. with failures (catalog figures) and the near-steady start state
     rel = Reliability(50_000.0, 4.0, 8)
-    from planner.optimize.problem import SkuData
+    from planner.milp.problem import SkuData
 
     h200 = SkuData("h200-sxm", "hopper", 8, 1.73, 0.52, 1.41, False, float("nan"), 0, float("inf"), {}, {})
     out = simulate_outages(h200, 0, nodes, rel, 1.0, args.seed)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from planner.demand.curve import LoadCurve
-from planner.optimize.problem import FleetProblem, SkuData
+from planner.milp.problem import FleetProblem, SkuData
 
 WORKLOADS = ("chat", "code", "reasoning")
 # id, GPUs/unit, facility kW/GPU, $/GPU-h (energy excluded), tokens/s/GPU per workload

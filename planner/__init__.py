@@ -11,13 +11,12 @@ also name subpackages: the names are bound to callables that call the function a
 other attribute from the subpackage (``planner.validate.sim`` is the module), so both uses work.
 """
 
-__version__ = "0.1.0"
-
-import importlib as _importlib  # noqa: E402
+import importlib as _importlib
 
 import planner.buildout  # noqa: E402, F401 (loaded before the API names are bound: see the docstring)
 import planner.sweep  # noqa: E402, F401
 import planner.validate  # noqa: E402, F401
+from planner._version import __version__
 from planner.api import (  # noqa: E402
     BuildoutResult,
     DemandResult,

@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
     from planner.buildout.run import BuildoutPlan
     from planner.demand.curve import LoadCurve
+    from planner.milp.problem import FleetProblem
     from planner.optimize.plan import FleetPlan
-    from planner.optimize.problem import FleetProblem
     from planner.scenario.load import ScenarioFile
     from planner.sweep.grid import SweepSpec
     from planner.validate.metrics import FleetSimResult

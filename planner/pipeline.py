@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from planner.demand.curve import LoadCurve, read_load_curve
+from planner.milp.problem import FleetProblem
 from planner.optimize.plan import FleetPlan
-from planner.optimize.problem import FleetProblem, build_problem
+from planner.optimize.problem import build_problem
 from planner.scenario.load import ScenarioFile, load_scenario
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner.optimize.aggregate import aggregate, pareto_maximal, should_aggregate
+from planner.milp.aggregate import aggregate, pareto_maximal, should_aggregate
 from planner.optimize.run import plan_fleet
 
 from helpers import problem, sku

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import yaml
 
-from planner.buildout.problem import BuildoutProblem, BuildoutSku, Cohort, Period
 from planner.buildout.run import plan_buildout, run_buildout
 from planner.cli.main import app
+from planner.milp.problem import BuildoutProblem, BuildoutSku, Cohort, Period
 from planner.optimize.run import plan_fleet
 from planner.pipeline import scenario_problem
 from planner.resources import scenarios_dir

@@ -20,9 +20,10 @@ from pydantic import BaseModel
 
 from planner.cli.main import app
 from planner.errors import ScenarioError
-from planner.scenario.effects import digest, model_inputs
 from planner.scenario.load import scenario_file
 from planner.scenario.schema import Scenario
+
+from helpers import digest, model_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

@@ -143,8 +143,8 @@ def test_plan_documents_match_their_schema(runner):
 def test_write_model_names_in_the_grammar_and_read_back(tmp_path, runner):
     import highspy
 
-    from planner.optimize.highs import silence_banner
-    from planner.optimize.modelfile import escape
+    from planner.milp.highs import silence_banner
+    from planner.milp.modelfile import escape
 
     silence_banner()
     plan = json.loads(runner.invoke(app, ["plan", "--json", "--no-explain", "--exact"]).stdout)

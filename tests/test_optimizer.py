@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from planner.optimize.plan import evaluate
+from planner.milp.evaluate import evaluate
 from planner.optimize.run import plan_fleet
 
 from helpers import problem, sku
@@ -261,7 +261,7 @@ def test_infeasible_plan_reports_unknown_units_and_existing_units():
 
 
 def test_one_violations_check_rechecks_every_cap_capex_included():
-    from planner.optimize.plan import Dispatch, violations
+    from planner.milp.evaluate import Dispatch, violations
 
     a = sku("a", g=8, kw=1.0, cost=2.0, thr=100, capex=1000, existing=1)
     p = problem([a], [[800]], power_mw=0.1, budget=100, capex_budget=8000)
@@ -307,9 +307,9 @@ def test_a_limit_with_no_answer_is_exit_4_not_a_defect(monkeypatch, runner):
 
     from planner.cli.main import app
     from planner.errors import SolverLimitError
+    from planner.milp.formulation import build_fleet_model
+    from planner.milp.solve import solve
     from planner.optimize import run
-    from planner.optimize.formulation import build_fleet_model
-    from planner.optimize.solve import solve
 
     class Stopped(highspy.Highs):
         def getModelStatus(self):  # noqa: N802 (highspy's name)

@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 import pulp
 
-from planner.buildout.problem import BuildoutProblem
 from planner.economics import SECONDS_PER_HOUR
-from planner.optimize.formulation import History, build_model, caps, ratio
-from planner.optimize.reason import Reason
-from planner.optimize.solve import solve
+from planner.milp.formulation import History, build_model, caps, ratio
+from planner.milp.problem import BuildoutProblem
+from planner.milp.reason import Reason
+from planner.milp.solve import solve
 
 
 def closed_form_checks(problem: BuildoutProblem, window: range, history: History | None) -> list[dict[str, Any]]:

@@ -15,179 +15,18 @@ the curve's costs times ``weight = period hours / curve span``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 
 from planner.buildout.schema import BuildoutSpec, months_to_periods, per_period
 from planner.catalog.load import Catalog, scenario_catalog
 from planner.demand.curve import LoadCurve, read_load_curve
-from planner.economics import HOURS_PER_YEAR, capital_recovery_factor, gpu_hour_costs
+from planner.economics import HOURS_PER_YEAR, capital_recovery_factor
 from planner.errors import ScenarioError
-from planner.optimize.problem import SiteData, SkuData, build_problem, electricity_price
+from planner.milp.problem import BuildoutProblem, BuildoutSku, Cohort, Period, SkuData, electricity_price
+from planner.optimize.problem import build_problem
 from planner.scenario.load import ScenarioFile
-
-
-@dataclass(frozen=True)
-class Period:
-    """One period of the horizon."""
-
-    label: str
-    start: str  # ISO date
-    hours: float  # [h]
-    months_from_start: float  # at the period's start [months]
-    discount_factor: float  # (1 + r)^(-years from the horizon start to the period start) [1]
-    curve: LoadCurve  # representative demand of the period [tokens/s]
-    power_cap_mw: float | None  # [MW]
-    capex_budget_usd: float | None  # [$]
-    budget_usd_per_hour: float | None = None  # run-rate cap [$/h]
-
-    @property
-    def weight(self) -> float:
-        """Period hours per hour of its representative curve. [1]"""
-        return self.hours / self.curve.span_hours
-
-
-@dataclass(frozen=True)
-class BuildoutSku:
-    """One SKU over time."""
-
-    sku: SkuData  # resolved figures (min_units 0: the fleet comes from cohorts)
-    pricing: str  # owned | hourly
-    available: tuple[bool, ...]  # can be bought in period p
-    capex_usd_per_gpu: tuple[float, ...]  # purchase price per period (NaN: none) [$/GPU]
-    cost_usd_per_gpu_hour: tuple[float, ...]  # hourly pricing, per period [$/GPU-h]
-    fixed_opex_usd_per_gpu_year: float  # owned [$/GPU-year]
-    life_years: float  # [years]
-    life_periods: int  # periods a unit serves after purchase [periods]
-    annuity_usd_per_gpu_year: tuple[float, ...]  # capex x CRF(r, life) by purchase period [$/GPU-year]
-    lead_periods: int = 0  # a purchase arrives this many periods after its order (buy[s,p]: arrivals in p)
-    committed_usd_per_gpu: tuple[float, ...] | None = None  # end_of_horizon purchase: reserved rate x term [$/GPU]
-    order_available: tuple[bool, ...] | None = None  # with a lead time: can be ordered in period q
-    order_capex_usd_per_gpu: tuple[float, ...] | None = None  # with a lead time: price by order period [$/GPU]
-    crf: float = 0.0  # capital recovery factor of its purchases [1/year]
-
-    def with_lead(self, lead: int) -> BuildoutSku:
-        """The same column with another lead time (arrivals shifted; prices those of the order period)."""
-        if self.order_available is None:
-            return self
-        n = len(self.available)
-        ordered = [p - lead for p in range(n)]
-        available = tuple(q >= 0 and self.order_available[q] for q in ordered)
-        if self.order_capex_usd_per_gpu is None:
-            return replace(self, available=available, lead_periods=lead)
-        capex = tuple(self.order_capex_usd_per_gpu[q] if q >= 0 else math.nan for q in ordered)
-        annuity = tuple(0.0 if math.isnan(q) else q * self.crf for q in capex)
-        return replace(
-            self, available=available, capex_usd_per_gpu=capex, annuity_usd_per_gpu_year=annuity, lead_periods=lead
-        )
-
-    @property
-    def id(self) -> str:
-        return self.sku.id
-
-    @property
-    def energy_billed(self) -> bool:
-        """Owned units pay their electricity; hourly ones as their price says."""
-        return self.pricing == "owned" or self.sku.energy_billed
-
-    def price_usd_per_gpu_hour(self, p: int) -> float:
-        """What an installed GPU-hour costs before energy, capital of owned units excluded. [$/GPU-h]"""
-        if self.pricing == "owned":
-            return self.fixed_opex_usd_per_gpu_year / HOURS_PER_YEAR
-        return self.cost_usd_per_gpu_hour[p]
-
-    def run_rate_usd_per_gpu_hour(self, p: int) -> float:
-        """The run-rate a GPU installed in p counts against a budget: its hourly price, or (owned)
-        the annuity at p's purchase price plus fixed opex, per hour. [$/GPU-h]"""
-        if self.pricing == "owned":
-            return self.annuity_usd_per_gpu_year[p] / HOURS_PER_YEAR + self.price_usd_per_gpu_hour(p)
-        return self.cost_usd_per_gpu_hour[p] + self.sku.busy_usd_per_gpu_hour  # on-demand: its rate at the peak
-
-    def gpu_hour_costs(self, p: int, electricity_usd_per_kwh: float) -> tuple[float, float]:
-        """(fixed, busy) $ per installed GPU-hour in p (``planner.economics.gpu_hour_costs``). [$/GPU-h]"""
-        return gpu_hour_costs(
-            price_usd_per_gpu_hour=self.price_usd_per_gpu_hour(p),
-            full_kw_per_gpu=self.sku.facility_kw_per_gpu,
-            idle_kw_per_gpu=self.sku.facility_idle_kw_per_gpu,
-            energy_billed=self.energy_billed,
-            electricity_usd_per_kwh=electricity_price(self.sku, electricity_usd_per_kwh),
-            busy_price_usd_per_gpu_hour=self.sku.busy_usd_per_gpu_hour,
-        )
-
-    def fleet_usd_per_gpu_hour(self, p: int, electricity_usd_per_kwh: float) -> float:
-        """Cost per installed GPU-hour, busy or idle, excluding capital of owned units. [$/GPU-h]"""
-        return self.gpu_hour_costs(p, electricity_usd_per_kwh)[0]
-
-    def busy_usd_per_gpu_hour(self, electricity_usd_per_kwh: float) -> float:
-        """Extra electricity of a busy GPU over an idle one. [$/GPU-h]"""
-        return self.gpu_hour_costs(0, electricity_usd_per_kwh)[1]
-
-
-@dataclass(frozen=True)
-class Cohort:
-    """Units installed before the first period."""
-
-    sku: int  # index into BuildoutProblem.skus
-    units: int  # [units]
-    age_months: float  # [months]
-    remaining_periods: int  # periods it still serves (>= 1) [periods]
-    annuity_usd_per_gpu_year: float  # owned: still charged while inside its life [$/GPU-year]
-
-
-@dataclass(frozen=True)
-class BuildoutProblem:
-    """Everything the multi-period model needs."""
-
-    name: str
-    periods: tuple[Period, ...]
-    skus: tuple[BuildoutSku, ...]
-    cohorts: tuple[Cohort, ...]
-    workloads: tuple[str, ...]
-    electricity_usd_per_kwh: float  # [$/kWh]
-    max_utilization: float  # [1]
-    discount_rate: float  # [1/year]
-    total_capex_budget_usd: float | None  # [$]
-    early_retirement: bool
-    mode: str  # perfect_foresight | myopic
-    end_of_horizon: str  # annuities | purchase
-    aggregation: str = "auto"  # time aggregation of each period's curve: auto | on | off
-    mip_rel_gap: float = 1e-4
-    time_limit_s: float = 120.0
-    threads: int = 1
-    backend: str = "highs"
-    notes: tuple[str, ...] = field(default_factory=tuple)
-    sites: tuple[SiteData, ...] = ()  # facilities with their own caps (planner.optimize.placement)
-
-    @property
-    def sku_ids(self) -> tuple[str, ...]:
-        return tuple(s.id for s in self.skus)
-
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return tuple(p.label for p in self.periods)
-
-    @property
-    def throughput(self) -> np.ndarray:
-        """(S, W) tokens/s per GPU; 0 where a SKU cannot serve a workload."""
-        return np.array([[s.sku.throughput.get(w, 0.0) for w in self.workloads] for s in self.skus], dtype=float)
-
-    def existing_units(self) -> np.ndarray:
-        """(S,) units installed before the first period."""
-        out = np.zeros(len(self.skus))
-        for c in self.cohorts:
-            out[c.sku] += c.units
-        return out
-
-    def existing_alive(self) -> np.ndarray:
-        """(S, P) units of the initial cohorts still inside their life in period p."""
-        out = np.zeros((len(self.skus), len(self.periods)))
-        for c in self.cohorts:
-            out[c.sku, : c.remaining_periods] += c.units
-        return out
-
-    def with_changes(self, **changes) -> BuildoutProblem:
-        return replace(self, **changes)
 
 
 def _growth(rate: float, m0: float, m1: float) -> tuple[float, float]:

@@ -18,10 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from planner import progress
-from planner.buildout.problem import BuildoutProblem
+import planner.progress as progress
 from planner.errors import ScenarioError, SolverError
-from planner.optimize.formulation import (
+from planner.milp.formulation import (
     BuildoutModel,
     History,
     build_model,
@@ -30,11 +29,11 @@ from planner.optimize.formulation import (
     evaluate_period,
     site_use,
 )
-from planner.optimize.formulation import violations as check_violations
-from planner.optimize.problem import FleetProblem
-from planner.optimize.reason import Reason
-from planner.optimize.solve import SolveResult, solve
-from planner.optimize.status import Status
+from planner.milp.formulation import violations as check_violations
+from planner.milp.problem import BuildoutProblem, FleetProblem
+from planner.milp.reason import Reason
+from planner.milp.solve import SolveResult, solve
+from planner.milp.status import Status
 
 
 @dataclass(frozen=True)
@@ -215,7 +214,7 @@ def _end_of_life(problem: BuildoutProblem, decision: Decision) -> np.ndarray:
 
 
 def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodResult], dict[str, Any]]:
-    """Every reported figure, from the decision alone (``planner.optimize.formulation.evaluate_period``)."""
+    """Every reported figure, from the decision alone (``planner.milp.formulation.evaluate_period``)."""
     ids = problem.sku_ids
     g = np.array([b.sku.gpus_per_unit for b in problem.skus], dtype=float)
     prev = problem.existing_units()
@@ -317,7 +316,7 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
 
 
 def violations(problem: BuildoutProblem, decision: Decision, rtol: float = 1e-6) -> list[str]:
-    """Constraints the decision breaks, recomputed from scratch (``planner.optimize.formulation.violations``)."""
+    """Constraints the decision breaks, recomputed from scratch (``planner.milp.formulation.violations``)."""
     return check_violations(problem, decision.buy, decision.units, decision.busy, rtol=rtol)
 
 
@@ -468,7 +467,7 @@ def _slices(problem: BuildoutProblem) -> int:
 
 def _should_aggregate(problem: BuildoutProblem) -> bool:
     """`on` always, `off` never, `auto` above the single-period plan's size threshold (busy variables)."""
-    from planner.optimize.aggregate import AUTO_THRESHOLD_BUSY_VARIABLES
+    from planner.milp.aggregate import AUTO_THRESHOLD_BUSY_VARIABLES
 
     if problem.aggregation == "off":
         return False
@@ -497,12 +496,12 @@ def _solve_aggregated(problem: BuildoutProblem, mode: str) -> tuple[_Run, dict[s
     the schedule solved on them, then every period dispatched at full resolution.
 
     Periods couple only through units and purchases, and within a period the aggregated curve is a
-    relaxation (``planner.optimize.aggregate``), so under perfect foresight the aggregated optimum
+    relaxation (``planner.milp.aggregate``), so under perfect foresight the aggregated optimum
     (less its MIP gap) is a lower bound on the exact present value and the full-resolution schedule
     an upper one; the groups are refined until they are within the target. A myopic run has no
     horizon optimum to bound: its schedule is reported, costed at full resolution.
     """
-    from planner.optimize.aggregate import (
+    from planner.milp.aggregate import (
         MAX_REFINEMENTS,
         TARGET_ERROR,
         aggregate_curve,

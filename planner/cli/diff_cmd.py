@@ -36,7 +36,7 @@ def register(app: typer.Typer, handled) -> None:
         """What B changes against A: fleet per SKU, cost per million tokens, caps and what binds."""
         from rich.table import Table
 
-        from planner import progress
+        import planner.progress as progress
         from planner.diff import diff_plans, read_side
 
         with shown(quiet):

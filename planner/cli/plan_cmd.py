@@ -271,8 +271,8 @@ def render_tradeoff(problem, points, json_out: bool) -> None:
 def write_model_file(problem, path: Path) -> None:
     """The MILP as MPS (names in the formulation's grammar) or LP text, written atomically
     (min_cost; max_tokens: its first stage, the most tokens served)."""
-    from planner.optimize.formulation import build_fleet_model
-    from planner.optimize.modelfile import write_model
+    from planner.milp.formulation import build_fleet_model
+    from planner.milp.modelfile import write_model
     from planner.outputs import write_atomic
 
     if path.suffix.lower() not in (".lp", ".mps"):

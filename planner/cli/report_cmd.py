@@ -36,7 +36,7 @@ def register(app: typer.Typer, handled) -> None:
         quiet: bool = QUIET,
     ) -> None:
         """Write one HTML report: recommendation, fleet, cost per token, caps, load curve, frontiers, sources."""
-        from planner import progress
+        import planner.progress as progress
         from planner.report.html import (
             document_mismatches,
             read_sweep_results,

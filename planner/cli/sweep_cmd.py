@@ -122,7 +122,7 @@ def register(app: typer.Typer, handled) -> None:
         quiet: bool = QUIET,
     ) -> None:
         """Plan a grid (or random samples) of scenario variants: one tidy table, frontiers, infeasible points kept."""
-        from planner import progress
+        import planner.progress as progress
         from planner.documents import sweep_document
         from planner.sweep.executors import make_executor
         from planner.sweep.frontier import frontier_charts

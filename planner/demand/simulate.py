@@ -68,7 +68,7 @@ from scipy.integrate import quad
 from scipy.optimize import brentq
 from scipy.special import i0e
 
-from planner import progress
+import planner.progress as progress
 from planner.demand.curve import BANDS, LoadCurve
 from planner.demand.spec import Event, GeneratedDemand, WorkloadTraffic
 from planner.demand.trace import Trace, read_trace, replay_period_tokens, trace_period_s

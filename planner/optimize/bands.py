@@ -12,8 +12,9 @@ from dataclasses import replace
 from typing import Any
 
 from planner.errors import ScenarioError
+from planner.milp.problem import FleetProblem
 from planner.optimize.plan import FleetPlan
-from planner.optimize.problem import FleetProblem, build_problem
+from planner.optimize.problem import build_problem
 from planner.scenario.load import ScenarioFile
 
 EDGES = ("low", "mid", "high")

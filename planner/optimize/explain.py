@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import pulp
 
-from planner.optimize.formulation import SECONDS_PER_HOUR, _ratio, build_fleet_model, caps, single_period
-from planner.optimize.plan import purchases
-from planner.optimize.problem import FleetProblem
-from planner.optimize.reason import Reason
-from planner.optimize.solve import solve
+from planner.milp.evaluate import purchases
+from planner.milp.formulation import SECONDS_PER_HOUR, _ratio, build_fleet_model, caps, single_period
+from planner.milp.problem import FleetProblem
+from planner.milp.reason import Reason
+from planner.milp.solve import solve
 
 
 def _hours(problem: FleetProblem, mask: np.ndarray) -> list[str]:
@@ -214,13 +214,13 @@ def joint_relaxation(problem: FleetProblem) -> dict[str, Any] | None:
         freed = freed.with_cap(c.field, None)
     model = build_fleet_model(freed, allow_unserved=False)
     rows, objective, excess = [], [], {}
-    for cap in table:
-        var = model.prob.add_variable(f"excess_{cap.name}", lowBound=0.0)
+    for i, cap in enumerate(table):
+        var = model.prob.add_variable(f"excess_{i}", lowBound=0.0)
         model.variables.append(var)
         excess[cap.name] = var
         objective.append((var, 1.0 / cap.limit if cap.limit > 0 else 1.0))  # a cap of 0: its raise in its unit
         expr = pulp.LpAffineExpression([*_use_expression(model, cap).items(), (var, -1.0)])
-        rows.append(pulp.LpConstraint(expr, pulp.LpConstraintLE, f"joint_{cap.name}", cap.limit))
+        rows.append(pulp.LpConstraint(expr, pulp.LpConstraintLE, f"joint_{i}", cap.limit))
     res = solve(model, pulp.LpAffineExpression(objective), extra=rows)
     if not res.ok:
         return None

@@ -4,7 +4,7 @@ A scenario with ``sites:``, ``procurement:`` entries, workload ``sites`` or exis
 as mappings is placed: every SKU is offered at each of your sites once per on-site procurement
 kind (owned, reserved, or its plain ``cost_per_gpu_hour``), at ``cloud`` once when it has an
 ``on_demand`` entry, and its existing units sit in their own column (their capital is sunk).
-The formulation (``planner.optimize.formulation``) sees columns only; the site caps, rack
+The formulation (``planner.milp.formulation``) sees columns only; the site caps, rack
 positions, liquid cooling and the SKU's supply limit are entries of its one cap table.
 
 Column ids: ``<sku>@<site>:<kind>`` (``<sku>@<site>`` for a plainly priced SKU), ``<sku>:<kind>``
@@ -29,7 +29,7 @@ import math
 from dataclasses import replace
 
 from planner.economics import HOURS_PER_YEAR, capital_recovery_factor
-from planner.optimize.problem import SiteData, SkuData
+from planner.milp.problem import SiteData, SkuData
 from planner.scenario.schema import ExistingEntry, Scenario, SkuEntry
 
 DEFAULT_DISCOUNT_RATE = 0.08  # economics.discount_rate when neither it nor buildout.discount_rate is set [1/year]

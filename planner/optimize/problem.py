@@ -8,7 +8,7 @@ tokens/s per GPU at each workload's service level.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -16,167 +16,12 @@ import numpy as np
 from planner.catalog.load import Catalog, scenario_catalog, unknown_id_message
 from planner.catalog.throughput import max_interactivity, throughput_at
 from planner.demand.curve import LoadCurve
-from planner.economics import gpu_hour_costs
 from planner.errors import ScenarioError
+from planner.milp.problem import FleetProblem, SiteData, SkuData
 from planner.scenario.load import ScenarioFile, scenario_sha256
 from planner.scenario.schema import Scenario, SkuEntry
 
 DEFAULT_IDLE_FRACTION = 0.30  # idle draw / full-load draw for inline SKUs; see models/skus.yaml idle-estimate
-
-
-@dataclass(frozen=True)
-class SkuData:
-    """One SKU as the optimiser sees it."""
-
-    id: str
-    family: str
-    gpus_per_unit: int
-    facility_kw_per_gpu: float  # full load, facility [kW]
-    facility_idle_kw_per_gpu: float  # idle, facility [kW]
-    cost_usd_per_gpu_hour: float  # [$/GPU-h]
-    energy_billed: bool
-    capex_usd_per_gpu: float  # NaN: no purchase price (rented) [$/GPU]
-    min_units: int  # existing fleet [units]
-    max_units: float  # supply limit, inf if none [units]
-    throughput: dict[str, float]  # workload -> tokens/s per GPU; absent = cannot serve
-    throughput_basis: dict[str, str]  # workload -> how the figure was obtained
-    # workload -> (low, high) of an estimated figure's band [tokens/s per GPU]; measured figures have none
-    throughput_range: dict[str, tuple[float, float]] = field(default_factory=dict)
-    mtbf_hours_per_gpu: float | None = None
-    mttr_hours: float | None = None
-    gpus_per_failure_domain: int | None = None
-    origin: str = "inline"  # "catalog" or "inline"
-    reliability_basis: str = "catalog"  # catalog | scenario | default (...): where the MTBF and MTTR come from
-    # ---- placement (sites and procurement; planner.optimize.placement). Defaults: one implicit site,
-    # the SKU priced per installed GPU-hour as without sites.
-    sku: str = ""  # the SKU this column places ("" : id)
-    site: str | None = None  # site id; "cloud" for on-demand; None: the one implicit site
-    procurement: str | None = None  # owned | reserved | on_demand | existing; None: as priced (no sites)
-    it_kw_per_gpu: float = math.nan  # IT power at full load [kW]
-    electricity_usd_per_kwh: float | None = None  # its site's price; None: the problem's [$/kWh]
-    busy_usd_per_gpu_hour: float = 0.0  # on-demand: the rate per busy GPU-hour [$/GPU-h]
-    utilization_cap: float | None = None  # None: the problem's max_utilization; on-demand 1 [1]
-    continuous: bool = False  # on-demand: GPUs per slice, not whole units
-    cooling: str = "air"  # air | liquid
-    units_per_rack: int | None = None  # units one position of its site holds (density included) [units]
-    decommission_usd_per_unit: float | None = None  # existing units that may retire: one-off cost; None: kept [$]
-    offer: Any = None  # the procurement entry it comes from (planner.scenario.schema.Owned | Reserved | OnDemand)
-    lead_time_months: float = 0.0  # buildout: months from order to racked [months]
-    sku_max_units: float = math.inf  # the SKU's supply limit over its on-site columns (several columns) [units]
-    age_years: float = 0.0  # existing column: age at the start [years]
-
-    @property
-    def base_id(self) -> str:
-        """The SKU this column places."""
-        return self.sku or self.id
-
-    @property
-    def on_site(self) -> bool:
-        """At one of your sites (not cloud capacity)."""
-        return self.site != "cloud"
-
-    def utilization_limit(self, default: float) -> float:
-        return default if self.utilization_cap is None else self.utilization_cap
-
-
-@dataclass(frozen=True)
-class SiteData:
-    """A facility as the optimiser sees it."""
-
-    id: str
-    power_cap_mw: float | None  # facility power at full load [MW]
-    pue: float  # [1]
-    electricity_usd_per_kwh: float  # [$/kWh]
-    rack_positions: int | None  # [racks]
-    max_kw_per_rack: float | None  # IT [kW]
-    liquid_cooling_mw: float | None  # IT [MW]
-
-
-@dataclass(frozen=True)
-class FleetProblem:
-    """Everything the MILP needs. Arrays index SKUs (S), workloads (W) and slices (T)."""
-
-    name: str
-    skus: tuple[SkuData, ...]
-    curve: LoadCurve
-    electricity_usd_per_kwh: float
-    power_cap_mw: float | None
-    budget_usd_per_hour: float | None
-    capex_budget_usd: float | None
-    max_utilization: float
-    objective: str
-    min_served_fraction: float | None = None  # min_cost_per_token's service floor; None: the most the caps allow [1]
-    mip_rel_gap: float = 1e-4
-    time_limit_s: float = 120.0
-    threads: int = 1
-    backend: str = "highs"
-    aggregation: str = "auto"  # time aggregation: auto | on | off
-    scenario_sha256: str = ""  # content hash of the scenario it was built from (planner.scenario.load)
-    notes: tuple[str, ...] = field(default_factory=tuple)
-    sites: tuple[SiteData, ...] = ()  # facilities with their own caps; () : one implicit site
-
-    # ---- array views -------------------------------------------------------------
-    @property
-    def workloads(self) -> tuple[str, ...]:
-        return self.curve.workloads
-
-    @property
-    def sku_ids(self) -> tuple[str, ...]:
-        return tuple(s.id for s in self.skus)
-
-    @property
-    def throughput(self) -> np.ndarray:
-        """(S, W) tokens/s per GPU; 0 where a SKU cannot serve a workload."""
-        return np.array([[s.throughput.get(w, 0.0) for w in self.workloads] for s in self.skus], dtype=float)
-
-    def column(self, name: str) -> np.ndarray:
-        return np.array([getattr(s, name) for s in self.skus], dtype=float)
-
-    def electricity_prices(self) -> np.ndarray:
-        """(S,) each column's electricity price: its site's, else the problem's. [$/kWh]"""
-        return np.array([electricity_price(s, self.electricity_usd_per_kwh) for s in self.skus], dtype=float)
-
-    def utilization_caps(self) -> np.ndarray:
-        """(S,) busy share cap of each column. [1]"""
-        return np.array([s.utilization_limit(self.max_utilization) for s in self.skus], dtype=float)
-
-    def gpu_hour_costs(self) -> tuple[np.ndarray, np.ndarray]:
-        """(fixed, busy) $ per GPU-hour of each SKU (``planner.economics.gpu_hour_costs``). [$/GPU-h]"""
-        return gpu_hour_costs(
-            price_usd_per_gpu_hour=self.column("cost_usd_per_gpu_hour"),
-            full_kw_per_gpu=self.column("facility_kw_per_gpu"),
-            idle_kw_per_gpu=self.column("facility_idle_kw_per_gpu"),
-            energy_billed=self.column("energy_billed"),
-            electricity_usd_per_kwh=self.electricity_prices(),
-            busy_price_usd_per_gpu_hour=self.column("busy_usd_per_gpu_hour"),
-        )
-
-    def with_changes(self, **changes) -> FleetProblem:
-        return replace(self, **changes)
-
-    def with_cap(self, field_path: str, limit: float | None) -> FleetProblem:
-        """The problem with the cap a cap-table ``field`` names set to ``limit`` (None: no cap):
-        ``constraints.<cap>``, ``sites.<id>.<cap>`` or ``skus.<id>.max_units``."""
-        head, _, rest = field_path.partition(".")
-        if head == "sites":
-            site_id, _, key = rest.rpartition(".")
-            sites = tuple(replace(s, **{key: limit}) if s.id == site_id else s for s in self.sites)
-            return replace(self, sites=sites)
-        if head == "skus":
-            sku_id, _, _ = rest.rpartition(".")
-            value = math.inf if limit is None else limit
-            return replace(
-                self,
-                skus=tuple(
-                    replace(s, sku_max_units=value) if s.base_id == sku_id and s.on_site else s for s in self.skus
-                ),
-            )
-        return replace(self, **{field_path.rsplit(".", 1)[-1]: limit})
-
-
-def electricity_price(s: SkuData, default: float) -> float:
-    """A column's electricity price: its site's, else ``default``. [$/kWh]"""
-    return default if s.electricity_usd_per_kwh is None else s.electricity_usd_per_kwh
 
 
 @dataclass(frozen=True)

@@ -15,23 +15,14 @@ from typing import Any
 import numpy as np
 import pulp
 
-from planner import progress
+import planner.progress as progress
 from planner.errors import SolverError
-from planner.optimize.aggregate import dispatch_fleet, should_aggregate
-from planner.optimize.formulation import build_fleet_model, caps, single_period
-from planner.optimize.plan import (
-    CapUse,
-    Dispatch,
-    FleetPlan,
-    assemble_plan,
-    evaluate,
-    extract_decision,
-    infeasible_plan,
-    purchases,
-    violations,
-)
-from planner.optimize.problem import FleetProblem
-from planner.optimize.solve import SolveResult, solve
+from planner.milp.aggregate import dispatch_fleet, should_aggregate
+from planner.milp.evaluate import Dispatch, evaluate, extract_decision, purchases, violations
+from planner.milp.formulation import build_fleet_model, caps, single_period
+from planner.milp.problem import FleetProblem
+from planner.milp.solve import SolveResult, solve
+from planner.optimize.plan import CapUse, FleetPlan, assemble_plan, infeasible_plan
 
 DINKELBACH_MAX_ITER = 30
 DEFAULT_TOKEN_GROUPS = 96  # first grouping of slices for max_tokens and min_cost_per_token
@@ -316,14 +307,15 @@ def lp_relaxation_duals(problem: FleetProblem) -> dict[str, float]:
     if problem.objective != "min_cost":
         return {}
     model = build_fleet_model(problem, relax=True, allow_unserved=False)
-    res = solve(model, mip=False, duals=True)
+    rows = model.period_model.cap_rows  # cap name -> its row's solver label (planner.milp.names)
+    res = solve(model, mip=False, duals=frozenset(rows.values()))
     if res.status != "optimal":
         return {}
-    out = {}
-    for cap in model.caps:
-        if cap.name in res.row_duals:
-            out[cap.name] = abs(res.row_duals[cap.name]) * cap.row_scale  # rows are in unit x row_scale
-    return out
+    return {
+        cap.name: abs(res.row_duals[rows[cap.name]]) * cap.row_scale  # rows are in unit x row_scale
+        for cap in model.caps
+        if rows.get(cap.name) in res.row_duals
+    }
 
 
 def single_sku_fleets(problem: FleetProblem) -> list[dict[str, Any]]:
@@ -378,7 +370,7 @@ def _with_full_resolution_use(problem: FleetProblem, caps: list[CapUse], out: Ou
 
 def _solve_aggregated(problem: FleetProblem) -> tuple[Outcome, dict[str, Any], FleetProblem]:
     """Aggregate, solve, dispatch the fleet at full resolution; refine until the bound is met."""
-    from planner.optimize.aggregate import (
+    from planner.milp.aggregate import (
         DEFAULT_GROUPS,
         MAX_REFINEMENTS,
         TARGET_ERROR,
@@ -503,7 +495,7 @@ def _refine_tokens(
     token [$/token] (the aggregated Dinkelbach ratio less its gap a lower bound, the fleet's
     full-resolution ratio an upper one, if that fleet meets the floor; else ``fallback``).
     """
-    from planner.optimize.aggregate import MAX_REFINEMENTS, TARGET_ERROR, aggregate_tokens
+    from planner.milp.aggregate import MAX_REFINEMENTS, TARGET_ERROR, aggregate_tokens
 
     T = len(problem.curve.start_hours)
     demanded = float(problem.curve.tokens().sum())

@@ -7,8 +7,8 @@ import io
 import numpy as np
 from matplotlib.figure import Figure
 
+from planner.milp.problem import FleetProblem
 from planner.optimize.plan import FleetPlan
-from planner.optimize.problem import FleetProblem
 
 
 def _png(fig: Figure) -> bytes:

@@ -24,8 +24,8 @@ from pydantic import BaseModel
 from planner.catalog.load import Catalog, scenario_catalog
 from planner.errors import ScenarioError
 from planner.inputs import read_json
+from planner.milp.problem import FleetProblem
 from planner.optimize.plan import FleetPlan
-from planner.optimize.problem import FleetProblem
 from planner.scenario.load import ScenarioFile, load_scenario
 
 SWEEP_TABLE_MAX_ROWS = 200

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from planner import __version__
+from planner._version import __version__
 from planner.catalog.load import scenario_catalog
 from planner.outputs import csv_text
 

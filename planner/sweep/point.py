@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 
 from planner.errors import ScenarioError, SolverError
-from planner.optimize.formulation import caps, single_period
-from planner.optimize.plan import FleetPlan, purchases
-from planner.optimize.problem import FleetProblem
+from planner.milp.evaluate import purchases
+from planner.milp.formulation import caps, single_period
+from planner.milp.problem import FleetProblem
+from planner.optimize.plan import FleetPlan
 
 SUMMARY_COLUMNS = [
     "status",
@@ -100,7 +101,7 @@ def plan_row(problem: FleetProblem, plan: FleetPlan, explain: bool) -> dict[str,
 
 def run_point(task: PointTask) -> dict[str, Any]:
     """Plan one point. Input problems and solver failures become a row, not an exception."""
-    from planner.optimize.highs import silence_banner
+    from planner.milp.highs import silence_banner
     from planner.optimize.run import plan_fleet
     from planner.pipeline import scenario_problem
     from planner.scenario.load import load_scenario

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from planner import progress
+import planner.progress as progress
 from planner.throughput.estimate import GRID, Question, calibration, corrections, reference_questions
 
 

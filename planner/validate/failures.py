@@ -30,7 +30,7 @@ import numpy as np
 import simpy
 
 from planner.errors import ScenarioError
-from planner.optimize.problem import SkuData
+from planner.milp.problem import SkuData
 
 
 @dataclass(frozen=True)

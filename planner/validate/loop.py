@@ -24,10 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from planner import progress
+import planner.progress as progress
 from planner.errors import ScenarioError
+from planner.milp.problem import FleetProblem
 from planner.optimize.plan import FleetPlan
-from planner.optimize.problem import FleetProblem
 from planner.validate.arrivals import RequestProfile
 from planner.validate.metrics import FleetSimResult
 from planner.validate.sim import ValidationOptions, simulate_fleet

@@ -22,8 +22,9 @@ import numpy as np
 from planner.catalog.load import unknown_id_message
 from planner.errors import ScenarioError
 from planner.inputs import read_json
-from planner.optimize.plan import Dispatch, FleetPlan
-from planner.optimize.problem import FleetProblem
+from planner.milp.evaluate import Dispatch
+from planner.milp.problem import FleetProblem
+from planner.optimize.plan import FleetPlan
 
 
 def read_plan_units(path: Path, problem: FleetProblem) -> tuple[dict[str, int], dict[str, Any]]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from planner.milp.problem import FleetProblem
 from planner.optimize.plan import FleetPlan, assemble_plan
-from planner.optimize.problem import FleetProblem
 from planner.scenario.load import ScenarioFile
 from planner.validate.arrivals import request_profiles
 from planner.validate.metrics import FleetSimResult

@@ -36,11 +36,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner import progress
+import planner.progress as progress
 from planner.errors import ScenarioError
 from planner.limits import MAX_WINDOW_REQUESTS, check_count
+from planner.milp.problem import FleetProblem
 from planner.optimize.plan import FleetPlan
-from planner.optimize.problem import FleetProblem
 from planner.validate.arrivals import RequestProfile, service_cv2
 from planner.validate.failures import Outages, Reliability, simulate_outages, sku_reliability
 from planner.validate.fluid import HEAVY_TRAFFIC_RHO, Flow, WaitMixture, fluid_flow, wait_model

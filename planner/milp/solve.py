@@ -19,9 +19,9 @@ import numpy as np
 import pulp
 
 from planner.errors import ScenarioError, SolverError, SolverLimitError
-from planner.optimize.formulation import FleetModel
-from planner.optimize.highs import silence_banner
-from planner.optimize.status import Status
+from planner.milp.formulation import FleetModel
+from planner.milp.highs import silence_banner
+from planner.milp.status import Status
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class SolveResult:
     handoff_seconds: float
     solve_seconds: float
     values: np.ndarray  # variable values in model.variables order
-    row_duals: dict[str, float]  # LP only; empty for a MIP
+    row_duals: dict[str, float]  # LP only, the rows asked for by solver label; empty for a MIP
 
     @property
     def ok(self) -> bool:
@@ -46,7 +46,7 @@ MAX_MAGNITUDE = 1e15  # larger coefficients or bounds come from an input far out
 def _check_range(model: FleetModel, names: list[str], starts: list[int], lp) -> None:
     """Refuse a model holding inf, NaN or a number beyond MAX_MAGNITUDE before HiGHS sees it,
     naming the row or column in the formulation's grammar (an input error, exit 2)."""
-    from planner.optimize.modelfile import model_names
+    from planner.milp.modelfile import model_names
 
     def bad(a: np.ndarray, infinite_ok: bool) -> np.ndarray:
         finite = np.isfinite(a)
@@ -109,7 +109,7 @@ def solve_highs(
     *,
     extra: list[pulp.LpConstraint] | None = None,
     mip: bool = True,
-    duals: bool = False,
+    duals: frozenset[str] = frozenset(),
     abs_gap: float | None = None,
 ) -> SolveResult:
     """Solve ``model`` (optionally with another objective and extra rows) with HiGHS."""
@@ -189,8 +189,7 @@ def solve_highs(
     row_duals: dict[str, float] = {}
     if duals and not is_mip and label == "optimal":
         rd = h.getSolution().row_dual
-        row_duals = {name: float(rd[i]) for i, name in enumerate(names) if not name.startswith(("capacity_", "serve_"))}
-        row_duals.update({name: float(rd[i]) for i, name in enumerate(names) if name.startswith("serve_demand_")})
+        row_duals = {name: float(rd[i]) for i, name in enumerate(names) if name in duals}
     if x.size:
         for var, val in zip(model.variables, x, strict=True):
             var.varValue = float(val)
@@ -252,7 +251,9 @@ def solve_cbc(
     )
 
 
-def solve(model: FleetModel, objective=None, *, extra=None, mip=True, duals=False, abs_gap=None) -> SolveResult:
+def solve(
+    model: FleetModel, objective=None, *, extra=None, mip=True, duals: frozenset[str] = frozenset(), abs_gap=None
+) -> SolveResult:
     """Solve with the problem's backend (HiGHS by default)."""
     if model.problem.backend == "cbc":
         return solve_cbc(model, objective, extra=extra, mip=mip)

@@ -33,8 +33,8 @@ import numpy as np
 from scipy.cluster.vq import kmeans2
 
 from planner.demand.curve import LoadCurve
-from planner.optimize.plan import Dispatch
-from planner.optimize.problem import FleetProblem
+from planner.milp.evaluate import Dispatch
+from planner.milp.problem import FleetProblem
 
 AUTO_THRESHOLD_BUSY_VARIABLES = 20_000  # busy[s,w,t] count above which `auto` aggregates
 DEFAULT_GROUPS = 96
@@ -200,9 +200,9 @@ def dispatch_full_resolution(problem: FleetProblem, units: np.ndarray, agg: Aggr
 
 
 def _scaled_dispatch(problem: FleetProblem, units: np.ndarray, agg: Aggregation) -> Dispatch | None:
-    from planner.optimize.formulation import build_fleet_model
-    from planner.optimize.plan import extract_decision
-    from planner.optimize.solve import solve
+    from planner.milp.evaluate import extract_decision
+    from planner.milp.formulation import build_fleet_model
+    from planner.milp.solve import solve
 
     c = problem.curve
     idx = agg.capacity_slices
@@ -238,8 +238,8 @@ def dispatch_fleet(problem: FleetProblem, units: np.ndarray, *, allow_unserved: 
     """
     import highspy
 
-    from planner.optimize.formulation import SECONDS_PER_HOUR, _ratio
-    from planner.optimize.highs import silence_banner
+    from planner.milp.formulation import SECONDS_PER_HOUR, _ratio
+    from planner.milp.highs import silence_banner
 
     silence_banner()
     c = problem.curve

@@ -2,11 +2,12 @@
 
 Names carry ids: ``units[h200-sxm]``, ``buy[h200-sxm]``, ``busy[h200-sxm,chat,17]``,
 ``unserved[chat,17]``, ``capacity[h200-sxm,17]``, ``serve_demand[chat,17]``,
-``vintage_life[h200-sxm]``, ``power_cap``; in a buildout the period label joins the indices
-(``units[h200-sxm,2026Q3]``, ``power_cap[2026Q3]``). An id is escaped (``\\``, ``,``, ``[``,
-``]`` and whitespace as ``\\xNN``) so that two ids can never give one name. These are the names
-of reports and diagnoses too; PuLP's own names (``units_0_0``) stay index-based, since PuLP
-rewrites ``-``, ``[`` and spaces.
+``vintage_life[h200-sxm]``, ``power_cap``, ``site_power[hall-a]``, ``rack_positions[hall-a]``,
+``supply[h200-node]``, ``racks[hall-a,h200-node]``; in a buildout the period label joins the
+indices (``units[h200-sxm,2026Q3]``, ``power_cap[2026Q3]``). They come from the model's one
+registry (``planner.milp.names``), which escapes an id (``\\``, ``,``, ``[``, ``]`` and whitespace
+as ``\\xNN``) so that two ids can never give one name; the solver's own labels (``units_0_0``)
+are index-based, since PuLP rewrites ``-``, ``[`` and spaces.
 
 ``.mps`` (free MPS) carries the names as they are; HiGHS, CBC and most solvers read it back.
 The LP format does not allow ``[``, ``]`` or ``-`` in names, so ``.lp`` keeps PuLP's index names
@@ -15,61 +16,19 @@ and opens with a comment that maps every one of them to its name in the grammar.
 
 from __future__ import annotations
 
-import re
 import tempfile
 from pathlib import Path
 
 import pulp
 
 from planner.errors import ScenarioError
-from planner.optimize.formulation import BuildoutModel
-
-_ESCAPE = re.compile(r"[\\,\[\]\s]")
-
-
-def escape(identifier: str) -> str:
-    """An id made safe inside a name: ``\\``, ``,``, ``[``, ``]`` and whitespace become ``\\xNN``."""
-    return _ESCAPE.sub(lambda m: f"\\x{ord(m.group()):02x}", identifier)
-
+from planner.milp.formulation import BuildoutModel
+from planner.milp.names import escape  # noqa: F401 (part of this module's interface)
 
 def model_names(model: BuildoutModel) -> dict[str, str]:
-    """PuLP name -> name in the grammar, for every column and row of ``model``."""
-    problem = model.problem
-    skus = [escape(b.id) for b in problem.skus]
-    workloads = [escape(w) for w in problem.workloads]
-    single = len(problem.periods) == 1
-    labels = [escape(p.label) for p in problem.periods]
-
-    def name(family: str, *parts, period: int | None = None) -> str:
-        items = list(parts) if single or period is None else [*parts[:-1], labels[period], parts[-1]]
-        return f"{family}[{','.join(str(i) for i in items)}]" if items else family
-
-    out: dict[str, str] = {}
-    for (j, p), var in model.buy.items():
-        out[var.name] = f"buy[{skus[j]}]" if single else f"buy[{skus[j]},{labels[p]}]"
-    for (j, p), var in model.units.items():
-        out[var.name] = f"units[{skus[j]}]" if single else f"units[{skus[j]},{labels[p]}]"
-    for (j, k, p, t), var in model.busy.items():
-        out[var.name] = name("busy", skus[j], workloads[k], t, period=p)
-    for (k, p, t), var in model.unserved.items():
-        out[var.name] = name("unserved", workloads[k], t, period=p)
-    caps = {cap.name: cap for cap in model.caps}
-    for row in (con.name for con in model.prob.constraints()):
-        if row in caps:
-            cap = caps[row]
-            out[row] = cap.kind if single or cap.period is None else f"{cap.kind}[{labels[cap.period]}]"
-        elif row.startswith(("capacity_", "serve_demand_")):
-            family = "capacity" if row.startswith("capacity_") else "serve_demand"
-            j_or_k, p, t = (int(x) for x in row[len(family) + 1 :].split("_"))
-            ids = skus if family == "capacity" else workloads
-            out[row] = name(family, ids[j_or_k], t, period=p)
-        elif row.startswith(("vintage_life_", "fleet_balance_")):
-            family = "vintage_life" if row.startswith("vintage_life_") else "fleet_balance"
-            j, p = (int(x) for x in row[len(family) + 1 :].split("_"))
-            out[row] = f"{family}[{skus[j]}]" if single else f"{family}[{skus[j]},{labels[p]}]"
-        else:
-            out[row] = row
-    return out
+    """Solver label -> name in the grammar, for every column and row of ``model`` (its registry)."""
+    assert model.names is not None
+    return model.names.grammar_names()
 
 
 def write_model(model, path: Path, objective: pulp.LpAffineExpression | None = None) -> str:
@@ -88,7 +47,7 @@ def write_model(model, path: Path, objective: pulp.LpAffineExpression | None = N
         scratch = Path(tmp) / "model.lp"
         prob.writeLP(str(scratch))
         body = scratch.read_text()
-    header = ["\\ names in the formulation's grammar (planner/optimize/modelfile.py):"]
+    header = ["\\ names in the formulation's grammar (planner/milp/modelfile.py):"]
     header += [f"\\   {pulp_name} = {grammar}" for pulp_name, grammar in names.items()]
     return "\n".join(header) + "\n" + body
 

@@ -88,10 +88,10 @@ from typing import Any
 import numpy as np
 import pulp
 
-from planner.buildout.problem import BuildoutProblem, BuildoutSku, Cohort, Period
 from planner.economics import HOURS_PER_YEAR, SECONDS_PER_HOUR
 from planner.errors import ScenarioError
-from planner.optimize.problem import FleetProblem, SkuData
+from planner.milp.names import Names, escape
+from planner.milp.problem import BuildoutProblem, BuildoutSku, Cohort, FleetProblem, Period, SkuData
 
 
 @dataclass(frozen=True)
@@ -124,6 +124,8 @@ class Cap:
     row_scale: float = 1.0  # the LP row is in unit x row_scale (power: kW)
     groups: tuple[RackGroup, ...] = ()  # decision "racks": the problem's rack groups
     site: str | None = None  # the site it belongs to (site caps)
+    key: tuple[int, ...] = ()  # its row's indices besides the period: (site,) for site caps, (SKU,) for supply
+    ids: tuple[str, ...] = ()  # the ids of those indices, for the grammar name (site_power[hall-a])
 
     def use(self, units: np.ndarray, buy: np.ndarray) -> float:
         """What a decision ((S, P) arrays) uses of the cap. [unit]"""
@@ -309,7 +311,7 @@ def _site_caps(problem: BuildoutProblem, window: range, single: bool) -> list[Ca
     out: list[Cap] = []
     for p in window:
         suffix = "" if single else f"_{p}"
-        for site in problem.sites:
+        for i, site in enumerate(problem.sites):
             at = [j for j, b in enumerate(problem.skus) if b.sku.site == site.id]
             entries = []
             if site.power_cap_mw is not None:
@@ -354,13 +356,15 @@ def _site_caps(problem: BuildoutProblem, window: range, single: bool) -> list[Ca
                         row_scale=scale,
                         groups=groups if decision == "racks" else (),
                         site=site.id,
+                        key=(i,),
+                        ids=(site.id,),
                     )
                 )
         supply: dict[str, tuple[float, list[int]]] = {}
         for j, b in enumerate(problem.skus):
             if b.sku.on_site and math.isfinite(b.sku.sku_max_units):
                 supply.setdefault(b.sku.base_id, (b.sku.sku_max_units, []))[1].append(j)
-        for sku_id, (limit, cols) in supply.items():
+        for i, (sku_id, (limit, cols)) in enumerate(supply.items()):
             coef = np.zeros((S, P))
             coef[cols, p] = 1.0
             out.append(
@@ -373,6 +377,8 @@ def _site_caps(problem: BuildoutProblem, window: range, single: bool) -> list[Ca
                     limit=float(limit),
                     decision="units",
                     coefficients=coef,
+                    key=(i,),
+                    ids=(sku_id,),
                 )
             )
     return out
@@ -410,6 +416,8 @@ class BuildoutModel:
     caps: list[Cap] = field(default_factory=list)
     build_seconds: float = 0.0
     racks: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)  # (rack group, period)
+    names: Names | None = None  # the registry of its columns and rows (planner.milp.names)
+    cap_rows: dict[str, str] = field(default_factory=dict)  # cap name -> its row's solver label
 
 
 def ratio(curve) -> np.ndarray:
@@ -426,29 +434,37 @@ def _before(problem: BuildoutProblem, window: range, history: History | None) ->
     return history.buy, history.units
 
 
-def define_buy(prob, problem: BuildoutProblem, window: range, relax: bool) -> dict[tuple[int, int], pulp.LpVariable]:
+def define_buy(
+    prob, names: Names, problem: BuildoutProblem, window: range, relax: bool
+) -> dict[tuple[int, int], pulp.LpVariable]:
     """buy[s,p]: units bought at the start of p; fixed at 0 outside the SKU's window."""
     out = {}
     for j, b in enumerate(problem.skus):
         cat = "Continuous" if relax or b.sku.continuous else "Integer"
         for p in window:
             ub = 0.0 if not b.available[p] else (None if math.isinf(b.sku.max_units) else float(b.sku.max_units))
-            out[j, p] = prob.add_variable(f"buy_{j}_{p}", lowBound=0.0, upBound=ub, cat=cat)
+            label = names.add("buy", (j,), (names.skus[j],), period=p)
+            out[j, p] = prob.add_variable(label, lowBound=0.0, upBound=ub, cat=cat)
     return out
 
 
-def define_units(prob, problem: BuildoutProblem, window: range, relax: bool) -> dict[tuple[int, int], pulp.LpVariable]:
+def define_units(
+    prob, names: Names, problem: BuildoutProblem, window: range, relax: bool
+) -> dict[tuple[int, int], pulp.LpVariable]:
     """units[s,p]: units installed during p, within the supply limit."""
     out = {}
     for j, b in enumerate(problem.skus):
         cat = "Continuous" if relax or b.sku.continuous else "Integer"
         ub = None if math.isinf(b.sku.max_units) else float(b.sku.max_units)
         for p in window:
-            out[j, p] = prob.add_variable(f"units_{j}_{p}", lowBound=0.0, upBound=ub, cat=cat)
+            label = names.add("units", (j,), (names.skus[j],), period=p)
+            out[j, p] = prob.add_variable(label, lowBound=0.0, upBound=ub, cat=cat)
     return out
 
 
-def define_busy(prob, problem: BuildoutProblem, window: range) -> dict[tuple[int, int, int, int], pulp.LpVariable]:
+def define_busy(
+    prob, names: Names, problem: BuildoutProblem, window: range
+) -> dict[tuple[int, int, int, int], pulp.LpVariable]:
     """busy[s,w,p,t] >= 0 where SKU s can serve workload w."""
     theta = problem.throughput
     out = {}
@@ -458,21 +474,24 @@ def define_busy(prob, problem: BuildoutProblem, window: range) -> dict[tuple[int
             for k in range(len(problem.workloads)):
                 if theta[j, k] > 0:
                     for t in range(T):
-                        out[j, k, p, t] = prob.add_variable(f"busy_{j}_{k}_{p}_{t}", lowBound=0.0)
+                        ids = (names.skus[j], names.workloads[k], str(t))
+                        label = names.add("busy", (j, k, t), ids, period=p)
+                        out[j, k, p, t] = prob.add_variable(label, lowBound=0.0)
     return out
 
 
 def define_racks(
-    prob, problem: BuildoutProblem, window: range, units, relax: bool
+    prob, names: Names, problem: BuildoutProblem, window: range, units, relax: bool
 ) -> dict[tuple[int, int], pulp.LpVariable]:
     """racks[g,p] integer >= 0: positions rack group g fills in p; rack_fit[g,p]: its units fit them."""
     cat = "Continuous" if relax else "Integer"
     out, rows = {}, {}
     for g, grp in enumerate(rack_groups(problem)):
         for p in window:
-            out[g, p] = var = prob.add_variable(f"racks_{g}_{p}", lowBound=0.0, cat=cat)
+            ids = (escape(grp.site), escape(grp.sku))
+            out[g, p] = var = prob.add_variable(names.add("racks", (g,), ids, period=p), lowBound=0.0, cat=cat)
             terms = [(units[j, p], 1.0) for j in grp.columns] + [(var, -float(grp.fit))]
-            name = f"rack_fit_{g}_{p}"
+            name = names.add("rack_fit", (g,), ids, period=p)
             rows[name] = pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, name, 0.0)
     prob.extend(rows)
     return out
@@ -483,18 +502,21 @@ def may_retire(problem: BuildoutProblem, b: BuildoutSku) -> bool:
     return problem.early_retirement or b.sku.decommission_usd_per_unit is not None
 
 
-def define_unserved(prob, problem: BuildoutProblem, window: range) -> dict[tuple[int, int, int], pulp.LpVariable]:
+def define_unserved(
+    prob, names: Names, problem: BuildoutProblem, window: range
+) -> dict[tuple[int, int, int], pulp.LpVariable]:
     """unserved[w,p,t] >= 0, at most the peak demand."""
     out = {}
     for p in window:
         peak = problem.periods[p].curve.peak
         for k in range(len(problem.workloads)):
             for t in range(peak.shape[1]):
-                out[k, p, t] = prob.add_variable(f"unserved_{k}_{p}_{t}", lowBound=0.0, upBound=float(peak[k, t]))
+                label = names.add("unserved", (k, t), (names.workloads[k], str(t)), period=p)
+                out[k, p, t] = prob.add_variable(label, lowBound=0.0, upBound=float(peak[k, t]))
     return out
 
 
-def define_fleet_balance(prob, problem, window, units, buy, history) -> None:
+def define_fleet_balance(prob, names: Names, problem, window, units, buy, history) -> None:
     """fleet_balance[s,p]: the fleet grows only by purchases (retired units never return).
 
     Only with early retirement; without it the row follows from vintage_life (units leave only
@@ -511,12 +533,12 @@ def define_fleet_balance(prob, problem, window, units, buy, history) -> None:
                 terms.append((units[j, p - 1], -1.0))
             else:
                 rhs = float(before[j])
-            name = f"fleet_balance_{j}_{p}"
+            name = names.add("fleet_balance", (j,), (names.skus[j],), period=p)
             rows[name] = pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, name, rhs)
     prob.extend(rows)
 
 
-def define_vintage_life(prob, problem, window, units, buy, history) -> None:
+def define_vintage_life(prob, names: Names, problem, window, units, buy, history) -> None:
     """vintage_life[s,p]: installed units are at most (without early retirement: exactly) those
     still inside their life."""
     past, _ = _before(problem, window, history)
@@ -532,12 +554,12 @@ def define_vintage_life(prob, problem, window, units, buy, history) -> None:
                     terms.append((buy[j, v], -1.0))
                 else:
                     rhs += float(past[j, v])
-            name = f"vintage_life_{j}_{p}"
+            name = names.add("vintage_life", (j,), (names.skus[j],), period=p)
             rows[name] = pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, name, rhs)
     prob.extend(rows)
 
 
-def define_capacity(prob, problem, window, units, busy) -> None:
+def define_capacity(prob, names: Names, problem, window, units, busy) -> None:
     """capacity[s,p,t]: busy GPUs of a SKU within u x its installed GPUs."""
     W = len(problem.workloads)
     rows = {}
@@ -550,12 +572,12 @@ def define_capacity(prob, problem, window, units, busy) -> None:
             for t in range(len(problem.periods[p].curve.start_hours)):
                 terms = [(busy[j, k, p, t], 1.0) for k in served]
                 terms.append((units[j, p], cap))
-                name = f"capacity_{j}_{p}_{t}"
+                name = names.add("capacity", (j, t), (names.skus[j], str(t)), period=p)
                 rows[name] = pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, name, 0.0)
     prob.extend(rows)
 
 
-def define_serve_demand(prob, problem, window, busy, unserved) -> None:
+def define_serve_demand(prob, names: Names, problem, window, busy, unserved) -> None:
     """serve_demand[w,p,t]: throughput of busy GPUs (+ unserved) covers the peak."""
     theta = problem.throughput
     rows = {}
@@ -570,14 +592,17 @@ def define_serve_demand(prob, problem, window, busy, unserved) -> None:
                 terms = [(busy[j, k, p, t], float(theta[j, k])) for j in sources]
                 if unserved:
                     terms.append((unserved[k, p, t], 1.0))
-                name = f"serve_demand_{k}_{p}_{t}"
+                name = names.add("serve_demand", (k, t), (names.workloads[k], str(t)), period=p)
                 rows[name] = pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintEQ, name, d)
     prob.extend(rows)
 
 
-def define_caps(prob, table: list[Cap], window: range, units, buy, racks, caps_off: frozenset[str]) -> None:
-    """One row per cap of the table (power_cap, budget_cap, capex_cap per period; capex_total)."""
-    rows = {}
+def define_caps(
+    prob, names: Names, table: list[Cap], window: range, units, buy, racks, caps_off: frozenset[str]
+) -> dict[str, str]:
+    """One row per cap of the table (power_cap, budget_cap, capex_cap per period; capex_total; site
+    and supply caps). Returns each cap's solver label by its name."""
+    rows, labels = {}, {}
     for cap in table:
         if cap.name in caps_off:
             continue
@@ -587,10 +612,13 @@ def define_caps(prob, table: list[Cap], window: range, units, buy, racks, caps_o
                 f"{1e15 / cap.row_scale:.0e} {cap.unit})"
             )
         terms = [(var, c * cap.row_scale) for var, c in cap.terms(units, buy, racks, window)]
-        rows[cap.name] = pulp.LpConstraint(
-            pulp.LpAffineExpression(terms), pulp.LpConstraintLE, cap.name, cap.limit * cap.row_scale
+        period = cap.period if names.periodic else None
+        labels[cap.name] = label = names.add(cap.kind, cap.key, tuple(escape(i) for i in cap.ids), period=period)
+        rows[label] = pulp.LpConstraint(
+            pulp.LpAffineExpression(terms), pulp.LpConstraintLE, label, cap.limit * cap.row_scale
         )
     prob.extend(rows)
+    return labels
 
 
 def cost_terms(problem, window, units, buy, busy) -> list[tuple[pulp.LpVariable, float]]:
@@ -707,16 +735,17 @@ def build_model(
     gc.disable()
     try:
         prob = pulp.LpProblem("fleet", pulp.LpMinimize)
-        buy = define_buy(prob, problem, window, relax)
-        units = define_units(prob, problem, window, relax)
-        busy = define_busy(prob, problem, window)
-        racks = define_racks(prob, problem, window, units, relax)
-        unserved = define_unserved(prob, problem, window) if allow_unserved else {}
-        define_vintage_life(prob, problem, window, units, buy, history)
-        define_fleet_balance(prob, problem, window, units, buy, history)
-        define_capacity(prob, problem, window, units, busy)
-        define_serve_demand(prob, problem, window, busy, unserved)
-        define_caps(prob, table, window, units, buy, racks, caps_off)
+        names = Names.of(problem.sku_ids, problem.workloads, [s.id for s in problem.sites], problem.labels)
+        buy = define_buy(prob, names, problem, window, relax)
+        units = define_units(prob, names, problem, window, relax)
+        busy = define_busy(prob, names, problem, window)
+        racks = define_racks(prob, names, problem, window, units, relax)
+        unserved = define_unserved(prob, names, problem, window) if allow_unserved else {}
+        define_vintage_life(prob, names, problem, window, units, buy, history)
+        define_fleet_balance(prob, names, problem, window, units, buy, history)
+        define_capacity(prob, names, problem, window, units, busy)
+        define_serve_demand(prob, names, problem, window, busy, unserved)
+        cap_rows = define_caps(prob, names, table, window, units, buy, racks, caps_off)
         cost = pulp.LpAffineExpression(
             summed(cost_terms(problem, window, units, buy, busy)),
             constant=decommission_constant(problem, window, history),
@@ -747,6 +776,8 @@ def build_model(
         caps=table,
         build_seconds=time.perf_counter() - start,
         racks=racks,
+        names=names,
+        cap_rows=cap_rows,
     )
 
 

@@ -1,0 +1,183 @@
+"""planner.milp: the names registry (labels, grammar names, duals, model files) and the package's layering."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import highspy
+import pytest
+import yaml
+
+from planner.cli.main import app
+from planner.milp.formulation import build_fleet_model, build_model
+from planner.milp.highs import silence_banner
+from planner.milp.modelfile import model_names, write_model
+from planner.milp.names import Names
+from planner.milp.solve import solve
+from planner.pipeline import scenario_curve, scenario_problem
+from planner.scenario.load import load_scenario
+from planner.scenario.shipped import shipped_names
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _read_back(path: Path) -> float:
+    """The optimum HiGHS finds in a model file it reads itself (NaN: infeasible)."""
+    silence_banner()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", 1e-6)
+    assert h.readModel(str(path)) == highspy.HighsStatus.kOk
+    h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
+        return float("nan")
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    return h.getInfo().objective_function_value
+
+
+def _models(name: str):
+    """The plan model of a shipped scenario, and its buildout model when it has a buildout section."""
+    sf = load_scenario(name)
+    out = [("plan", build_fleet_model(scenario_problem(sf)))]
+    if sf.scenario.buildout is not None:
+        from planner.buildout.problem import build_buildout_problem
+
+        out.append(("buildout", build_model(build_buildout_problem(sf, scenario_curve(sf)))))
+    return out
+
+
+SMALL = [n for n in shipped_names() if n != "default-year"]
+
+
+@pytest.mark.parametrize("name", SMALL)
+def test_mps_of_every_shipped_scenario_reads_back_to_the_same_optimum(name, tmp_path):
+    for kind, model in _models(name):
+        res = solve(model)
+        path = tmp_path / f"{kind}.mps"
+        text = write_model(model, path)
+        path.write_text(text)
+        # every column and row has one grammar name, and no two share one
+        rows = text.split("\nROWS\n")[1].split("\nCOLUMNS\n")[0].splitlines()
+        assert len({r.split()[1] for r in rows}) == len(rows)
+        # (the buildout scenario planned as one period is infeasible, in the file too)
+        assert _read_back(path) == pytest.approx(res.objective, rel=2e-4, nan_ok=True), (name, kind)
+
+
+def test_default_year_mps_names_every_row_once(tmp_path):
+    # the full-resolution year is too big to re-solve here; its file names every row once and reads back
+    (_, model), *_ = _models("default-year")
+    names = model_names(model.period_model)
+    assert len(set(names.values())) == len(names) == len(model.variables) + len(model.prob.constraints())
+    path = tmp_path / "year.mps"
+    path.write_text(write_model(model, path))
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    assert h.readModel(str(path)) == highspy.HighsStatus.kOk
+    assert h.getNumRow() == len(model.prob.constraints()) and h.getNumCol() == len(model.variables)
+
+
+def test_two_sites_plan_writes_mps_from_the_cli_and_every_cap_has_its_dual(tmp_path, runner):
+    path = tmp_path / "x.mps"
+    wrote = runner.invoke(app, ["plan", "two-sites", "--write-model", str(path), "--no-explain", "--exact"])
+    assert wrote.exit_code == 0, wrote.output
+    text = path.read_text()
+    for name in ("site_power[hall-a]", "liquid_cooling[colo-b]", "rack_positions[hall-a]", "racks[hall-a,gb300-rack]"):
+        assert f" {name} " in text or f" {name}\n" in text, name
+    doc = json.loads(runner.invoke(app, ["plan", "two-sites", "--json", "--exact"]).stdout)
+    assert _read_back(path) == pytest.approx(doc["total_cost_usd"], rel=2e-4)
+    assert doc["caps"] and all(c["lp_relaxation_dual"] is not None for c in doc["caps"])
+
+
+@pytest.mark.parametrize("name", [n for n in SMALL if load_scenario(n).scenario.buildout is None] + ["two-sites"])
+def test_every_cap_of_every_shipped_plan_has_its_lp_relaxation_dual(name):
+    from planner.optimize.run import lp_relaxation_duals
+
+    problem = scenario_problem(load_scenario(name))
+    model = build_fleet_model(problem)
+    duals = lp_relaxation_duals(problem)
+    assert set(duals) == {c.name for c in model.caps}
+
+
+def _sites_scenario(tmp_path: Path, site_ids: tuple[str, str], sku_ids: tuple[str, str]) -> Path:
+    """Two sites and two inline SKUs placed at both, each site capped in power, racks and liquid."""
+    doc = {
+        "name": "ids",
+        "sites": [
+            {"id": s, "power_cap_mw": 3.0, "rack_positions": 40, "max_kw_per_rack": 140, "liquid_cooling_mw": 2.0}
+            for s in site_ids
+        ],
+        "skus": [
+            {
+                "id": k,
+                "gpus_per_unit": 8,
+                "power_kw_per_gpu": 1.2,
+                "idle_power_kw_per_gpu": 0.4,
+                "units_per_rack": 4,
+                "cooling": "liquid",
+                "throughput": {"chat": 900.0 + 100 * i},
+                "procurement": [{"kind": "owned", "capex_usd_per_gpu": 30000, "life_years": 5}],
+            }
+            for i, k in enumerate(sku_ids)
+        ],
+        "workloads": {"chat": {}},
+        "demand": {"load_curve": "curve.csv"},
+    }
+    (tmp_path / "curve.csv").write_text("hour,chat\n0,200000\n1,500000\n2,350000\n")
+    path = tmp_path / "ids.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("sites", "skus"),
+    [(("hall-a", "hall_a"), ("h200-x", "h200.x")), (("halla", "hallb"), ("hnode", "bnode"))],
+    ids=["ids-differing-by-punctuation", "hyphenless-ids"],
+)
+def test_names_never_collide_whatever_the_ids(tmp_path, sites, skus):
+    path = _sites_scenario(tmp_path, sites, skus)
+    problem = scenario_problem(load_scenario(path))
+    model = build_fleet_model(problem)
+    names = model_names(model.period_model)
+    labels = [v.name for v in model.variables] + [c.name for c in model.prob.constraints()]
+    assert len(set(labels)) == len(labels) == len(names) == len(set(names.values()))
+    grammar = set(names.values())
+    for site in sites:
+        assert {f"site_power[{site}]", f"rack_positions[{site}]", f"liquid_cooling[{site}]"} <= grammar
+    res = solve(model)
+    out = tmp_path / "m.mps"
+    out.write_text(write_model(model, out))
+    assert _read_back(out) == pytest.approx(res.objective, rel=2e-4)
+    from planner.optimize.run import lp_relaxation_duals
+
+    assert set(lp_relaxation_duals(problem)) == {c.name for c in model.caps}
+
+
+def test_registry_refuses_a_name_twice_and_names_periods():
+    names = Names.of(["a-1", "a 1"], ["chat"], [], ["2026Q1", "2026Q2"])
+    assert names.skus == ("a-1", "a\\x201")
+    label = names.add("busy", (0, 0, 5), (names.skus[0], "chat", "5"), period=1)
+    assert label == "busy_0_0_5_1" and names.grammar(label) == "busy[a-1,chat,2026Q2,5]"
+    assert names.grammar(names.add("units", (1,), (names.skus[1],), period=0)) == "units[a\\x201,2026Q1]"
+    assert names.label("busy", (0, 0, 5), period=1) == label
+    with pytest.raises(ValueError, match="twice"):
+        names.add("busy", (0, 0, 5), ("x",), period=1)
+    with pytest.raises(ValueError, match="integer indices"):
+        names.add("busy", ("0",), ())
+
+
+def test_no_import_cycles_and_the_layers_hold():
+    tool = ROOT.parent / "shared" / "tools" / "import_cycles.py"
+    if tool.exists():
+        out = subprocess.run([sys.executable, str(tool), str(ROOT / "planner")], capture_output=True, text=True)
+        assert out.returncode == 0 and out.stdout.strip().endswith("import cycles: 0 (modules in cycles: 0)"), out.stdout
+    # milp imports only the demand curve, economics and errors (and itself)
+    import ast
+
+    for path in (ROOT / "planner" / "milp").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("planner"):
+                assert node.module.startswith(("planner.milp", "planner.demand.curve", "planner.economics",
+                                               "planner.errors")), (path.name, node.module)
