@@ -25,6 +25,7 @@ from planner.errors import ScenarioError
 from planner.milp.formulation import BuildoutModel
 from planner.milp.names import escape  # noqa: F401 (part of this module's interface)
 
+
 def model_names(model: BuildoutModel) -> dict[str, str]:
     """Solver label -> name in the grammar, for every column and row of ``model`` (its registry)."""
     assert model.names is not None
