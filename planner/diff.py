@@ -121,9 +121,10 @@ def read_side(arg: str | Path) -> Side:
                 f"{path}: {what}; planner diff compares plans (plan.json of `planner plan --out`, or "
                 "`planner plan --json` output) or scenarios"
             )
-        from planner.documents import check_document
+        from planner.doccheck import check_document
+        from planner.optimize.plan import FleetPlan
 
-        check_document("plan", doc, str(path))
+        check_document("plan", FleetPlan, doc, str(path))
         return Side(str(arg), "plan file", doc)
     if path.is_dir():
         raise ScenarioError(f"{path}: a folder without plan.json; give a plan.json, a plan folder or a scenario")

@@ -11,7 +11,6 @@ are not part of the documents.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import typing
 from typing import Any
 
@@ -93,66 +92,6 @@ def document_schema(kind: str) -> dict[str, Any]:
         raise ValueError(f"unknown document kind {kind!r}; one of {', '.join(KINDS)}")
     schema = _nullable_numbers(TypeAdapter(typ).json_schema(mode="serialization"))
     return {**schema, "description": doc + "; a number that is not finite (NaN, inf) is written as null."}
-
-
-def check_document(kind: str, doc: Any, source: str) -> None:
-    """Refuse a document whose values do not have the types its schema gives, naming each field.
-
-    Only the keys present are checked (a reader asks for the keys it needs); null stands for a
-    number that was not finite; keys the schema does not know are left alone."""
-    from planner.errors import ScenarioError
-
-    if kind == "validation":
-        from planner.validate.metrics import FleetSimResult as typ
-    elif kind == "plan":
-        from planner.optimize.plan import FleetPlan as typ
-    else:
-        raise ValueError(f"no reader check for document kind {kind!r}")
-    problems: list[str] = []
-    _check_value(doc, typ, kind, problems)
-    if problems:
-        shown = problems[:12] + ([f"... and {len(problems) - 12} more"] if len(problems) > 12 else [])
-        raise ScenarioError(f"{source}: not a valid {kind} document: {len(problems)} problem(s)", shown)
-
-
-@functools.lru_cache(maxsize=64)
-def _adapter(typ: Any) -> TypeAdapter:
-    return TypeAdapter(typ)
-
-
-def _check_value(value: Any, typ: Any, loc: str, problems: list[str]) -> None:
-    from pydantic import ValidationError
-
-    origin, args = typing.get_origin(typ), typing.get_args(typ)
-    if dataclasses.is_dataclass(typ):
-        if not isinstance(value, dict):
-            problems.append(f"{loc}: expected a mapping, got {value!r:.60}")
-            return
-        hints = typing.get_type_hints(typ)
-        for f in dataclasses.fields(typ):
-            if f.name in value:
-                _check_value(value[f.name], hints[f.name], f"{loc}.{f.name}", problems)
-        return
-    if origin is list and args:
-        if not isinstance(value, list):
-            problems.append(f"{loc}: expected a list, got {value!r:.60}")
-            return
-        for i, item in enumerate(value):
-            _check_value(item, args[0], f"{loc}[{i}]", problems)
-        return
-    if origin is dict and len(args) == 2:
-        if not isinstance(value, dict):
-            problems.append(f"{loc}: expected a mapping, got {value!r:.60}")
-            return
-        for key, item in value.items():
-            _check_value(item, args[1], f"{loc}.{key}", problems)
-        return
-    if value is None and (typ is float or float in args):
-        return  # a number that was not finite
-    try:
-        _adapter(typ).validate_python(value)
-    except ValidationError as exc:
-        problems.append(f"{loc}: {exc.errors()[0]['msg']} (got {value!r:.60})")
 
 
 def _nullable_numbers(node: Any) -> Any:

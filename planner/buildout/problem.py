@@ -19,13 +19,13 @@ from dataclasses import replace
 
 import numpy as np
 
-from planner.buildout.schema import BuildoutSpec, months_to_periods, per_period
 from planner.catalog.load import Catalog, scenario_catalog
 from planner.demand.curve import LoadCurve, read_load_curve
 from planner.economics import HOURS_PER_YEAR, capital_recovery_factor
 from planner.errors import ScenarioError
 from planner.milp.problem import BuildoutProblem, BuildoutSku, Cohort, Period, SkuData, electricity_price
 from planner.optimize.problem import build_problem
+from planner.scenario.buildout import BuildoutSpec, months_to_periods, per_period
 from planner.scenario.load import ScenarioFile
 
 

@@ -576,7 +576,7 @@ def _solve_aggregated(problem: BuildoutProblem, mode: str) -> tuple[_Run, dict[s
 def buildout_problem_from(sf) -> BuildoutProblem:
     """Scenario file -> BuildoutProblem (its demand curve through planner.pipeline.scenario_curve)."""
     from planner.buildout.problem import build_buildout_problem
-    from planner.pipeline import scenario_curve
+    from planner.optimize.problem import scenario_curve
 
     if sf.scenario.buildout is None:
         raise ScenarioError(

@@ -110,9 +110,9 @@ def aggregate_curve(c: LoadCurve, billed: bool, groups: int) -> Aggregation:
             [np.bincount(labels, weights=c.mean[w] * c.slice_hours, minlength=k) for w in range(c.mean.shape[0])]
         )
         avg = sums[:, used] / weights[used]
-        first_start = np.array([c.start_hours[labels == g].min() for g in used])
+        first_start = np.array([c.start_hours[labels == g].min() for g in used], dtype=float)
         starts.append(first_start)
-        hours.append(weights[used])
+        hours.append(np.asarray(weights[used], dtype=float))
         means.append(avg)
         peaks.append(avg)
         k = len(used)
@@ -218,7 +218,7 @@ def _scaled_dispatch(problem: FleetProblem, units: np.ndarray, agg: Aggregation)
     _, d = extract_decision(model)
     # every slice -> a dominating Pareto slice; scale its dispatch by demand ratios
     P = c.peak[:, idx]  # (W, K)
-    dominated = (c.peak[:, :, None] <= P[:, None, :] * (1 + 1e-12)).all(axis=0)  # (T, K)
+    dominated = np.asarray((c.peak[:, :, None] <= P[:, None, :] * (1 + 1e-12)).all(axis=0))  # (T, K)
     owner = np.argmax(dominated, axis=1)
     if not dominated[np.arange(dominated.shape[0]), owner].all():
         return None

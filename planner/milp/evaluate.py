@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from planner.milp.formulation import FleetModel, evaluate_period, single_period
+from planner.milp.formulation import FEASIBILITY_RTOL, FleetModel, evaluate_period, single_period
 from planner.milp.formulation import violations as check_violations
 from planner.milp.problem import FleetProblem
 
@@ -93,7 +93,7 @@ def column_costs(problem: FleetProblem, units: np.ndarray, f) -> np.ndarray:
     return out
 
 
-def violations(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, rtol: float = 1e-6) -> list[str]:
+def violations(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, rtol: float = FEASIBILITY_RTOL) -> list[str]:
     """Constraints the decision breaks by more than ``rtol`` (relative), recomputed from scratch:
     the one check of ``planner.milp.formulation.violations`` on the plan as one period."""
     return check_violations(

@@ -93,6 +93,8 @@ from planner.errors import ScenarioError
 from planner.milp.names import Names, escape
 from planner.milp.problem import BuildoutProblem, BuildoutSku, Cohort, FleetProblem, Period, SkuData
 
+FEASIBILITY_RTOL = 1e-6  # a decision breaks a row when it exceeds it by this share of the row's scale [1]
+
 
 @dataclass(frozen=True)
 class History:
@@ -171,14 +173,11 @@ def rack_groups(problem: BuildoutProblem) -> tuple[RackGroup, ...]:
     """Rack groups: per (site, SKU) whose units per position are known, the columns placed there
     (whether or not the site caps its positions: relaxing that cap keeps the groups)."""
     counted = {s.id for s in problem.sites}
-    found: dict[tuple[str, str], list[int]] = {}
+    found: dict[tuple[str, str, int], list[int]] = {}
     for j, b in enumerate(problem.skus):
-        if b.sku.site in counted and b.sku.units_per_rack:
-            found.setdefault((b.sku.site, b.sku.base_id), []).append(j)
-    return tuple(
-        RackGroup(site, sku, int(problem.skus[cols[0]].sku.units_per_rack), tuple(cols))
-        for (site, sku), cols in found.items()
-    )
+        if b.sku.site is not None and b.sku.site in counted and b.sku.units_per_rack:
+            found.setdefault((b.sku.site, b.sku.base_id, int(b.sku.units_per_rack)), []).append(j)
+    return tuple(RackGroup(site, sku, fit, tuple(cols)) for (site, sku, fit), cols in found.items())
 
 
 def racks_needed(groups: tuple[RackGroup, ...], units: np.ndarray) -> np.ndarray:
@@ -384,12 +383,14 @@ def _site_caps(problem: BuildoutProblem, window: range, single: bool) -> list[Ca
     return out
 
 
-def cap_violations(table: list[Cap], units: np.ndarray, buy: np.ndarray, labels, rtol: float = 1e-6) -> list[str]:
+def cap_violations(
+    table: list[Cap], units: np.ndarray, buy: np.ndarray, labels, rtol: float = FEASIBILITY_RTOL
+) -> list[str]:
     """Caps that a decision ((S, P) arrays) breaks by more than ``rtol``, recomputed from the table."""
     out = []
     for cap in table:
         used = cap.use(units, buy)
-        if used > cap.limit * (1 + rtol) + 1e-9:
+        if used > cap.limit + rtol * max(1.0, abs(cap.limit)):
             where = f"{labels[cap.period]}: " if cap.period is not None and len(labels) > 1 else ""
             out.append(f"{where}{cap.name} exceeded: {used:,.6g} {cap.unit} > {cap.limit:,.6g} {cap.unit}")
     return out
@@ -892,7 +893,7 @@ def violations(
     units: np.ndarray,
     busy: tuple[np.ndarray, ...],
     unserved: tuple[np.ndarray, ...] | None = None,
-    rtol: float = 1e-6,
+    rtol: float = FEASIBILITY_RTOL,
 ) -> list[str]:
     """Every constraint a decision breaks by more than ``rtol``, recomputed from scratch.
 
@@ -903,6 +904,11 @@ def violations(
     capacity and demand.
     """
     out: list[str] = []
+
+    def exceeds(value: float, bound: float) -> bool:
+        """``value`` above ``bound`` by more than the tolerance at the row's scale (equal is never over)."""
+        return value > bound + rtol * max(1.0, abs(bound))
+
     g = np.array([b.sku.gpus_per_unit for b in problem.skus], dtype=float)
     theta = problem.throughput
     prev = problem.existing_units()
@@ -912,23 +918,23 @@ def violations(
     for p, per in enumerate(problem.periods):
         at = "" if one else f"{per.label}: "
         for j, b in enumerate(problem.skus):
-            if buy[j, p] < -1e-9:
+            if exceeds(0.0, buy[j, p]):
                 out.append(f"{at}buy[{b.id}] = {buy[j, p]:g}: fewer units than the existing fleet")
             if buy[j, p] > 0 and not b.available[p]:
                 out.append(f"{at}bought {buy[j, p]:g} units of {b.id} outside its availability window")
             alive = alive0[j, p] + buy[j, max(0, p - b.life_periods + 1) : p + 1].sum()
-            if units[j, p] > alive + 1e-9 or (not may_retire(problem, b) and units[j, p] < alive - 1e-9):
+            if exceeds(units[j, p], alive) or (not may_retire(problem, b) and exceeds(alive, units[j, p])):
                 out.append(f"{at}{units[j, p]:g} units of {b.id} installed, {alive:g} inside their life")
-            if units[j, p] > prev[j] + buy[j, p] + 1e-9:
+            if exceeds(units[j, p], prev[j] + buy[j, p]):
                 out.append(f"{at}{b.id} grew beyond its purchases")
-            if units[j, p] > b.sku.max_units:
+            if exceeds(units[j, p], b.sku.max_units):
                 out.append(f"{at}units[{b.id}] = {units[j, p]:g} above its supply limit {b.sku.max_units:g}")
         gpus = units[:, p] * g
         u = np.array([b.sku.utilization_limit(problem.max_utilization) for b in problem.skus])
         over = busy[p].sum(axis=1) - (u * gpus)[:, None]
         if (over > rtol * np.maximum(gpus[:, None], 1.0)).any():
-            j, t = np.unravel_index(int(np.argmax(over)), over.shape)
-            out.append(f"{at}capacity[{problem.skus[j].id},{t}] exceeded by {over[j, t]:.3g} GPUs")
+            worst = np.unravel_index(int(np.argmax(over)), over.shape)
+            out.append(f"{at}capacity[{problem.skus[int(worst[0])].id},{int(worst[1])}] exceeded by {over[worst]:.3g} GPUs")
         lost = 0.0 if unserved is None else unserved[p]
         short = per.curve.peak - (theta[:, :, None] * busy[p]).sum(axis=0) - lost
         if (np.abs(short) > rtol * np.maximum(per.curve.peak, 1.0)).any():

@@ -152,7 +152,8 @@ class FleetProblem:
         head, _, rest = field_path.partition(".")
         if head == "sites":
             site_id, _, key = rest.rpartition(".")
-            sites = tuple(replace(s, **{key: limit}) if s.id == site_id else s for s in self.sites)
+            changes: dict[str, Any] = {key: limit}
+            sites = tuple(replace(s, **changes) if s.id == site_id else s for s in self.sites)
             return replace(self, sites=sites)
         if head == "skus":
             sku_id, _, _ = rest.rpartition(".")
@@ -163,7 +164,8 @@ class FleetProblem:
                     replace(s, sku_max_units=value) if s.base_id == sku_id and s.on_site else s for s in self.skus
                 ),
             )
-        return replace(self, **{field_path.rsplit(".", 1)[-1]: limit})
+        top: dict[str, Any] = {field_path.rsplit(".", 1)[-1]: limit}
+        return replace(self, **top)
 
 
 def electricity_price(s: SkuData, default: float) -> float:

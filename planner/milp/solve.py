@@ -19,7 +19,7 @@ import numpy as np
 import pulp
 
 from planner.errors import ScenarioError, SolverError, SolverLimitError
-from planner.milp.formulation import FleetModel
+from planner.milp.formulation import BuildoutModel, FleetModel
 from planner.milp.highs import silence_banner
 from planner.milp.status import Status
 
@@ -40,10 +40,21 @@ class SolveResult:
         return self.status in ("optimal", "time_limit") and self.values.size > 0
 
 
+Model = FleetModel | BuildoutModel  # a single-period view or the period-indexed model: both solve alike
+
+
+def periodic(model: Model) -> BuildoutModel:
+    """The period-indexed model behind ``model`` (itself, or a single-period view's)."""
+    if isinstance(model, FleetModel):
+        assert model.period_model is not None
+        return model.period_model
+    return model
+
+
 MAX_MAGNITUDE = 1e15  # larger coefficients or bounds come from an input far outside any real range
 
 
-def _check_range(model: FleetModel, names: list[str], starts: list[int], lp) -> None:
+def _check_range(model: Model, names: list[str], starts: list[int], lp) -> None:
     """Refuse a model holding inf, NaN or a number beyond MAX_MAGNITUDE before HiGHS sees it,
     naming the row or column in the formulation's grammar (an input error, exit 2)."""
     from planner.milp.modelfile import model_names
@@ -68,7 +79,7 @@ def _check_range(model: FleetModel, names: list[str], starts: list[int], lp) -> 
     if where is None:
         return
     label, value, kind, i = where
-    grammar = model_names(getattr(model, "period_model", model))
+    grammar = model_names(periodic(model))
     n_rows = len(names)
     if kind == "matrix":
         row = int(np.searchsorted(np.asarray(starts), i, side="right") - 1)
@@ -85,7 +96,7 @@ def _check_range(model: FleetModel, names: list[str], starts: list[int], lp) -> 
     )
 
 
-def _matrix(model: FleetModel, extra: list[pulp.LpConstraint]):
+def _matrix(model: Model, extra: list[pulp.LpConstraint]):
     index = {v.name: i for i, v in enumerate(model.variables)}
     starts, indices, values, lower, upper, names = [0], [], [], [], [], []
     rows = [(c.name, c) for c in model.prob.constraints()]
@@ -104,7 +115,7 @@ def _matrix(model: FleetModel, extra: list[pulp.LpConstraint]):
 
 
 def solve_highs(
-    model: FleetModel,
+    model: Model,
     objective: pulp.LpAffineExpression | None = None,
     *,
     extra: list[pulp.LpConstraint] | None = None,
@@ -207,7 +218,7 @@ def solve_highs(
 
 
 def solve_cbc(
-    model: FleetModel, objective: pulp.LpAffineExpression | None = None, *, extra=None, mip=True
+    model: Model, objective: pulp.LpAffineExpression | None = None, *, extra=None, mip=True
 ) -> SolveResult:
     """Solve with CBC through PuLP (cross-checks; slower)."""
     problem = model.problem
@@ -252,7 +263,7 @@ def solve_cbc(
 
 
 def solve(
-    model: FleetModel, objective=None, *, extra=None, mip=True, duals: frozenset[str] = frozenset(), abs_gap=None
+    model: Model, objective=None, *, extra=None, mip=True, duals: frozenset[str] = frozenset(), abs_gap=None
 ) -> SolveResult:
     """Solve with the problem's backend (HiGHS by default)."""
     if model.problem.backend == "cbc":

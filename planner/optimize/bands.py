@@ -99,3 +99,11 @@ def with_band_report(sf: ScenarioFile, problem: FleetProblem, plan: FleetPlan, *
     if plan.status == "infeasible":
         return plan
     return replace(plan, throughput_band=band_report(sf, problem, plan, **plan_options))
+
+
+def planned(sf: ScenarioFile, problem: FleetProblem, **plan_options: Any) -> FleetPlan:
+    """``problem`` (built from ``sf``) planned, with the report of its estimated throughput's band
+    edges when it uses estimates."""
+    from planner.optimize.run import plan_fleet  # read at call time: tests stand in for it
+
+    return with_band_report(sf, problem, plan_fleet(problem, **plan_options))

@@ -157,9 +157,10 @@ def read_validation(path: Path) -> dict[str, Any]:
             f"{', '.join(missing)}; it looks like {_looks_like(doc)}. "
             "Write one with `planner validate --json > validation.json`"
         )
-    from planner.documents import check_document
+    from planner.doccheck import check_document
+    from planner.validate.metrics import FleetSimResult
 
-    check_document("validation", doc, f"--validation {path}")
+    check_document("validation", FleetSimResult, doc, f"--validation {path}")
     return doc
 
 
@@ -170,7 +171,8 @@ def report_inputs(
     validation_source: str | None = None,
 ) -> ReportInputs:
     """Plan the scenario (with marginal values) and gather what the report shows."""
-    from planner.pipeline import planned, scenario_problem
+    from planner.optimize.bands import planned
+    from planner.optimize.problem import scenario_problem
 
     sf = scenario if isinstance(scenario, ScenarioFile) else load_scenario(scenario)
     problem = scenario_problem(sf)

@@ -22,8 +22,8 @@ from pydantic import (
     model_validator,
 )
 
-from planner.buildout.schema import BuildoutSpec
 from planner.demand.spec import GeneratedDemand
+from planner.scenario.buildout import BuildoutSpec
 
 
 class Strict(BaseModel):

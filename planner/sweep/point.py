@@ -102,8 +102,8 @@ def plan_row(problem: FleetProblem, plan: FleetPlan, explain: bool) -> dict[str,
 def run_point(task: PointTask) -> dict[str, Any]:
     """Plan one point. Input problems and solver failures become a row, not an exception."""
     from planner.milp.highs import silence_banner
+    from planner.optimize.problem import scenario_problem
     from planner.optimize.run import plan_fleet
-    from planner.pipeline import scenario_problem
     from planner.scenario.load import load_scenario
 
     silence_banner()

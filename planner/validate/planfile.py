@@ -33,9 +33,9 @@ def read_plan_units(path: Path, problem: FleetProblem) -> tuple[dict[str, int], 
     doc = read_json(path, "plan file", "write one with `planner plan --out DIR`")
     if not isinstance(doc, dict) or not isinstance(doc.get("fleet"), list):
         raise ScenarioError(f"{path}: a plan file needs a 'fleet' list (the plan.json of `planner plan --out`)")
-    from planner.documents import check_document
+    from planner.doccheck import check_document
 
-    check_document("plan", {k: v for k, v in doc.items() if k != "fleet"}, str(path))  # fleet rows: below
+    check_document("plan", FleetPlan, {k: v for k, v in doc.items() if k != "fleet"}, str(path))  # fleet rows: below
     problems: list[str] = []
     units: dict[str, int] = {}
     known = {s.id for s in problem.skus}

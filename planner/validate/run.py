@@ -28,8 +28,8 @@ def validate_scenario(
     With ``plan_path``, the dispatch is the plan's own (``dispatch.csv`` beside it) when that
     file is there, else re-solved for the plan's fleet (see planfile.py).
     """
+    from planner.optimize.problem import scenario_problem
     from planner.optimize.run import plan_fleet
-    from planner.pipeline import scenario_problem
 
     options.check()
     problem = scenario_problem(sf)
