@@ -16,7 +16,7 @@ from planner.milp.formulation import build_fleet_model, build_model
 from planner.milp.highs import silence_banner
 from planner.milp.modelfile import model_names, write_model
 from planner.milp.names import Names
-from planner.milp.solve import solve
+from planner.milp.solve import highs_lp, solve
 from planner.pipeline import scenario_curve, scenario_problem
 from planner.scenario.load import load_scenario
 from planner.scenario.shipped import shipped_names
@@ -49,34 +49,56 @@ def _models(name: str):
     return out
 
 
-SMALL = [n for n in shipped_names() if n != "default-year"]
+def _same_model(path: Path, model) -> None:
+    """The model HiGHS reads from ``path`` is the one ``solve`` hands it, number for number."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
 
-
-@pytest.mark.parametrize("name", SMALL)
-def test_mps_of_every_shipped_scenario_reads_back_to_the_same_optimum(name, tmp_path):
-    for kind, model in _models(name):
-        res = solve(model)
-        path = tmp_path / f"{kind}.mps"
-        text = write_model(model, path)
-        path.write_text(text)
-        # every column and row has one grammar name, and no two share one
-        rows = text.split("\nROWS\n")[1].split("\nCOLUMNS\n")[0].splitlines()
-        assert len({r.split()[1] for r in rows}) == len(rows)
-        # (the buildout scenario planned as one period is infeasible, in the file too)
-        assert _read_back(path) == pytest.approx(res.objective, rel=2e-4, nan_ok=True), (name, kind)
-
-
-def test_default_year_mps_names_every_row_once(tmp_path):
-    # the full-resolution year is too big to re-solve here; its file names every row once and reads back
-    (_, model), *_ = _models("default-year")
-    names = model_names(model.period_model)
-    assert len(set(names.values())) == len(names) == len(model.variables) + len(model.prob.constraints())
-    path = tmp_path / "year.mps"
-    path.write_text(write_model(model, path))
+    silence_banner()
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     assert h.readModel(str(path)) == highspy.HighsStatus.kOk
-    assert h.getNumRow() == len(model.prob.constraints()) and h.getNumCol() == len(model.variables)
+    got, (want, _, is_mip) = h.getLp(), highs_lp(model)
+    assert (got.num_col_, got.num_row_) == (want.num_col_, want.num_row_)
+    for key in ("col_cost_", "col_lower_", "col_upper_", "row_lower_", "row_upper_"):
+        assert np.array_equal(np.asarray(getattr(got, key)), np.asarray(getattr(want, key))), key
+    assert got.offset_ == pytest.approx(want.offset_, rel=1e-15, abs=1e-9)
+    integers = [int(v) for v in got.integrality_] if len(got.integrality_) else [0] * got.num_col_
+    assert integers == ([int(v) for v in want.integrality_] if is_mip else [0] * want.num_col_)
+
+    def matrix(lp):
+        m = lp.a_matrix_
+        shape = (lp.num_row_, lp.num_col_)
+        if m.format_ == highspy.MatrixFormat.kColwise:
+            from scipy.sparse import csc_matrix
+
+            return csc_matrix((m.value_, m.index_, m.start_), shape=shape).tocsr()
+        return csr_matrix((m.value_, m.index_, m.start_), shape=shape)
+
+    assert (matrix(got) != matrix(want)).nnz == 0
+
+
+@pytest.mark.parametrize("name", shipped_names())
+def test_mps_of_every_shipped_scenario_is_the_model_solved(name, tmp_path):
+    # every column and row has one grammar name, no two share one, and HiGHS reads back the very model
+    for kind, model in _models(name):
+        path = tmp_path / f"{kind}.mps"
+        text = write_model(model, path)
+        path.write_text(text)
+        rows = text.split("\nROWS\n")[1].split("\nCOLUMNS\n")[0].splitlines()
+        assert len({r.split()[1] for r in rows}) == len(rows)
+        names = model_names(model.period_model if kind == "plan" else model)
+        assert len(set(names.values())) == len(names) == len(model.variables) + len(model.prob.constraints())
+        _same_model(path, model)
+
+
+@pytest.mark.parametrize("name", ["default", "chat-and-code", "qwen3-estimate"])
+def test_mps_reads_back_to_the_same_optimum(name, tmp_path):
+    ((_, model),) = _models(name)
+    res = solve(model)
+    path = tmp_path / "m.mps"
+    path.write_text(write_model(model, path))
+    assert _read_back(path) == pytest.approx(res.objective, rel=2e-4)
 
 
 def test_two_sites_plan_writes_mps_from_the_cli_and_every_cap_has_its_dual(tmp_path, runner):
@@ -91,7 +113,9 @@ def test_two_sites_plan_writes_mps_from_the_cli_and_every_cap_has_its_dual(tmp_p
     assert doc["caps"] and all(c["lp_relaxation_dual"] is not None for c in doc["caps"])
 
 
-@pytest.mark.parametrize("name", [n for n in SMALL if load_scenario(n).scenario.buildout is None] + ["two-sites"])
+@pytest.mark.parametrize(
+    "name", [n for n in shipped_names() if n != "default-year" and load_scenario(n).scenario.buildout is None] + ["two-sites"]
+)
 def test_every_cap_of_every_shipped_plan_has_its_lp_relaxation_dual(name):
     from planner.optimize.run import lp_relaxation_duals
 

@@ -114,22 +114,19 @@ def _matrix(model: Model, extra: list[pulp.LpConstraint]):
     return index, starts, indices, values, lower, upper, names
 
 
-def solve_highs(
+def highs_lp(
     model: Model,
     objective: pulp.LpAffineExpression | None = None,
     *,
     extra: list[pulp.LpConstraint] | None = None,
     mip: bool = True,
-    duals: frozenset[str] = frozenset(),
-    abs_gap: float | None = None,
-) -> SolveResult:
-    """Solve ``model`` (optionally with another objective and extra rows) with HiGHS."""
+):
+    """The HiGHS model of ``model`` (columns in ``model.variables`` order, rows in the model's order
+    then ``extra``), its row labels, and whether it has integers; refused if it holds a number far
+    outside any real range."""
     import highspy
 
-    silence_banner()
-    problem = model.problem
     objective = model.cost if objective is None else objective
-    start = time.perf_counter()
     index, starts, indices, values, lower, upper, names = _matrix(model, extra or [])
     n = len(model.variables)
     cost = np.zeros(n)
@@ -155,6 +152,25 @@ def solve_highs(
             highspy.HighsVarType.kInteger if v.cat == pulp.LpInteger else highspy.HighsVarType.kContinuous
             for v in model.variables
         ]
+    return lp, names, is_mip
+
+
+def solve_highs(
+    model: Model,
+    objective: pulp.LpAffineExpression | None = None,
+    *,
+    extra: list[pulp.LpConstraint] | None = None,
+    mip: bool = True,
+    duals: frozenset[str] = frozenset(),
+    abs_gap: float | None = None,
+) -> SolveResult:
+    """Solve ``model`` (optionally with another objective and extra rows) with HiGHS."""
+    import highspy
+
+    silence_banner()
+    problem = model.problem
+    start = time.perf_counter()
+    lp, names, is_mip = highs_lp(model, objective, extra=extra, mip=mip)
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("mip_rel_gap", float(problem.mip_rel_gap))
