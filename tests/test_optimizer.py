@@ -173,7 +173,7 @@ def test_min_cost_per_token_never_serves_less_than_the_floor():
         assert plan.status == "optimal"
         assert plan.tokens_served >= fraction * tokens * (1 - 1e-6)
         ev = evaluate(p, np.array([f.units for f in plan.fleet], dtype=float), plan.dispatch)
-        assert ev["cost_per_million_tokens"] == pytest.approx(plan.cost_per_million_tokens)
+        assert ev.cost_per_million_tokens == pytest.approx(plan.cost_per_million_tokens)
         # brute force: a fleet serves min(demand, its capacity) each hour, and costs its fixed $/h
         best = math.inf
         for n_slow in (0, 1):
@@ -211,7 +211,7 @@ def test_report_recomputes_every_constraint():
     fixed = ((g * units * np.array([1.2, 2.0])).sum() + 8 * units[0] * 0.4 * 0.1) * 4
     busy_energy = ((1.5 - 0.4) * 0.1 * busy[0] * r).sum()
     assert plan.total_cost_usd == pytest.approx(fixed + busy_energy, rel=1e-9)
-    assert evaluate(p, units, plan.dispatch)["total_cost_usd"] == pytest.approx(plan.total_cost_usd)
+    assert evaluate(p, units, plan.dispatch).total_cost_usd == pytest.approx(plan.total_cost_usd)
     assert plan.tokens_served == pytest.approx(p.curve.mean.sum() * 3600)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -18,6 +17,31 @@ class Dispatch:
 
     busy: np.ndarray
     unserved: np.ndarray  # (W, T) peak tokens/s not served
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanFigures:
+    """Every figure of a single-period decision, recomputed from its units and dispatch."""
+
+    column_cost_usd: np.ndarray  # (S,) each column's cost over the span [$]
+    burst_cost_usd: float  # on-demand busy GPU-hours x their rate [$]
+    decommission_cost_usd: float  # existing units decommissioned [$]
+    busy_gpu_hours: np.ndarray | None  # (S,) average busy GPUs x hours [GPU-h]
+    units: np.ndarray  # (S,) [units]
+    gpus: np.ndarray  # (S,) [GPUs]
+    fixed_cost_usd: float  # hourly price or fixed opex [$]
+    energy_cost_usd: float  # electricity billed [$]
+    total_cost_usd: float  # [$]
+    tokens_demanded: float  # [tokens]
+    tokens_served: float  # [tokens]
+    unserved_tokens: dict[str, float]  # per workload [tokens]
+    cost_per_million_tokens: float  # NaN when nothing is served [$/M tokens]
+    power_kw: float  # facility at full load [kW]
+    run_rate_usd_per_hour: float  # what the run-rate budget counts [$/h]
+    capex_spend_usd: float  # purchases [$]
+    tokens_by_sku: np.ndarray  # (S,) [tokens]
+    utilization: np.ndarray  # (S,) average busy share [1]
+    span_hours: float  # hours the curve spans [h]
 
 
 def extract_decision(model: FleetModel) -> tuple[np.ndarray, Dispatch]:
@@ -46,7 +70,7 @@ def purchases(problem: FleetProblem, units) -> np.ndarray:
     return np.where(retiring, np.maximum(bought, 0.0), bought)
 
 
-def evaluate(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch) -> dict[str, Any]:
+def evaluate(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch) -> PlanFigures:
     """Every reported figure, computed from units and dispatch alone (no solver objective): the one
     evaluation (``planner.milp.formulation.evaluate_period``) of the plan as one period."""
     units = np.asarray(units, dtype=float)
@@ -57,27 +81,27 @@ def evaluate(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch) -> di
     served = f.tokens_served
     total = f.cost_usd
     per_column = column_costs(problem, units, f)
-    return {
-        "column_cost_usd": per_column,
-        "burst_cost_usd": f.burst_usd,
-        "decommission_cost_usd": f.decommission_usd,
-        "busy_gpu_hours": f.busy_gpu_hours,
-        "units": units,
-        "gpus": g * units,
-        "fixed_cost_usd": f.fixed_usd,
-        "energy_cost_usd": f.energy_usd,
-        "total_cost_usd": total,
-        "tokens_demanded": f.tokens_demanded,
-        "tokens_served": served,
-        "unserved_tokens": {w: float(f.unserved_tokens[k]) for k, w in enumerate(problem.workloads)},
-        "cost_per_million_tokens": total / served * 1e6 if served > 0 else float("nan"),
-        "power_kw": f.power_kw,
-        "run_rate_usd_per_hour": f.run_rate_usd_per_hour,
-        "capex_spend_usd": f.capex_usd,
-        "tokens_by_sku": f.tokens_by_sku,
-        "utilization": f.utilization,
-        "span_hours": float(problem.curve.slice_hours.sum()),
-    }
+    return PlanFigures(
+        column_cost_usd=per_column,
+        burst_cost_usd=f.burst_usd,
+        decommission_cost_usd=f.decommission_usd,
+        busy_gpu_hours=f.busy_gpu_hours,
+        units=units,
+        gpus=g * units,
+        fixed_cost_usd=f.fixed_usd,
+        energy_cost_usd=f.energy_usd,
+        total_cost_usd=total,
+        tokens_demanded=f.tokens_demanded,
+        tokens_served=served,
+        unserved_tokens={w: float(f.unserved_tokens[k]) for k, w in enumerate(problem.workloads)},
+        cost_per_million_tokens=total / served * 1e6 if served > 0 else float("nan"),
+        power_kw=f.power_kw,
+        run_rate_usd_per_hour=f.run_rate_usd_per_hour,
+        capex_spend_usd=f.capex_usd,
+        tokens_by_sku=f.tokens_by_sku,
+        utilization=f.utilization,
+        span_hours=float(problem.curve.slice_hours.sum()),
+    )
 
 
 def column_costs(problem: FleetProblem, units: np.ndarray, f) -> np.ndarray:

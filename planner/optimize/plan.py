@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from planner.milp.evaluate import Dispatch, evaluate
+from planner.milp.evaluate import Dispatch, PlanFigures, evaluate
 from planner.milp.formulation import _ratio, single_period
 from planner.milp.problem import FleetProblem
 from planner.milp.reason import Reason
@@ -189,12 +189,12 @@ def infeasible_plan(problem: FleetProblem, reason: Reason, solver: dict[str, Any
 
 def assemble_plan(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, status: str, **extra) -> FleetPlan:
     ev = evaluate(problem, units, dispatch)
-    served = ev["tokens_served"]
+    served = ev.tokens_served
     fleet = []
     placed = any(s.procurement is not None for s in problem.skus)
     for j, s in enumerate(problem.skus):
         n = float(units[j]) if s.continuous else int(units[j])
-        tokens = float(ev["tokens_by_sku"][j])
+        tokens = float(ev.tokens_by_sku[j])
         place = {}
         if placed:
             place = {
@@ -211,7 +211,7 @@ def assemble_plan(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, 
         place["capex_usd"] = (
             0.0 if math.isnan(s.capex_usd_per_gpu) else max(n - s.min_units, 0) * s.gpus_per_unit * s.capex_usd_per_gpu
         )
-        place["cost_per_million_tokens"] = float(ev["column_cost_usd"][j] / tokens * 1e6) if tokens > 0 else None
+        place["cost_per_million_tokens"] = float(ev.column_cost_usd[j] / tokens * 1e6) if tokens > 0 else None
         fleet.append(
             SkuResult(
                 sku=s.id,
@@ -226,7 +226,7 @@ def assemble_plan(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, 
                 power_mw=n * s.gpus_per_unit * s.facility_kw_per_gpu / 1000.0,
                 cost_usd_per_hour=n * s.gpus_per_unit * (s.cost_usd_per_gpu_hour + s.busy_usd_per_gpu_hour),
                 token_share=tokens / served if served > 0 else 0.0,
-                mean_utilization=float(ev["utilization"][j]),
+                mean_utilization=float(ev.utilization[j]),
                 throughput=dict(s.throughput),
                 **place,
             )
@@ -238,32 +238,34 @@ def assemble_plan(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, 
         objective=problem.objective,
         status=Status(status),
         fleet=fleet,
-        total_cost_usd=ev["total_cost_usd"],
-        fixed_cost_usd=ev["fixed_cost_usd"],
-        energy_cost_usd=ev["energy_cost_usd"],
-        tokens_demanded=ev["tokens_demanded"],
+        total_cost_usd=ev.total_cost_usd,
+        fixed_cost_usd=ev.fixed_cost_usd,
+        energy_cost_usd=ev.energy_cost_usd,
+        tokens_demanded=ev.tokens_demanded,
         tokens_served=served,
-        unserved_tokens=ev["unserved_tokens"],
-        cost_per_million_tokens=ev["cost_per_million_tokens"],
-        power_mw=ev["power_kw"] / 1000.0,
+        unserved_tokens=ev.unserved_tokens,
+        cost_per_million_tokens=ev.cost_per_million_tokens,
+        power_mw=ev.power_kw / 1000.0,
         power_cap_mw=problem.power_cap_mw,
-        run_rate_usd_per_hour=ev["run_rate_usd_per_hour"],
+        run_rate_usd_per_hour=ev.run_rate_usd_per_hour,
         budget_usd_per_hour=problem.budget_usd_per_hour,
-        capex_spend_usd=ev["capex_spend_usd"],
+        capex_spend_usd=ev.capex_spend_usd,
         capex_budget_usd=problem.capex_budget_usd,
-        span_hours=ev["span_hours"],
+        span_hours=ev.span_hours,
         slices=len(c.start_hours),
         notes=list(problem.notes),
         dispatch=dispatch,
         scenario_sha256=problem.scenario_sha256,
-        decommission_cost_usd=ev["decommission_cost_usd"],
-        burst_cost_usd=ev["burst_cost_usd"],
+        decommission_cost_usd=ev.decommission_cost_usd,
+        burst_cost_usd=ev.burst_cost_usd,
         **sections,
         **extra,
     )
 
 
-def placement_sections(problem: FleetProblem, units, dispatch: Dispatch, ev, fleet, caps) -> dict[str, Any]:
+def placement_sections(
+    problem: FleetProblem, units, dispatch: Dispatch, ev: PlanFigures, fleet, caps
+) -> dict[str, Any]:
     """The plan's ``sites`` and ``procurement`` sections (placed scenarios)."""
     from planner.milp.formulation import rack_groups, racks_needed
 
@@ -317,7 +319,7 @@ def placement_sections(problem: FleetProblem, units, dispatch: Dispatch, ev, fle
         row: dict[str, Any] = {
             "kind": kind,
             "gpus": sum(fleet[j].gpus for j in cols),
-            "cost_usd": float(sum(ev["column_cost_usd"][j] for j in cols)),
+            "cost_usd": float(sum(ev.column_cost_usd[j] for j in cols)),
             "token_share": sum(fleet[j].token_share for j in cols),
             "decommissioned_units": sum(fleet[j].decommissioned_units or 0 for j in cols)
             if kind == "existing"

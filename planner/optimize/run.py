@@ -18,7 +18,7 @@ import pulp
 import planner.progress as progress
 from planner.errors import SolverError
 from planner.milp.aggregate import dispatch_fleet, should_aggregate
-from planner.milp.evaluate import Dispatch, evaluate, extract_decision, purchases, violations
+from planner.milp.evaluate import Dispatch, PlanFigures, evaluate, extract_decision, purchases, violations
 from planner.milp.formulation import build_fleet_model, caps, single_period
 from planner.milp.problem import FleetProblem
 from planner.milp.solve import SolveResult, solve
@@ -155,7 +155,7 @@ def service_floor_tokens(problem: FleetProblem) -> tuple[float | None, Outcome |
     most = solve_max_tokens(problem)
     if most.units is None:
         return None, most
-    served = evaluate(problem, most.units, most.dispatch)["tokens_served"]
+    served = evaluate(problem, most.units, most.dispatch).tokens_served
     if demanded - served <= token_tolerance(problem) and not most.dispatch.unserved.any():
         return demanded, most
     return served * (1.0 - SERVICE_FLOOR_RTOL), most
@@ -198,16 +198,16 @@ def solve_min_cost_per_token(problem: FleetProblem) -> Outcome:
     out.iterations.append({"stage": "service_floor", "tokens": floor})
     best = evaluate(problem, out.units, out.dispatch)
     for i in range(DINKELBACH_MAX_ITER):
-        if best["tokens_served"] <= 0:
+        if best.tokens_served <= 0:
             break
-        lam = best["total_cost_usd"] / best["tokens_served"]
+        lam = best.total_cost_usd / best.tokens_served
         # the optimum of cost - lambda tokens is near 0, where a relative gap means nothing:
         # stop on an absolute gap of rel_gap x cost, the same tolerance as the stopping test
         res = solve(
             model,
             model.cost - lam * model.tokens_served,
             extra=[row],
-            abs_gap=problem.mip_rel_gap * best["total_cost_usd"],
+            abs_gap=problem.mip_rel_gap * best.total_cost_usd,
         )
         out.add(0.0, res)
         statuses.append(res.status)
@@ -215,9 +215,9 @@ def solve_min_cost_per_token(problem: FleetProblem) -> Outcome:
             raise SolverError(f"Dinkelbach iteration {i}: solver status {res.status}")
         units, dispatch = extract_decision(model)
         ev = evaluate(problem, units, dispatch)
-        f_value = ev["total_cost_usd"] - lam * ev["tokens_served"]
+        f_value = ev.total_cost_usd - lam * ev.tokens_served
         out.iterations.append({"iteration": i, "lambda_usd_per_million_tokens": lam * 1e6, "f_usd": f_value})
-        if f_value >= -problem.mip_rel_gap * best["total_cost_usd"] or ev["tokens_served"] <= 0:
+        if f_value >= -problem.mip_rel_gap * best.total_cost_usd or ev.tokens_served <= 0:
             break
         out.units, out.dispatch, best = units, dispatch, ev
     out.status = "optimal" if all(st == "optimal" for st in statuses) else "time_limit"
@@ -227,9 +227,9 @@ def solve_min_cost_per_token(problem: FleetProblem) -> Outcome:
 SOLVERS = {"min_cost": solve_min_cost, "max_tokens": solve_max_tokens, "min_cost_per_token": solve_min_cost_per_token}
 
 
-def _cap_uses(problem: FleetProblem, ev: dict[str, Any]) -> list[CapUse]:
+def _cap_uses(problem: FleetProblem, ev: PlanFigures) -> list[CapUse]:
     """Each cap of the plan's cap table with what the fleet uses of it."""
-    units = np.asarray(ev["units"], dtype=float)[:, None]
+    units = np.asarray(ev.units, dtype=float)[:, None]
     buy = purchases(problem, units[:, 0])[:, None]
     return [
         CapUse(cap.name, cap.unit, cap.limit, cap.use(units, buy), kind=cap.kind, site=cap.site, field=cap.field)
@@ -253,7 +253,7 @@ def marginal_values(
     """Relax each cap by its step and re-solve; report what that saves. Returns (caps, seconds)."""
     start = time.perf_counter()
     ev = evaluate(problem, base_units, base_dispatch)
-    base_cost = ev["total_cost_usd"]
+    base_cost = ev.total_cost_usd
     duals = lp_relaxation_duals(problem)
     out = []
     for cap in _cap_uses(problem, ev):
@@ -264,23 +264,23 @@ def marginal_values(
             out.append(replace(cap, step=step, lp_relaxation_dual=duals.get(cap.name)))
             continue
         new_ev = evaluate(relaxed, res.units, res.dispatch)
-        years = ev["span_hours"] / 8760.0
+        years = ev.span_hours / 8760.0
         dual = duals.get(cap.name)
         # what relaxing the cap gains, with anything within the solver's tolerance taken as zero
         cost_tol = 2 * problem.mip_rel_gap * abs(base_cost) + 1e-9
-        saving = _beyond(base_cost - new_ev["total_cost_usd"], cost_tol)
-        extra = _beyond(new_ev["tokens_served"] - ev["tokens_served"], token_tolerance(problem))
+        saving = _beyond(base_cost - new_ev.total_cost_usd, cost_tol)
+        extra = _beyond(new_ev.tokens_served - ev.tokens_served, token_tolerance(problem))
         if problem.objective == "min_cost_per_token":
-            base_ratio, new_ratio = ev["cost_per_million_tokens"], new_ev["cost_per_million_tokens"]
+            base_ratio, new_ratio = ev.cost_per_million_tokens, new_ev.cost_per_million_tokens
             lower = _beyond(base_ratio - new_ratio, 2 * problem.mip_rel_gap * abs(base_ratio) + 1e-12)
             gain = {"binding": lower > 0, "saving_usd_per_million_tokens": lower}
         elif problem.objective == "max_tokens":
             # lexicographic: more tokens, or as many for less money
             gain = {"binding": extra > 0 or saving > 0, "extra_tokens": extra}
             if extra == 0 and saving > 0:
-                gain |= _savings(saving, cap.name, step, years, ev["tokens_served"])
+                gain |= _savings(saving, cap.name, step, years, ev.tokens_served)
         else:
-            gain = {"binding": saving > 0, **_savings(saving, cap.name, step, years, ev["tokens_served"])}
+            gain = {"binding": saving > 0, **_savings(saving, cap.name, step, years, ev.tokens_served)}
         out.append(replace(cap, **gain, step=step, lp_relaxation_dual=None if dual is None else dual / years))
     return out, time.perf_counter() - start
 
@@ -340,10 +340,10 @@ def single_sku_fleets(problem: FleetProblem) -> list[dict[str, Any]]:
                 "sku": sku_id,
                 "status": res.status,
                 "units": int(round(total)) if total == round(total) else total,
-                "total_cost_usd": ev["total_cost_usd"],
-                "tokens_served": ev["tokens_served"],
-                "cost_per_million_tokens": ev["cost_per_million_tokens"],
-                "power_mw": ev["power_kw"] / 1000.0,
+                "total_cost_usd": ev.total_cost_usd,
+                "tokens_served": ev.tokens_served,
+                "cost_per_million_tokens": ev.cost_per_million_tokens,
+                "power_mw": ev.power_kw / 1000.0,
             }
         )
     return rows
@@ -409,7 +409,7 @@ def _solve_aggregated(problem: FleetProblem) -> tuple[Outcome, dict[str, Any], F
         dispatch = dispatch_full_resolution(problem, out.units, agg)
         if dispatch is None:
             raise SolverError("the aggregated fleet could not be dispatched at full resolution (numerical trouble)")
-        upper = evaluate(problem, out.units, dispatch)["total_cost_usd"]
+        upper = evaluate(problem, out.units, dispatch).total_cost_usd
         lower = min(out.dual_bound, upper) if math.isfinite(out.dual_bound) else upper * (1 - out.mip_gap)
         error = (upper - lower) / upper if upper > 0 else 0.0
         if error <= TARGET_ERROR or agg.groups == 0 or agg.groups >= len(problem.curve.start_hours):
@@ -462,8 +462,8 @@ def _ratio_at_most_tokens(problem: FleetProblem, most: Outcome, info: dict[str, 
     resolution: its cost per token is the upper bound, and the plan.
     """
     full = evaluate(problem, most.units, most.dispatch)
-    floor = full["tokens_served"] * (1.0 - SERVICE_FLOOR_RTOL)
-    upper = full["total_cost_usd"] / full["tokens_served"]
+    floor = full.tokens_served * (1.0 - SERVICE_FLOOR_RTOL)
+    upper = full.total_cost_usd / full.tokens_served
     ratio = replace(reduced, objective="min_cost_per_token", min_served_fraction=None)
     cost_low = -math.inf
     for relax in (False, True):  # the MILP's bound; if it cannot give one in time, the LP relaxation's
@@ -525,15 +525,15 @@ def _refine_tokens(
         if problem.objective == "max_tokens":
             most = max(it.get("tokens_served", 0.0) for it in out.iterations if it.get("stage") == "max_served")
             lower = max(lower, -most * (1 + gap) - SERVICE_FLOOR_RTOL * most)  # minus the most tokens
-            upper = -full["tokens_served"]
+            upper = -full.tokens_served
         else:
             ev = evaluate(reduced, out.units, out.dispatch)
-            lam = ev["total_cost_usd"] / ev["tokens_served"]
+            lam = ev.total_cost_usd / ev.tokens_served
             floor = problem.min_served_fraction * demanded
-            lower = max(lower, lam - 2 * gap * ev["total_cost_usd"] / floor)
+            lower = max(lower, lam - 2 * gap * ev.total_cost_usd / floor)
             units, dispatch, full = _meet_floor(problem, reduced, out, dispatch, full, floor, total)
-            meets = full["tokens_served"] >= floor * (1 - 1e-9)
-            upper = full["total_cost_usd"] / full["tokens_served"] if meets else math.inf
+            meets = full.tokens_served >= floor * (1 - 1e-9)
+            upper = full.total_cost_usd / full.tokens_served if meets else math.inf
             out = replace(out, units=units) if units is not out.units else out
         if best is None or upper < best[0]:
             best = (upper, out.units, dispatch, out.status)
@@ -542,7 +542,7 @@ def _refine_tokens(
         groups *= 4
     if (best is None or not math.isfinite(best[0])) and fallback is not None:
         full = evaluate(problem, fallback.units, fallback.dispatch)
-        best = (full["total_cost_usd"] / full["tokens_served"], fallback.units, fallback.dispatch, fallback.status)
+        best = (full.total_cost_usd / full.tokens_served, fallback.units, fallback.dispatch, fallback.status)
     total.status = best[3]
     total.units, total.dispatch = best[1], best[2]
     total.explain_dispatch = out.dispatch if out.units is not None else None
@@ -564,7 +564,7 @@ def _meet_floor(problem, reduced, out: Outcome, dispatch: Dispatch, full: dict[s
     raised = floor
     units = out.units
     for _ in range(FLOOR_CORRECTIONS):
-        short = floor - full["tokens_served"]
+        short = floor - full.tokens_served
         if short <= floor * 1e-9:
             break
         raised = min(raised + 1.01 * short, demanded)
@@ -690,7 +690,7 @@ def plan_fleet(
             single = single_sku_fleets(explained)
         best = best_single_sku(problem.objective, single)
         if best is not None and problem.objective == "min_cost":
-            mix_cost = evaluate(explained, out.units, out.explain_dispatch or out.dispatch)["total_cost_usd"]
+            mix_cost = evaluate(explained, out.units, out.explain_dispatch or out.dispatch).total_cost_usd
             saving = best["total_cost_usd"] - mix_cost
         timings["marginal_s"] = marginal_s
         timings["single_sku_s"] = time.perf_counter() - t1
