@@ -205,3 +205,24 @@ def test_no_import_cycles_and_the_layers_hold():
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("planner"):
                 assert node.module.startswith(("planner.milp", "planner.demand.curve", "planner.economics",
                                                "planner.errors")), (path.name, node.module)
+
+
+def test_a_value_at_its_bound_is_never_a_violation_and_the_tolerance_follows_the_row_scale():
+    import numpy as np
+
+    from planner.milp.evaluate import Dispatch, violations
+
+    from helpers import problem, sku
+
+    # a 2,000-GPU quota of 8-GPU units is 250 units: a continuous column the solver fills to 250 (to
+    # within its tolerance) is at its bound, not above it
+    p = problem([sku("od", max_units=250.0, thr=1.0)], [[2000.0]])
+    busy = np.array([[[2000.0 * (1 + 4e-10)]]])
+    for n in (250.0, 250.0 * (1 + 1e-9), 250.0 + 1e-7):
+        assert violations(p, np.array([n]), Dispatch(busy, np.zeros((1, 1)))) == [], n
+    # beyond the tolerance at the row's scale it is one
+    over = violations(p, np.array([250.0 * (1 + 1e-5)]), Dispatch(busy, np.zeros((1, 1))))
+    assert any("above its supply limit 250" in v for v in over), over
+    # and so is a small excess on a small bound (the scale is at least 1)
+    small = problem([sku("s", max_units=2.0, thr=1.0)], [[8.0]])
+    assert violations(small, np.array([2.01]), Dispatch(np.array([[[8.0]]]), np.zeros((1, 1))))
