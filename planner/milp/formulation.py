@@ -414,11 +414,11 @@ class BuildoutModel:
     cost: pulp.LpAffineExpression  # discounted cost of the window [$]
     tokens_served: pulp.LpAffineExpression  # [tokens]
     unserved_tokens: pulp.LpAffineExpression  # [tokens]
+    names: Names  # the registry of its columns and rows (planner.milp.names)
+    cap_rows: dict[str, str]  # cap name -> its row's solver label
     caps: list[Cap] = field(default_factory=list)
     build_seconds: float = 0.0
     racks: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)  # (rack group, period)
-    names: Names | None = None  # the registry of its columns and rows (planner.milp.names)
-    cap_rows: dict[str, str] = field(default_factory=dict)  # cap name -> its row's solver label
 
 
 def ratio(curve) -> np.ndarray:
@@ -880,6 +880,17 @@ def build_fleet_model(problem: FleetProblem, *, relax: bool = False, allow_unser
         build_seconds=m.build_seconds,
         period_model=m,
     )
+
+
+Model = FleetModel | BuildoutModel  # a single-period view or the period-indexed model: both solve alike
+
+
+def periodic(model: Model) -> BuildoutModel:
+    """The period-indexed model behind ``model`` (itself, or a single-period view's)."""
+    if isinstance(model, FleetModel):
+        assert model.period_model is not None
+        return model.period_model
+    return model
 
 
 def _ratio(problem: FleetProblem) -> np.ndarray:

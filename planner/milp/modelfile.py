@@ -22,13 +22,12 @@ from pathlib import Path
 import pulp
 
 from planner.errors import ScenarioError
-from planner.milp.formulation import BuildoutModel
+from planner.milp.formulation import BuildoutModel, periodic
 from planner.milp.names import escape  # noqa: F401 (part of this module's interface)
 
 
 def model_names(model: BuildoutModel) -> dict[str, str]:
     """Solver label -> name in the grammar, for every column and row of ``model`` (its registry)."""
-    assert model.names is not None
     return model.names.grammar_names()
 
 
@@ -37,11 +36,11 @@ def write_model(model, path: Path, objective: pulp.LpAffineExpression | None = N
     suffix = path.suffix.lower()
     if suffix not in (".lp", ".mps"):
         raise ScenarioError(f"--write-model {path}: use a .lp or .mps file name")
-    periodic = getattr(model, "period_model", model)
-    names = model_names(periodic)
+    indexed = periodic(model)
+    names = model_names(indexed)
     objective = model.cost if objective is None else objective
     if suffix == ".mps":
-        return _mps(periodic, names, objective)
+        return _mps(indexed, names, objective)
     prob = model.prob.deepcopy()
     prob.setObjective(objective)
     with tempfile.TemporaryDirectory() as tmp:

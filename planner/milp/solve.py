@@ -19,7 +19,7 @@ import numpy as np
 import pulp
 
 from planner.errors import ScenarioError, SolverError, SolverLimitError
-from planner.milp.formulation import BuildoutModel, FleetModel
+from planner.milp.formulation import Model, periodic
 from planner.milp.highs import silence_banner
 from planner.milp.status import Status
 
@@ -38,17 +38,6 @@ class SolveResult:
     @property
     def ok(self) -> bool:
         return self.status in ("optimal", "time_limit") and self.values.size > 0
-
-
-Model = FleetModel | BuildoutModel  # a single-period view or the period-indexed model: both solve alike
-
-
-def periodic(model: Model) -> BuildoutModel:
-    """The period-indexed model behind ``model`` (itself, or a single-period view's)."""
-    if isinstance(model, FleetModel):
-        assert model.period_model is not None
-        return model.period_model
-    return model
 
 
 MAX_MAGNITUDE = 1e15  # larger coefficients or bounds come from an input far outside any real range
