@@ -11,6 +11,7 @@ ratios against the baseline. Printed, never asserted.
 from __future__ import annotations
 
 from planner.buildout.run import buildout_problem_from, plan_buildout
+from planner.optimize.problem import solver_options
 from planner.optimize.run import plan_fleet
 from planner.pipeline import scenario_problem
 from planner.resources import scenarios_dir
@@ -22,9 +23,10 @@ from instances import timed
 def main() -> None:
     sf = load_scenario(scenarios_dir() / "buildout.yaml")
     problem = buildout_problem_from(sf)
-    base_s, base = timed(lambda: plan_fleet(scenario_problem(sf), explain=False))
-    pf_s, pf = timed(lambda: plan_buildout(problem, "perfect_foresight"))
-    my_s, my = timed(lambda: plan_buildout(problem, "myopic"))
+    opts = solver_options(sf.scenario)
+    base_s, base = timed(lambda: plan_fleet(scenario_problem(sf), opts, explain=False))
+    pf_s, pf = timed(lambda: plan_buildout(problem, opts, "perfect_foresight"))
+    my_s, my = timed(lambda: plan_buildout(problem, opts, "myopic"))
     slices = len(problem.periods[0].curve.start_hours)
     print(f"shipped buildout: {len(problem.periods)} periods x {slices} slices, {len(problem.skus)} SKUs")
     print(f"{'run':<28}{'wall s':>9}{'build s':>9}{'solve s':>9}{'x baseline':>12}  (best of 2)")

@@ -30,11 +30,12 @@ WEEKS = 13
 CHILD = r"""
 import json, resource, sys, time
 from planner.buildout.run import buildout_problem_from, plan_buildout
+from planner.optimize.problem import solver_options
 from planner.scenario.load import load_scenario
 sf = load_scenario({path!r}, {{"solver.time_aggregation": {mode!r}, "solver.time_limit_s": 1800}})
 problem = buildout_problem_from(sf)
 t = time.perf_counter()
-plan = plan_buildout(problem)
+plan = plan_buildout(problem, solver_options(sf.scenario))
 wall = time.perf_counter() - t
 agg = plan.aggregation or {{}}
 print(json.dumps({{

@@ -30,11 +30,12 @@ import json, resource, sys, time
 sys.path.insert(0, {here!r})
 from dataclasses import replace
 from instances import instance
+from planner.milp.solve import SolverOptions
 from planner.optimize.run import plan_fleet
 p = instance({hours})
-p = replace(p, aggregation={mode!r}, time_limit_s={limit}, objective={objective!r}, power_cap_mw=p.power_cap_mw * {cap_scale})
+p = replace(p, aggregation={mode!r}, objective={objective!r}, power_cap_mw=p.power_cap_mw * {cap_scale})
 t = time.perf_counter()
-plan = plan_fleet(p, explain={explain})
+plan = plan_fleet(p, SolverOptions(time_limit_s={limit}), explain={explain})
 wall = time.perf_counter() - t
 agg = plan.aggregation or {{}}
 print(json.dumps({{

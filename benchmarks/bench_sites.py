@@ -17,7 +17,7 @@ import copy
 from planner.buildout.problem import build_buildout_problem
 from planner.buildout.run import plan_buildout
 from planner.milp.formulation import build_fleet_model
-from planner.optimize.problem import build_problem
+from planner.optimize.problem import build_problem, solver_options
 from planner.optimize.run import plan_fleet
 from planner.pipeline import scenario_curve
 from planner.resources import scenarios_dir
@@ -51,10 +51,11 @@ def main() -> None:
         problem = build_problem(s, curve)
         model = build_fleet_model(problem)
         ints = sum(1 for v in model.variables if v.cat == "Integer")
-        quick, _ = timed(lambda problem=problem: plan_fleet(problem, explain=False))
-        full, _ = timed(lambda problem=problem: plan_fleet(problem), repeat=1)
+        opts = solver_options(s.scenario)
+        quick, _ = timed(lambda problem=problem, opts=opts: plan_fleet(problem, opts, explain=False))
+        full, _ = timed(lambda problem=problem, opts=opts: plan_fleet(problem, opts), repeat=1)
         bp = build_buildout_problem(s, curve)
-        bo, _ = timed(lambda bp=bp: plan_buildout(bp), repeat=1)
+        bo, _ = timed(lambda bp=bp, opts=opts: plan_buildout(bp, opts), repeat=1)
         rows.append((label, len(problem.skus), len(model.variables), ints, quick, full, bo))
     base = rows[0]
     print(f"{'model':24} {'columns':>7} {'vars':>7} {'ints':>5} {'plan s':>8} {'explained s':>11} {'buildout s':>10}")

@@ -345,12 +345,15 @@ def buildout(
     ``mode``: perfect_foresight | myopic (default: the scenario's)."""
     from planner.buildout.run import SOLVERS, buildout_problem_from, default_buildout_path, plan_buildout
     from planner.errors import ScenarioError
+    from planner.optimize.problem import solver_options
 
     if mode is not None and mode not in SOLVERS:
         raise ScenarioError(f"mode '{mode}': use {' or '.join(SOLVERS)}")
     sf = load_scenario(scenario if scenario is not None else default_buildout_path(), overrides=overrides)
     problem = buildout_problem_from(sf)
-    return BuildoutResult(plan_buildout(problem, mode, compare_myopia=compare_myopia), problem, sf)
+    return BuildoutResult(
+        plan_buildout(problem, solver_options(sf.scenario), mode, compare_myopia=compare_myopia), problem, sf
+    )
 
 
 # ------------------------------------------------------------------ sweep

@@ -11,6 +11,7 @@ import numpy as np
 
 from planner.demand.curve import LoadCurve
 from planner.milp.problem import FleetProblem, SkuData
+from planner.milp.solve import SolverOptions
 
 
 def sku(
@@ -74,9 +75,10 @@ def problem(
         capex_budget_usd=capex_budget,
         max_utilization=util,
         objective=objective,
-        mip_rel_gap=1e-6,
-        time_limit_s=30,
     )
+
+
+OPTIONS = SolverOptions(mip_rel_gap=1e-6, time_limit_s=30)  # how the tests solve the problems built here
 
 
 def assert_matches_schema(doc: dict, kind: str) -> None:
@@ -93,6 +95,7 @@ def assert_matches_schema(doc: dict, kind: str) -> None:
 
 def model_inputs(sf) -> dict[str, Any]:
     """Everything plan, validate and buildout consume from this scenario, in effective terms."""
+    from planner.optimize.problem import solver_options
     from planner.pipeline import scenario_problem
     from planner.validate.arrivals import request_profiles
     from planner.validate.loop import scenario_seed
@@ -133,13 +136,7 @@ def model_inputs(sf) -> dict[str, Any]:
             "rack_groups": rack_groups(one),
             "max_utilization": problem.max_utilization,
             "objective": (problem.objective, problem.min_served_fraction),
-            "solver": (
-                problem.backend,
-                problem.mip_rel_gap,
-                problem.time_limit_s,
-                problem.threads,
-                problem.aggregation,
-            ),
+            "solver": (solver_options(sf.scenario), problem.aggregation),
         },
         "validate": {
             "profiles": request_profiles(sf, problem.workloads),
@@ -184,7 +181,7 @@ def model_inputs(sf) -> dict[str, Any]:
             "cap_table": [(c.name, c.limit, c.coefficients) for c in caps(b)],
             "cohorts": b.cohorts,
             "rules": (b.max_utilization, b.total_capex_budget_usd, b.early_retirement, b.mode, b.end_of_horizon),
-            "solver": (b.aggregation, b.mip_rel_gap, b.time_limit_s, b.threads, b.backend),
+            "solver": (b.aggregation, solver_options(sf.scenario)),
         }
     return out
 

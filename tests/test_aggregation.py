@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from planner.milp.aggregate import aggregate, pareto_maximal, should_aggregate
 from planner.optimize.run import plan_fleet
 
-from helpers import problem, sku
+from helpers import OPTIONS, problem, sku
 
 
 def two_workload_problem(seed: int, hours: int, billed: bool, power_mw=None):
@@ -34,10 +34,10 @@ def two_workload_problem(seed: int, hours: int, billed: bool, power_mw=None):
 def test_aggregated_within_reported_error_of_exact(seed, hours, billed, capped):
     p = two_workload_problem(seed, hours, billed)
     if capped:
-        free = plan_fleet(replace(p, aggregation="off"), explain=False)
+        free = plan_fleet(replace(p, aggregation="off"), OPTIONS, explain=False)
         p = replace(p, power_cap_mw=free.power_mw * 0.97)
-    exact = plan_fleet(replace(p, aggregation="off"), explain=False)
-    agg = plan_fleet(replace(p, aggregation="on"), explain=False)
+    exact = plan_fleet(replace(p, aggregation="off"), OPTIONS, explain=False)
+    agg = plan_fleet(replace(p, aggregation="on"), OPTIONS, explain=False)
     assert agg.status == exact.status
     if exact.status != "optimal":
         return
@@ -54,8 +54,8 @@ def test_aggregated_within_reported_error_of_exact(seed, hours, billed, capped):
 
 def test_lossless_without_energy_billing_is_exact():
     p = two_workload_problem(3, 96, billed=False)
-    exact = plan_fleet(replace(p, aggregation="off"), explain=False)
-    agg = plan_fleet(replace(p, aggregation="on"), explain=False)
+    exact = plan_fleet(replace(p, aggregation="off"), OPTIONS, explain=False)
+    agg = plan_fleet(replace(p, aggregation="on"), OPTIONS, explain=False)
     assert agg.total_cost_usd == pytest.approx(exact.total_cost_usd, rel=2e-6)
     assert agg.aggregation["energy_groups"] == 0
     assert agg.aggregation["error_bound"] <= 2e-6
@@ -73,8 +73,8 @@ def test_repeated_days_merge_exactly():
             peak=np.tile(one.curve.peak, 7),
         ),
     )
-    day = plan_fleet(replace(one, aggregation="off"), explain=False)
-    agg = plan_fleet(replace(week, aggregation="on"), explain=False)
+    day = plan_fleet(replace(one, aggregation="off"), OPTIONS, explain=False)
+    agg = plan_fleet(replace(week, aggregation="on"), OPTIONS, explain=False)
     assert agg.total_cost_usd == pytest.approx(7 * day.total_cost_usd, rel=1e-3)
     assert [f.units for f in agg.fleet] == [f.units for f in day.fleet]
 
@@ -147,11 +147,11 @@ def test_full_year_default_plans_in_seconds_with_its_error_stated():
 def test_token_objectives_aggregated_within_their_bound_of_exact(seed, hours, billed, cut):
     # a power cap below what the demand needs: tokens are given up, so the token groups are used
     p = two_workload_problem(seed, hours, billed)
-    free = plan_fleet(replace(p, aggregation="off"), explain=False)
+    free = plan_fleet(replace(p, aggregation="off"), OPTIONS, explain=False)
     p = replace(p, power_cap_mw=free.power_mw * cut)
     gap = 2e-6
-    most = plan_fleet(replace(p, objective="max_tokens", aggregation="off"), explain=False)
-    agg = plan_fleet(replace(p, objective="max_tokens", aggregation="on"), explain=False)
+    most = plan_fleet(replace(p, objective="max_tokens", aggregation="off"), OPTIONS, explain=False)
+    agg = plan_fleet(replace(p, objective="max_tokens", aggregation="on"), OPTIONS, explain=False)
     info = agg.aggregation
     if "upper_bound_tokens" in info:  # token groups (not answered by the min_cost plan)
         # the aggregated fleet's tokens are real (full-resolution dispatch): never above the exact maximum
@@ -161,14 +161,14 @@ def test_token_objectives_aggregated_within_their_bound_of_exact(seed, hours, bi
     assert agg.tokens_served + sum(agg.unserved_tokens.values()) == pytest.approx(agg.tokens_demanded)
     for fraction in (None, 0.6 * cut):
         q = replace(p, objective="min_cost_per_token", min_served_fraction=fraction)
-        approx = plan_fleet(replace(q, aggregation="on"), explain=False)
+        approx = plan_fleet(replace(q, aggregation="on"), OPTIONS, explain=False)
         if fraction is None:
             # the default floor is what max_tokens serves in the same mode: never less than that plan
             assert approx.tokens_served >= agg.tokens_served * (1 - 1e-6)
             if "upper_bound_tokens" in info:  # compare with the exact optimum at that same floor
                 floor_tokens = next(it["tokens"] for it in approx.iterations if it.get("stage") == "service_floor")
                 q = replace(q, min_served_fraction=floor_tokens / approx.tokens_demanded)
-        exact = plan_fleet(replace(q, aggregation="off"), explain=False)
+        exact = plan_fleet(replace(q, aggregation="off"), OPTIONS, explain=False)
         assert approx.status == exact.status
         if exact.status == "infeasible":
             continue
@@ -181,16 +181,18 @@ def test_token_objectives_aggregated_within_their_bound_of_exact(seed, hours, bi
 
 def test_a_floor_of_everything_is_min_cost_aggregated_too():
     p = two_workload_problem(5, 72, billed=True)
-    cheapest = plan_fleet(replace(p, aggregation="on"), explain=False)
+    cheapest = plan_fleet(replace(p, aggregation="on"), OPTIONS, explain=False)
     whole = plan_fleet(
-        replace(p, objective="min_cost_per_token", min_served_fraction=1.0, aggregation="on"), explain=False
+        replace(p, objective="min_cost_per_token", min_served_fraction=1.0, aggregation="on"), OPTIONS, explain=False
     )
     assert whole.status == "optimal" and whole.tokens_served == whole.tokens_demanded
     assert whole.total_cost_usd == pytest.approx(cheapest.total_cost_usd)
     capped = replace(p, power_cap_mw=cheapest.power_mw * 0.5)
     assert (
         plan_fleet(
-            replace(capped, objective="min_cost_per_token", min_served_fraction=1.0, aggregation="on"), explain=False
+            replace(capped, objective="min_cost_per_token", min_served_fraction=1.0, aggregation="on"),
+            OPTIONS,
+            explain=False,
         ).status
         == "infeasible"
     )

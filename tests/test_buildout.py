@@ -15,12 +15,14 @@ import yaml
 from planner.buildout.run import plan_buildout, run_buildout
 from planner.cli.main import app
 from planner.milp.problem import BuildoutProblem, BuildoutSku, Cohort, Period
+from planner.milp.solve import SolverOptions
+from planner.optimize.problem import solver_options
 from planner.optimize.run import plan_fleet
 from planner.pipeline import scenario_problem
 from planner.resources import scenarios_dir
 from planner.scenario.load import load_scenario
 
-from helpers import assert_matches_schema, curve
+from helpers import OPTIONS, assert_matches_schema, curve
 from helpers import sku as single_sku
 
 HOURS_PER_YEAR = 8760.0
@@ -65,8 +67,6 @@ def two_period(early_retirement=True, caps=(None, 2.5), budgets=(None, None), mo
         early_retirement=early_retirement,
         mode=mode,
         end_of_horizon="annuities",
-        mip_rel_gap=1e-6,
-        time_limit_s=30,
     )
 
 
@@ -76,7 +76,7 @@ def test_two_period_hand_computed_optimum():
     # P2 (1 h): 250 tok/s under a 2.5 MW cap (1 MW per unit): 3 a would draw 3 MW. Options:
     #   keep 2 a + buy 1 b: 3 MW, over the cap; keep 1 a + 1 b: 2 + 0.5 + 1.2 = $3.7;
     #   retire both a (their annuities are committed: $2.0) + 1 b ($1.2): $3.2  <- optimal
-    plan = plan_buildout(two_period())
+    plan = plan_buildout(two_period(), OPTIONS)
     assert plan.status == "optimal"
     p1, p2 = plan.periods
     assert p1.purchases == {"a": 2, "b": 0} and p2.purchases == {"a": 0, "b": 1}
@@ -91,7 +91,7 @@ def test_two_period_hand_computed_optimum():
 
 def test_no_early_retirement_is_infeasible_and_diagnosed():
     # without early retirement both a stay in P2: 2 MW + 1 b = 3 MW > 2.5 MW (2 a alone serve only 200)
-    plan = plan_buildout(two_period(early_retirement=False))
+    plan = plan_buildout(two_period(early_retirement=False), OPTIONS)
     assert plan.status == "infeasible"
     reason = plan.reason
     assert reason.first_infeasible_period == "P2"
@@ -104,15 +104,15 @@ def test_no_early_retirement_is_infeasible_and_diagnosed():
 
 def test_capex_budget_per_period_diagnosed():
     # P2 needs one b ($1,000 a GPU); a $600 budget is $400 short
-    plan = plan_buildout(two_period(budgets=(None, 600.0)))
+    plan = plan_buildout(two_period(budgets=(None, 600.0)), OPTIONS)
     assert plan.status == "infeasible"
     need = {(r["period"], r["cap"]): r for r in plan.reason.caps_needed}
     assert need["P2", "capex_cap"]["short_by"] == pytest.approx(400.0)
 
 
 def test_myopic_on_the_two_period_instance_and_never_cheaper():
-    perfect = plan_buildout(two_period())
-    myopic = plan_buildout(two_period(), "myopic", compare_myopia=True)
+    perfect = plan_buildout(two_period(), OPTIONS)
+    myopic = plan_buildout(two_period(), OPTIONS, "myopic", compare_myopia=True)
     assert myopic.mode == "myopic"
     assert myopic.totals["present_value_usd"] >= perfect.totals["present_value_usd"] * (1 - 1e-6)
     assert myopic.myopia["cost_of_myopia_usd"] >= -1e-6
@@ -122,7 +122,7 @@ def test_life_ends_retire_units():
     # life 1 period: units bought in P1 are gone in P2 and must be bought again
     p = two_period(caps=(None, None))
     p = replace(p, skus=(replace(p.skus[0], life_periods=1), p.skus[1]))
-    plan = plan_buildout(p)
+    plan = plan_buildout(p, OPTIONS)
     assert plan.periods[1].retirements_end_of_life["a"] == plan.periods[0].fleet["a"]
     assert plan.periods[1].fleet["a"] <= plan.periods[1].purchases["a"]
 
@@ -130,7 +130,7 @@ def test_life_ends_retire_units():
 def test_cohorts_count_and_retire_at_end_of_life():
     p = two_period(caps=(None, None))
     p = replace(p, cohorts=(Cohort(sku=0, units=3, age_months=0, remaining_periods=1, annuity_usd_per_gpu_year=0.0),))
-    plan = plan_buildout(p)
+    plan = plan_buildout(p, OPTIONS)
     p1, p2 = plan.periods
     assert p1.purchases["a"] == 0 and p1.fleet["a"] <= 3  # the cohort serves P1
     assert p2.retirements_end_of_life["a"] == p1.fleet["a"]
@@ -143,7 +143,7 @@ def shipped():
     from planner.buildout.run import buildout_problem_from
 
     problem = buildout_problem_from(sf)
-    return problem, plan_buildout(problem, compare_myopia=True)
+    return problem, plan_buildout(problem, solver_options(sf.scenario), compare_myopia=True)
 
 
 def test_shipped_every_period_feasible_and_caps_hold(shipped):
@@ -223,7 +223,7 @@ def single_period_scenario(tmp_path: Path) -> Path:
 
 def test_single_period_buildout_equals_plan(tmp_path):
     sf = load_scenario(single_period_scenario(tmp_path))
-    plan = plan_fleet(scenario_problem(sf), explain=False)
+    plan = plan_fleet(scenario_problem(sf), solver_options(sf.scenario), explain=False)
     bo = run_buildout(sf)
     gap = 2e-4
     assert bo.totals["cost_usd"] == pytest.approx(plan.total_cost_usd, rel=gap)
@@ -357,7 +357,7 @@ def test_growth_scales_peak_at_period_end_and_mean_on_average(tmp_path):
 def test_aggregated_buildout_within_its_bound_of_exact(shipped):
     # the shipped buildout (8 quarters x 168 slices, energy billed) planned on aggregated time
     problem, exact = shipped
-    fast = plan_buildout(replace(problem, aggregation="on"))
+    fast = plan_buildout(replace(problem, aggregation="on"), SolverOptions())  # the scenario's
     info = fast.aggregation
     assert info["mode"] == "aggregated" and info["model_slices"] < info["original_slices"] == 8 * 168
     pv, truth = fast.totals["present_value_usd"], exact.totals["present_value_usd"]
@@ -372,7 +372,7 @@ def test_aggregated_buildout_within_its_bound_of_exact(shipped):
 
 def test_aggregated_cost_of_myopia_compares_like_with_like(shipped):
     problem, _ = shipped
-    plan = plan_buildout(replace(problem, aggregation="on"), compare_myopia=True)
+    plan = plan_buildout(replace(problem, aggregation="on"), SolverOptions(), compare_myopia=True)
     m = plan.myopia
     assert plan.aggregation["mode"] == "aggregated"
     # both schedules costed at full resolution; myopia never cheaper beyond the gaps and the bound

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from planner.cli.main import app
 from planner.optimize.run import plan_fleet
 
-from helpers import problem, sku
+from helpers import OPTIONS, problem, sku
 
 PLANNER = [sys.executable, "-m", "planner.cli.main"]
 
@@ -55,8 +56,8 @@ def test_cbc_backend_agrees_with_highs():
         pytest.skip("CBC not installed (PuLP 4 without pulp[cbc])")
     skus = [sku("a", g=8, kw=1.5, cost=1.2, thr=100, billed=True), sku("b", g=72, kw=1.1, cost=2.0, thr=400)]
     base = problem(skus, [[3000, 9000, 20000]], power_mw=0.5)
-    highs = plan_fleet(base, explain=False)
-    cbc = plan_fleet(base.with_changes(backend="cbc"), explain=False)
+    highs = plan_fleet(base, OPTIONS, explain=False)
+    cbc = plan_fleet(base, replace(OPTIONS, backend="cbc"), explain=False)
     assert cbc.total_cost_usd == pytest.approx(highs.total_cost_usd, rel=1e-4)
 
 

@@ -15,7 +15,7 @@ from planner.demand.curve import LoadCurve, read_load_curve
 from planner.demand.fit import fit_trace
 from planner.demand.simulate import simulate_scenario_demand
 from planner.errors import ScenarioError
-from planner.optimize.problem import build_problem
+from planner.optimize.problem import build_problem, solver_options
 from planner.optimize.run import plan_fleet
 from planner.pipeline import run_plan
 from planner.resources import scenarios_dir
@@ -252,10 +252,11 @@ def test_plan_sizes_generated_demand_for_its_peaks(tmp_path):
     curve = simulate_scenario_demand(sf)
     assert np.all(curve.peak >= curve.mean) and (curve.peak > curve.mean * 1.01).any()
     problem = build_problem(sf, curve)
-    plan = plan_fleet(problem, explain=False)
+    plan = plan_fleet(problem, solver_options(sf.scenario), explain=False)
     assert plan.status == "optimal"
     on_means = plan_fleet(
         build_problem(sf, LoadCurve(curve.workloads, curve.start_hours, curve.slice_hours, curve.mean, curve.mean)),
+        solver_options(sf.scenario),
         explain=False,
     )
     assert plan.total_cost_usd > on_means.total_cost_usd

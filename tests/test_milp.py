@@ -16,7 +16,7 @@ from planner.milp.formulation import build_fleet_model, build_model
 from planner.milp.highs import silence_banner
 from planner.milp.modelfile import model_names, write_model
 from planner.milp.names import Names
-from planner.milp.solve import highs_lp, solve
+from planner.milp.solve import SolverOptions, highs_lp, solve
 from planner.pipeline import scenario_curve, scenario_problem
 from planner.scenario.load import load_scenario
 from planner.scenario.shipped import shipped_names
@@ -95,7 +95,7 @@ def test_mps_of_every_shipped_scenario_is_the_model_solved(name, tmp_path):
 @pytest.mark.parametrize("name", ["default", "chat-and-code", "qwen3-estimate"])
 def test_mps_reads_back_to_the_same_optimum(name, tmp_path):
     ((_, model),) = _models(name)
-    res = solve(model)
+    res = solve(model, SolverOptions())
     path = tmp_path / "m.mps"
     path.write_text(write_model(model, path))
     assert _read_back(path) == pytest.approx(res.objective, rel=2e-4)
@@ -114,14 +114,15 @@ def test_two_sites_plan_writes_mps_from_the_cli_and_every_cap_has_its_dual(tmp_p
 
 
 @pytest.mark.parametrize(
-    "name", [n for n in shipped_names() if n != "default-year" and load_scenario(n).scenario.buildout is None] + ["two-sites"]
+    "name",
+    [n for n in shipped_names() if n != "default-year" and load_scenario(n).scenario.buildout is None] + ["two-sites"],
 )
 def test_every_cap_of_every_shipped_plan_has_its_lp_relaxation_dual(name):
     from planner.optimize.run import lp_relaxation_duals
 
     problem = scenario_problem(load_scenario(name))
     model = build_fleet_model(problem)
-    duals = lp_relaxation_duals(problem)
+    duals = lp_relaxation_duals(problem, SolverOptions())
     assert set(duals) == {c.name for c in model.caps}
 
 
@@ -170,13 +171,13 @@ def test_names_never_collide_whatever_the_ids(tmp_path, sites, skus):
     grammar = set(names.values())
     for site in sites:
         assert {f"site_power[{site}]", f"rack_positions[{site}]", f"liquid_cooling[{site}]"} <= grammar
-    res = solve(model)
+    res = solve(model, SolverOptions())
     out = tmp_path / "m.mps"
     out.write_text(write_model(model, out))
     assert _read_back(out) == pytest.approx(res.objective, rel=2e-4)
     from planner.optimize.run import lp_relaxation_duals
 
-    assert set(lp_relaxation_duals(problem)) == {c.name for c in model.caps}
+    assert set(lp_relaxation_duals(problem, SolverOptions())) == {c.name for c in model.caps}
 
 
 def test_registry_refuses_a_name_twice_and_names_periods():
@@ -196,15 +197,18 @@ def test_no_import_cycles_and_the_layers_hold():
     tool = ROOT.parent / "shared" / "tools" / "import_cycles.py"
     if tool.exists():
         out = subprocess.run([sys.executable, str(tool), str(ROOT / "planner")], capture_output=True, text=True)
-        assert out.returncode == 0 and out.stdout.strip().endswith("import cycles: 0 (modules in cycles: 0)"), out.stdout
+        assert out.returncode == 0 and out.stdout.strip().endswith("import cycles: 0 (modules in cycles: 0)"), (
+            out.stdout
+        )
     # milp imports only the demand curve, economics and errors (and itself)
     import ast
 
     for path in (ROOT / "planner" / "milp").glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("planner"):
-                assert node.module.startswith(("planner.milp", "planner.demand.curve", "planner.economics",
-                                               "planner.errors")), (path.name, node.module)
+                assert node.module.startswith(
+                    ("planner.milp", "planner.demand.curve", "planner.economics", "planner.errors")
+                ), (path.name, node.module)
 
 
 def test_a_value_at_its_bound_is_never_a_violation_and_the_tolerance_follows_the_row_scale():

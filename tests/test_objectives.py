@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from planner.cli.main import app
+from planner.milp.solve import SolverOptions
+from planner.optimize.problem import solver_options
 from planner.optimize.run import plan_fleet, token_tolerance
 from planner.pipeline import run_plan, scenario_problem
 from planner.scenario.load import load_scenario
@@ -70,8 +72,8 @@ def test_servable_max_tokens_has_no_tolerance_noise(runner):
 def test_default_min_cost_per_token_serves_everything_the_caps_allow():
     sf = load_scenario(None, {"objective": "min_cost_per_token"})
     problem = scenario_problem(sf)
-    ratio = plan_fleet(problem, explain=False)
-    cheapest = plan_fleet(problem.with_changes(objective="min_cost"), explain=False)
+    ratio = plan_fleet(problem, solver_options(sf.scenario), explain=False)
+    cheapest = plan_fleet(problem.with_changes(objective="min_cost"), solver_options(sf.scenario), explain=False)
     # the default scenario is servable: the floor is the whole demand, so the plan is min_cost's
     assert ratio.tokens_served == ratio.tokens_demanded
     assert ratio.cost_per_million_tokens == pytest.approx(cheapest.cost_per_million_tokens, rel=2e-4)
@@ -79,8 +81,8 @@ def test_default_min_cost_per_token_serves_everything_the_caps_allow():
 
 def test_token_tolerance_is_the_gap_of_the_demand():
     problem = scenario_problem(load_scenario(None))
-    assert token_tolerance(problem) == pytest.approx(1e-4 * float(problem.curve.tokens().sum()))
-    assert np.isfinite(token_tolerance(problem))
+    assert token_tolerance(problem, SolverOptions()) == pytest.approx(1e-4 * float(problem.curve.tokens().sum()))
+    assert np.isfinite(token_tolerance(problem, SolverOptions()))
 
 
 def test_min_served_fraction_needs_its_objective(tmp_path, runner):

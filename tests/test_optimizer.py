@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,13 +11,13 @@ import pytest
 from planner.milp.evaluate import evaluate
 from planner.optimize.run import plan_fleet
 
-from helpers import problem, sku
+from helpers import OPTIONS, problem, sku
 
 
 def test_single_sku_hand_computed():
     # demand 1,000 tok/s for 2 hours; 100 tok/s/GPU, 8 GPUs/unit -> ceil(10/8) = 2 units = 16 GPUs
     p = problem([sku("a", g=8, cost=2.0, thr=100)], [[1000, 1000]])
-    plan = plan_fleet(p)
+    plan = plan_fleet(p, OPTIONS)
     assert plan.status == "optimal"
     assert plan.fleet[0].units == 2
     assert plan.total_cost_usd == pytest.approx(16 * 2.0 * 2)
@@ -29,7 +30,7 @@ def test_mix_beats_single_sku_by_granularity():
     # big: 72 GPUs x 100 tok/s, $1/GPU-h -> $72/h per 7,200 tok/s; small: 8 GPUs x 50 tok/s, $1/GPU-h
     # demand 7,600: one big unit + one small unit (400 tok/s) = $80/h; two big = $144/h; 19 small = $152/h
     p = problem([sku("big", g=72, thr=100), sku("small", g=8, thr=50)], [[7600]])
-    plan = plan_fleet(p)
+    plan = plan_fleet(p, OPTIONS)
     assert [f.units for f in plan.fleet] == [1, 1]
     assert plan.total_cost_usd == pytest.approx(80.0)
     assert plan.mix_saving_usd == pytest.approx(144.0 - 80.0)
@@ -39,7 +40,7 @@ def test_energy_billing_hand_computed():
     # 1 unit of 8 GPUs, 2 kW full, 0.5 kW idle, $0.10/kWh billed; demand 400 tok/s at 100 tok/s/GPU
     # busy GPUs = 4: energy/h = (8 x 0.5 + 4 x 1.5) x 0.1 = $1.0/h; fixed 8 x $1 = $8/h; 3 hours
     p = problem([sku("a", g=8, kw=2.0, idle=0.5, cost=1.0, thr=100, billed=True)], [[400, 400, 400]], price=0.1)
-    plan = plan_fleet(p)
+    plan = plan_fleet(p, OPTIONS)
     assert plan.total_cost_usd == pytest.approx(3 * (8 * 1.0 + (8 * 0.5 + 4 * 1.5) * 0.1))
     assert plan.energy_cost_usd == pytest.approx(3 * 1.0)
 
@@ -47,7 +48,7 @@ def test_energy_billing_hand_computed():
 def test_peak_sizes_capacity_mean_prices_energy():
     # peak 800 needs 8 GPUs; mean 400 keeps 4 busy on average for energy
     p = problem([sku("a", g=8, kw=2.0, idle=0.5, cost=1.0, thr=100, billed=True)], [[400]], peak=[[800]], price=0.1)
-    plan = plan_fleet(p)
+    plan = plan_fleet(p, OPTIONS)
     assert plan.fleet[0].units == 1
     assert plan.total_cost_usd == pytest.approx(8 + (8 * 0.5 + 4 * 1.5) * 0.1)
     assert plan.tokens_served == pytest.approx(400 * 3600)
@@ -55,7 +56,7 @@ def test_peak_sizes_capacity_mean_prices_energy():
 
 def test_existing_units_are_kept():
     p = problem([sku("old", thr=10, existing=3), sku("new", thr=100)], [[800]])
-    plan = plan_fleet(p)
+    plan = plan_fleet(p, OPTIONS)
     assert plan.fleet[0].units == 3
     # old serves 3 x 8 x 10 = 240; new needs ceil(560 / 800) = 1 unit
     assert plan.fleet[1].units == 1
@@ -65,9 +66,9 @@ def test_power_cap_changes_the_mix_and_is_binding():
     # cheap but power-hungry vs dear and frugal, 800 tok/s demand
     cheap = sku("cheap", g=8, kw=2.0, cost=1.0, thr=100)  # 1 unit = 800 tok/s, 16 kW, $8/h
     frugal = sku("frugal", g=8, kw=1.0, cost=1.5, thr=100)  # 1 unit = 800 tok/s, 8 kW, $12/h
-    free = plan_fleet(problem([cheap, frugal], [[800]]))
+    free = plan_fleet(problem([cheap, frugal], [[800]]), OPTIONS)
     assert [f.units for f in free.fleet] == [1, 0]
-    capped = plan_fleet(problem([cheap, frugal], [[800]], power_mw=0.010), power_step_mw=0.010)
+    capped = plan_fleet(problem([cheap, frugal], [[800]], power_mw=0.010), OPTIONS, power_step_mw=0.010)
     assert [f.units for f in capped.fleet] == [0, 1]
     assert "power_cap" in capped.binding
     power = next(c for c in capped.caps if c.name == "power_cap")
@@ -76,29 +77,29 @@ def test_power_cap_changes_the_mix_and_is_binding():
 
 def test_budget_and_capex_caps():
     a = sku("a", g=8, cost=1.0, thr=100, capex=1000.0)
-    plan = plan_fleet(problem([a], [[1600]], budget=16.0, capex_budget=16_000.0))
+    plan = plan_fleet(problem([a], [[1600]], budget=16.0, capex_budget=16_000.0), OPTIONS)
     assert plan.status == "optimal" and plan.fleet[0].units == 2
     assert plan.capex_spend_usd == pytest.approx(16 * 1000.0)
-    tight = plan_fleet(problem([a], [[1600]], capex_budget=15_999.0))
+    tight = plan_fleet(problem([a], [[1600]], capex_budget=15_999.0), OPTIONS)
     assert tight.status == "infeasible"
     assert tight.reason.relaxations["capex_budget_usd"]["needed"] == pytest.approx(16_000.0)
 
 
 def test_capex_excludes_existing_units():
     a = sku("a", g=8, cost=1.0, thr=100, capex=1000.0, existing=1)
-    plan = plan_fleet(problem([a], [[1600]], capex_budget=8_000.0))
+    plan = plan_fleet(problem([a], [[1600]], capex_budget=8_000.0), OPTIONS)
     assert plan.fleet[0].units == 2 and plan.capex_spend_usd == pytest.approx(8_000.0)
 
 
 def test_utilization_cap():
     # 800 tok/s at 100 tok/s/GPU needs 8 busy GPUs; at 50 % utilisation 16 GPUs = 2 units
-    plan = plan_fleet(problem([sku("a", thr=100)], [[800]], util=0.5))
+    plan = plan_fleet(problem([sku("a", thr=100)], [[800]], util=0.5), OPTIONS)
     assert plan.fleet[0].units == 2
 
 
 def test_infeasible_power_diagnosis():
     p = problem([sku("a", g=8, kw=1.0, thr=100)], [[100, 1600, 100]], power_mw=0.008)
-    plan = plan_fleet(p)
+    plan = plan_fleet(p, OPTIONS)
     assert plan.status == "infeasible"
     r = plan.reason
     assert r.checks[0]["check"] == "power_for_peak"
@@ -116,7 +117,7 @@ def test_infeasible_power_diagnosis():
 
 def test_infeasible_supply_diagnosis():
     p = problem([sku("a", g=8, thr=100, max_units=1)], [[1600]])
-    plan = plan_fleet(p)
+    plan = plan_fleet(p, OPTIONS)
     assert plan.status == "infeasible"
     assert plan.reason.checks[0]["check"] == "supply"
     assert plan.reason.relaxations["max_units"]["feasible_without_supply_limits"]
@@ -125,7 +126,7 @@ def test_infeasible_supply_diagnosis():
 def test_max_tokens_serves_what_fits_then_cheapest():
     a = sku("a", g=8, kw=1.0, cost=1.0, thr=100)
     p = problem([a], [[800, 1600]], power_mw=0.008, objective="max_tokens")
-    plan = plan_fleet(p)
+    plan = plan_fleet(p, OPTIONS)
     assert plan.status == "optimal" and plan.fleet[0].units == 1
     assert plan.unserved_tokens["w"] == pytest.approx(800 * 3600)
     assert plan.tokens_served == pytest.approx(1600 * 3600)
@@ -136,7 +137,7 @@ def test_min_cost_per_token_dinkelbach():
     a = sku("a", g=8, cost=1.0, thr=100)
     # floor 90 %: 0.9 x 1700 = 1530 tok/s-h; one unit serves 1600 of them
     p = problem([a], [[800, 900]], objective="min_cost_per_token").with_changes(min_served_fraction=0.9)
-    plan = plan_fleet(p)
+    plan = plan_fleet(p, OPTIONS)
     # one unit: cost 16, tokens (800 + 800) x 3600 -> 2.78e-6 $/token;
     # two units: cost 32, tokens 1700 x 3600 -> 5.2e-6 $/token
     assert plan.fleet[0].units == 1
@@ -146,17 +147,18 @@ def test_min_cost_per_token_dinkelbach():
 def test_min_cost_per_token_serves_what_the_caps_allow_by_default():
     # no cap: everything can be served, so the floor is the whole demand (two units, $32 for 1700 x 3600)
     a = sku("a", g=8, cost=1.0, thr=100)
-    plan = plan_fleet(problem([a], [[800, 900]], objective="min_cost_per_token"))
+    plan = plan_fleet(problem([a], [[800, 900]], objective="min_cost_per_token"), OPTIONS)
     assert plan.fleet[0].units == 2 and plan.unserved_tokens["w"] == 0
     assert plan.cost_per_million_tokens == pytest.approx(32 / (1700 * 3600) * 1e6)
     # a 1-unit power cap: the floor is what max_tokens serves (1600 x 3600), never less
-    capped = plan_fleet(problem([a], [[800, 900]], power_mw=0.008, objective="min_cost_per_token"))
+    capped = plan_fleet(problem([a], [[800, 900]], power_mw=0.008, objective="min_cost_per_token"), OPTIONS)
     assert capped.fleet[0].units == 1 and capped.tokens_served == pytest.approx(1600 * 3600)
     # a floor of 95 % cannot be met under that cap (1615 > 1600): infeasible
     floor = plan_fleet(
         problem([a], [[800, 900]], power_mw=0.008, objective="min_cost_per_token").with_changes(
             min_served_fraction=0.95
-        )
+        ),
+        OPTIONS,
     )
     assert floor.status == "infeasible"
 
@@ -169,7 +171,7 @@ def test_min_cost_per_token_never_serves_less_than_the_floor():
     tokens = sum(demand[0]) * 3600
     for fraction in (0.5, 0.8, 1.0):
         p = problem([slow, fast], demand, objective="min_cost_per_token").with_changes(min_served_fraction=fraction)
-        plan = plan_fleet(p, explain=False)
+        plan = plan_fleet(p, OPTIONS, explain=False)
         assert plan.status == "optimal"
         assert plan.tokens_served >= fraction * tokens * (1 - 1e-6)
         ev = evaluate(p, np.array([f.units for f in plan.fleet], dtype=float), plan.dispatch)
@@ -191,7 +193,7 @@ def test_report_recomputes_every_constraint():
     ]
     demand = np.array([[3000, 9000, 20000, 5000], [100, 400, 300, 50]])
     p = problem(skus, demand, workloads=("x", "y"), peak=demand * 1.3, power_mw=0.5, budget=900, util=0.9)
-    plan = plan_fleet(p)
+    plan = plan_fleet(p, OPTIONS)
     assert plan.status == "optimal"
     units = np.array([f.units for f in plan.fleet], dtype=float)
     busy = plan.dispatch.busy
@@ -219,11 +221,11 @@ def test_time_limit_is_not_reported_optimal(monkeypatch):
     # A tiny time limit on a large-ish MILP: either optimal (fast machine) or time_limit, never a lie
     skus = [sku(f"s{i}", g=8 * (i + 1), cost=1 + 0.1 * i, thr=50 + 13 * i) for i in range(5)]
     rng = np.random.default_rng(0)
-    p = problem(skus, rng.uniform(1e3, 5e4, size=(1, 300))).with_changes(time_limit_s=0.001)
+    p = problem(skus, rng.uniform(1e3, 5e4, size=(1, 300)))
     from planner.errors import SolverError
 
     try:
-        plan = plan_fleet(p, explain=False)
+        plan = plan_fleet(p, replace(OPTIONS, time_limit_s=0.001), explain=False)
     except SolverError:
         return
     assert plan.status in ("optimal", "time_limit")
@@ -233,7 +235,7 @@ def test_time_limit_is_not_reported_optimal(monkeypatch):
 
 def test_min_cost_per_token_reports_optimal_with_a_sane_gap():
     a = sku("a", g=8, cost=1.0, thr=100)
-    plan = plan_fleet(problem([a], [[800, 900]], objective="min_cost_per_token"))
+    plan = plan_fleet(problem([a], [[800, 900]], objective="min_cost_per_token"), OPTIONS)
     assert plan.status == "optimal"
     assert plan.solver["mip_gap"] <= 1e-4
 
@@ -241,7 +243,9 @@ def test_min_cost_per_token_reports_optimal_with_a_sane_gap():
 def test_max_tokens_marginal_value_is_tokens_and_single_sku_ranked_by_tokens():
     a = sku("a", g=8, kw=1.0, cost=1.0, thr=100)
     b = sku("b", g=8, kw=2.0, cost=0.5, thr=100)
-    plan = plan_fleet(problem([a, b], [[800, 1600]], power_mw=0.008, objective="max_tokens"), power_step_mw=0.008)
+    plan = plan_fleet(
+        problem([a, b], [[800, 1600]], power_mw=0.008, objective="max_tokens"), OPTIONS, power_step_mw=0.008
+    )
     power = next(c for c in plan.caps if c.name == "power_cap")
     assert power.saving_usd is None
     assert power.extra_tokens == pytest.approx(800 * 3600)
@@ -254,7 +258,7 @@ def test_max_tokens_marginal_value_is_tokens_and_single_sku_ranked_by_tokens():
 
 def test_infeasible_plan_reports_unknown_units_and_existing_units():
     p = problem([sku("a", g=8, kw=1.0, thr=100, existing=1)], [[1600]], power_mw=0.008)
-    plan = plan_fleet(p)
+    plan = plan_fleet(p, OPTIONS)
     assert plan.status == "infeasible"
     f = plan.to_dict()["fleet"][0]
     assert f["units"] is None and f["existing_units"] == 1
@@ -297,7 +301,7 @@ def test_a_solver_error_is_retried_once_without_presolve(monkeypatch):
             return super().getModelStatus()
 
     monkeypatch.setattr(highspy, "Highs", Flaky)
-    plan = plan_fleet(problem([sku("a", g=8, cost=2.0, thr=100)], [[1000, 1000]]), explain=False)
+    plan = plan_fleet(problem([sku("a", g=8, cost=2.0, thr=100)], [[1000, 1000]]), OPTIONS, explain=False)
     assert plan.status == "optimal" and plan.fleet[0].units == 2
     assert calls[:2] == ["choose", "off"]
 
@@ -318,7 +322,7 @@ def test_a_limit_with_no_answer_is_exit_4_not_a_defect(monkeypatch, runner):
     monkeypatch.setattr(highspy, "Highs", Stopped)
     model = build_fleet_model(problem([sku("a", thr=100)], [[800]]), relax=True)
     with pytest.raises(SolverLimitError, match="time limit \\(30 s\\).*no feasible answer") as err:
-        solve(model, mip=False)
+        solve(model, OPTIONS, mip=False)
     assert err.value.exit_code == 4
     monkeypatch.undo()
 
@@ -336,7 +340,7 @@ def test_joint_relaxation_when_no_cap_alone_suffices():
     # least relative raise: (2b) 1/15 + 16.5/15.5 = 1.131 < (a+b) 9/15 + 8.5/15.5 = 1.148 < (2a) 1.166
     a = sku("a", g=8, kw=2.0, cost=1.0, thr=100)
     b = sku("b", g=8, kw=1.0, cost=2.0, thr=100)
-    plan = plan_fleet(problem([a, b], [[1600]], power_mw=0.015, budget=15.5))
+    plan = plan_fleet(problem([a, b], [[1600]], power_mw=0.015, budget=15.5), OPTIONS)
     r = plan.reason
     assert plan.status == "infeasible"
     assert not r.relaxations["power_cap_mw"]["feasible_by_itself"]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from planner.optimize.run import plan_fleet
 
-from helpers import problem, sku
+from helpers import OPTIONS, problem, sku
 
 MAX_UNITS = 5
 
@@ -107,7 +107,7 @@ def test_milp_matches_brute_force(skus, demand, peak_factor, power, budget, util
         price=0.12,
     )
     expected = brute_force(p)
-    plan = plan_fleet(p, explain=False)
+    plan = plan_fleet(p, OPTIONS, explain=False)
     if expected is None:
         assert plan.status == "infeasible"
     else:
@@ -125,8 +125,8 @@ def base_problem(**kw):
 @settings(max_examples=20, deadline=None)
 @given(cap=st.floats(0.3, 2.0), more=st.floats(0.0, 1.0))
 def test_looser_power_cap_never_costs_more(cap, more):
-    tight = plan_fleet(base_problem(power_mw=cap), explain=False)
-    loose = plan_fleet(base_problem(power_mw=cap + more), explain=False)
+    tight = plan_fleet(base_problem(power_mw=cap), OPTIONS, explain=False)
+    loose = plan_fleet(base_problem(power_mw=cap + more), OPTIONS, explain=False)
     if tight.status == "optimal":
         assert loose.status == "optimal"
         assert loose.total_cost_usd <= tight.total_cost_usd * (1 + 2e-6)
@@ -135,16 +135,16 @@ def test_looser_power_cap_never_costs_more(cap, more):
 @settings(max_examples=20, deadline=None)
 @given(scale=st.floats(1.0, 3.0))
 def test_more_demand_never_costs_less(scale):
-    small = plan_fleet(problem(BASE, [[2e4, 6e4, 3.5e4]]), explain=False)
-    big = plan_fleet(problem(BASE, [[2e4 * scale, 6e4 * scale, 3.5e4 * scale]]), explain=False)
+    small = plan_fleet(problem(BASE, [[2e4, 6e4, 3.5e4]]), OPTIONS, explain=False)
+    big = plan_fleet(problem(BASE, [[2e4 * scale, 6e4 * scale, 3.5e4 * scale]]), OPTIONS, explain=False)
     assert big.total_cost_usd >= small.total_cost_usd * (1 - 2e-6)
 
 
 def test_adding_a_sku_never_costs_more_and_order_does_not_matter():
     extra = sku("c", g=8, kw=1.0, cost=1.9, thr=200)
-    two = plan_fleet(problem(BASE, [[2e4, 6e4, 3.5e4]]), explain=False)
-    three = plan_fleet(problem([*BASE, extra], [[2e4, 6e4, 3.5e4]]), explain=False)
-    shuffled = plan_fleet(problem([extra, BASE[1], BASE[0]], [[2e4, 6e4, 3.5e4]]), explain=False)
+    two = plan_fleet(problem(BASE, [[2e4, 6e4, 3.5e4]]), OPTIONS, explain=False)
+    three = plan_fleet(problem([*BASE, extra], [[2e4, 6e4, 3.5e4]]), OPTIONS, explain=False)
+    shuffled = plan_fleet(problem([extra, BASE[1], BASE[0]], [[2e4, 6e4, 3.5e4]]), OPTIONS, explain=False)
     assert three.total_cost_usd <= two.total_cost_usd * (1 + 2e-6)
     assert shuffled.total_cost_usd == pytest.approx(three.total_cost_usd, rel=2e-6)
 
@@ -154,7 +154,7 @@ def test_prices_times_k_give_cost_times_k(k):
     base = problem(BASE, [[2e4, 6e4, 3.5e4]], price=0.1)
     scaled_skus = [replace(s, cost_usd_per_gpu_hour=s.cost_usd_per_gpu_hour * k) for s in BASE]
     scaled = problem(scaled_skus, [[2e4, 6e4, 3.5e4]], price=0.1 * k)
-    a = plan_fleet(base, explain=False)
-    b = plan_fleet(scaled, explain=False)
+    a = plan_fleet(base, OPTIONS, explain=False)
+    b = plan_fleet(scaled, OPTIONS, explain=False)
     assert b.total_cost_usd == pytest.approx(a.total_cost_usd * k, rel=2e-6)
     assert not math.isnan(b.cost_per_million_tokens)

@@ -14,6 +14,7 @@ import pytest
 from planner import progress
 from planner.cli import progress as progress_cli
 from planner.cli.main import app
+from planner.optimize.problem import solver_options
 
 
 class Recorder:
@@ -92,7 +93,14 @@ def test_closed_loop_iterations_are_reported():
     problem = scenario_problem(sf)
     options = ValidationOptions(windows=1, window_s=5.0, warmup_s=5.0)
     rec = recorded(
-        lambda: validate_loop(problem, request_profiles(sf, problem.workloads), options, slo=0.5, from_no_headroom=True)
+        lambda: validate_loop(
+            problem,
+            request_profiles(sf, problem.workloads),
+            options,
+            solver_options(sf.scenario),
+            slo=0.5,
+            from_no_headroom=True,
+        )
     )
     (loop,) = rec.described("closed loop")
     assert loop["total"] == 26  # max_utilization 1.0 down to 0.5 by 0.02

@@ -24,7 +24,8 @@ from planner.cli.main import app
 from planner.demand.curve import LoadCurve
 from planner.economics import capital_recovery_factor
 from planner.errors import ScenarioError
-from planner.optimize.problem import build_problem
+from planner.milp.solve import SolverOptions
+from planner.optimize.problem import build_problem, solver_options
 from planner.optimize.run import plan_fleet
 from planner.pipeline import scenario_curve
 from planner.scenario.load import load_scenario, scenario_file
@@ -60,7 +61,7 @@ def node(id="n", *, g=1, kw=1.0, thr=1.0, procurement=None, **fields) -> dict:
 def plan(data: dict, c: LoadCurve):
     sf = scenario_file(data, HERE)
     problem = build_problem(sf, c)
-    return problem, plan_fleet(problem, explain=False)
+    return problem, plan_fleet(problem, solver_options(sf.scenario), explain=False)
 
 
 def units(p) -> dict[str, float]:
@@ -140,7 +141,7 @@ def test_liquid_cooling_binds():
     assert p.sites[0]["liquid_mw"] == pytest.approx(0.2)
     assert p.total_cost_usd == pytest.approx(20 * 1.0 + 50 * 1.0)
     sf = scenario_file(scenario([liquid, air], [site]), HERE)
-    full = plan_fleet(build_problem(sf, curve([[300.0]])), explain=True)
+    full = plan_fleet(build_problem(sf, curve([[300.0]])), solver_options(sf.scenario), explain=True)
     cap = next(c for c in full.caps if c.name == "liquid_cooling@s")
     assert cap.binding and cap.kind == "liquid_cooling" and cap.site == "s"
     # one more MW of liquid loop takes 10 racks (all 300 tokens/s): 30 GPU-h instead of 70
@@ -233,7 +234,7 @@ def test_existing_units_that_may_not_retire_are_kept_and_their_capital_is_sunk()
 def two_sites():
     sf = load_scenario(ROOT / "scenarios" / "two-sites.yaml")
     problem = build_problem(sf, scenario_curve(sf))
-    return sf, problem, plan_fleet(problem)
+    return sf, problem, plan_fleet(problem, solver_options(sf.scenario))
 
 
 def test_two_sites_tells_its_story(two_sites):
@@ -363,7 +364,7 @@ def test_an_infeasible_site_plan_names_site_and_resource(runner, tmp_path):
 def two_sites_buildout():
     sf = load_scenario(ROOT / "scenarios" / "two-sites.yaml")
     problem = build_buildout_problem(sf, scenario_curve(sf))
-    return problem, plan_buildout(problem)
+    return problem, plan_buildout(problem, solver_options(sf.scenario))
 
 
 def test_buildout_honours_lead_times_and_sites(two_sites_buildout):
@@ -451,7 +452,7 @@ def test_buildout_diagnosis_names_the_lead_time(tmp_path):
     data["buildout"]["demand"]["scale"] = 0.1
     sf = scenario_file(data, ROOT / "scenarios" / "two-sites.yaml")
     problem = build_buildout_problem(sf, scenario_curve(sf))
-    plan = plan_buildout(problem)
+    plan = plan_buildout(problem, solver_options(sf.scenario))
     assert plan.status == "infeasible"
     lead = next(r for r in plan.reason.relaxations if r["cap"] == "lead_time@gb300-rack")
     assert lead["current"] == 6 and lead["needed"] is not None and lead["needed"] < 6
@@ -639,8 +640,9 @@ def instances(draw):
 @given(instances())
 def test_brute_force_two_sites_three_procurement_kinds(case):
     data, c = case
-    problem = build_problem(scenario_file(data, HERE), c)
-    p = plan_fleet(problem, explain=False)
+    sf = scenario_file(data, HERE)
+    problem = build_problem(sf, c)
+    p = plan_fleet(problem, solver_options(sf.scenario), explain=False)
     expected = brute_force(problem)
     if expected is None:
         assert p.status == "infeasible"
@@ -676,7 +678,7 @@ def test_a_placed_plan_file_replays_at_its_cost(tmp_path, decommission):
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(p.to_dict()))
     got, _ = read_plan_units(path, problem)
-    again = plan_for_units(problem, got)
+    again = plan_for_units(problem, got, SolverOptions(mip_rel_gap=1e-6))  # as plan() solved it
     assert again.total_cost_usd == pytest.approx(p.total_cost_usd, rel=1e-9)
 
 

@@ -20,7 +20,7 @@ from planner.validate.pools import PoolSpec, SlotModel, slot_model, split_domain
 from planner.validate.sim import ValidationOptions, simulate_fleet
 from planner.validate.window import simulate_window
 
-from helpers import assert_matches_schema, problem, sku
+from helpers import OPTIONS, assert_matches_schema, problem, sku
 
 EXP = RequestProfile("w", mean_tokens=1.0, output_share=1.0, interactivity=None, length_kind="exponential")
 
@@ -143,7 +143,7 @@ FAST = ValidationOptions(seed=5, windows=1, window_s=60.0, warmup_s=20.0)
 
 def test_same_seed_same_result_and_seed_recorded():
     p = small_problem()
-    plan = plan_fleet(p, explain=False)
+    plan = plan_fleet(p, OPTIONS, explain=False)
     a = simulate_fleet(p, plan, PROF, FAST).to_dict()
     b = simulate_fleet(p, plan, PROF, FAST).to_dict()
     for d in (a, b):
@@ -156,7 +156,7 @@ def test_same_seed_same_result_and_seed_recorded():
 
 def test_no_failures_no_headroom_vs_headroom():
     p = small_problem(util=0.8)
-    plan = plan_fleet(p, explain=False)
+    plan = plan_fleet(p, OPTIONS, explain=False)
     r = simulate_fleet(p, plan, PROF, replace(FAST, failures=False))
     assert r.served_fraction == pytest.approx(1.0)
     assert r.slo_attainment > 0.99
@@ -168,7 +168,7 @@ def test_no_failures_no_headroom_vs_headroom():
 
 def test_closed_loop_monotone_and_reaches_slo():
     p = small_problem(util=1.0)
-    loop = validate_loop(p, PROF, FAST, slo=0.999, step=0.05, min_utilization=0.5)
+    loop = validate_loop(p, PROF, FAST, OPTIONS, slo=0.999, step=0.05, min_utilization=0.5)
     att = [it.slo_attainment for it in loop.iterations if it.slo_attainment is not None]
     assert loop.iterations[0].max_utilization == 1.0
     assert all(b >= a - 1e-12 for a, b in zip(att, att[1:], strict=False))  # non-decreasing in headroom
@@ -180,10 +180,10 @@ def test_closed_loop_monotone_and_reaches_slo():
 def test_closed_loop_stops_at_a_cap():
     one = replace(sku("a", g=8, thr=100.0), mtbf_hours_per_gpu=400.0, mttr_hours=2.0, gpus_per_failure_domain=8)
     base = problem([one], [[4000.0, 9600.0, 6000.0]], util=1.0)  # the peak fills 12 nodes exactly: rho = 1
-    mw = plan_fleet(base, explain=False).power_mw
+    mw = plan_fleet(base, OPTIONS, explain=False).power_mw
     p = replace(base, power_cap_mw=mw * 1.001)  # no room for a single extra node: headroom is impossible
     strict = replace(FAST, targets=replace(FAST.targets, max_queue_delay_s=0.1))
-    loop = validate_loop(p, PROF, strict, slo=0.999, step=0.1)
+    loop = validate_loop(p, PROF, strict, OPTIONS, slo=0.999, step=0.1)
     assert not loop.met
     assert loop.stopped_by.startswith("infeasible")
     assert loop.final_index == 0 and loop.iterations[-1].status == "infeasible"
@@ -198,7 +198,7 @@ def test_bad_options_are_scenario_errors():
     with pytest.raises(ScenarioError, match="--mtbf-hours has no effect with failures off"):
         ValidationOptions(failures=False, mtbf_hours_per_gpu=1000.0).check()
     with pytest.raises(ScenarioError, match="slo"):
-        validate_loop(small_problem(), PROF, FAST, slo=1.5)
+        validate_loop(small_problem(), PROF, FAST, OPTIONS, slo=1.5)
 
 
 # ---- CLI -------------------------------------------------------------------------------------
@@ -336,16 +336,16 @@ def test_cli_plan_validate_loop(runner, tmp_path):
 
 def test_closed_loop_starts_at_the_scenario_or_at_no_headroom():
     p = small_problem(util=0.9)
-    loop = validate_loop(p, PROF, FAST, slo=0.5, step=0.05)
+    loop = validate_loop(p, PROF, FAST, OPTIONS, slo=0.5, step=0.05)
     assert loop.start == "scenario" and loop.start_max_utilization == pytest.approx(0.9)
     assert loop.iterations[0].max_utilization == pytest.approx(0.9)
     # the reference is the plan at 1.0, planned and simulated apart from the iterations
-    ref = plan_fleet(replace(p, max_utilization=1.0), explain=False)
+    ref = plan_fleet(replace(p, max_utilization=1.0), OPTIONS, explain=False)
     assert loop.reference_cost_per_million_tokens == pytest.approx(ref.cost_per_million_tokens)
     assert loop.reference_slo_attainment is not None
     final = loop.iterations[loop.final_index].planned_cost_per_million_tokens
     assert loop.headroom_price_per_million_tokens == pytest.approx(final - ref.cost_per_million_tokens)
-    fresh = validate_loop(p, PROF, FAST, slo=0.5, step=0.05, from_no_headroom=True)
+    fresh = validate_loop(p, PROF, FAST, OPTIONS, slo=0.5, step=0.05, from_no_headroom=True)
     assert fresh.start == "no_headroom" and fresh.iterations[0].max_utilization == 1.0
     assert fresh.reference_cost_per_million_tokens == pytest.approx(ref.cost_per_million_tokens)
     assert fresh.to_dict()["start"] == "no_headroom"
@@ -353,7 +353,7 @@ def test_closed_loop_starts_at_the_scenario_or_at_no_headroom():
 
 def test_windows_include_the_demand_peak():
     p = small_problem(demand=(4000.0, 9000.0, 6000.0))
-    plan = plan_fleet(p, explain=False)
+    plan = plan_fleet(p, OPTIONS, explain=False)
     r = simulate_fleet(p, plan, PROF, replace(FAST, windows=2, failures=False))
     assert [w.selected_by for w in r.windows] == ["demand_peak", "most_loaded_pool"]
     assert r.windows[0].hour == 1.0  # the 9000 tokens/s slice
@@ -466,7 +466,7 @@ def overloaded(demand: list[float], peak: list[float] | None = None):
     from planner.validate.planfile import plan_for_units
 
     p = problem([sku("a", g=10, thr=100.0)], [demand], peak=None if peak is None else [peak])
-    return p, plan_for_units(p, {"a": 1})
+    return p, plan_for_units(p, {"a": 1}, OPTIONS)
 
 
 def accounts_exactly(acc: dict) -> None:
@@ -520,7 +520,7 @@ def test_accounting_is_exact_on_random_fleets(failures):
     for _ in range(3):
         demand = rng.uniform(2000.0, 12000.0, 6).tolist()
         p = small_problem(util=1.0, demand=demand)
-        plan = plan_fleet(p, explain=False)
+        plan = plan_fleet(p, OPTIONS, explain=False)
         r = simulate_fleet(p, plan, PROF, replace(FAST, failures=failures))
         d = r.to_dict()
         accounts_exactly(d["accounting"])

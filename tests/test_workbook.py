@@ -10,6 +10,7 @@ import pytest
 
 from planner.buildout.run import buildout_problem_from, plan_buildout
 from planner.cli.main import app
+from planner.optimize.problem import solver_options
 from planner.pipeline import run_plan, scenario_problem
 from planner.report.workbook import buildout_csv, buildout_workbook, plan_csv, plan_workbook
 from planner.scenario.load import load_scenario
@@ -43,7 +44,7 @@ def default_plan():
     problem = scenario_problem(sf)
     from planner.optimize.run import plan_fleet
 
-    return sf, problem, plan_fleet(problem)
+    return sf, problem, plan_fleet(problem, solver_options(sf.scenario))
 
 
 def test_the_plan_workbook_adds_up_to_the_plan(default_plan):
@@ -128,7 +129,7 @@ def test_placed_plans_have_site_and_procurement_columns():
 def test_the_buildout_workbook_has_its_schedule():
     sf = load_scenario("buildout")
     problem = buildout_problem_from(sf)
-    plan = plan_buildout(problem, None)
+    plan = plan_buildout(problem, solver_options(sf.scenario), None)
     skus = [s.sku for s in problem.skus]
     data = buildout_workbook(sf, skus, plan)
     assert data == buildout_workbook(sf, skus, plan)
@@ -159,7 +160,7 @@ def test_plan_and_buildout_out_write_the_recommendation(runner, tmp_path):
 def test_a_placed_buildout_fleet_sheet_adds_up_per_period():
     sf = load_scenario("two-sites")
     problem = buildout_problem_from(sf)
-    plan = plan_buildout(problem, None)
+    plan = plan_buildout(problem, solver_options(sf.scenario), None)
     fleet = pd.read_csv(io.StringIO(buildout_csv(sf, plan)))
     assert {"site", "procurement"} <= set(fleet.columns) and fleet["capex [$]"].notna().all()
     for p in plan.periods:

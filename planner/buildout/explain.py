@@ -25,7 +25,7 @@ from planner.economics import SECONDS_PER_HOUR
 from planner.milp.formulation import History, build_model, caps, ratio
 from planner.milp.problem import BuildoutProblem
 from planner.milp.reason import Reason
-from planner.milp.solve import solve
+from planner.milp.solve import SolverOptions, solve
 
 
 def closed_form_checks(problem: BuildoutProblem, window: range, history: History | None) -> list[dict[str, Any]]:
@@ -88,10 +88,12 @@ def closed_form_checks(problem: BuildoutProblem, window: range, history: History
     return out
 
 
-def elastic(problem: BuildoutProblem, window: range, history: History | None) -> dict[str, dict[str, Any]] | None:
+def elastic(
+    problem: BuildoutProblem, options: SolverOptions, window: range, history: History | None
+) -> dict[str, dict[str, Any]] | None:
     """Fewest unserved tokens the caps allow, per period."""
     model = build_model(problem, window, history, allow_unserved=True)
-    res = solve(model, model.unserved_tokens, mip=True)
+    res = solve(model, options, model.unserved_tokens, mip=True)
     if not res.ok:
         return None
     out: dict[str, dict[str, Any]] = {}
@@ -143,7 +145,12 @@ def _value(terms) -> float:
 
 
 def _lift(
-    problem: BuildoutProblem, window: range, history: History | None, field: str, lifted: list[int]
+    problem: BuildoutProblem,
+    options: SolverOptions,
+    window: range,
+    history: History | None,
+    field: str,
+    lifted: list[int],
 ) -> dict[int, float] | None:
     """Each lifted period's cap becomes ``cap + excess[p]`` (excess >= 0) and the total excess is
     minimised; every other cap stays. Returns what the schedule found uses in each lifted period
@@ -160,14 +167,14 @@ def _lift(
         name = f"lifted_{len(rows)}_{p}"
         expr = pulp.LpAffineExpression([*_terms(cap, model), (var, -1.0)])
         rows.append(pulp.LpConstraint(expr, pulp.LpConstraintLE, name, cap.limit))
-    res = solve(model, pulp.LpAffineExpression(excess), extra=rows, mip=True)
+    res = solve(model, options, pulp.LpAffineExpression(excess), extra=rows, mip=True)
     if not res.ok:
         return None
     return {p: _value(_terms(table[p], model)) for p in lifted}
 
 
 def relaxations(
-    problem: BuildoutProblem, window: range, history: History | None, short: list[int]
+    problem: BuildoutProblem, options: SolverOptions, window: range, history: History | None, short: list[int]
 ) -> list[dict[str, Any]]:
     """What each cap kind would have to be, per period, for a feasible schedule.
 
@@ -182,7 +189,7 @@ def relaxations(
         if not limits:
             continue
         every = sorted(limits)
-        used = _lift(problem, window, history, field, every)
+        used = _lift(problem, options, window, history, field, every)
         if used is None:
             out.append(_row("every period", kind, unit, None, None, "all"))
         else:
@@ -193,15 +200,15 @@ def relaxations(
         raised = [] if used is None else [p for p in every if used[p] > _tol(limits[p])]
         if used is not None and len(short) == 1 and short[0] in limits and raised != short:
             p = short[0]
-            alone = _lift(problem, window, history, field, [p])
+            alone = _lift(problem, options, window, history, field, [p])
             needed = None if alone is None else max(alone[p], limits[p])
             out.append(_row(problem.periods[p].label, kind, unit, limits[p], needed, "only"))
-    out += lead_times(problem, window, history)
+    out += lead_times(problem, options, window, history)
     if problem.total_capex_budget_usd is not None:
         spent = history.capex_spent_usd if history is not None and window.start > 0 else 0.0
         model = build_model(problem, window, history, caps_off=frozenset({"capex_total"}))
         terms = _terms(next(c for c in model.caps if c.kind == "capex_total"), model)
-        res = solve(model, pulp.LpAffineExpression(terms), mip=True)
+        res = solve(model, options, pulp.LpAffineExpression(terms), mip=True)
         needed = _value(terms) + spent if res.ok else None
         if needed is not None:
             needed = max(needed, problem.total_capex_budget_usd)
@@ -209,7 +216,9 @@ def relaxations(
     return out
 
 
-def lead_times(problem: BuildoutProblem, window: range, history: History | None) -> list[dict[str, Any]]:
+def lead_times(
+    problem: BuildoutProblem, options: SolverOptions, window: range, history: History | None
+) -> list[dict[str, Any]]:
     """Per SKU with a lead time: the longest lead (in periods) that would make the schedule feasible,
     every other input as it is (one row each; ``needed`` None when even no lead time is enough)."""
     out = []
@@ -220,7 +229,7 @@ def lead_times(problem: BuildoutProblem, window: range, history: History | None)
         for lead in range(current - 1, -1, -1):
             skus = tuple(b.with_lead(lead) if b.sku.base_id == sku_id else b for b in problem.skus)
             trial = replace(problem, skus=skus)
-            if solve(build_model(trial, window, history), mip=True).ok:
+            if solve(build_model(trial, window, history), options, mip=True).ok:
                 needed = lead
                 break
         row = _row("horizon", f"lead_time@{sku_id}", "months", current * months, None, "only")
@@ -293,7 +302,11 @@ def _line(r: dict[str, Any]) -> str | None:
 
 
 def diagnose(
-    problem: BuildoutProblem, mode: str, failed_period: int | None = None, history: History | None = None
+    problem: BuildoutProblem,
+    options: SolverOptions,
+    mode: str,
+    failed_period: int | None = None,
+    history: History | None = None,
 ) -> Reason:
     """A diagnosis in words and numbers (the JSON `reason`)."""
     if mode == "myopic" and failed_period is not None:
@@ -302,9 +315,9 @@ def diagnose(
         window = range(len(problem.periods))
         history = None
     checks = closed_form_checks(problem, window, history)
-    el = elastic(problem, window, history) or {}
+    el = elastic(problem, options, window, history) or {}
     short = [d["index"] for d in el.values()]
-    relax = relaxations(problem, window, history, short)
+    relax = relaxations(problem, options, window, history, short)
     lines = [c["message"] for c in checks]
     for label, d in el.items():
         lines.append(

@@ -265,10 +265,6 @@ def build_buildout_problem(sf: ScenarioFile, base: LoadCurve, catalog: Catalog |
         mode=spec.mode,
         end_of_horizon=spec.end_of_horizon,
         aggregation=scn.solver.time_aggregation,
-        mip_rel_gap=scn.solver.mip_rel_gap,
-        time_limit_s=scn.solver.time_limit_s,
-        threads=scn.solver.threads,
-        backend=scn.solver.backend,
         notes=tuple(notes),
         sites=single.sites,
     )

@@ -32,7 +32,7 @@ from planner.milp.formulation import (
 from planner.milp.formulation import violations as check_violations
 from planner.milp.problem import BuildoutProblem, FleetProblem
 from planner.milp.reason import Reason
-from planner.milp.solve import SolveResult, solve
+from planner.milp.solve import SolveResult, SolverOptions, solve
 from planner.milp.status import Status
 
 
@@ -145,12 +145,12 @@ def _capex(problem: BuildoutProblem, buy: np.ndarray, p: int) -> float:
     return float(sum(buy[j, p] * capex_per_unit(b, p) for j, b in enumerate(problem.skus)))
 
 
-def solve_perfect_foresight(problem: BuildoutProblem) -> _Run:
+def solve_perfect_foresight(problem: BuildoutProblem, options: SolverOptions) -> _Run:
     P = len(problem.periods)
     with progress.task(f"buildout: building the {P}-period model"):
         model = build_model(problem)
     with progress.task(f"buildout: solving all {P} periods at once (perfect foresight)"):
-        res = solve(model, mip=True)
+        res = solve(model, options, mip=True)
     run = _Run(status=res.status)
     run.add(model, res)
     if not res.ok:
@@ -163,7 +163,7 @@ def solve_perfect_foresight(problem: BuildoutProblem) -> _Run:
     return run
 
 
-def solve_myopic(problem: BuildoutProblem) -> _Run:
+def solve_myopic(problem: BuildoutProblem, options: SolverOptions) -> _Run:
     S, P = len(problem.skus), len(problem.periods)
     buy, units, busy = np.zeros((S, P)), np.zeros((S, P)), [None] * P
     run = _Run()
@@ -172,7 +172,7 @@ def solve_myopic(problem: BuildoutProblem) -> _Run:
     for p in progress.track(range(P), "buildout: period by period (myopic)"):
         history = History(buy.copy(), before.copy(), spent)
         model = build_model(problem, range(p, p + 1), history)
-        res = solve(model, mip=True)
+        res = solve(model, options, mip=True)
         run.add(model, res)
         if not res.ok:
             run.status = "infeasible"
@@ -375,8 +375,14 @@ def _sku_rows(problem: BuildoutProblem) -> list[dict[str, Any]]:
     return out
 
 
-def plan_buildout(problem: BuildoutProblem, mode: str | None = None, *, compare_myopia: bool = False) -> BuildoutPlan:
-    """Solve the buildout in ``mode`` (default: the problem's), check and explain it."""
+def plan_buildout(
+    problem: BuildoutProblem,
+    options: SolverOptions,
+    mode: str | None = None,
+    *,
+    compare_myopia: bool = False,
+) -> BuildoutPlan:
+    """Solve the buildout in ``mode`` (default: the problem's) with ``options``, check and explain it."""
     from planner.buildout.explain import diagnose
 
     t0 = time.perf_counter()
@@ -384,20 +390,20 @@ def plan_buildout(problem: BuildoutProblem, mode: str | None = None, *, compare_
     aggregation = None
     explained = problem  # what an infeasible schedule is diagnosed on
     if _should_aggregate(problem):
-        run, aggregation, explained = _solve_aggregated(problem, mode)
+        run, aggregation, explained = _solve_aggregated(problem, mode, options)
     else:
-        run = SOLVERS[mode](problem)
+        run = SOLVERS[mode](problem, options)
     timings = {"build_s": run.build_s, "handoff_s": run.handoff_s, "solve_s": run.solve_s}
     solver = {
-        "backend": problem.backend,
+        "backend": options.backend,
         "status": run.status,
-        "mip_rel_gap": problem.mip_rel_gap,
+        "mip_rel_gap": options.mip_rel_gap,
         "mip_gap": run.mip_gap,
-        "time_limit_s": problem.time_limit_s,
+        "time_limit_s": options.time_limit_s,
     }
     if run.decision is None:
         with progress.task("buildout: infeasible; diagnosing"):
-            reason = diagnose(explained, mode, run.failed_period, run.history)
+            reason = diagnose(explained, options, mode, run.failed_period, run.history)
         if aggregation is not None:
             reason = replace(
                 reason, scope="the aggregated periods (Pareto peak slices and energy groups: a relaxation)"
@@ -426,7 +432,9 @@ def plan_buildout(problem: BuildoutProblem, mode: str | None = None, *, compare_
     if compare_myopia:
         other_mode = "myopic" if mode == "perfect_foresight" else "perfect_foresight"
         # the other mode on the same time resolution (aggregated when this run was)
-        other = _solve_aggregated(problem, other_mode)[0] if aggregation else SOLVERS[other_mode](problem)
+        other = (
+            _solve_aggregated(problem, other_mode, options)[0] if aggregation else SOLVERS[other_mode](problem, options)
+        )
         timings["compare_s"] = other.build_s + other.handoff_s + other.solve_s
         if other.decision is None:
             myopia = {"status": f"{other_mode} infeasible", "cost_of_myopia_usd": None}
@@ -491,7 +499,9 @@ def _period_problem(problem: BuildoutProblem, p: int) -> FleetProblem:
     )
 
 
-def _solve_aggregated(problem: BuildoutProblem, mode: str) -> tuple[_Run, dict[str, Any], BuildoutProblem]:
+def _solve_aggregated(
+    problem: BuildoutProblem, mode: str, options: SolverOptions
+) -> tuple[_Run, dict[str, Any], BuildoutProblem]:
     """Each period's curve aggregated as a single period's is (Pareto peak slices + energy groups),
     the schedule solved on them, then every period dispatched at full resolution.
 
@@ -522,7 +532,7 @@ def _solve_aggregated(problem: BuildoutProblem, mode: str) -> tuple[_Run, dict[s
                 replace(per, curve=aggregate_curve(per.curve, billed, groups).curve) for per in problem.periods
             ),
         )
-        run = SOLVERS[mode](reduced)
+        run = SOLVERS[mode](reduced, options)
         total.build_s += run.build_s
         total.handoff_s += run.handoff_s
         total.solve_s += run.solve_s
@@ -540,7 +550,7 @@ def _solve_aggregated(problem: BuildoutProblem, mode: str) -> tuple[_Run, dict[s
             return run, info, reduced
         busy = []
         for p in range(len(problem.periods)):
-            d = dispatch_fleet(_period_problem(problem, p), run.decision.units[:, p])
+            d = dispatch_fleet(_period_problem(problem, p), run.decision.units[:, p], options)
             if d is None:
                 raise SolverError(
                     f"{problem.periods[p].label}: the aggregated fleet could not be dispatched at full resolution"
@@ -597,10 +607,11 @@ def run_buildout(
     scenario=None, overrides: dict[str, Any] | None = None, mode: str | None = None, *, compare_myopia: bool = False
 ) -> BuildoutPlan:
     """Plan a scenario file's buildout (default: the shipped scenarios/buildout.yaml)."""
+    from planner.optimize.problem import solver_options
     from planner.scenario.load import ScenarioFile, load_scenario
 
     if isinstance(scenario, ScenarioFile):
         sf = scenario
     else:
         sf = load_scenario(scenario if scenario is not None else default_buildout_path(), overrides)
-    return plan_buildout(buildout_problem_from(sf), mode, compare_myopia=compare_myopia)
+    return plan_buildout(buildout_problem_from(sf), solver_options(sf.scenario), mode, compare_myopia=compare_myopia)

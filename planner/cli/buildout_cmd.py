@@ -158,6 +158,7 @@ def register(app: typer.Typer, handled) -> None:
         from planner.buildout.report import buildout_files
         from planner.buildout.run import buildout_problem_from, default_buildout_path, plan_buildout
         from planner.cli.options import check_out_dir, parse_sets
+        from planner.optimize.problem import solver_options
         from planner.scenario.load import load_scenario
 
         if mode is not None and mode not in MODES:
@@ -171,7 +172,7 @@ def register(app: typer.Typer, handled) -> None:
         with shown(quiet):
             sf = load_scenario(scenario if scenario is not None else default_buildout_path(), overrides)
             problem = buildout_problem_from(sf)
-            plan = plan_buildout(problem, mode, compare_myopia=compare_myopia)
+            plan = plan_buildout(problem, solver_options(sf.scenario), mode, compare_myopia=compare_myopia)
         if out is not None and plan.status != "infeasible":
             from planner.report.workbook import recommendation_files
 

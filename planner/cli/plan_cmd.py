@@ -371,9 +371,10 @@ def register(app: typer.Typer, handled) -> None:
                 sf = with_throughput_band(sf, throughput_band)
             problem = scenario_problem(sf)
             if fractions is not None and len(fractions) > 1:
+                from planner.optimize.problem import solver_options
                 from planner.optimize.run import served_fraction_tradeoff
 
-                points = served_fraction_tradeoff(problem, fractions)
+                points = served_fraction_tradeoff(problem, solver_options(sf.scenario), fractions)
             else:
                 points = None
                 if write_model is not None:

@@ -35,6 +35,7 @@ from scipy.cluster.vq import kmeans2
 from planner.demand.curve import LoadCurve
 from planner.milp.evaluate import Dispatch
 from planner.milp.problem import FleetProblem
+from planner.milp.solve import SolverOptions
 
 AUTO_THRESHOLD_BUSY_VARIABLES = 20_000  # busy[s,w,t] count above which `auto` aggregates
 DEFAULT_GROUPS = 96
@@ -187,7 +188,9 @@ def aggregate_tokens(problem: FleetProblem, groups: int) -> Aggregation:
     return Aggregation(reduced, np.zeros(0, dtype=int), len(used), labels)
 
 
-def dispatch_full_resolution(problem: FleetProblem, units: np.ndarray, agg: Aggregation) -> Dispatch | None:
+def dispatch_full_resolution(
+    problem: FleetProblem, units: np.ndarray, agg: Aggregation, options: SolverOptions
+) -> Dispatch | None:
     """Cheapest dispatch of a fixed fleet in every original slice (None if some slice cannot be served).
 
     Without billed energy any feasible dispatch is optimal: each slice takes the dispatch of a
@@ -195,11 +198,13 @@ def dispatch_full_resolution(problem: FleetProblem, units: np.ndarray, agg: Aggr
     LPs are solved in chunks with HiGHS (the fleet is fixed, so slices are independent).
     """
     if not any(s.energy_billed for s in problem.skus):
-        return _scaled_dispatch(problem, units, agg)
-    return dispatch_fleet(problem, units)
+        return _scaled_dispatch(problem, units, agg, options)
+    return dispatch_fleet(problem, units, options)
 
 
-def _scaled_dispatch(problem: FleetProblem, units: np.ndarray, agg: Aggregation) -> Dispatch | None:
+def _scaled_dispatch(
+    problem: FleetProblem, units: np.ndarray, agg: Aggregation, options: SolverOptions
+) -> Dispatch | None:
     from planner.milp.evaluate import extract_decision
     from planner.milp.formulation import build_fleet_model
     from planner.milp.solve import solve
@@ -212,7 +217,7 @@ def _scaled_dispatch(problem: FleetProblem, units: np.ndarray, agg: Aggregation)
         problem, skus=skus, curve=cap_curve, power_cap_mw=None, budget_usd_per_hour=None, capex_budget_usd=None
     )
     model = build_fleet_model(fixed, relax=True, allow_unserved=False)
-    res = solve(model, mip=False)
+    res = solve(model, options, mip=False)
     if not res.ok:
         return None
     _, d = extract_decision(model)
@@ -228,7 +233,9 @@ def _scaled_dispatch(problem: FleetProblem, units: np.ndarray, agg: Aggregation)
     return Dispatch(busy, np.zeros_like(c.peak))
 
 
-def dispatch_fleet(problem: FleetProblem, units: np.ndarray, *, allow_unserved: bool = False) -> Dispatch | None:
+def dispatch_fleet(
+    problem: FleetProblem, units: np.ndarray, options: SolverOptions, *, allow_unserved: bool = False
+) -> Dispatch | None:
     """The dispatch of a fixed fleet in every slice, by per-slice LPs solved in chunks with HiGHS.
 
     Without ``allow_unserved`` every slice is served at its peak at the least energy cost (None
@@ -239,9 +246,8 @@ def dispatch_fleet(problem: FleetProblem, units: np.ndarray, *, allow_unserved: 
     import highspy
 
     from planner.milp.formulation import SECONDS_PER_HOUR, _ratio
-    from planner.milp.highs import silence_banner
+    from planner.milp.solve import highs_solver
 
-    silence_banner()
     c = problem.curve
     S, W, T = len(problem.skus), len(problem.workloads), len(c.start_hours)
     theta = problem.throughput
@@ -297,8 +303,7 @@ def dispatch_fleet(problem: FleetProblem, units: np.ndarray, *, allow_unserved: 
         lp.a_matrix_.start_ = starts.astype(np.int32)
         lp.a_matrix_.index_ = index.astype(np.int32)
         lp.a_matrix_.value_ = value.astype(float)
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = highs_solver(options)
         h.passModel(lp)
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:

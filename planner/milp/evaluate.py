@@ -117,7 +117,9 @@ def column_costs(problem: FleetProblem, units: np.ndarray, f) -> np.ndarray:
     return out
 
 
-def violations(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, rtol: float = FEASIBILITY_RTOL) -> list[str]:
+def violations(
+    problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, rtol: float = FEASIBILITY_RTOL
+) -> list[str]:
     """Constraints the decision breaks by more than ``rtol`` (relative), recomputed from scratch:
     the one check of ``planner.milp.formulation.violations`` on the plan as one period."""
     return check_violations(

@@ -832,10 +832,6 @@ def single_period(problem: FleetProblem) -> BuildoutProblem:
         early_retirement=False,
         mode="perfect_foresight",
         end_of_horizon="annuities",
-        mip_rel_gap=problem.mip_rel_gap,
-        time_limit_s=problem.time_limit_s,
-        threads=problem.threads,
-        backend=problem.backend,
         sites=problem.sites,
     )
 
@@ -945,7 +941,9 @@ def violations(
         over = busy[p].sum(axis=1) - (u * gpus)[:, None]
         if (over > rtol * np.maximum(gpus[:, None], 1.0)).any():
             worst = np.unravel_index(int(np.argmax(over)), over.shape)
-            out.append(f"{at}capacity[{problem.skus[int(worst[0])].id},{int(worst[1])}] exceeded by {over[worst]:.3g} GPUs")
+            out.append(
+                f"{at}capacity[{problem.skus[int(worst[0])].id},{int(worst[1])}] exceeded by {over[worst]:.3g} GPUs"
+            )
         lost = 0.0 if unserved is None else unserved[p]
         short = per.curve.peak - (theta[:, :, None] * busy[p]).sum(axis=0) - lost
         if (np.abs(short) > rtol * np.maximum(per.curve.peak, 1.0)).any():

@@ -98,10 +98,6 @@ class FleetProblem:
     max_utilization: float
     objective: str
     min_served_fraction: float | None = None  # min_cost_per_token's service floor; None: the most the caps allow [1]
-    mip_rel_gap: float = 1e-4
-    time_limit_s: float = 120.0
-    threads: int = 1
-    backend: str = "highs"
     aggregation: str = "auto"  # time aggregation: auto | on | off
     scenario_sha256: str = ""  # content hash of the scenario it was built from (planner.scenario.load)
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -297,10 +293,6 @@ class BuildoutProblem:
     mode: str  # perfect_foresight | myopic
     end_of_horizon: str  # annuities | purchase
     aggregation: str = "auto"  # time aggregation of each period's curve: auto | on | off
-    mip_rel_gap: float = 1e-4
-    time_limit_s: float = 120.0
-    threads: int = 1
-    backend: str = "highs"
     notes: tuple[str, ...] = field(default_factory=tuple)
     sites: tuple[SiteData, ...] = ()  # facilities with their own caps (planner.optimize.placement)
 

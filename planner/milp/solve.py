@@ -14,6 +14,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pulp
@@ -22,6 +23,17 @@ from planner.errors import ScenarioError, SolverError, SolverLimitError
 from planner.milp.formulation import Model, periodic
 from planner.milp.highs import silence_banner
 from planner.milp.status import Status
+
+
+@dataclass(frozen=True, kw_only=True)
+class SolverOptions:
+    """How to solve: made once from the scenario's ``solver:`` section (and the CLI flags that set
+    it), handed to every ``solve``. No problem type carries these."""
+
+    backend: Literal["highs", "cbc"] = "highs"
+    mip_rel_gap: float = 1e-4  # relative MIP gap [1]
+    time_limit_s: float = 120.0  # per solve [s]
+    threads: int = 1  # HiGHS fixes its thread pool at the first solve of a process
 
 
 @dataclass(frozen=True)
@@ -144,8 +156,24 @@ def highs_lp(
     return lp, names, is_mip
 
 
+def highs_solver(options: SolverOptions):
+    """A silent HiGHS instance set up with ``options`` (the one set-up: every MILP, LP and dispatch)."""
+    import highspy
+
+    silence_banner()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
+    h.setOptionValue("time_limit", float(options.time_limit_s))
+    h.setOptionValue("random_seed", 0)
+    # HiGHS fixes its thread pool at the first solve of a process; later values are ignored
+    h.setOptionValue("threads", int(options.threads))
+    return h
+
+
 def solve_highs(
     model: Model,
+    options: SolverOptions,
     objective: pulp.LpAffineExpression | None = None,
     *,
     extra: list[pulp.LpConstraint] | None = None,
@@ -156,19 +184,11 @@ def solve_highs(
     """Solve ``model`` (optionally with another objective and extra rows) with HiGHS."""
     import highspy
 
-    silence_banner()
-    problem = model.problem
     start = time.perf_counter()
     lp, names, is_mip = highs_lp(model, objective, extra=extra, mip=mip)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_rel_gap", float(problem.mip_rel_gap))
+    h = highs_solver(options)
     if abs_gap is not None:
         h.setOptionValue("mip_abs_gap", float(abs_gap))
-    h.setOptionValue("time_limit", float(problem.time_limit_s))
-    h.setOptionValue("random_seed", 0)
-    # HiGHS fixes its thread pool at the first solve of a process; later values are ignored
-    h.setOptionValue("threads", int(problem.threads))
     h.passModel(lp)
     handoff = time.perf_counter() - start
     start = time.perf_counter()
@@ -192,7 +212,7 @@ def solve_highs(
     elif status in (S.kTimeLimit, S.kIterationLimit, S.kInterrupt, S.kSolutionLimit) and has_solution and is_mip:
         label = Status.TIME_LIMIT
     elif status in (S.kTimeLimit, S.kIterationLimit):
-        limit = f"time limit ({problem.time_limit_s:g} s)" if status == S.kTimeLimit else "iteration limit"
+        limit = f"time limit ({options.time_limit_s:g} s)" if status == S.kTimeLimit else "iteration limit"
         bound = float(info.mip_dual_bound) if is_mip else math.nan
         reached = f"; best bound reached {bound:,.6g}" if math.isfinite(bound) else ""
         raise SolverLimitError(
@@ -223,17 +243,16 @@ def solve_highs(
 
 
 def solve_cbc(
-    model: Model, objective: pulp.LpAffineExpression | None = None, *, extra=None, mip=True
+    model: Model, options: SolverOptions, objective: pulp.LpAffineExpression | None = None, *, extra=None, mip=True
 ) -> SolveResult:
     """Solve with CBC through PuLP (cross-checks; slower)."""
-    problem = model.problem
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # PULP_CBC_CMD is deprecated in PuLP 3.3
         candidates = [name for name in ("PULP_CBC_CMD", "COIN_CMD") if name in pulp.listSolvers(onlyAvailable=True)]
         if not candidates:
             raise ScenarioError("solver.backend cbc: CBC is not available here (PuLP 4 needs 'pip install pulp[cbc]')")
         solver = pulp.getSolver(
-            candidates[0], msg=False, timeLimit=problem.time_limit_s, gapRel=problem.mip_rel_gap, mip=mip
+            candidates[0], msg=False, timeLimit=options.time_limit_s, gapRel=options.mip_rel_gap, mip=mip
         )
     prob = model.prob.deepcopy() if (objective is not None or extra) else model.prob
     if objective is not None:
@@ -268,9 +287,16 @@ def solve_cbc(
 
 
 def solve(
-    model: Model, objective=None, *, extra=None, mip=True, duals: frozenset[str] = frozenset(), abs_gap=None
+    model: Model,
+    options: SolverOptions,
+    objective=None,
+    *,
+    extra=None,
+    mip=True,
+    duals: frozenset[str] = frozenset(),
+    abs_gap=None,
 ) -> SolveResult:
-    """Solve with the problem's backend (HiGHS by default)."""
-    if model.problem.backend == "cbc":
-        return solve_cbc(model, objective, extra=extra, mip=mip)
-    return solve_highs(model, objective, extra=extra, mip=mip, duals=duals, abs_gap=abs_gap)
+    """Solve ``model`` (its cost, or ``objective``; plus ``extra`` rows) with ``options``' backend."""
+    if options.backend == "cbc":
+        return solve_cbc(model, options, objective, extra=extra, mip=mip)
+    return solve_highs(model, options, objective, extra=extra, mip=mip, duals=duals, abs_gap=abs_gap)

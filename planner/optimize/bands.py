@@ -14,7 +14,7 @@ from typing import Any
 from planner.errors import ScenarioError
 from planner.milp.problem import FleetProblem
 from planner.optimize.plan import FleetPlan
-from planner.optimize.problem import build_problem
+from planner.optimize.problem import build_problem, solver_options
 from planner.scenario.load import ScenarioFile
 
 EDGES = ("low", "mid", "high")
@@ -77,7 +77,12 @@ def band_report(sf: ScenarioFile, problem: FleetProblem, plan: FleetPlan, **plan
         if edge == planned_on:
             other = plan
         else:
-            other = plan_fleet(build_problem(at_edge(sf, edge), problem.curve), explain=False, **plan_options)
+            other = plan_fleet(
+                build_problem(at_edge(sf, edge), problem.curve),
+                solver_options(sf.scenario),
+                explain=False,
+                **plan_options,
+            )
         feasible = other.status != "infeasible"
         edges[edge] = {
             "status": other.status,
@@ -106,4 +111,4 @@ def planned(sf: ScenarioFile, problem: FleetProblem, **plan_options: Any) -> Fle
     edges when it uses estimates."""
     from planner.optimize.run import plan_fleet  # read at call time: tests stand in for it
 
-    return with_band_report(sf, problem, plan_fleet(problem, **plan_options))
+    return with_band_report(sf, problem, plan_fleet(problem, solver_options(sf.scenario), **plan_options))

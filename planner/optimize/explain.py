@@ -15,7 +15,7 @@ from planner.milp.evaluate import purchases
 from planner.milp.formulation import SECONDS_PER_HOUR, _ratio, build_fleet_model, caps, single_period
 from planner.milp.problem import FleetProblem
 from planner.milp.reason import Reason
-from planner.milp.solve import solve
+from planner.milp.solve import SolverOptions, solve
 
 
 def _hours(problem: FleetProblem, mask: np.ndarray) -> list[str]:
@@ -135,10 +135,10 @@ def closed_form_checks(problem: FleetProblem) -> list[dict[str, Any]]:
     return out
 
 
-def elastic(problem: FleetProblem) -> dict[str, Any] | None:
+def elastic(problem: FleetProblem, options: SolverOptions) -> dict[str, Any] | None:
     """Serve as much as the caps allow: how much goes unserved, of what, when."""
     model = build_fleet_model(problem, allow_unserved=True)
-    res = solve(model, model.unserved_tokens)
+    res = solve(model, options, model.unserved_tokens)
     if not res.ok:
         return None
     r = _ratio(problem)
@@ -174,12 +174,12 @@ def _use_expression(model, cap) -> pulp.LpAffineExpression:
     return pulp.LpAffineExpression(cap.terms(m.units, m.buy, m.racks, m.window))
 
 
-def smallest_relaxations(problem: FleetProblem) -> dict[str, Any]:
+def smallest_relaxations(problem: FleetProblem, options: SolverOptions) -> dict[str, Any]:
     """For each cap of the cap table: the least value of it alone that makes the problem feasible (MILP)."""
     out: dict[str, Any] = {}
     for cap in caps(single_period(problem)):
         model = build_fleet_model(problem.with_cap(cap.field, None), allow_unserved=False)
-        res = solve(model, _use_expression(model, cap))
+        res = solve(model, options, _use_expression(model, cap))
         out[relax_key(cap)] = {
             "current": cap.limit,
             "needed": res.objective if res.ok else None,
@@ -193,12 +193,12 @@ def smallest_relaxations(problem: FleetProblem) -> dict[str, Any]:
             replace(s, max_units=math.inf if s.procurement != "existing" else s.max_units, sku_max_units=math.inf)
             for s in problem.skus
         )
-        res = solve(build_fleet_model(replace(problem, skus=unlimited), allow_unserved=False))
+        res = solve(build_fleet_model(replace(problem, skus=unlimited), allow_unserved=False), options)
         out["max_units"] = {"feasible_without_supply_limits": res.ok}
     return out
 
 
-def joint_relaxation(problem: FleetProblem) -> dict[str, Any] | None:
+def joint_relaxation(problem: FleetProblem, options: SolverOptions) -> dict[str, Any] | None:
     """The smallest change of every cap together that makes the problem feasible (when none alone does).
 
     Each cap row of the cap table becomes ``use <= limit + excess`` (excess >= 0) and the sum of
@@ -221,7 +221,7 @@ def joint_relaxation(problem: FleetProblem) -> dict[str, Any] | None:
         objective.append((var, 1.0 / cap.limit if cap.limit > 0 else 1.0))  # a cap of 0: its raise in its unit
         expr = pulp.LpAffineExpression([*_use_expression(model, cap).items(), (var, -1.0)])
         rows.append(pulp.LpConstraint(expr, pulp.LpConstraintLE, f"joint_{i}", cap.limit))
-    res = solve(model, pulp.LpAffineExpression(objective), extra=rows)
+    res = solve(model, options, pulp.LpAffineExpression(objective), extra=rows)
     if not res.ok:
         return None
     out = {}
@@ -249,11 +249,11 @@ def _amount(value: float, unit: str) -> str:
     return f"${value:,.6g}" if unit == "$" else (f"${value:,.6g}/h" if unit == "$/h" else f"{value:,.6g} {unit}")
 
 
-def diagnose(problem: FleetProblem) -> Reason:
+def diagnose(problem: FleetProblem, options: SolverOptions) -> Reason:
     """A diagnosis in words and numbers (the JSON `reason`)."""
     checks = closed_form_checks(problem)
-    el = elastic(problem)
-    relax = smallest_relaxations(problem)
+    el = elastic(problem, options)
+    relax = smallest_relaxations(problem, options)
     lines = [c["message"] for c in checks]
     if el and el["unserved"]:
         for w, d in el["unserved"].items():
@@ -277,7 +277,7 @@ def diagnose(problem: FleetProblem) -> Reason:
     caps_alone = [r for name, r in relax.items() if name != "max_units"]
     together = None
     if len(caps_alone) >= 2 and not any(r["feasible_by_itself"] for r in caps_alone):
-        together = joint_relaxation(problem)
+        together = joint_relaxation(problem, options)
         if together:
             lines.append(
                 "raising "

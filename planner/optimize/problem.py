@@ -18,6 +18,7 @@ from planner.catalog.throughput import max_interactivity, throughput_at
 from planner.demand.curve import LoadCurve, read_load_curve
 from planner.errors import ScenarioError
 from planner.milp.problem import FleetProblem, SiteData, SkuData
+from planner.milp.solve import SolverOptions
 from planner.scenario.load import ScenarioFile, scenario_sha256
 from planner.scenario.schema import Scenario, SkuEntry
 
@@ -392,10 +393,6 @@ def build_problem(sf: ScenarioFile, curve: LoadCurve, catalog: Catalog | None = 
         max_utilization=c.max_utilization,
         objective=scn.objective,
         min_served_fraction=c.min_served_fraction,
-        mip_rel_gap=scn.solver.mip_rel_gap,
-        time_limit_s=scn.solver.time_limit_s,
-        threads=scn.solver.threads,
-        backend=scn.solver.backend,
         aggregation=scn.solver.time_aggregation,
         notes=tuple(notes),
         scenario_sha256=scenario_sha256(sf),
@@ -411,6 +408,12 @@ def scenario_curve(sf: ScenarioFile) -> LoadCurve:
     from planner.demand.simulate import simulate_scenario_demand
 
     return simulate_scenario_demand(sf)
+
+
+def solver_options(scn: Scenario) -> SolverOptions:
+    """The scenario's ``solver:`` section (CLI flags such as ``--gap`` set it) as solve()'s options."""
+    s = scn.solver
+    return SolverOptions(backend=s.backend, mip_rel_gap=s.mip_rel_gap, time_limit_s=s.time_limit_s, threads=s.threads)
 
 
 def scenario_problem(sf: ScenarioFile) -> FleetProblem:

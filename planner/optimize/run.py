@@ -21,7 +21,7 @@ from planner.milp.aggregate import dispatch_fleet, should_aggregate
 from planner.milp.evaluate import Dispatch, PlanFigures, evaluate, extract_decision, purchases, violations
 from planner.milp.formulation import build_fleet_model, caps, single_period
 from planner.milp.problem import FleetProblem
-from planner.milp.solve import SolveResult, solve
+from planner.milp.solve import SolveResult, SolverOptions, solve
 from planner.optimize.plan import CapUse, FleetPlan, assemble_plan, infeasible_plan
 
 DINKELBACH_MAX_ITER = 30
@@ -67,9 +67,9 @@ def _finish(out: Outcome, model, res: SolveResult) -> Outcome:
     return out
 
 
-def solve_min_cost(problem: FleetProblem, *, relax: bool = False) -> Outcome:
+def solve_min_cost(problem: FleetProblem, options: SolverOptions, *, relax: bool = False) -> Outcome:
     model = build_fleet_model(problem, relax=relax, allow_unserved=False)
-    res = solve(model, mip=not relax)
+    res = solve(model, options, mip=not relax)
     out = Outcome(status=res.status)
     out.add(model.build_seconds, res)
     return _finish(out, model, res)
@@ -78,9 +78,9 @@ def solve_min_cost(problem: FleetProblem, *, relax: bool = False) -> Outcome:
 SERVICE_FLOOR_RTOL = 1e-6  # the second stage may give up this share of the first stage's tokens [1]
 
 
-def token_tolerance(problem: FleetProblem) -> float:
+def token_tolerance(problem: FleetProblem, options: SolverOptions) -> float:
     """Token figures at or below this are solver noise (the relative MIP gap of the demand). [tokens]"""
-    return max(problem.mip_rel_gap * float(problem.curve.tokens().sum()), 1.0)
+    return max(options.mip_rel_gap * float(problem.curve.tokens().sum()), 1.0)
 
 
 def _served_floor_row(model, tokens: float, name: str) -> pulp.LpConstraint:
@@ -88,14 +88,14 @@ def _served_floor_row(model, tokens: float, name: str) -> pulp.LpConstraint:
     return pulp.LpConstraint(model.tokens_served * (1.0 / tokens), pulp.LpConstraintGE, name, 1.0)
 
 
-def _most_tokens(problem: FleetProblem, model, out: Outcome) -> float | None:
+def _most_tokens(model, out: Outcome, options: SolverOptions) -> float | None:
     """First stage: the most tokens the caps allow [tokens], or None if the solve found nothing.
 
     Solved as "minimise minus tokens served / the LP relaxation's most" (values near -1): the
     relative MIP gap then applies to the tokens served, and the objective stays well above the
     solver's tolerances even when demand is 1e8 times what fits.
     """
-    bound = solve(model, model.tokens_served * -1.0, mip=False)  # the same model, integrality dropped
+    bound = solve(model, options, model.tokens_served * -1.0, mip=False)  # the same model, integrality dropped
     out.add(0.0, bound)
     if not bound.ok:
         out.status = bound.status
@@ -104,7 +104,7 @@ def _most_tokens(problem: FleetProblem, model, out: Outcome) -> float | None:
     if most <= 0:
         out.status = "optimal"
         return 0.0
-    first = solve(model, model.tokens_served * (-1.0 / most))
+    first = solve(model, options, model.tokens_served * (-1.0 / most))
     out.add(0.0, first)
     out.status = first.status
     if not first.ok:
@@ -114,7 +114,7 @@ def _most_tokens(problem: FleetProblem, model, out: Outcome) -> float | None:
     return served
 
 
-def solve_max_tokens(problem: FleetProblem) -> Outcome:
+def solve_max_tokens(problem: FleetProblem, options: SolverOptions) -> Outcome:
     """Lexicographic: the most tokens the caps allow, then the cheapest fleet that serves them.
 
     When the first stage leaves no more unserved than the solver's tolerance, the demand is
@@ -122,27 +122,27 @@ def solve_max_tokens(problem: FleetProblem) -> Outcome:
     """
     model = build_fleet_model(problem, allow_unserved=True)
     out = Outcome(status="infeasible", build_s=model.build_seconds)
-    served = _most_tokens(problem, model, out)
+    served = _most_tokens(model, out, options)
     if served is None:
         return out
     demanded = float(problem.curve.tokens().sum())
-    if demanded - served <= token_tolerance(problem):
-        everything = solve_min_cost(problem)
+    if demanded - served <= token_tolerance(problem, options):
+        everything = solve_min_cost(problem, options)
         if everything.units is not None:
             everything.iterations = out.iterations + everything.iterations
             everything.add_times(out)
             return everything
     floors = [] if served <= 0 else [_served_floor_row(model, served * (1.0 - SERVICE_FLOOR_RTOL), "max_tokens_floor")]
-    second = solve(model, model.cost, extra=floors)
+    second = solve(model, options, model.cost, extra=floors)
     out.add(0.0, second)
     _finish(out, model, second)
     if out.units is not None:
         # the floor lets the second stage give up 1e-6 of the tokens; the fleet's own dispatch gives none up
-        out.dispatch = dispatch_fleet(problem, out.units, allow_unserved=True) or out.dispatch
+        out.dispatch = dispatch_fleet(problem, out.units, options, allow_unserved=True) or out.dispatch
     return out
 
 
-def service_floor_tokens(problem: FleetProblem) -> tuple[float | None, Outcome | None]:
+def service_floor_tokens(problem: FleetProblem, options: SolverOptions) -> tuple[float | None, Outcome | None]:
     """min_cost_per_token's floor [tokens] and, when it is the most the caps allow, that plan.
 
     ``constraints.min_served_fraction`` x demand when set; otherwise the tokens the max_tokens
@@ -152,16 +152,16 @@ def service_floor_tokens(problem: FleetProblem) -> tuple[float | None, Outcome |
     demanded = float(problem.curve.tokens().sum())
     if problem.min_served_fraction is not None:
         return problem.min_served_fraction * demanded, None
-    most = solve_max_tokens(problem)
+    most = solve_max_tokens(problem, options)
     if most.units is None:
         return None, most
     served = evaluate(problem, most.units, most.dispatch).tokens_served
-    if demanded - served <= token_tolerance(problem) and not most.dispatch.unserved.any():
+    if demanded - served <= token_tolerance(problem, options) and not most.dispatch.unserved.any():
         return demanded, most
     return served * (1.0 - SERVICE_FLOOR_RTOL), most
 
 
-def solve_min_cost_per_token(problem: FleetProblem) -> Outcome:
+def solve_min_cost_per_token(problem: FleetProblem, options: SolverOptions) -> Outcome:
     """Dinkelbach on the least cost per token served, subject to the service floor.
 
     With lambda the best ratio so far, minimise cost - lambda x tokens served over fleets that
@@ -170,12 +170,12 @@ def solve_min_cost_per_token(problem: FleetProblem) -> Outcome:
     max_tokens plan when the floor is what the caps allow). A floor of the whole demand is
     min_cost: the tokens are fixed, so the cheapest fleet has the lowest cost per token.
     """
-    floor, most = service_floor_tokens(problem)
+    floor, most = service_floor_tokens(problem, options)
     demanded = float(problem.curve.tokens().sum())
     if floor is None:
         return most
     if floor >= demanded:
-        whole = most if most is not None else solve_min_cost(problem)
+        whole = most if most is not None else solve_min_cost(problem, options)
         whole.iterations = [*whole.iterations, {"stage": "service_floor", "tokens": demanded}]
         return whole
     model = build_fleet_model(problem, allow_unserved=True)
@@ -188,7 +188,7 @@ def solve_min_cost_per_token(problem: FleetProblem) -> Outcome:
         out.units, out.dispatch, out.mip_gap = most.units, most.dispatch, most.mip_gap
         statuses.append(most.status)
     else:
-        start = solve(model, model.cost, extra=[row])
+        start = solve(model, options, model.cost, extra=[row])
         out.add(0.0, start)
         statuses.append(start.status)
         if not start.ok:
@@ -205,9 +205,10 @@ def solve_min_cost_per_token(problem: FleetProblem) -> Outcome:
         # stop on an absolute gap of rel_gap x cost, the same tolerance as the stopping test
         res = solve(
             model,
+            options,
             model.cost - lam * model.tokens_served,
             extra=[row],
-            abs_gap=problem.mip_rel_gap * best.total_cost_usd,
+            abs_gap=options.mip_rel_gap * best.total_cost_usd,
         )
         out.add(0.0, res)
         statuses.append(res.status)
@@ -217,7 +218,7 @@ def solve_min_cost_per_token(problem: FleetProblem) -> Outcome:
         ev = evaluate(problem, units, dispatch)
         f_value = ev.total_cost_usd - lam * ev.tokens_served
         out.iterations.append({"iteration": i, "lambda_usd_per_million_tokens": lam * 1e6, "f_usd": f_value})
-        if f_value >= -problem.mip_rel_gap * best.total_cost_usd or ev.tokens_served <= 0:
+        if f_value >= -options.mip_rel_gap * best.total_cost_usd or ev.tokens_served <= 0:
             break
         out.units, out.dispatch, best = units, dispatch, ev
     out.status = "optimal" if all(st == "optimal" for st in statuses) else "time_limit"
@@ -248,18 +249,18 @@ def cap_kind(problem: FleetProblem, name: str) -> str:
 
 
 def marginal_values(
-    problem: FleetProblem, base_units, base_dispatch, steps: dict[str, float]
+    problem: FleetProblem, options: SolverOptions, base_units, base_dispatch, steps: dict[str, float]
 ) -> tuple[list[CapUse], float]:
     """Relax each cap by its step and re-solve; report what that saves. Returns (caps, seconds)."""
     start = time.perf_counter()
     ev = evaluate(problem, base_units, base_dispatch)
     base_cost = ev.total_cost_usd
-    duals = lp_relaxation_duals(problem)
+    duals = lp_relaxation_duals(problem, options)
     out = []
     for cap in _cap_uses(problem, ev):
         step = steps[cap_kind(problem, cap.name)]
         relaxed = _relaxed(problem, cap.name, cap.limit + step)
-        res = SOLVERS[problem.objective](relaxed)
+        res = SOLVERS[problem.objective](relaxed, options)
         if res.units is None:
             out.append(replace(cap, step=step, lp_relaxation_dual=duals.get(cap.name)))
             continue
@@ -267,12 +268,12 @@ def marginal_values(
         years = ev.span_hours / 8760.0
         dual = duals.get(cap.name)
         # what relaxing the cap gains, with anything within the solver's tolerance taken as zero
-        cost_tol = 2 * problem.mip_rel_gap * abs(base_cost) + 1e-9
+        cost_tol = 2 * options.mip_rel_gap * abs(base_cost) + 1e-9
         saving = _beyond(base_cost - new_ev.total_cost_usd, cost_tol)
-        extra = _beyond(new_ev.tokens_served - ev.tokens_served, token_tolerance(problem))
+        extra = _beyond(new_ev.tokens_served - ev.tokens_served, token_tolerance(problem, options))
         if problem.objective == "min_cost_per_token":
             base_ratio, new_ratio = ev.cost_per_million_tokens, new_ev.cost_per_million_tokens
-            lower = _beyond(base_ratio - new_ratio, 2 * problem.mip_rel_gap * abs(base_ratio) + 1e-12)
+            lower = _beyond(base_ratio - new_ratio, 2 * options.mip_rel_gap * abs(base_ratio) + 1e-12)
             gain = {"binding": lower > 0, "saving_usd_per_million_tokens": lower}
         elif problem.objective == "max_tokens":
             # lexicographic: more tokens, or as many for less money
@@ -299,7 +300,7 @@ def _savings(saving: float, cap: str, step: float, years: float, tokens: float) 
     }
 
 
-def lp_relaxation_duals(problem: FleetProblem) -> dict[str, float]:
+def lp_relaxation_duals(problem: FleetProblem, options: SolverOptions) -> dict[str, float]:
     """Duals of the caps in the LP relaxation (units continuous). [$ over the span per MW, per $/h, per $]
 
     Only meaningful as LP-relaxation values: the duals of a MILP are zero by construction.
@@ -308,7 +309,7 @@ def lp_relaxation_duals(problem: FleetProblem) -> dict[str, float]:
         return {}
     model = build_fleet_model(problem, relax=True, allow_unserved=False)
     rows = model.period_model.cap_rows  # cap name -> its row's solver label (planner.milp.names)
-    res = solve(model, mip=False, duals=frozenset(rows.values()))
+    res = solve(model, options, mip=False, duals=frozenset(rows.values()))
     if res.status != "optimal":
         return {}
     return {
@@ -318,7 +319,7 @@ def lp_relaxation_duals(problem: FleetProblem) -> dict[str, float]:
     }
 
 
-def single_sku_fleets(problem: FleetProblem) -> list[dict[str, Any]]:
+def single_sku_fleets(problem: FleetProblem, options: SolverOptions) -> list[dict[str, Any]]:
     """Best fleet buying only one SKU (others kept at their existing units), for each SKU."""
     rows = []
     # a placed SKU is all its columns (sites and procurement kinds); otherwise one column each
@@ -329,7 +330,7 @@ def single_sku_fleets(problem: FleetProblem) -> list[dict[str, Any]]:
     for sku_id, cols in candidates.items():
         skus = tuple(x if j in cols else replace(x, max_units=float(x.min_units)) for j, x in enumerate(problem.skus))
         alt = replace(problem, skus=skus)
-        res = SOLVERS[problem.objective](alt)
+        res = SOLVERS[problem.objective](alt, options)
         if res.units is None:
             rows.append({"sku": sku_id, "status": res.status, "total_cost_usd": None, "cost_per_million_tokens": None})
             continue
@@ -368,7 +369,7 @@ def _with_full_resolution_use(problem: FleetProblem, caps: list[CapUse], out: Ou
     return [replace(c, used=used.get(c.name, c.used)) for c in caps]
 
 
-def _solve_aggregated(problem: FleetProblem) -> tuple[Outcome, dict[str, Any], FleetProblem]:
+def _solve_aggregated(problem: FleetProblem, options: SolverOptions) -> tuple[Outcome, dict[str, Any], FleetProblem]:
     """Aggregate, solve, dispatch the fleet at full resolution; refine until the bound is met."""
     from planner.milp.aggregate import (
         DEFAULT_GROUPS,
@@ -388,7 +389,7 @@ def _solve_aggregated(problem: FleetProblem) -> tuple[Outcome, dict[str, Any], F
     ):
         agg = aggregate(problem, groups)
         reduced = replace(problem, curve=agg.curve)
-        out = solve_min_cost(reduced)
+        out = solve_min_cost(reduced, options)
         total.build_s += out.build_s
         total.handoff_s += out.handoff_s
         total.solve_s += out.solve_s
@@ -406,7 +407,7 @@ def _solve_aggregated(problem: FleetProblem) -> tuple[Outcome, dict[str, Any], F
                 "summary": "infeasible on the aggregated model, a relaxation: so infeasible at full resolution",
             }
             return total, info, replace(problem, curve=cap_curve)
-        dispatch = dispatch_full_resolution(problem, out.units, agg)
+        dispatch = dispatch_full_resolution(problem, out.units, agg, options)
         if dispatch is None:
             raise SolverError("the aggregated fleet could not be dispatched at full resolution (numerical trouble)")
         upper = evaluate(problem, out.units, dispatch).total_cost_usd
@@ -423,7 +424,9 @@ def _solve_aggregated(problem: FleetProblem) -> tuple[Outcome, dict[str, Any], F
     return total, info, reduced
 
 
-def _solve_aggregated_tokens(problem: FleetProblem) -> tuple[Outcome, dict[str, Any], FleetProblem]:
+def _solve_aggregated_tokens(
+    problem: FleetProblem, options: SolverOptions
+) -> tuple[Outcome, dict[str, Any], FleetProblem]:
     """max_tokens and min_cost_per_token on aggregated time, with a certified bound.
 
     A servable scenario (the aggregated min_cost plan exists) is answered by that plan: it is
@@ -435,25 +438,27 @@ def _solve_aggregated_tokens(problem: FleetProblem) -> tuple[Outcome, dict[str, 
     start = time.perf_counter()
     everything = problem.min_served_fraction is not None and problem.min_served_fraction >= 1.0
     if problem.objective == "max_tokens" or problem.min_served_fraction is None or everything:
-        out, info, explained = _solve_aggregated(replace(problem, objective="min_cost"))
+        out, info, explained = _solve_aggregated(replace(problem, objective="min_cost"), options)
         if out.units is not None:
             info["summary"] = "everything is served: the min_cost plan; " + info["summary"]
             return out, info, replace(explained, objective=problem.objective)
         if everything:  # a floor of the whole demand that the caps cannot serve
             return out, info, replace(explained, objective=problem.objective)
     if problem.objective == "max_tokens":
-        return _refine_tokens(problem, start)
-    most, info, reduced = _refine_tokens(replace(problem, objective="max_tokens"), start)
+        return _refine_tokens(problem, options, start)
+    most, info, reduced = _refine_tokens(replace(problem, objective="max_tokens"), options, start)
     if most.units is None:
         return most, info, replace(reduced, objective=problem.objective)
     if problem.min_served_fraction is None:
-        return _ratio_at_most_tokens(problem, most, info, reduced, start)
-    out, info, reduced = _refine_tokens(problem, start, fallback=most)
+        return _ratio_at_most_tokens(problem, options, most, info, reduced, start)
+    out, info, reduced = _refine_tokens(problem, options, start, fallback=most)
     out.add_times(most)
     return out, info, reduced
 
 
-def _ratio_at_most_tokens(problem: FleetProblem, most: Outcome, info: dict[str, Any], reduced, start: float):
+def _ratio_at_most_tokens(
+    problem: FleetProblem, options: SolverOptions, most: Outcome, info: dict[str, Any], reduced, start: float
+):
     """min_cost_per_token under the default floor (what the max_tokens plan serves), aggregated.
 
     Every fleet meeting the floor F serves at most S_up tokens (max_tokens' certified upper
@@ -469,16 +474,18 @@ def _ratio_at_most_tokens(problem: FleetProblem, most: Outcome, info: dict[str, 
     for relax in (False, True):  # the MILP's bound; if it cannot give one in time, the LP relaxation's
         model = build_fleet_model(ratio, relax=relax, allow_unserved=True)
         try:
-            res = solve(model, model.cost, extra=[_served_floor_row(model, floor, "service_floor")], mip=not relax)
+            res = solve(
+                model, options, model.cost, extra=[_served_floor_row(model, floor, "service_floor")], mip=not relax
+            )
         except SolverError:
             continue
         most.add(model.build_seconds, res)
         if res.ok:
-            cost_low = res.dual_bound if math.isfinite(res.dual_bound) else res.objective * (1 - problem.mip_rel_gap)
+            cost_low = res.dual_bound if math.isfinite(res.dual_bound) else res.objective * (1 - options.mip_rel_gap)
             break
     lower = cost_low / info["upper_bound_tokens"]
     most.iterations = [*most.iterations, {"stage": "service_floor", "tokens": floor}]
-    most.explain_dispatch = dispatch_fleet(ratio, most.units, allow_unserved=True)
+    most.explain_dispatch = dispatch_fleet(ratio, most.units, options, allow_unserved=True)
     info = _token_info(
         replace(problem, objective="min_cost_per_token"), ratio, (lower, upper), start, info["refinements"]
     )
@@ -486,7 +493,7 @@ def _ratio_at_most_tokens(problem: FleetProblem, most: Outcome, info: dict[str, 
 
 
 def _refine_tokens(
-    problem: FleetProblem, start: float, fallback: Outcome | None = None
+    problem: FleetProblem, options: SolverOptions, start: float, fallback: Outcome | None = None
 ) -> tuple[Outcome, dict[str, Any], FleetProblem]:
     """Aggregate, solve the objective, dispatch at full resolution, refine until the bound holds.
 
@@ -508,7 +515,7 @@ def _refine_tokens(
     ):
         agg = aggregate_tokens(problem, groups)
         reduced = replace(problem, curve=agg.curve)
-        out = SOLVERS[problem.objective](reduced)
+        out = SOLVERS[problem.objective](reduced, options)
         total.add_times(out)
         total.mip_gap = out.mip_gap
         total.iterations = out.iterations
@@ -517,11 +524,11 @@ def _refine_tokens(
                 total.status = out.status
                 return total, _token_info(problem, reduced, "infeasible", start, refinements), reduced
             break
-        dispatch = dispatch_fleet(problem, out.units, allow_unserved=True)
+        dispatch = dispatch_fleet(problem, out.units, options, allow_unserved=True)
         if dispatch is None:
             raise SolverError("the aggregated fleet could not be dispatched at full resolution (numerical trouble)")
         full = evaluate(problem, out.units, dispatch)
-        gap = problem.mip_rel_gap
+        gap = options.mip_rel_gap
         if problem.objective == "max_tokens":
             most = max(it.get("tokens_served", 0.0) for it in out.iterations if it.get("stage") == "max_served")
             lower = max(lower, -most * (1 + gap) - SERVICE_FLOOR_RTOL * most)  # minus the most tokens
@@ -531,7 +538,7 @@ def _refine_tokens(
             lam = ev.total_cost_usd / ev.tokens_served
             floor = problem.min_served_fraction * demanded
             lower = max(lower, lam - 2 * gap * ev.total_cost_usd / floor)
-            units, dispatch, full = _meet_floor(problem, reduced, out, dispatch, full, floor, total)
+            units, dispatch, full = _meet_floor(problem, options, reduced, out, dispatch, full, floor, total)
             meets = full.tokens_served >= floor * (1 - 1e-9)
             upper = full.total_cost_usd / full.tokens_served if meets else math.inf
             out = replace(out, units=units) if units is not out.units else out
@@ -553,7 +560,16 @@ def _refine_tokens(
 FLOOR_CORRECTIONS = 3  # re-solves that raise the aggregated floor until the fleet meets the real one
 
 
-def _meet_floor(problem, reduced, out: Outcome, dispatch: Dispatch, full: dict[str, Any], floor: float, total):
+def _meet_floor(
+    problem,
+    options: SolverOptions,
+    reduced,
+    out: Outcome,
+    dispatch: Dispatch,
+    full: dict[str, Any],
+    floor: float,
+    total,
+):
     """A fleet of the aggregated model that serves the floor at full resolution.
 
     The aggregated model counts at least the tokens a fleet serves, so its fleet may fall short
@@ -568,11 +584,11 @@ def _meet_floor(problem, reduced, out: Outcome, dispatch: Dispatch, full: dict[s
         if short <= floor * 1e-9:
             break
         raised = min(raised + 1.01 * short, demanded)
-        again = solve_min_cost_per_token(replace(reduced, min_served_fraction=raised / demanded))
+        again = solve_min_cost_per_token(replace(reduced, min_served_fraction=raised / demanded), options)
         total.add_times(again)
         if again.units is None:
             break
-        d = dispatch_fleet(problem, again.units, allow_unserved=True)
+        d = dispatch_fleet(problem, again.units, options, allow_unserved=True)
         if d is None:
             break
         units, dispatch, full = again.units, d, evaluate(problem, again.units, d)
@@ -623,13 +639,14 @@ def _token_info(problem: FleetProblem, reduced: FleetProblem, bounds, start: flo
 
 def plan_fleet(
     problem: FleetProblem,
+    options: SolverOptions,
     *,
     explain: bool = True,
     power_step_mw: float = 1.0,
     budget_step_usd_per_hour: float | None = None,
     capex_step_usd: float | None = None,
 ) -> FleetPlan:
-    """Solve ``problem`` for its objective and explain the result."""
+    """Solve ``problem`` for its objective with ``options`` and explain the result."""
     from planner.optimize.explain import diagnose
 
     t0 = time.perf_counter()
@@ -637,23 +654,23 @@ def plan_fleet(
     explained = problem
     if should_aggregate(problem, problem.aggregation):
         aggregated = _solve_aggregated if problem.objective == "min_cost" else _solve_aggregated_tokens
-        out, aggregation_info, explained = aggregated(problem)
+        out, aggregation_info, explained = aggregated(problem, options)
     else:
         with progress.task(f"plan: solving ({len(problem.curve.start_hours)} slices, {problem.objective})"):
-            out = SOLVERS[problem.objective](problem)
+            out = SOLVERS[problem.objective](problem, options)
     timings = {"build_s": out.build_s, "handoff_s": out.handoff_s, "solve_s": out.solve_s}
     if aggregation_info is not None:
         timings["aggregation_s"] = aggregation_info["seconds"]
     solver = {
-        "backend": problem.backend,
+        "backend": options.backend,
         "status": out.status,
-        "mip_rel_gap": problem.mip_rel_gap,
+        "mip_rel_gap": options.mip_rel_gap,
         "mip_gap": out.mip_gap,
-        "time_limit_s": problem.time_limit_s,
+        "time_limit_s": options.time_limit_s,
     }
     if out.units is None:
         with progress.task("plan: infeasible; diagnosing which caps and how much"):
-            reason = diagnose(explained)
+            reason = diagnose(explained, options)
         if aggregation_info is not None:
             n = len(explained.curve.start_hours)
             reason = replace(
@@ -683,11 +700,13 @@ def plan_fleet(
             "supply": 1.0,
         }
         with progress.task("plan: marginal values of the caps (a re-solve per cap)"):
-            caps, marginal_s = marginal_values(explained, out.units, out.explain_dispatch or out.dispatch, steps)
+            caps, marginal_s = marginal_values(
+                explained, options, out.units, out.explain_dispatch or out.dispatch, steps
+            )
         caps = _with_full_resolution_use(problem, caps, out)
         t1 = time.perf_counter()
         with progress.task("plan: single-SKU fleets (a solve per SKU)"):
-            single = single_sku_fleets(explained)
+            single = single_sku_fleets(explained, options)
         best = best_single_sku(problem.objective, single)
         if best is not None and problem.objective == "min_cost":
             mix_cost = evaluate(explained, out.units, out.explain_dispatch or out.dispatch).total_cost_usd
@@ -733,11 +752,15 @@ class TradeoffPoint:
         return asdict(self)
 
 
-def served_fraction_tradeoff(problem: FleetProblem, fractions: tuple[float, ...]) -> list[TradeoffPoint]:
+def served_fraction_tradeoff(
+    problem: FleetProblem, options: SolverOptions, fractions: tuple[float, ...]
+) -> list[TradeoffPoint]:
     """min_cost_per_token at each service floor: $/M tokens against the share of demand served."""
     out = []
     for f in fractions:
-        plan = plan_fleet(replace(problem, objective="min_cost_per_token", min_served_fraction=f), explain=False)
+        plan = plan_fleet(
+            replace(problem, objective="min_cost_per_token", min_served_fraction=f), options, explain=False
+        )
         ok = plan.status != "infeasible"
         out.append(
             TradeoffPoint(

@@ -102,15 +102,16 @@ def plan_row(problem: FleetProblem, plan: FleetPlan, explain: bool) -> dict[str,
 def run_point(task: PointTask) -> dict[str, Any]:
     """Plan one point. Input problems and solver failures become a row, not an exception."""
     from planner.milp.highs import silence_banner
-    from planner.optimize.problem import scenario_problem
+    from planner.optimize.problem import scenario_problem, solver_options
     from planner.optimize.run import plan_fleet
     from planner.scenario.load import load_scenario
 
     silence_banner()
     head: dict[str, Any] = {"point": task.index, **task.overrides}
     try:
-        problem = scenario_problem(load_scenario(task.scenario_path, task.overrides))
-        plan = plan_fleet(problem, explain=task.explain)
+        sf = load_scenario(task.scenario_path, task.overrides)
+        problem = scenario_problem(sf)
+        plan = plan_fleet(problem, solver_options(sf.scenario), explain=task.explain)
     except ScenarioError as exc:
         return {**head, "status": "invalid", "diagnosis": str(exc)}
     except SolverError as exc:

@@ -27,6 +27,7 @@ from typing import Any
 import planner.progress as progress
 from planner.errors import ScenarioError
 from planner.milp.problem import FleetProblem
+from planner.milp.solve import SolverOptions
 from planner.optimize.plan import FleetPlan
 from planner.validate.arrivals import RequestProfile
 from planner.validate.metrics import FleetSimResult
@@ -100,6 +101,7 @@ def validate_loop(
     problem: FleetProblem,
     profiles: dict[str, RequestProfile],
     options: ValidationOptions,
+    solver: SolverOptions,
     *,
     slo: float = 0.99,
     step: float = 0.02,
@@ -119,7 +121,7 @@ def validate_loop(
         from planner.optimize.run import plan_fleet
 
         def plan(p: FleetProblem) -> FleetPlan:
-            return plan_fleet(p, explain=False)
+            return plan_fleet(p, solver, explain=False)
 
     iterations: list[LoopIteration] = []
     u = 1.0 if from_no_headroom else float(problem.max_utilization)
@@ -208,6 +210,7 @@ def run_validation_loop(
     Returns (the final iteration's problem, the loop result); when no iteration is feasible,
     the problem as given (a plan of it is then infeasible).
     """
+    from planner.optimize.problem import solver_options
     from planner.validate.arrivals import request_profiles
     from planner.validate.sim import ValidationOptions
 
@@ -217,6 +220,7 @@ def run_validation_loop(
         problem,
         request_profiles(sf, problem.workloads),
         options,
+        solver_options(sf.scenario),
         slo=slo,
         step=step,
         min_utilization=min_utilization,

@@ -24,6 +24,7 @@ from planner.errors import ScenarioError
 from planner.inputs import read_json
 from planner.milp.evaluate import Dispatch
 from planner.milp.problem import FleetProblem
+from planner.milp.solve import SolverOptions
 from planner.optimize.plan import FleetPlan
 
 
@@ -89,7 +90,7 @@ def read_plan_units(path: Path, problem: FleetProblem) -> tuple[dict[str, int], 
     return units, doc
 
 
-def plan_for_units(problem: FleetProblem, units: dict[str, int]) -> FleetPlan:
+def plan_for_units(problem: FleetProblem, units: dict[str, int], solver: SolverOptions) -> FleetPlan:
     """The plan of a fixed fleet: dispatch re-solved with units fixed (max_tokens, then cheapest)."""
     from planner.optimize.run import plan_fleet
 
@@ -112,6 +113,7 @@ def plan_for_units(problem: FleetProblem, units: dict[str, int]) -> FleetPlan:
             budget_usd_per_hour=None,
             capex_budget_usd=None,
         ),
+        solver,
         explain=False,
     )
 

@@ -28,21 +28,21 @@ def validate_scenario(
     With ``plan_path``, the dispatch is the plan's own (``dispatch.csv`` beside it) when that
     file is there, else re-solved for the plan's fleet (see planfile.py).
     """
-    from planner.optimize.problem import scenario_problem
+    from planner.optimize.problem import scenario_problem, solver_options
     from planner.optimize.run import plan_fleet
 
     options.check()
     problem = scenario_problem(sf)
     profiles = request_profiles(sf, problem.workloads, burstiness=burstiness)
     if plan_path is None:
-        plan = plan_fleet(problem, explain=False)
+        plan = plan_fleet(problem, solver_options(sf.scenario), explain=False)
     else:
         units, doc = read_plan_units(plan_path, problem)
         status = doc.get("status") if isinstance(doc.get("status"), str) else "optimal"
         # an infeasible plan's dispatch.csv is empty: re-solve for its fleet then
         dispatch = None if status == "infeasible" else read_plan_dispatch(plan_path, problem, units)
         if dispatch is None:
-            plan = plan_for_units(problem, units)
+            plan = plan_for_units(problem, units, solver_options(sf.scenario))
         else:
             n = np.array([units[s.id] for s in problem.skus], dtype=float)
             plan = assemble_plan(problem, n, dispatch, status)
