@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from planner.cli.main import app
+from planner.errors import ScenarioError
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -130,3 +131,19 @@ def test_every_override_path_with_hostile_values_exits_cleanly(runner):
 )
 def test_flags_beyond_any_real_range_are_usage_errors(runner, args):
     refused(runner, args)
+
+
+def test_library_messages_name_options_and_the_cli_names_its_flags(runner):
+    # the library says `window_s`; the same mistake on the command line says --window-s
+    from planner.cli.flags import cli_message
+    from planner.validate.loop import validate_loop
+
+    with pytest.raises(ScenarioError) as err:
+        validate_loop(None, {}, None, None, slo=1.5)
+    assert "`slo` 1.5" in str(err.value) and "--slo" not in str(err.value)
+    assert cli_message(str(err.value)).startswith("--slo 1.5")
+    assert cli_message("raise `solver.time_limit_s`; `unknown_name` stays") == (
+        "raise solver.time_limit_s (--time-limit); `unknown_name` stays"
+    )
+    r = runner.invoke(app, ["validate", "--windows", "100000", "--json"])
+    assert r.exit_code == 2 and "--windows 100000" in r.stderr and "`windows`" not in r.stderr

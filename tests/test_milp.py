@@ -230,3 +230,34 @@ def test_a_value_at_its_bound_is_never_a_violation_and_the_tolerance_follows_the
     # and so is a small excess on a small bound (the scale is at least 1)
     small = problem([sku("s", max_units=2.0, thr=1.0)], [[8.0]])
     assert violations(small, np.array([2.01]), Dispatch(np.array([[[8.0]]]), np.zeros((1, 1))))
+
+
+def test_fleet_capacity_is_what_the_fixed_fleet_dispatch_can_serve():
+    # the chart's capacity (planner.milp.aggregate.fleet_capacity) and the fixed-fleet dispatch are one model:
+    # alpha x the slice's mix is servable, 0.1 % more is not
+    from dataclasses import replace
+
+    import numpy as np
+
+    from planner.milp.aggregate import dispatch_fleet, fleet_capacity
+    from planner.milp.solve import SolverOptions
+    from planner.optimize.run import plan_fleet
+
+    problem = scenario_problem(load_scenario("chat-and-code"))
+    options = SolverOptions()
+    plan = plan_fleet(problem, options, explain=False)
+    units = np.array([f.units for f in plan.fleet], dtype=float)
+    capacity = fleet_capacity(problem, units, options)
+    c = problem.curve
+    assert np.all(capacity >= c.peak.sum(axis=0) * (1 - 1e-9))  # the plan serves its own peaks
+    for t in (0, int(np.argmax(c.peak.sum(axis=0)))):
+        mix = c.peak[:, t] / c.peak[:, t].sum()
+        for scale, servable in ((1.0 - 1e-6, True), (1.001, False)):
+            demand = (mix * capacity[t] * scale)[:, None]
+            one = replace(
+                problem,
+                curve=replace(
+                    c, start_hours=c.start_hours[:1], slice_hours=c.slice_hours[:1], mean=demand, peak=demand
+                ),
+            )
+            assert (dispatch_fleet(one, units, options) is not None) is servable, (t, scale)

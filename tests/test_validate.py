@@ -195,7 +195,7 @@ def test_bad_options_are_scenario_errors():
         ValidationOptions(mtbf_hours_per_gpu=-5.0).check()
     with pytest.raises(ScenarioError, match="router"):
         ValidationOptions(router="random").check()
-    with pytest.raises(ScenarioError, match="--mtbf-hours has no effect with failures off"):
+    with pytest.raises(ScenarioError, match="`mtbf_hours_per_gpu` has no effect with failures off"):
         ValidationOptions(failures=False, mtbf_hours_per_gpu=1000.0).check()
     with pytest.raises(ScenarioError, match="slo"):
         validate_loop(small_problem(), PROF, FAST, OPTIONS, slo=1.5)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from planner.cli.flags import cli_message
 from planner.cli.options import PlannerGroup
 from planner.cli.output import emit_json, fmt, stderr, stdout
 from planner.errors import PlannerError, ScenarioError
@@ -49,7 +50,7 @@ def handled(fn: Callable[..., Any]) -> Callable[..., Any]:
         except PlannerError as exc:
             # the message may quote the user's text (paths, values): never read it as rich markup
             stderr.print("[bold red]error:[/]", end=" ")
-            stderr.print(str(exc), markup=False, highlight=False)
+            stderr.print(cli_message(str(exc)), markup=False, highlight=False)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt as exc:  # SIGINT, or SIGTERM through main()'s handler
             signum = getattr(exc, "signum", signal.SIGINT)

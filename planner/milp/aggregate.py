@@ -332,3 +332,55 @@ def summary(problem: FleetProblem, agg: Aggregation, lower: float, upper: float,
         "summary": f"{T} slices -> {len(agg.curve.start_hours)} ({len(agg.capacity_slices)} capacity-setting peak slices kept "
         f"exactly, {agg.groups} energy groups); cost within {max(err, 0.0):.3%} of the exact optimum (certified bound)",
     }
+
+
+def fleet_capacity(problem: FleetProblem, units: np.ndarray, options: SolverOptions) -> np.ndarray:
+    """What a fixed fleet can serve in each slice at that slice's workload mix. [tokens/s] (T,)
+
+    For slice t with mix m = peak[:, t] / sum_w peak[w, t], the largest alpha such that alpha x m is
+    served with every SKU at most at its utilisation cap (the formulation's capacity row, u x g x
+    units), one small LP per distinct mix:
+    max alpha  s.t.  sum_w b[s,w] <= u_s g_s n_s,  sum_s theta[s,w] b[s,w] >= alpha m_w,  b >= 0.
+    The capacity is alpha; NaN where demand is zero (or the LP finds no answer).
+    """
+    import highspy
+
+    from planner.milp.solve import highs_solver
+
+    c = problem.curve
+    theta = problem.throughput  # (S, W)
+    S, W = theta.shape
+    g = np.array([s.gpus_per_unit for s in problem.skus], dtype=float)
+    cap = problem.utilization_caps() * g * np.asarray(units, dtype=float)
+    n = S * W + 1  # b[s, w] row-major, then alpha
+    rows = [(np.arange(s * W, (s + 1) * W), np.ones(W)) for s in range(S)]
+    out = np.full(c.peak.shape[1], np.nan)
+    cache: dict[tuple, float] = {}
+    for t in range(c.peak.shape[1]):
+        peak = c.peak[:, t]
+        total = float(peak.sum())
+        if total <= 0:
+            continue
+        mix = peak / total
+        key = tuple(np.round(mix, 9))
+        if key not in cache:
+            demand = [(np.append(np.arange(S) * W + w, n - 1), np.append(theta[:, w], -mix[w])) for w in range(W)]
+            index = np.concatenate([i for i, _ in rows + demand])
+            value = np.concatenate([v for _, v in rows + demand])
+            lp = highspy.HighsLp()
+            lp.num_col_, lp.num_row_ = n, S + W
+            lp.col_cost_ = np.append(np.zeros(n - 1), -1.0)
+            lp.col_lower_, lp.col_upper_ = np.zeros(n), np.full(n, np.inf)
+            lp.row_lower_ = np.concatenate([np.full(S, -np.inf), np.zeros(W)])
+            lp.row_upper_ = np.concatenate([cap, np.full(W, np.inf)])
+            lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+            lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum([len(i) for i, _ in rows + demand])]).astype(np.int32)
+            lp.a_matrix_.index_ = index.astype(np.int32)
+            lp.a_matrix_.value_ = value.astype(float)
+            h = highs_solver(options)
+            h.passModel(lp)
+            h.run()
+            ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+            cache[key] = float(h.getSolution().col_value[-1]) if ok else np.nan
+        out[t] = cache[key]
+    return out

@@ -35,7 +35,7 @@ def write_model(model, path: Path, objective: pulp.LpAffineExpression | None = N
     """The model (with ``objective``, default its own) as .mps or .lp text; see the module doc."""
     suffix = path.suffix.lower()
     if suffix not in (".lp", ".mps"):
-        raise ScenarioError(f"--write-model {path}: use a .lp or .mps file name")
+        raise ScenarioError(f"`write_model` {path}: use a .lp or .mps file name")
     indexed = periodic(model)
     names = model_names(indexed)
     objective = model.cost if objective is None else objective

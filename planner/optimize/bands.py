@@ -23,10 +23,10 @@ EDGES = ("low", "mid", "high")
 def with_throughput_band(sf: ScenarioFile, band: str) -> ScenarioFile:
     """``at_edge`` for a user's choice: refused when the band is unknown or no workload is estimated."""
     if band not in EDGES:
-        raise ScenarioError(f"--throughput-band {band}: use low, mid or high")
+        raise ScenarioError(f"`throughput_band` {band}: use low, mid or high")
     if not any(e.estimate for e in sf.scenario.workloads.values()):
         raise ScenarioError(
-            "--throughput-band applies to estimated throughput; no workload of this scenario has estimate: true "
+            "`throughput_band` applies to estimated throughput; no workload of this scenario has estimate: true "
             "(a curve workload's option), so the flag would change nothing"
         )
     return at_edge(sf, band)

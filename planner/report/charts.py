@@ -7,7 +7,9 @@ import io
 import numpy as np
 from matplotlib.figure import Figure
 
+from planner.milp.aggregate import fleet_capacity
 from planner.milp.problem import FleetProblem
+from planner.milp.solve import SolverOptions
 from planner.optimize.plan import FleetPlan
 
 
@@ -17,53 +19,7 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def capacity_tokens_per_s(problem: FleetProblem, plan: FleetPlan) -> np.ndarray:
-    """What the plan's fleet could serve in each slice at that slice's workload mix. [tokens/s] (T,)
-
-    For slice t, the largest alpha such that alpha x peak[:, t] can be served with every SKU
-    at most max_utilization busy (a small LP per slice, solved by HiGHS through scipy):
-    max alpha  s.t.  sum_w b[s,w] <= u G_s,  sum_s theta[s,w] b[s,w] >= alpha peak[w,t],  b >= 0.
-    Capacity = alpha x total peak demand; NaN where demand is zero.
-    """
-    from scipy.optimize import linprog
-
-    c = problem.curve
-    theta = problem.throughput  # (S, W)
-    gpus = np.array([f.gpus for f in plan.fleet], dtype=float)
-    S, W = theta.shape
-    n = S * W + 1  # b[s, w] row-major, then alpha
-    a_cap = np.zeros((S, n))
-    for s in range(S):
-        a_cap[s, s * W : (s + 1) * W] = 1.0
-    cost = np.zeros(n)
-    cost[-1] = -1.0
-    out = np.full(c.peak.shape[1], np.nan)
-    cache: dict[tuple, float] = {}
-    for t in range(c.peak.shape[1]):
-        peak = c.peak[:, t]
-        total = float(peak.sum())
-        if total <= 0:
-            continue
-        key = tuple(np.round(peak / total, 9))
-        if key not in cache:
-            a_dem = np.zeros((W, n))
-            for w in range(W):
-                for s in range(S):
-                    a_dem[w, s * W + w] = -theta[s, w]
-                a_dem[w, -1] = peak[w] / total
-            res = linprog(
-                cost,
-                A_ub=np.vstack([a_cap, a_dem]),
-                b_ub=np.concatenate([problem.utilization_caps() * gpus, np.zeros(W)]),
-                bounds=[(0, None)] * n,
-                method="highs",
-            )
-            cache[key] = float(res.x[-1]) if res.status == 0 else np.nan
-        out[t] = cache[key]
-    return out
-
-
-def load_vs_capacity_chart(problem: FleetProblem, plan: FleetPlan) -> bytes:
+def load_vs_capacity_chart(problem: FleetProblem, plan: FleetPlan, options: SolverOptions) -> bytes:
     """Top: demand (peak within each slice, and mean) against the fleet's capacity at each
     slice's workload mix, with the tokens/s each SKU serves at the peak (the plan's dispatch)
     stacked. Bottom: peak demand as a share of that capacity, against the utilisation cap.
@@ -73,7 +29,7 @@ def load_vs_capacity_chart(problem: FleetProblem, plan: FleetPlan) -> bytes:
     hours = c.start_hours
     served = (problem.throughput[:, :, None] * plan.dispatch.busy).sum(axis=1)  # (S, T) tokens/s at peak
     peak_total = c.peak.sum(axis=0)
-    capacity = capacity_tokens_per_s(problem, plan)
+    capacity = fleet_capacity(problem, np.array([f.units for f in plan.fleet], dtype=float), options)
     load_share = np.divide(peak_total, capacity, out=np.full_like(peak_total, np.nan), where=capacity > 0)
 
     fig = Figure(figsize=(9.5, 6.8), layout="constrained")

@@ -429,11 +429,12 @@ def _caps(r: ReportInputs) -> str:
 
 
 def _load(r: ReportInputs) -> str:
+    from planner.optimize.problem import solver_options
     from planner.report.charts import load_vs_capacity_chart
 
     if r.plan.status == "infeasible" or r.plan.dispatch is None:
         return "<section><h2>Load against capacity</h2><p>No fleet: nothing to compare the load with.</p></section>"
-    png = load_vs_capacity_chart(r.problem, r.plan)
+    png = load_vs_capacity_chart(r.problem, r.plan, solver_options(r.scenario.scenario))
     return (
         "<section><h2>Load against capacity</h2>"
         + _chart(

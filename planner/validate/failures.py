@@ -59,8 +59,8 @@ def sku_reliability(
     for name, value in (("mtbf_hours_per_gpu", mtbf_hours_per_gpu), ("mttr_hours", mttr_hours)):
         if value is not None and not (value > 0 and math.isfinite(value)):
             raise ScenarioError(
-                f"{name} override: {value!r} is not a positive number of hours; "
-                "give e.g. --mtbf-hours 50000 (per GPU) and --mttr-hours 4"
+                f"`{name}` override: {value!r} is not a positive number of hours; "
+                "give e.g. `mtbf_hours_per_gpu` 50000 and `mttr_hours` 4"
             )
     g = int(sku.gpus_per_failure_domain or sku.gpus_per_unit)
     if g <= 0 or sku.gpus_per_unit % g != 0:
@@ -71,7 +71,7 @@ def sku_reliability(
         if value is not None and not (value > 0 and math.isfinite(value)):
             raise ScenarioError(
                 f"SKU {sku.id}: {name} {value!r} must be a positive number of hours "
-                f"(set skus.{sku.id}.{name} in the scenario or use the --mtbf-hours / --mttr-hours options)"
+                f"(set skus.{sku.id}.{name} in the scenario or override it with `mtbf_hours_per_gpu` / `mttr_hours`)"
             )
     if not failures or mtbf is None:
         return Reliability(None, float(mttr or 0.0), g)

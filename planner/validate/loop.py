@@ -112,11 +112,11 @@ def validate_loop(
 ) -> LoopResult:
     """Lower max_utilization by ``step`` until the SLO holds (see module doc)."""
     if not (0 < slo <= 1):
-        raise ScenarioError(f"--slo {slo!r}: a target share of requests in (0, 1], e.g. 0.99")
+        raise ScenarioError(f"`slo` {slo!r}: a target share of requests in (0, 1], e.g. 0.99")
     if not (0 < step < 1):
-        raise ScenarioError(f"--headroom-step {step!r}: a utilisation step in (0, 1), e.g. 0.02")
+        raise ScenarioError(f"`headroom_step` {step!r}: a utilisation step in (0, 1), e.g. 0.02")
     if not (0 < min_utilization <= 1):
-        raise ScenarioError(f"--min-utilization {min_utilization!r}: must be in (0, 1]")
+        raise ScenarioError(f"`min_utilization` {min_utilization!r}: must be in (0, 1]")
     if plan is None:
         from planner.optimize.run import plan_fleet
 

@@ -90,8 +90,8 @@ class ValidationOptions:
                 problems.append(f"{name}: {v!r} must be a positive number of hours (MTBF per GPU, MTTR)")
         if not self.failures:
             problems += [
-                f"{flag} has no effect with failures off (--no-failures): drop it or turn failures on"
-                for flag, v in (("--mtbf-hours", self.mtbf_hours_per_gpu), ("--mttr-hours", self.mttr_hours))
+                f"`{name}` has no effect with failures off: drop it or turn failures on"
+                for name, v in (("mtbf_hours_per_gpu", self.mtbf_hours_per_gpu), ("mttr_hours", self.mttr_hours))
                 if v is not None
             ]
         if problems:
@@ -258,7 +258,7 @@ def _check_size(problem: FleetProblem, prof: list[RequestProfile], options: Vali
     T = len(c.start_hours)
     if options.windows > T:
         raise ScenarioError(
-            f"--windows {options.windows}: the span has {T:,} slices, one window each at most; use --windows {T} or fewer"
+            f"`windows` {options.windows}: the span has {T:,} slices, one window each at most; use {T} or fewer"
         )
     per_slice = sum(c.peak[k] / p.mean_tokens for k, p in enumerate(prof)) * (options.warmup_s + options.window_s)
     busiest = np.sort(per_slice)[::-1][: options.windows]
@@ -267,7 +267,7 @@ def _check_size(problem: FleetProblem, prof: list[RequestProfile], options: Vali
         MAX_WINDOW_REQUESTS,
         f"validation: requests the {options.windows} request-level window(s) would draw at the busiest slices' peak "
         f"rates over {options.warmup_s + options.window_s:g} s each",
-        "use fewer --windows or a shorter --window-s / --warmup-s",
+        "use fewer `windows` or a shorter `window_s` / `warmup_s`",
     )
 
 
