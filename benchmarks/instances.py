@@ -79,14 +79,11 @@ def instance(hours: int, *, power_cap_mw: float | None = None, seed: int = 7) ->
         skus=skus,
         curve=curve,
         electricity_usd_per_kwh=0.08,
-        pue=1.0,
         power_cap_mw=power_cap_mw,
         budget_usd_per_hour=None,
         capex_budget_usd=None,
         max_utilization=0.9,
         objective="min_cost",
-        mip_rel_gap=1e-4,
-        time_limit_s=1800.0,
     )
 
 
