@@ -143,7 +143,21 @@ def test_library_messages_name_options_and_the_cli_names_its_flags(runner):
     assert "`slo` 1.5" in str(err.value) and "--slo" not in str(err.value)
     assert cli_message(str(err.value)).startswith("--slo 1.5")
     assert cli_message("raise `solver.time_limit_s`; `unknown_name` stays") == (
-        "raise solver.time_limit_s (--time-limit); `unknown_name` stays"
+        "raise solver.time_limit_s (--time-limit, or --set solver.time_limit_s=SECONDS); `unknown_name` stays"
+    )
+    assert (
+        cli_message("use time aggregation (`solver.time_aggregation: auto`)") == "use time aggregation (drop --exact)"
     )
     r = runner.invoke(app, ["validate", "--windows", "100000", "--json"])
     assert r.exit_code == 2 and "--windows 100000" in r.stderr and "`windows`" not in r.stderr
+
+
+def test_the_solver_options_default_to_the_scenario_schema_defaults():
+    from planner.milp.solve import SolverOptions
+    from planner.optimize.problem import solver_options
+    from planner.scenario.load import load_scenario
+    from planner.scenario.schema import Solver
+
+    scn = load_scenario(None).scenario
+    assert scn.solver == Solver()  # the default scenario has no solver: section
+    assert solver_options(scn) == SolverOptions()

@@ -78,8 +78,7 @@ def runs(tmp_path_factory):
     # validation, sweep-to-report: the commands that read `val/` or `results.csv` stay with those that write them
     chained = [c for c in rest if re.search(r"\b(validate|report)\b|results\.csv|\bval/", c)]
     others = [c for c in rest if c not in chained]
-    # each closed loop on its own (independent of the rest), and first: the longest jobs start first
-    groups = [*([c] for c in loops), chained, others]
+    groups = [chained, others, *([c] for c in loops)]  # each closed loop on its own: independent of the rest
     with cf.ProcessPoolExecutor(max_workers=min(len(groups), max(2, os.cpu_count() or 1)), mp_context=ctx) as pool:
         futures = [pool.submit(_run_group, str(folder), g) for g in groups]
         return {k: v for f in futures for k, v in f.result().items()}

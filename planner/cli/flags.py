@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 FLAGS = {
-    "solver.time_limit_s": "solver.time_limit_s (--time-limit)",
-    "solver.time_aggregation": "solver.time_aggregation (--exact sets it off)",
+    "solver.time_limit_s": "solver.time_limit_s (--time-limit, or --set solver.time_limit_s=SECONDS)",
+    "solver.time_aggregation: auto": "drop --exact",
     "write_model": "--write-model",
     "throughput_band": "--throughput-band",
     "slo": "--slo",
@@ -24,7 +24,7 @@ FLAGS = {
     "warmup_s": "--warmup-s",
 }
 
-_MARKED = re.compile(r"`([a-z_][a-z0-9_.]*)`")
+_MARKED = re.compile(r"`([a-z_][a-z0-9_.]*(?:: [a-z_]+)?)`")  # a name, or a field and its value
 
 
 def cli_message(message: str) -> str:

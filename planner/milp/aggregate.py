@@ -233,6 +233,12 @@ def _scaled_dispatch(
     return Dispatch(busy, np.zeros_like(c.peak))
 
 
+def busy_gpu_limit(problem: FleetProblem, units: np.ndarray) -> np.ndarray:
+    """(S,) GPUs each SKU of a fixed fleet may keep busy: u x g x units (the formulation's capacity row)."""
+    g = np.array([s.gpus_per_unit for s in problem.skus], dtype=float)
+    return problem.utilization_caps() * g * np.asarray(units, dtype=float)
+
+
 def dispatch_fleet(
     problem: FleetProblem, units: np.ndarray, options: SolverOptions, *, allow_unserved: bool = False
 ) -> Dispatch | None:
@@ -254,8 +260,7 @@ def dispatch_fleet(
     pairs = np.argwhere(theta > 0)  # (P, 2) of (s, w)
     P = len(pairs)
     ps, pw = pairs[:, 0], pairs[:, 1]
-    g = np.array([s.gpus_per_unit for s in problem.skus], dtype=float)
-    cap = problem.utilization_caps() * g * units
+    cap = busy_gpu_limit(problem, units)
     _, e = problem.gpu_hour_costs()  # busy $ per GPU-hour
     r = _ratio(problem)
     # $ per unserved token: above the energy any busy GPU spends per token it serves
@@ -350,8 +355,7 @@ def fleet_capacity(problem: FleetProblem, units: np.ndarray, options: SolverOpti
     c = problem.curve
     theta = problem.throughput  # (S, W)
     S, W = theta.shape
-    g = np.array([s.gpus_per_unit for s in problem.skus], dtype=float)
-    cap = problem.utilization_caps() * g * np.asarray(units, dtype=float)
+    cap = busy_gpu_limit(problem, units)
     n = S * W + 1  # b[s, w] row-major, then alpha
     rows = [(np.arange(s * W, (s + 1) * W), np.ones(W)) for s in range(S)]
     out = np.full(c.peak.shape[1], np.nan)

@@ -217,7 +217,7 @@ def solve_highs(
         reached = f"; best bound reached {bound:,.6g}" if math.isfinite(bound) else ""
         raise SolverLimitError(
             f"HiGHS stopped at its {limit} after {time.perf_counter() - start:.2f} s with no feasible answer "
-            f"yet{reached}; raise `solver.time_limit_s` or use time aggregation (`solver.time_aggregation`: auto)"
+            f"yet{reached}; raise `solver.time_limit_s` or use time aggregation (`solver.time_aggregation: auto`)"
         )
     else:
         raise SolverError(f"HiGHS ended with status {h.modelStatusToString(status)}")

@@ -27,7 +27,7 @@ def with_throughput_band(sf: ScenarioFile, band: str) -> ScenarioFile:
     if not any(e.estimate for e in sf.scenario.workloads.values()):
         raise ScenarioError(
             "`throughput_band` applies to estimated throughput; no workload of this scenario has estimate: true "
-            "(a curve workload's option), so the flag would change nothing"
+            "(a curve workload's option), so it would change nothing"
         )
     return at_edge(sf, band)
 
