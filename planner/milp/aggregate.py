@@ -257,10 +257,11 @@ def dispatch_fleet(
     c = problem.curve
     S, W, T = len(problem.skus), len(problem.workloads), len(c.start_hours)
     theta = problem.throughput
-    pairs = np.argwhere(theta > 0)  # (P, 2) of (s, w)
+    cap = busy_gpu_limit(problem, units)
+    # (P, 2) of (s, w): the pairs a busy GPU can exist for (a SKU with no units has none)
+    pairs = np.argwhere((theta > 0) & (cap[:, None] > 0))
     P = len(pairs)
     ps, pw = pairs[:, 0], pairs[:, 1]
-    cap = busy_gpu_limit(problem, units)
     _, e = problem.gpu_hour_costs()  # busy $ per GPU-hour
     r = _ratio(problem)
     # $ per unserved token: above the energy any busy GPU spends per token it serves

@@ -474,9 +474,8 @@ def define_busy(
         for j in range(len(problem.skus)):
             for k in range(len(problem.workloads)):
                 if theta[j, k] > 0:
-                    for t in range(T):
-                        ids = (names.skus[j], names.workloads[k], str(t))
-                        label = names.add("busy", (j, k, t), ids, period=p)
+                    ids = (names.skus[j], names.workloads[k])
+                    for t, label in enumerate(names.add_slices("busy", (j, k), ids, T, period=p)):
                         out[j, k, p, t] = prob.add_variable(label, lowBound=0.0)
     return out
 
@@ -644,7 +643,8 @@ def cost_terms(problem, window, units, buy, busy) -> list[tuple[pulp.LpVariable,
             if coef:
                 terms.append((buy[j, p], coef))
         r = ratio(per.curve)
-        hours = per.curve.slice_hours
+        hours = per.curve.slice_hours.tolist()
+        weight = per.weight
         for j, b in enumerate(problem.skus):
             _, x = b.gpu_hour_costs(p, price)
             if not x:
@@ -652,8 +652,9 @@ def cost_terms(problem, window, units, buy, busy) -> list[tuple[pulp.LpVariable,
             for k in range(len(problem.workloads)):
                 if (j, k, p, 0) not in busy:
                     continue
+                rk = r[k].tolist()
                 for t in range(len(hours)):
-                    coef = delta * x * per.weight * float(hours[t]) * float(r[k, t])
+                    coef = delta * x * weight * hours[t] * rk[t]
                     if coef:
                         terms.append((busy[j, k, p, t], coef))
     return terms + decommission_terms(problem, window, units)
@@ -706,10 +707,11 @@ def token_terms(problem, busy, unserved):
     """(served, unserved) tokens as (variable, tokens per unit of it) pairs. [tokens]"""
     theta = problem.throughput
     r = {p: ratio(problem.periods[p].curve) for p in {key[2] for key in busy} | {key[1] for key in unserved}}
+    weight = {p: problem.periods[p].weight for p in r}
     served = []
     for (j, k, p, t), var in busy.items():
         per = problem.periods[p]
-        coef = float(theta[j, k] * r[p][k, t] * per.curve.slice_hours[t]) * per.weight * SECONDS_PER_HOUR
+        coef = float(theta[j, k] * r[p][k, t] * per.curve.slice_hours[t]) * weight[p] * SECONDS_PER_HOUR
         if coef:
             served.append((var, coef))
     lost = []

@@ -68,6 +68,26 @@ class Names:
         self._grammar[label] = f"{family}[{','.join(parts)}]" if parts else family
         return label
 
+    def add_slices(
+        self, family: str, key: tuple[int, ...], ids: tuple[str, ...], slices: int, period: int | None = None
+    ) -> list[str]:
+        """``add(family, (*key, t), (*ids, str(t)), period)`` for every slice t < ``slices``, at once."""
+        if family not in _SLICED:
+            raise ValueError(f"{family} is not indexed by slice")
+        if not _FAMILY.fullmatch(family) or not all(isinstance(i, int) for i in key):
+            raise ValueError(f"a name is a lower-case family and integer indices: {family}{key}")
+        head = "_".join((family, *(str(i) for i in key)))
+        tail = "" if period is None else f"_{period}"
+        labels = [f"{head}_{t}{tail}" for t in range(slices)]
+        fulls = [(*key, t, period) if period is not None else (*key, t) for t in range(slices)]
+        if any((family, f) in self._labels for f in fulls) or not self._grammar.keys().isdisjoint(labels):
+            raise ValueError(f"{head}_*{tail} is registered twice")
+        parts = [*ids, self.periods[period]] if period is not None and self.periodic else list(ids)
+        prefix = f"{family}[{''.join(f'{i},' for i in parts)}"
+        self._labels.update({(family, f): label for f, label in zip(fulls, labels, strict=True)})
+        self._grammar.update({label: f"{prefix}{t}]" for t, label in enumerate(labels)})
+        return labels
+
     def label(self, family: str, key: tuple[int, ...], period: int | None = None) -> str:
         """The solver label of ``family[key]`` (in ``period``)."""
         return self._labels[family, (*key, period) if period is not None else key]

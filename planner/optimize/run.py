@@ -255,20 +255,28 @@ def marginal_values(
     start = time.perf_counter()
     ev = evaluate(problem, base_units, base_dispatch)
     base_cost = ev.total_cost_usd
-    duals = lp_relaxation_duals(problem, options)
+    lp = lp_relaxation(problem, options)
+    duals = {} if lp is None else lp.duals
+    years = ev.span_hours / 8760.0
+    # what relaxing a cap gains, with anything within the solver's tolerance taken as zero
+    cost_tol = 2 * options.mip_rel_gap * abs(base_cost) + 1e-9
     out = []
     for cap in _cap_uses(problem, ev):
         step = steps[cap_kind(problem, cap.name)]
+        dual = duals.get(cap.name)
+        # min_cost: when the LP bound of the relaxed problem leaves no saving beyond the tolerance,
+        # the re-solve could only report 0: skip it (a supply cap also moves column bounds: always solved)
+        bound = None if lp is None or cap.kind == "supply" else lp.bound_when_relaxed(cap.name, step)
+        if bound is not None and base_cost - bound <= cost_tol:
+            gain = {"binding": False, **_savings(0.0, cap.name, step, years, ev.tokens_served)}
+            out.append(replace(cap, **gain, step=step, lp_relaxation_dual=None if dual is None else dual / years))
+            continue
         relaxed = _relaxed(problem, cap.name, cap.limit + step)
         res = SOLVERS[problem.objective](relaxed, options)
         if res.units is None:
-            out.append(replace(cap, step=step, lp_relaxation_dual=duals.get(cap.name)))
+            out.append(replace(cap, step=step, lp_relaxation_dual=None if dual is None else dual / years))
             continue
         new_ev = evaluate(relaxed, res.units, res.dispatch)
-        years = ev.span_hours / 8760.0
-        dual = duals.get(cap.name)
-        # what relaxing the cap gains, with anything within the solver's tolerance taken as zero
-        cost_tol = 2 * options.mip_rel_gap * abs(base_cost) + 1e-9
         saving = _beyond(base_cost - new_ev.total_cost_usd, cost_tol)
         extra = _beyond(new_ev.tokens_served - ev.tokens_served, token_tolerance(problem, options))
         if problem.objective == "min_cost_per_token":
@@ -300,23 +308,48 @@ def _savings(saving: float, cap: str, step: float, years: float, tokens: float) 
     }
 
 
-def lp_relaxation_duals(problem: FleetProblem, options: SolverOptions) -> dict[str, float]:
-    """Duals of the caps in the LP relaxation (units continuous). [$ over the span per MW, per $/h, per $]
+@dataclass(frozen=True, kw_only=True)
+class LpRelaxation:
+    """The LP relaxation (units continuous) of a min_cost plan: its optimum and the caps' duals."""
+
+    objective_usd: float  # [$ over the span]; a lower bound on every fleet's cost
+    duals: dict[str, float]  # cap name -> |dual| [$ over the span per cap unit: MW, $/h, $, racks, units]
+
+    def bound_when_relaxed(self, cap: str, step: float) -> float | None:
+        """A lower bound on the cost once cap ``cap`` is raised by ``step`` [$], or None if unknown.
+
+        The LP optimum is convex in a row's limit and the dual is its slope, so raising the limit
+        by ``step`` lowers the LP optimum by at most ``dual x step``; the MILP optimum is above it.
+        """
+        dual = self.duals.get(cap)
+        return None if dual is None else self.objective_usd - dual * step
+
+
+def lp_relaxation(problem: FleetProblem, options: SolverOptions) -> LpRelaxation | None:
+    """The LP relaxation of a min_cost problem with its caps' duals; None for other objectives or if
+    it does not solve to optimality.
 
     Only meaningful as LP-relaxation values: the duals of a MILP are zero by construction.
     """
     if problem.objective != "min_cost":
-        return {}
+        return None
     model = build_fleet_model(problem, relax=True, allow_unserved=False)
     rows = model.period_model.cap_rows  # cap name -> its row's solver label (planner.milp.names)
     res = solve(model, options, mip=False, duals=frozenset(rows.values()))
     if res.status != "optimal":
-        return {}
-    return {
+        return None
+    duals = {
         cap.name: abs(res.row_duals[rows[cap.name]]) * cap.row_scale  # rows are in unit x row_scale
         for cap in model.caps
         if rows.get(cap.name) in res.row_duals
     }
+    return LpRelaxation(objective_usd=res.objective, duals=duals)
+
+
+def lp_relaxation_duals(problem: FleetProblem, options: SolverOptions) -> dict[str, float]:
+    """Duals of the caps in the LP relaxation (units continuous). [$ over the span per MW, per $/h, per $]"""
+    lp = lp_relaxation(problem, options)
+    return {} if lp is None else lp.duals
 
 
 def single_sku_fleets(problem: FleetProblem, options: SolverOptions) -> list[dict[str, Any]]:
@@ -328,14 +361,20 @@ def single_sku_fleets(problem: FleetProblem, options: SolverOptions) -> list[dic
         if s.throughput:
             candidates.setdefault(s.base_id if s.procurement is not None else s.id, []).append(j)
     for sku_id, cols in candidates.items():
-        skus = tuple(x if j in cols else replace(x, max_units=float(x.min_units)) for j, x in enumerate(problem.skus))
+        # the other SKUs keep their existing units; a column with none is left out of the model
+        # (units and busy GPUs all 0: the same optimum from a model a fraction of the size)
+        kept = [j for j, x in enumerate(problem.skus) if j in cols or x.min_units > 0]
+        skus = tuple(
+            problem.skus[j] if j in cols else replace(problem.skus[j], max_units=float(problem.skus[j].min_units))
+            for j in kept
+        )
         alt = replace(problem, skus=skus)
         res = SOLVERS[problem.objective](alt, options)
         if res.units is None:
             rows.append({"sku": sku_id, "status": res.status, "total_cost_usd": None, "cost_per_million_tokens": None})
             continue
         ev = evaluate(alt, res.units, res.dispatch)
-        total = float(sum(res.units[j] for j in cols))
+        total = float(sum(res.units[i] for i, j in enumerate(kept) if j in cols))
         rows.append(
             {
                 "sku": sku_id,
