@@ -8,10 +8,13 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from planner.errors import ScenarioError
+
+Cell = str | int | float | bool | None  # one value of a table row (a CSV field, an xlsx cell)
 
 
 def _temp_beside(path: Path) -> str:
@@ -100,8 +103,8 @@ def _commit_folder(folder: Path, temps: dict[Path, str], umask: int) -> None:
         os.close(fd)  # releases the lock
 
 
-def csv_text(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
-    """CSV text of dict rows with a fixed column order."""
+def csv_text(rows: Sequence[Mapping[str, Cell]], columns: list[str] | None = None) -> str:
+    """CSV text of dict rows (column -> cell) with a fixed column order."""
     out = io.StringIO()
     cols = columns or (list(rows[0]) if rows else [])
     w = csv.DictWriter(out, fieldnames=cols, lineterminator="\n", extrasaction="ignore")
