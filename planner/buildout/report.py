@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
 
 from planner.buildout.run import BuildoutPlan
-from planner.outputs import csv_text, json_text
+from planner.outputs import Cell, csv_text, json_text
 
 SCHEDULE_COLUMNS = ["period", "sku", "installed", "gpus", "bought", "retired", "retired_end_of_life", "token_share"]
 PERIOD_COLUMNS = [
@@ -27,7 +26,7 @@ PERIOD_COLUMNS = [
 ]
 
 
-def schedule_rows(plan: BuildoutPlan) -> list[dict[str, Any]]:
+def schedule_rows(plan: BuildoutPlan) -> list[dict[str, Cell]]:
     """Long form: one row per period and SKU."""
     return [
         {
@@ -60,14 +59,14 @@ SITE_COLUMNS = [
 ]
 
 
-def site_rows(plan: BuildoutPlan) -> list[dict[str, Any]]:
+def site_rows(plan: BuildoutPlan) -> list[dict[str, Cell]]:
     """Long form: one row per period and site (a scenario with ``sites:``); caps at their limit joined by ';'."""
     return [
         {"period": r.period, **site, "at_limit": ";".join(site["at_limit"])} for r in plan.periods for site in r.sites
     ]
 
 
-def period_rows(plan: BuildoutPlan) -> list[dict[str, Any]]:
+def period_rows(plan: BuildoutPlan) -> list[dict[str, Cell]]:
     return [{k: getattr(r, k) for k in PERIOD_COLUMNS} for r in plan.periods]
 
 
@@ -106,7 +105,7 @@ def schedule_png(plan: BuildoutPlan) -> bytes:
 
 def buildout_files(plan: BuildoutPlan, out_dir: Path) -> dict[Path, str | bytes]:
     """Everything ``--out`` writes, prepared in memory first."""
-    files = {
+    files: dict[Path, str | bytes] = {
         out_dir / "buildout.json": json_text(plan.to_dict()),
         out_dir / "schedule.csv": csv_text(schedule_rows(plan), SCHEDULE_COLUMNS),
         out_dir / "periods.csv": csv_text(period_rows(plan), PERIOD_COLUMNS),
