@@ -98,6 +98,58 @@ def test_aggregate_conserves_hours_and_tokens():
     assert set(range(72)) >= set(agg.capacity_slices.tolist())
 
 
+def test_refine_splits_only_the_groups_holding_the_error_and_nests_in_them():
+    from planner.milp.aggregate import REFINE_SHARE, refine
+
+    p = two_workload_problem(2, 96, billed=True)
+    agg = aggregate(p, groups=6)
+    gaps = np.zeros(int(agg.labels.max()) + 1)
+    gaps[agg.group_ids[0]], gaps[agg.group_ids[3]], gaps[agg.group_ids[5]] = 100.0, 900.0, 1.0
+    assert (900.0 + 100.0) / 1001.0 >= REFINE_SHARE > 900.0 / 1001.0  # the two largest hold the share
+    finer = refine(p.curve, agg, gaps)
+    assert finer is not None
+    # every new group lies inside one old group; only the two groups that hold the error are split
+    pairs = set(zip(finer.labels.tolist(), agg.labels.tolist(), strict=True))
+    assert len({new for new, _ in pairs}) == len(pairs)
+    pieces = {old: sum(1 for _, o in pairs if o == old) for _, old in pairs}
+    split = {g for g, k in pieces.items() if k > 1}
+    assert split == {int(agg.group_ids[0]), int(agg.group_ids[3])}
+    assert all(pieces[g] == 4 for g in split)
+    assert finer.groups == agg.groups + 6
+    assert finer.curve.span_hours == pytest.approx(p.curve.span_hours)
+    assert finer.curve.tokens() == pytest.approx(p.curve.tokens())
+    np.testing.assert_array_equal(finer.capacity_slices, agg.capacity_slices)
+    # nothing to gain (no positive gap) or nothing left to split: no refinement
+    assert refine(p.curve, agg, np.zeros_like(gaps)) is None
+    whole = aggregate(p, groups=96)  # every distinct slice its own group
+    assert refine(p.curve, whole, np.ones(int(whole.labels.max()) + 1)) is None
+
+
+def test_group_gaps_add_up_to_the_full_resolution_cost_over_the_aggregated_one(monkeypatch):
+    import planner.milp.aggregate as aggregation
+    from planner.milp.aggregate import dispatch_fleet, group_gaps
+    from planner.milp.evaluate import evaluate
+    from planner.optimize.run import solve_min_cost
+
+    p = two_workload_problem(5, 72, billed=True)
+    agg = aggregate(p, groups=4)
+    reduced = replace(p, curve=agg.curve)
+    out = solve_min_cost(reduced, OPTIONS)
+    full = dispatch_fleet(p, out.units, OPTIONS)
+    gaps = group_gaps(p, agg, out.dispatch, full)
+    excess = evaluate(p, out.units, full).total_cost_usd - evaluate(reduced, out.units, out.dispatch).total_cost_usd
+    assert gaps.sum() == pytest.approx(excess, rel=1e-9, abs=1e-6)
+    assert (gaps >= -1e-6 * max(excess, 1.0)).all()  # averaging never costs more (convexity)
+    # forced to refine (no error is small enough), every round keeps the exact optimum within its bound
+    monkeypatch.setattr(aggregation, "TARGET_ERROR", 0.0)
+    exact = plan_fleet(replace(p, aggregation="off"), OPTIONS, explain=False)
+    plan = plan_fleet(replace(p, aggregation="on"), OPTIONS, explain=False)
+    info = plan.aggregation
+    assert info["refinements"] >= 1
+    assert info["lower_bound_usd"] <= exact.total_cost_usd * (1 + 2e-6)
+    assert exact.total_cost_usd * (1 - 2e-6) <= plan.total_cost_usd <= info["upper_bound_usd"] * (1 + 1e-9)
+
+
 def test_auto_threshold_and_objectives():
     small = two_workload_problem(1, 48, billed=True)
     assert not should_aggregate(small, "auto")

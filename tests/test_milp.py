@@ -193,6 +193,25 @@ def test_registry_refuses_a_name_twice_and_names_periods():
         names.add("busy", ("0",), ())
 
 
+
+@pytest.mark.parametrize("periods", [[], ["2026Q1"], ["2026Q1", "2026Q2"]])
+def test_add_slices_registers_what_add_would(periods):
+    """``add_slices`` (all slices at once) gives the labels, grammar and refusals of ``add`` per slice."""
+    one, many = (Names.of(["a-1", "b 2"], ["chat"], [], periods) for _ in range(2))
+    period = 0 if periods else None
+    for s in range(2):
+        ids = (one.skus[s], "chat")
+        each = [one.add("busy", (s, 0, t), (*ids, str(t)), period=period) for t in range(4)]
+        assert many.add_slices("busy", (s, 0), ids, 4, period=period) == each
+        assert [many.grammar(x) for x in each] == [one.grammar(x) for x in each]
+        assert [many.label("busy", (s, 0, t), period=period) for t in range(4)] == each
+    with pytest.raises(ValueError, match="twice"):
+        many.add_slices("busy", (1, 0), (many.skus[1], "chat"), 2, period=period)
+    with pytest.raises(ValueError, match="twice"):
+        many.add("busy", (0, 0, 3), ("x",), period=period)
+    with pytest.raises(ValueError, match="not indexed by slice"):
+        many.add_slices("units", (0,), (many.skus[0],), 2)
+
 def test_no_import_cycles_and_the_layers_hold():
     tool = ROOT.parent / "shared" / "tools" / "import_cycles.py"
     if tool.exists():

@@ -349,3 +349,31 @@ def test_joint_relaxation_when_no_cap_alone_suffices():
     assert together["power_cap"]["needed"] == pytest.approx(0.016)
     assert together["budget_cap"]["needed"] == pytest.approx(32.0)
     assert "raising power_cap_mw to 0.016 MW and budget_usd_per_hour to $32/h together" in r.summary
+
+
+def test_a_screened_marginal_value_equals_the_re_solved_one(monkeypatch):
+    """marginal_values skips a re-solve when the LP bound leaves no saving; the answer is the re-solve's."""
+    import planner.optimize.run as run
+
+    from helpers import OPTIONS, problem, sku
+
+    # the LP relaxation is integral here (1,000 units, the power cap at 500 of each): a loose budget is screened
+    skus = [sku("hot", kw=1.0, cost=1.0, thr=100.0), sku("cool", kw=0.5, cost=1.5, thr=100.0)]
+    p = problem(skus, [800_000.0, 600_000.0], power_mw=6.0, budget=1e6)
+    solves = []
+    real = run.SOLVERS["min_cost"]
+    monkeypatch.setitem(run.SOLVERS, "min_cost", lambda q, o, **k: solves.append(1) or real(q, o, **k))
+    screened = run.plan_fleet(p, OPTIONS)
+    screened_solves = len(solves)
+    solves.clear()
+    monkeypatch.setattr(run.LpRelaxation, "bound_when_relaxed", lambda self, cap, step: None)
+    resolved = run.plan_fleet(p, OPTIONS)
+    assert screened_solves == len(solves) - 1  # the budget was screened, not re-solved
+    by_name = {c.name: c for c in screened.caps}
+    assert by_name["power_cap"].binding and by_name["power_cap"].saving_usd > 0
+    assert not by_name["budget_cap"].binding
+    assert [c.name for c in screened.caps] == [c.name for c in resolved.caps]
+    for a, b in zip(screened.caps, resolved.caps, strict=True):
+        fields = ("binding", "saving_usd", "saving_usd_per_year", "saving_usd_per_million_tokens", "step")
+        assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields], a.name
+        assert a.lp_relaxation_dual == b.lp_relaxation_dual

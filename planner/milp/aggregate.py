@@ -41,7 +41,8 @@ AUTO_THRESHOLD_BUSY_VARIABLES = 20_000  # busy[s,w,t] count above which `auto` a
 DEFAULT_GROUPS = 96
 TARGET_ERROR = 1e-3
 MAX_REFINEMENTS = 3
-DISPATCH_CHUNK_SLICES = 200
+REFINE_SHARE = 0.9  # a refinement splits the energy groups that hold this share of the error [1]
+DISPATCH_CHUNK_SLICES = 50  # slices per dispatch LP; each chunk warm-starts from the last
 UNSERVED_PENALTY = 10.0  # unserved token cost / the dearest energy per served token [1]
 
 
@@ -53,6 +54,7 @@ class Aggregation:
     capacity_slices: np.ndarray  # indices (original) of the Pareto-maximal peak slices kept
     groups: int  # energy groups (0 when no SKU bills energy)
     labels: np.ndarray | None  # (T,) group of each original slice
+    group_ids: np.ndarray | None = None  # (groups,) the label of each energy slice of ``curve``, in order
 
 
 def busy_variable_count(problem: FleetProblem) -> int:
@@ -90,8 +92,11 @@ def aggregate(problem: FleetProblem, groups: int) -> Aggregation:
     return aggregate_curve(problem.curve, any(s.energy_billed for s in problem.skus), groups)
 
 
-def aggregate_curve(c: LoadCurve, billed: bool, groups: int) -> Aggregation:
-    """``aggregate`` on a curve: ``billed`` says whether any SKU pays for energy (then groups price it)."""
+def aggregate_curve(c: LoadCurve, billed: bool, groups: int, labels: np.ndarray | None = None) -> Aggregation:
+    """``aggregate`` on a curve: ``billed`` says whether any SKU pays for energy (then groups price it).
+
+    ``labels`` (T,), when given, are the energy groups (``refine``'s); else k-means makes ``groups``.
+    """
     cap_idx = pareto_maximal(c.peak)
     starts, hours, means, peaks = (
         [c.start_hours[cap_idx]],
@@ -99,12 +104,13 @@ def aggregate_curve(c: LoadCurve, billed: bool, groups: int) -> Aggregation:
         [c.peak[:, cap_idx]],
         [c.peak[:, cap_idx]],
     )
-    labels = None
-    k = 0
+    k, used = 0, None
     if billed:
         # equal slices merge exactly; distinct ones are grouped by k-means on scaled demand
-        scale = np.maximum(c.mean.max(axis=1, keepdims=True), 1e-12)
-        k, labels = _groups((c.mean / scale).T, groups)
+        if labels is None:
+            k, labels = _groups(_features(c), groups)
+        else:
+            k = int(labels.max(initial=-1)) + 1
         weights = np.bincount(labels, weights=c.slice_hours, minlength=k)
         used = np.flatnonzero(weights > 0)
         sums = np.vstack(
@@ -119,6 +125,7 @@ def aggregate_curve(c: LoadCurve, billed: bool, groups: int) -> Aggregation:
         k = len(used)
         total_hours = float(c.slice_hours.sum())
     else:
+        labels = None
         # no energy priced: tokens still count; carry the whole span in one zero-capacity row
         total_hours = float(c.slice_hours.sum())
         avg = (c.mean * c.slice_hours).sum(axis=1, keepdims=True) / total_hours
@@ -135,7 +142,60 @@ def aggregate_curve(c: LoadCurve, billed: bool, groups: int) -> Aggregation:
         seed=c.seed,
     )
     assert abs(reduced.slice_hours.sum() - total_hours) < 1e-6 * max(total_hours, 1.0)
-    return Aggregation(reduced, cap_idx, k, labels)
+    return Aggregation(reduced, cap_idx, k, labels, used)
+
+
+def _features(c: LoadCurve) -> np.ndarray:
+    """(T, W) what energy groups are made on: each slice's mean demand, scaled per workload to [0, 1]."""
+    scale = np.maximum(c.mean.max(axis=1, keepdims=True), 1e-12)
+    return (c.mean / scale).T
+
+
+def group_gaps(problem: FleetProblem, agg: Aggregation, reduced: Dispatch, full: Dispatch) -> np.ndarray:
+    """(labels,) each energy group's share of the error: its slices' busy cost at full resolution
+    minus its aggregated slice's, for one fleet. [$]
+
+    For a fixed fleet the fixed costs are equal in both models, so these add up to the full-resolution
+    cost of the fleet minus its aggregated cost: where refining pays (``refine``).
+    """
+    from planner.milp.formulation import ratio
+
+    assert agg.labels is not None and agg.group_ids is not None
+    _, e = problem.gpu_hour_costs()  # busy $ per GPU-hour
+
+    def busy_cost(curve: LoadCurve, d: Dispatch) -> np.ndarray:  # (T,) [$]
+        return np.einsum("s,swt,wt->t", e, d.busy, ratio(curve)) * curve.slice_hours
+
+    n = int(agg.labels.max(initial=-1)) + 1
+    full_cost = np.bincount(agg.labels, weights=busy_cost(problem.curve, full), minlength=n)
+    aggregated = np.zeros(n)
+    aggregated[agg.group_ids] = busy_cost(agg.curve, reduced)[len(agg.capacity_slices) :]
+    return full_cost - aggregated
+
+
+def refine(c: LoadCurve, agg: Aggregation, gaps: np.ndarray, pieces: int = 4) -> Aggregation | None:
+    """Split the energy groups that hold ``REFINE_SHARE`` of the error in ``pieces`` each (k-means
+    within the group, seeded); the others stay. None when no such group can be split.
+    """
+    assert agg.labels is not None
+    positive = np.maximum(gaps, 0.0)
+    if positive.sum() <= 0:
+        return None
+    order = np.argsort(-positive, kind="stable")
+    cumulative = np.cumsum(positive[order])
+    chosen = order[: int(np.searchsorted(cumulative, REFINE_SHARE * cumulative[-1])) + 1]
+    features = _features(c)
+    labels = agg.labels.copy()
+    next_id = int(labels.max()) + 1
+    for g in chosen:
+        rows = np.flatnonzero(agg.labels == g)
+        k, sub = _groups(features[rows], pieces)
+        if k > 1:
+            labels[rows] = np.where(sub == 0, g, next_id + sub - 1)
+            next_id += k - 1
+    if next_id == int(agg.labels.max()) + 1:
+        return None
+    return aggregate_curve(c, True, 0, labels)
 
 
 def _groups(features: np.ndarray, groups: int) -> tuple[int, np.ndarray]:
@@ -269,48 +329,23 @@ def dispatch_fleet(
     busy = np.zeros((S, W, T))
     unserved = np.zeros((W, T))
     U = W if allow_unserved else 0
+    h, shape = None, -1
     for a in range(0, T, DISPATCH_CHUNK_SLICES):
         b = min(T, a + DISPATCH_CHUNK_SLICES)
         n = b - a
-        nv = n * (P + U)
-        var = np.arange(n * P).reshape(n, P)
-        lost = n * P + np.arange(n * U).reshape(n, U)
         # objective: e_s * h_t * r_wt per busy GPU at the peak; unserved: its tokens (and a little per peak tokens/s)
         cost = [(e[ps][None, :] * c.slice_hours[a:b, None] * r[pw][:, a:b].T).ravel()]
         if U:
             tokens = (r[:, a:b] * c.slice_hours[None, a:b] * SECONDS_PER_HOUR).T  # (n, W) per unserved tok/s
             cost.append((per_token * (tokens + 1e-6 * np.maximum(tokens.max(initial=0.0), 1.0))).ravel())
-        # rows: capacity (s, t) for every SKU, then serve_demand (w, t) for every workload
-        groups = [var[:, ps == s] for s in range(S)]
-        coefs = [np.ones(int((ps == s).sum())) for s in range(S)]
-        for w in range(W):
-            cols = var[:, pw == w]
-            cf = theta[ps[pw == w], w]
-            if U:
-                cols = np.hstack([cols, lost[:, w : w + 1]])
-                cf = np.append(cf, 1.0)
-            groups.append(cols)
-            coefs.append(cf)
-        lengths = np.concatenate([np.full(n, cols.shape[1]) for cols in groups])
-        starts = np.concatenate([[0], np.cumsum(lengths)])
-        index = np.concatenate([cols.ravel() for cols in groups])
-        value = np.concatenate([np.tile(cf, n) for cf in coefs])
-        lower = np.concatenate([np.full(S * n, -np.inf), c.peak[:, a:b].ravel()])
-        upper = np.concatenate([np.repeat(cap, n), c.peak[:, a:b].ravel()])
-        lp = highspy.HighsLp()
-        lp.num_col_ = nv
-        lp.num_row_ = len(starts) - 1
-        lp.col_cost_ = np.concatenate(cost)
-        lp.col_lower_ = np.zeros(nv)
-        lp.col_upper_ = np.full(nv, np.inf)
-        lp.row_lower_ = lower
-        lp.row_upper_ = upper
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-        lp.a_matrix_.start_ = starts.astype(np.int32)
-        lp.a_matrix_.index_ = index.astype(np.int32)
-        lp.a_matrix_.value_ = value.astype(float)
-        h = highs_solver(options)
-        h.passModel(lp)
+        demand = c.peak[:, a:b].ravel()
+        if n != shape:  # the chunk's rows and columns; later chunks of its size change only costs and demand
+            h, shape = highs_solver(options), n
+            h.passModel(_dispatch_lp(np.concatenate(cost), demand, cap, pairs, theta, n, U))
+        else:  # warm start from the previous chunk's basis: neighbouring slices share most of it
+            nv, rows = n * (P + U), np.arange(S * n, (S + W) * n, dtype=np.int32)
+            h.changeColsCost(nv, np.arange(nv, dtype=np.int32), np.concatenate(cost))
+            h.changeRowsBounds(len(rows), rows, demand, demand)
         h.run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             return None
@@ -319,6 +354,49 @@ def dispatch_fleet(
         if U:
             unserved[:, a:b] = np.maximum(x[n * P :].reshape(n, U).T, 0.0)
     return Dispatch(busy, unserved)
+
+
+def _dispatch_lp(
+    cost: np.ndarray, demand: np.ndarray, cap: np.ndarray, pairs: np.ndarray, theta: np.ndarray, n: int, U: int
+):
+    """The dispatch LP of ``n`` slices: busy GPUs per (pair, slice), then ``U`` unserved columns per slice.
+
+    Rows: capacity (s, t) for every SKU (at most ``cap[s]`` busy GPUs), then serve_demand (w, t)
+    for every workload (served + unserved = ``demand``, ordered w-major like ``peak[:, a:b]``).
+    """
+    import highspy
+
+    S, W = theta.shape
+    ps, pw = pairs[:, 0], pairs[:, 1]
+    P = len(pairs)
+    nv = n * (P + U)
+    var = np.arange(n * P).reshape(n, P)
+    lost = n * P + np.arange(n * U).reshape(n, U)
+    groups = [var[:, ps == s] for s in range(S)]
+    coefs = [np.ones(int((ps == s).sum())) for s in range(S)]
+    for w in range(W):
+        cols = var[:, pw == w]
+        cf = theta[ps[pw == w], w]
+        if U:
+            cols = np.hstack([cols, lost[:, w : w + 1]])
+            cf = np.append(cf, 1.0)
+        groups.append(cols)
+        coefs.append(cf)
+    lengths = np.concatenate([np.full(n, cols.shape[1]) for cols in groups])
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    lp = highspy.HighsLp()
+    lp.num_col_ = nv
+    lp.num_row_ = len(starts) - 1
+    lp.col_cost_ = cost
+    lp.col_lower_ = np.zeros(nv)
+    lp.col_upper_ = np.full(nv, np.inf)
+    lp.row_lower_ = np.concatenate([np.full(S * n, -np.inf), demand])
+    lp.row_upper_ = np.concatenate([np.repeat(cap, n), demand])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = starts.astype(np.int32)
+    lp.a_matrix_.index_ = np.concatenate([cols.ravel() for cols in groups]).astype(np.int32)
+    lp.a_matrix_.value_ = np.concatenate([np.tile(cf, n) for cf in coefs]).astype(float)
+    return lp
 
 
 def summary(problem: FleetProblem, agg: Aggregation, lower: float, upper: float, seconds: float, rounds: int) -> dict:

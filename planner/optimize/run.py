@@ -416,6 +416,8 @@ def _solve_aggregated(problem: FleetProblem, options: SolverOptions) -> tuple[Ou
         TARGET_ERROR,
         aggregate,
         dispatch_full_resolution,
+        group_gaps,
+        refine,
         summary,
     )
 
@@ -423,10 +425,10 @@ def _solve_aggregated(problem: FleetProblem, options: SolverOptions) -> tuple[Ou
     groups = min(DEFAULT_GROUPS, max(4, len(problem.curve.start_hours) // 8))
     total = Outcome(status="infeasible")
     refinements = 0
+    agg = aggregate(problem, groups)
     for refinements in progress.track(  # noqa: B007 (reported after the loop)
         range(MAX_REFINEMENTS + 1), "time aggregation: solve, check the bound, refine"
     ):
-        agg = aggregate(problem, groups)
         reduced = replace(problem, curve=agg.curve)
         out = solve_min_cost(reduced, options)
         total.build_s += out.build_s
@@ -452,9 +454,13 @@ def _solve_aggregated(problem: FleetProblem, options: SolverOptions) -> tuple[Ou
         upper = evaluate(problem, out.units, dispatch).total_cost_usd
         lower = min(out.dual_bound, upper) if math.isfinite(out.dual_bound) else upper * (1 - out.mip_gap)
         error = (upper - lower) / upper if upper > 0 else 0.0
-        if error <= TARGET_ERROR or agg.groups == 0 or agg.groups >= len(problem.curve.start_hours):
+        if error <= TARGET_ERROR or agg.groups == 0 or refinements == MAX_REFINEMENTS:
             break
-        groups *= 4
+        # split the groups where the fleet's full-resolution cost exceeds its aggregated cost most
+        finer = refine(problem.curve, agg, group_gaps(problem, agg, out.dispatch, dispatch))
+        if finer is None:  # every group is one distinct slice, or the rest of the error is the MIP gap
+            break
+        agg = finer
     total.status = out.status
     total.units = out.units
     total.dispatch = dispatch
