@@ -23,12 +23,128 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, TypeVar, cast
 
 from planner.errors import ScenarioError
 from planner.inputs import read_json
 
 NON_GATED = ("relu2",)  # MLP activations without a gate matrix (Nemotron-H): up and down only
+
+
+# --- the config.json fields read -------------------------------------------------------------
+# Typed as Hugging Face writes them; a file may hold anything, so every size is checked where it
+# is read (_int, _per_layer, _blocks). Keys not listed here are never read.
+
+
+class QuantizationConfig(TypedDict, total=False):
+    quant_method: str  # fp8 | mxfp4 | ...
+
+
+class LinearAttnConfig(TypedDict, total=False):
+    """Kimi linear's ``linear_attn_config``."""
+
+    kda_layers: list[int]  # 1-based indices of the linear-attention layers
+    num_heads: int
+    head_dim: int
+
+
+class BlockAttention(TypedDict, total=False):
+    """DeciLM / Nemotron-NAS ``block_configs[i].attention``."""
+
+    no_op: bool
+    replace_with_linear: bool
+    n_heads_in_group: int
+
+
+class BlockFfn(TypedDict, total=False):
+    """DeciLM / Nemotron-NAS ``block_configs[i].ffn``."""
+
+    no_op: bool
+    replace_with_linear: bool
+    ffn_mult: float
+
+
+class BlockConfig(TypedDict, total=False):
+    attention: BlockAttention
+    ffn: BlockFfn
+
+
+class HFConfig(TypedDict, total=False):
+    """The keys of a Hugging Face ``config.json`` (or its ``text_config``) that this module reads;
+    a size given as null counts as not given."""
+
+    text_config: HFConfig
+    architectures: list[str]
+    model_type: str
+    quantization_config: QuantizationConfig
+    # sizes
+    hidden_size: int
+    num_hidden_layers: int
+    num_attention_heads: int
+    num_key_value_heads: int | None
+    head_dim: int | None
+    vocab_size: int
+    tie_word_embeddings: bool
+    intermediate_size: int | None
+    intermediate_size_mlp: int | None
+    # layer kinds
+    layer_types: list[str]
+    hybrid_override_pattern: str  # Nemotron-H: one letter per layer
+    layers_block_type: list[str]
+    hybrid_layer_pattern: list[int]  # MiMo-V2: 1 = sliding window, 0 = full
+    block_configs: list[BlockConfig]
+    mlp_only_layers: list[int]
+    enable_moe_block: bool
+    first_k_dense_replace: int | None
+    interleave_moe_layer_step: int | None
+    decoder_sparse_step: int | None
+    # sliding window
+    use_sliding_window: bool
+    sliding_window: int | None
+    max_window_layers: int | None
+    swa_num_key_value_heads: int | None
+    swa_head_dim: int | None
+    compress_ratios: list[float]  # DeepSeek V4
+    # MoE
+    n_routed_experts: int | None
+    num_experts: int | None
+    num_local_experts: int | None
+    num_experts_per_tok: int | None
+    num_experts_per_token: int | None
+    top_k_experts: int | None
+    moe_topk: int | None
+    moe_intermediate_size: int | None
+    routed_expert_hidden_size: int | None
+    shared_expert_intermediate_size: int | None
+    moe_shared_expert_intermediate_size: int | None
+    n_shared_experts: int | None
+    num_shared_experts: int | None
+    moe_latent_size: int | None
+    # MLA, low-rank query / output
+    kv_lora_rank: int | None
+    q_lora_rank: int | None
+    o_lora_rank: int | None
+    o_groups: int | None
+    qk_rope_head_dim: int | None
+    qk_nope_head_dim: int | None
+    v_head_dim: int | None
+    attn_output_gate: bool
+    # MLP activation
+    mlp_hidden_act: str
+    hidden_act: str
+    hidden_activation: str
+    # linear attention (gated delta net) and Mamba-2
+    linear_attn_config: LinearAttnConfig
+    linear_num_key_heads: int | None
+    linear_key_head_dim: int | None
+    linear_num_value_heads: int | None
+    linear_value_head_dim: int | None
+    mamba_num_heads: int | None
+    mamba_head_dim: int | None
+    ssm_state_size: int | None
+    n_groups: int | None
+    mamba_ssm_cache_dtype: str
+    mamba_ssm_dtype: str
 
 
 @dataclass(frozen=True)
@@ -81,7 +197,7 @@ POSITIVE = frozenset(
 )  # fmt: skip  # sizes a model cannot have zero of
 
 
-def _int(cfg: dict[str, Any], *keys: str, default: int | None = None, path: Path | None = None) -> int:
+def _int(cfg: HFConfig | LinearAttnConfig, *keys: str, default: int | None = None, path: Path | None = None) -> int:
     """The first of ``keys`` the config gives (null: not given), else ``default``; a value that is not a
     whole number, is negative, or is zero where :data:`POSITIVE` needs a size is refused by key."""
     for k in keys:
@@ -99,12 +215,12 @@ def _int(cfg: dict[str, Any], *keys: str, default: int | None = None, path: Path
     raise ScenarioError(f"{path}: config.json lacks {' / '.join(keys)}")
 
 
-def _opt(cfg: dict[str, Any], key: str, path: Path | None = None) -> int | None:
+def _opt(cfg: HFConfig, key: str, path: Path | None = None) -> int | None:
     """An optional size: None where the config gives none (null or 0); refused as :func:`_int` refuses."""
     return _int(cfg, key, default=0, path=path) or None
 
 
-def _window(cfg: dict[str, Any], path: Path | None = None) -> int | None:
+def _window(cfg: HFConfig, path: Path | None = None) -> int | None:
     """The sliding window [tokens], None where the config has none or turns it off (``use_sliding_window``)."""
     if cfg.get("use_sliding_window") is False or cfg.get("sliding_window") is None:
         return None
@@ -116,7 +232,7 @@ _PATTERN = {"M": ("mamba", None), "*": ("full", None), "E": (None, "moe"), "-": 
 _BLOCK_TYPES = {"mamba": "M", "attention": "*", "moe": "E", "mlp": "-"}
 
 
-def _layers(cfg: dict[str, Any], path: Path | None) -> list[tuple[str | None, str | None]]:
+def _layers(cfg: HFConfig, path: Path | None) -> list[tuple[str | None, str | None]]:
     """(mixer, MLP) per layer: mixer full | sliding | linear | mamba | None; MLP dense | moe |
     dense+moe | None."""
     pattern = cfg.get("hybrid_override_pattern")
@@ -128,7 +244,9 @@ def _layers(cfg: dict[str, Any], path: Path | None) -> list[tuple[str | None, st
             raise ScenarioError(f"{path}: config.json layer pattern has unknown layer kinds {bad}")
         return [_PATTERN[c] for c in pattern]
     layers = _int(cfg, "num_hidden_layers", path=path)
-    types = _per_layer(cfg, "layer_types", layers, path) if isinstance(cfg.get("layer_types"), list) else []
+    types = (
+        _per_layer(cfg["layer_types"], "layer_types", layers, path) if isinstance(cfg.get("layer_types"), list) else []
+    )
     kda = (
         (cfg.get("linear_attn_config") or {}).get("kda_layers")
         if isinstance(cfg.get("linear_attn_config"), dict)
@@ -138,7 +256,7 @@ def _layers(cfg: dict[str, Any], path: Path | None) -> list[tuple[str | None, st
         types = ["linear_attention" if i + 1 in kda else "full_attention" for i in range(layers)]
     window = _window(cfg, path)
     if not types and isinstance(cfg.get("hybrid_layer_pattern"), list):  # MiMo-V2: 1 = sliding window, 0 = full
-        marks = _per_layer(cfg, "hybrid_layer_pattern", layers, path)
+        marks = _per_layer(cfg["hybrid_layer_pattern"], "hybrid_layer_pattern", layers, path)
         if any(v not in (0, 1) for v in marks):
             raise ScenarioError(
                 f"{path}: config.json hybrid_layer_pattern holds {sorted(set(marks) - {0, 1})}; 0 or 1 per layer"
@@ -168,9 +286,11 @@ def _layers(cfg: dict[str, Any], path: Path | None) -> list[tuple[str | None, st
     return list(zip(mixers, mlps, strict=True))
 
 
-def _per_layer(cfg: dict[str, Any], key: str, layers: int, path: Path | None) -> list:
-    """A per-layer list of the config: one entry per layer, or refused."""
-    v = cfg[key]
+_T = TypeVar("_T")
+
+
+def _per_layer(v: list[_T], key: str, layers: int, path: Path | None) -> list[_T]:
+    """A per-layer list of the config (``v``, its ``key``): one entry per layer, or refused."""
     if len(v) != layers:
         raise ScenarioError(f"{path}: config.json {key} has {len(v)} entries for {layers} layers (num_hidden_layers)")
     return v
@@ -181,7 +301,7 @@ def _ffn_width(mult: float, hidden: int) -> int:
     return -(-int(2 * mult * hidden / 3) // 256) * 256
 
 
-def _blocks(cfg: dict[str, Any], hidden: int, heads: int, head_dim: int, path: Path | None) -> tuple[float, float, int]:
+def _blocks(cfg: HFConfig, hidden: int, heads: int, head_dim: int, path: Path | None) -> tuple[float, float, int]:
     """(parameters without embeddings, KV elements per token, KV heads of the first attention layer) of a
     DeciLM / Nemotron-NAS model, whose ``block_configs`` give each layer its own attention and MLP."""
     params = kv = 0.0
@@ -208,7 +328,7 @@ def _blocks(cfg: dict[str, Any], hidden: int, heads: int, head_dim: int, path: P
     return params, kv, first_kv or heads
 
 
-def normalise(cfg: dict[str, Any], path: Path | None = None) -> ModelConfig:
+def normalise(cfg: HFConfig, path: Path | None = None) -> ModelConfig:
     """The fields of a parsed ``config.json`` that matter (text model: ``text_config`` when nested)."""
     if isinstance(cfg.get("text_config"), dict):
         cfg = {**cfg, **cfg["text_config"]}
@@ -306,7 +426,8 @@ def normalise(cfg: dict[str, Any], path: Path | None = None) -> ModelConfig:
     o = o_in * o_lora + groups * o_lora * hidden if o_lora else o_in * hidden
     attn = q + kv + o
     # linear attention (gated delta net) and Mamba-2 layers: a fixed recurrent state per request, no KV cache
-    kimi = cfg.get("linear_attn_config") if isinstance(cfg.get("linear_attn_config"), dict) else {}
+    kimi_cfg = cfg.get("linear_attn_config")
+    kimi: LinearAttnConfig = kimi_cfg if isinstance(kimi_cfg, dict) else {}
     kh, kd = _int(kimi, "num_heads", default=0, path=path), _int(kimi, "head_dim", default=0, path=path)
     nk, dk = (
         _int(cfg, "linear_num_key_heads", default=kh, path=path),
@@ -385,7 +506,7 @@ def normalise(cfg: dict[str, Any], path: Path | None = None) -> ModelConfig:
     )
 
 
-def _nas(cfg: dict[str, Any], hidden: int, path: Path | None) -> ModelConfig:
+def _nas(cfg: HFConfig, hidden: int, path: Path | None) -> ModelConfig:
     """A dense model whose layers differ (DeciLM / Nemotron-NAS ``block_configs``)."""
     heads = _int(cfg, "num_attention_heads", path=path)
     head_dim = _int(cfg, "head_dim", default=hidden // heads, path=path)
@@ -400,7 +521,7 @@ def _nas(cfg: dict[str, Any], hidden: int, path: Path | None) -> ModelConfig:
 
 
 def _config(
-    cfg: dict[str, Any], path: Path | None, *, total_params: float, active_params: float, **sizes: Any
+    cfg: HFConfig, path: Path | None, *, total_params: float, active_params: float, **sizes: Any
 ) -> ModelConfig:
     """The normalised config: ``sizes`` as counted, parameters without embeddings (added here)."""
     hidden = _int(cfg, "hidden_size", path=path)
@@ -425,4 +546,4 @@ def read_model_config(path: Path) -> ModelConfig:
     data = read_json(Path(path), "model config (config.json)")
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: a config.json is a JSON object")
-    return normalise(data, Path(path))
+    return normalise(cast(HFConfig, data), Path(path))  # the keys read are checked where read
