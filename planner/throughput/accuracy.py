@@ -19,15 +19,98 @@ on B, where both were measured): the question of a user who keeps their framewor
 from __future__ import annotations
 
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import NotRequired, TypedDict
 
 import numpy as np
 
 import planner.progress as progress
-from planner.throughput.estimate import GRID, Question, calibration, corrections, reference_questions
+from planner.throughput.estimate import GRID, Group, Question, calibration, corrections, reference_questions
 
 
-def _stats(errors: list[float]) -> dict[str, Any]:
+@dataclass(frozen=True, kw_only=True)
+class HeldOut:
+    """One reference question estimated with its model left out (``pred``, ``low``, ``high``: the
+    estimate and its band). [tokens/s per GPU]"""
+
+    group: Group
+    model: str
+    a: str  # anchor SKU
+    b: str  # estimated SKU
+    x: float  # interactivity [tok/s/user]
+    tier: str  # transfer | roofline
+    true: float
+    anchor: float
+    pred: float
+    low: float
+    high: float
+    ape: float  # |pred / true - 1| [1]
+
+
+class ErrorStats(TypedDict):
+    """Absolute percentage errors of a set of estimates (None: no estimate). [1]"""
+
+    n: int
+    median_ape: float | None
+    p75_ape: float | None
+    p90_ape: float | None
+
+
+class BandedStats(ErrorStats):
+    """With the band: how often it holds the measured value, its median half-width (absent: no estimate). [1]"""
+
+    band_coverage: NotRequired[float]
+    median_band_half_width: NotRequired[float]
+
+
+PairStats = TypedDict(
+    "PairStats",
+    {
+        "from": str,
+        "to": str,
+        "n": int,
+        "median_ape": float | None,
+        "p75_ape": float | None,
+        "p90_ape": float | None,
+        "band_coverage": NotRequired[float],
+        "median_band_half_width": NotRequired[float],
+    },
+)  # BandedStats of one SKU pair ("from" is a keyword: the functional form)
+
+
+class Regret(TypedDict):
+    """Decisions by the estimates against the truly cheapest SKU (absent: no decision). [1]"""
+
+    decisions: int
+    within_10pct: NotRequired[float]
+    median_regret: NotRequired[float]
+    p90_regret: NotRequired[float]
+
+
+class SameBackendStats(BandedStats):
+    regret: Regret
+
+
+class AccuracyReport(TypedDict):
+    """The JSON document of `planner throughput accuracy`."""
+
+    method: str
+    interactivity: list[float]  # [tok/s/user]
+    questions: int
+    refused: int
+    models: list[str]
+    overall: BandedStats
+    by_tier: dict[str, BandedStats]
+    by_model: dict[str, BandedStats]
+    by_pair: list[PairStats]
+    by_interactivity: dict[str, BandedStats]
+    regret: Regret
+    baseline_median_ratio: ErrorStats
+    oracle_model_correction: ErrorStats
+    same_backend: SameBackendStats
+
+
+def _stats(errors: list[float]) -> ErrorStats:
     if not errors:
         return {"n": 0, "median_ape": None, "p75_ape": None, "p90_ape": None}
     e = np.array(errors)
@@ -39,11 +122,11 @@ def _stats(errors: list[float]) -> dict[str, Any]:
     }
 
 
-def _banded(rows: list[dict]) -> dict[str, Any]:
-    out = _stats([r["ape"] for r in rows])
+def _banded(rows: list[HeldOut]) -> BandedStats:
+    out: BandedStats = {**_stats([r.ape for r in rows])}
     if rows:
-        out["band_coverage"] = float(np.mean([r["low"] <= r["true"] <= r["high"] for r in rows]))
-        out["median_band_half_width"] = float(np.median([(r["high"] - r["low"]) / 2 / r["pred"] for r in rows]))
+        out["band_coverage"] = float(np.mean([r.low <= r.true <= r.high for r in rows]))
+        out["median_band_half_width"] = float(np.median([(r.high - r.low) / 2 / r.pred for r in rows]))
     return out
 
 
@@ -56,7 +139,7 @@ def _baseline(q: Question, questions: tuple[Question, ...]) -> float | None:
     return q.anchor * float(np.median(ratios)) if ratios else None
 
 
-def _oracle(questions: tuple[Question, ...]) -> dict[str, Any]:
+def _oracle(questions: tuple[Question, ...]) -> ErrorStats:
     """The error left if each model's own median correction per generation pair were known: the floor of
     any estimator that corrects the roofline per model (what remains is recipe differences between a
     model's shapes, precisions and serving modes)."""
@@ -72,18 +155,18 @@ def _oracle(questions: tuple[Question, ...]) -> dict[str, Any]:
     return _stats(errors)
 
 
-def _regret(rows: list[dict], prices: dict[str, float]) -> dict[str, Any]:
+def _regret(rows: list[HeldOut], prices: dict[str, float]) -> Regret:
     """Per (workload, x, anchor): the SKU cheapest per token by the estimates vs the truly cheapest."""
-    by: dict[tuple, dict[str, dict]] = {}
+    by: dict[tuple[Group, float, str], dict[str, HeldOut]] = {}
     for r in rows:
-        by.setdefault((r["group"], r["x"], r["a"]), {})[r["b"]] = r
+        by.setdefault((r.group, r.x, r.a), {})[r.b] = r
     regrets = []
     for (_, _, a), others in by.items():
         if a not in prices or any(b not in prices for b in others):
             continue
-        anchor = next(iter(others.values()))["anchor"]
-        true = {a: prices[a] / anchor} | {b: prices[b] / r["true"] for b, r in others.items()}
-        est = {a: prices[a] / anchor} | {b: prices[b] / r["pred"] for b, r in others.items()}
+        anchor = next(iter(others.values())).anchor
+        true = {a: prices[a] / anchor} | {b: prices[b] / r.true for b, r in others.items()}
+        est = {a: prices[a] / anchor} | {b: prices[b] / r.pred for b, r in others.items()}
         chosen = min(est, key=est.get)
         regrets.append(true[chosen] / min(true.values()) - 1.0)
     if not regrets:
@@ -97,10 +180,11 @@ def _regret(rows: list[dict], prices: dict[str, float]) -> dict[str, Any]:
     }
 
 
-def _rows(questions: tuple[Question, ...], what: str) -> tuple[list[dict], int]:
+def _rows(questions: tuple[Question, ...], what: str) -> tuple[list[HeldOut], int]:
     """Each question estimated as the shipped estimator would, its model left out; and how many
     the roofline refused."""
-    rows, refused = [], 0
+    rows: list[HeldOut] = []
+    refused = 0
     for q in progress.track(questions, what):
         if q.pred is None:
             refused += 1
@@ -111,44 +195,45 @@ def _rows(questions: tuple[Question, ...], what: str) -> tuple[list[dict], int]:
         lo, hi, _ = calibration(m)[tier]
         pred = q.pred * math.exp(c)
         rows.append(
-            {
-                "group": q.group,
-                "model": m,
-                "a": q.a,
-                "b": q.b,
-                "x": q.x,
-                "tier": tier,
-                "true": q.true,
-                "anchor": q.anchor,
-                "pred": pred,
-                "low": pred * math.exp(lo),
-                "high": pred * math.exp(hi),
-                "ape": abs(pred / q.true - 1.0),
-            }
+            HeldOut(
+                group=q.group,
+                model=m,
+                a=q.a,
+                b=q.b,
+                x=q.x,
+                tier=tier,
+                true=q.true,
+                anchor=q.anchor,
+                pred=pred,
+                low=pred * math.exp(lo),
+                high=pred * math.exp(hi),
+                ape=abs(pred / q.true - 1.0),
+            )
         )
     return rows, refused
 
 
-def accuracy(prices: dict[str, float]) -> dict[str, Any]:
+def accuracy(prices: dict[str, float]) -> AccuracyReport:
     """The leave-one-model-out report (``prices``: $/GPU-hour per SKU, for the regret)."""
     questions = reference_questions()
     rows, refused = _rows(questions, "accuracy: held-out questions (leave one model out)")
     base = [abs(b / q.true - 1.0) for q in questions if q.pred is not None and (b := _baseline(q, questions))]
     same, _ = _rows(reference_questions(by_backend=True), "accuracy: the same backend on both SKUs")
-    pairs = sorted({(r["a"], r["b"]) for r in rows})
+    pairs = sorted({(r.a, r.b) for r in rows})
+    models = sorted({r.model for r in rows})
     return {
         "method": "leave-one-model-out over the shipped reference set; estimate = measured on A x roofline ratio B/A x the generation pair's correction",
         "interactivity": list(GRID),
         "questions": len(rows),
         "refused": refused,
-        "models": sorted({r["model"] for r in rows}),
+        "models": models,
         "overall": _banded(rows),
-        "by_tier": {t: _banded([r for r in rows if r["tier"] == t]) for t in ("transfer", "roofline")},
-        "by_model": {m: _banded([r for r in rows if r["model"] == m]) for m in sorted({r["model"] for r in rows})},
-        "by_pair": [{"from": a, "to": b} | _banded([r for r in rows if (r["a"], r["b"]) == (a, b)]) for a, b in pairs],
-        "by_interactivity": {f"{x:g}": _banded([r for r in rows if r["x"] == x]) for x in GRID},
+        "by_tier": {t: _banded([r for r in rows if r.tier == t]) for t in ("transfer", "roofline")},
+        "by_model": {m: _banded([r for r in rows if r.model == m]) for m in models},
+        "by_pair": [{"from": a, "to": b, **_banded([r for r in rows if (r.a, r.b) == (a, b)])} for a, b in pairs],
+        "by_interactivity": {f"{x:g}": _banded([r for r in rows if r.x == x]) for x in GRID},
         "regret": _regret(rows, prices),
         "baseline_median_ratio": _stats(base),
         "oracle_model_correction": _oracle(questions),
-        "same_backend": _banded(same) | {"regret": _regret(same, prices)},
+        "same_backend": {**_banded(same), "regret": _regret(same, prices)},
     }
