@@ -32,7 +32,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 
@@ -51,6 +51,33 @@ SPECULATIVE = ("mtp", "eagle", "medusa", "spec", "draft")
 MIN_MODELS = 2  # reference models a generation pair's correction needs (one model's recipe is not evidence)
 
 
+class EstPointDoc(TypedDict):
+    """An estimated point as written out (JSON of `planner throughput estimate`)."""
+
+    interactivity: float  # [tok/s/user]
+    tokens_per_s_per_gpu: float
+    low: float
+    high: float
+    tier: str
+    basis: str
+
+
+class EstCurveDoc(TypedDict):
+    sku: str
+    tier: str
+    points: list[EstPointDoc]
+
+
+class EstimateDoc(TypedDict):
+    """The JSON document of `planner throughput estimate`."""
+
+    model: str
+    isl: int  # [tokens]
+    osl: int  # [tokens]
+    curves: list[EstCurveDoc]
+    notes: list[str]
+
+
 @dataclass(frozen=True)
 class EstPoint:
     interactivity: float  # [tok/s/user]
@@ -60,7 +87,7 @@ class EstPoint:
     tier: str
     basis: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> EstPointDoc:
         return {
             "interactivity": self.interactivity,
             "tokens_per_s_per_gpu": self.tokens_per_s_per_gpu,
@@ -89,7 +116,7 @@ class Estimate:
     curves: list[EstCurve]
     notes: list[str]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> EstimateDoc:
         return {
             "model": self.model,
             "isl": self.isl,
