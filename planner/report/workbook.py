@@ -18,14 +18,20 @@ import hashlib
 import io
 import math
 import zipfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from planner._version import __version__
 from planner.catalog.load import scenario_catalog
-from planner.outputs import csv_text
+from planner.outputs import Cell, csv_text
+
+if TYPE_CHECKING:  # the results the sheets are made of (imported where they are made, at run time)
+    from planner.buildout.run import BuildoutPlan
+    from planner.milp.problem import SkuData
+    from planner.optimize.plan import FleetPlan, SkuResult
 
 FIXED_TIME = datetime(2000, 1, 1)  # workbook created/modified: fixed, so the same plan gives the same bytes
 FORMATS = {
@@ -62,8 +68,8 @@ class Col:
 class Table:
     name: str
     columns: list[Col]
-    rows: list[dict[str, Any]]
-    total: dict[str, Any] | None = None  # a bold last row (xlsx only)
+    rows: list[dict[str, Cell]]  # column key -> cell
+    total: dict[str, Cell] | None = None  # a bold last row (xlsx only)
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,7 @@ class Field:
     """A labelled value of a key-value sheet."""
 
     label: str
-    value: Any
+    value: Cell
     unit: str = ""
     fmt: str = "general"
 
@@ -131,39 +137,42 @@ def _unit_kinds(cat) -> dict[str, str]:
     return {k: s.unit.kind for k, s in cat.skus.items()}
 
 
-def plan_fleet_rows(plan, kinds: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def _held(plan: FleetPlan) -> list[SkuResult]:
+    """The SKU columns of a plan that hold units (bought or existing): the Fleet sheet's rows."""
+    return [f for f in plan.fleet if f.units or f.existing_units]
+
+
+def plan_fleet_rows(plan: FleetPlan, kinds: dict[str, str] | None = None) -> list[dict[str, Cell]]:
     """The Fleet sheet of a plan: one row per SKU column that holds units (bought or existing)."""
     kinds = kinds or {}
     rows = []
-    for f in plan.fleet:
-        if not f.units and not f.existing_units:
-            continue
-        row = {c.key: getattr(f, c.key, None) for c in PLAN_FLEET}
-        row["sku"] = f.placed_sku or f.sku
-        row["unit"] = unit_label(f.gpus_per_unit, kinds.get(row["sku"]))
+    for f in _held(plan):
+        row: dict[str, Cell] = {c.key: getattr(f, c.key, None) for c in PLAN_FLEET}
+        sku = f.placed_sku or f.sku
+        row["sku"] = sku
+        row["unit"] = unit_label(f.gpus_per_unit, kinds.get(sku))
         rows.append(row)
     return rows
 
 
-def _plan_total(plan, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    def total(key: str) -> float:
-        return float(sum(r[key] or 0 for r in rows))
-
+def _plan_total(plan: FleetPlan) -> dict[str, Cell]:
+    """The Fleet sheet's total row: the sums over its rows (cost per token: the plan's)."""
+    held = _held(plan)
     return {
         "sku": "total",
-        "gpus": total("gpus"),
-        "power_mw": total("power_mw"),
-        "capex_usd": total("capex_usd"),
-        "cost_usd_per_hour": total("cost_usd_per_hour"),
+        "gpus": float(sum(f.gpus or 0 for f in held)),
+        "power_mw": float(sum(f.power_mw or 0 for f in held)),
+        "capex_usd": float(sum(f.capex_usd or 0 for f in held)),
+        "cost_usd_per_hour": float(sum(f.cost_usd_per_hour or 0 for f in held)),
         "cost_per_million_tokens": plan.cost_per_million_tokens,
-        "token_share": total("token_share"),
+        "token_share": float(sum(f.token_share or 0 for f in held)),
     }
 
 
-def cap_rows(plan) -> list[dict[str, Any]]:
+def cap_rows(plan: FleetPlan) -> list[dict[str, Cell]]:
     rows = []
     for c in plan.caps:
-        row = {col.key: getattr(c, col.key, None) for col in CAPS}
+        row: dict[str, Cell] = {col.key: getattr(c, col.key, None) for col in CAPS}
         row["use"] = c.used / c.limit if c.limit else None
         row["binding"] = {True: "yes", False: "no", None: ""}[c.binding]
         rows.append(row)
@@ -175,9 +184,10 @@ def _kind(basis: str) -> str:
     return basis.split(" ", 1)[0].split("(", 1)[0] or basis
 
 
-def throughput_rows(skus) -> list[dict[str, Any]]:
+def throughput_rows(skus: Iterable[SkuData]) -> list[dict[str, Cell]]:
     """Every throughput figure the plan rests on, with its basis and (estimates) band."""
-    rows, seen = [], set()
+    rows: list[dict[str, Cell]] = []
+    seen: set[tuple[str, str]] = set()
     for s in skus:
         sku = s.base_id
         for w, value in s.throughput.items():
@@ -200,7 +210,7 @@ def throughput_rows(skus) -> list[dict[str, Any]]:
     return rows
 
 
-def _plan_summary(sf, plan) -> list[Field]:
+def _plan_summary(sf, plan: FleetPlan) -> list[Field]:
     s = plan.solver
     binding = ", ".join(plan.binding) or "none (no cap changes the answer)"
     worth = [
@@ -254,7 +264,7 @@ def _number(x: Any) -> float | None:
     return float(x) if isinstance(x, int | float) and math.isfinite(x) else None
 
 
-def _assumptions(sf, extra: list[Field] = ()) -> list[Field]:
+def _assumptions(sf, extra: Sequence[Field] = ()) -> list[Field]:
     econ = sf.scenario.economics
     cat = sf.scenario.catalog
     return [
@@ -299,7 +309,7 @@ def plan_workbook(sf, problem, plan, catalog=None) -> bytes:
     """recommendation.xlsx of a plan (``catalog``: the scenario's, read here when not given)."""
     cat = catalog or scenario_catalog(sf)
     rows = plan_fleet_rows(plan, _unit_kinds(cat))
-    fleet = Table("Fleet", _present(PLAN_FLEET, rows), rows, _plan_total(plan, rows) if rows else None)
+    fleet = Table("Fleet", _present(PLAN_FLEET, rows), rows, _plan_total(plan) if rows else None)
     return workbook_bytes(
         [
             ("Summary", [_plan_summary(sf, plan)]),
@@ -319,7 +329,7 @@ def plan_csv(sf, plan, catalog=None) -> str:
     return table_csv(Table("Fleet", _present(PLAN_FLEET, rows), rows))
 
 
-def _present(columns: list[Col], rows: list[dict[str, Any]]) -> list[Col]:
+def _present(columns: list[Col], rows: list[dict[str, Cell]]) -> list[Col]:
     """Placement columns (site, procurement, racks, decommissioned) only where some row has them."""
     optional = {"site", "procurement", "racks", "decommissioned_units"}
     return [c for c in columns if c.key not in optional or any(r.get(c.key) is not None for r in rows)]
@@ -375,11 +385,11 @@ BUILDOUT_CAPS = [
 ]
 
 
-def buildout_fleet_rows(plan, kinds: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def buildout_fleet_rows(plan: BuildoutPlan, kinds: dict[str, str] | None = None) -> list[dict[str, Cell]]:
     """One row per period and SKU column with units installed, bought or retired."""
     kinds = kinds or {}
     info = {s["sku"]: s for s in plan.skus}
-    rows = []
+    rows: list[dict[str, Cell]] = []
     for p, r in enumerate(plan.periods):
         for col, n in r.fleet.items():
             if not (n or r.purchases[col] or r.retirements[col]):
@@ -411,8 +421,8 @@ def buildout_fleet_rows(plan, kinds: dict[str, str] | None = None) -> list[dict[
     return rows
 
 
-def buildout_cap_rows(plan) -> list[dict[str, Any]]:
-    rows = []
+def buildout_cap_rows(plan: BuildoutPlan) -> list[dict[str, Cell]]:
+    rows: list[dict[str, Cell]] = []
     for r in plan.periods:
         for cap, unit, limit, used in (
             ("power_cap", "MW", r.power_cap_mw, r.power_mw),
@@ -453,7 +463,7 @@ def buildout_cap_rows(plan) -> list[dict[str, Any]]:
     return rows
 
 
-def _buildout_summary(sf, plan) -> list[Field]:
+def _buildout_summary(sf, plan: BuildoutPlan) -> list[Field]:
     t = plan.totals
     s = plan.solver
     last = plan.periods[-1] if plan.periods else None
@@ -492,7 +502,7 @@ def _buildout_summary(sf, plan) -> list[Field]:
     ]
 
 
-def _schedule_rows(plan) -> list[dict[str, Any]]:
+def _schedule_rows(plan: BuildoutPlan) -> list[dict[str, Cell]]:
     return [
         {**{c.key: getattr(r, c.key, None) for c in SCHEDULE}, "at_limit": ", ".join(r.at_limit) or "-"}
         for r in plan.periods
@@ -608,8 +618,8 @@ def workbook_bytes(sheets: list) -> bytes:
                     w = [max(len(f.label) for f in part) + 2, 24, 12]
                 widths = [max(a, b) for a, b in zip(widths + [0] * len(w), w + [0] * len(widths), strict=False)]
         ws.freeze_panes = "A2"
-        for j, w in enumerate(widths, start=1):
-            ws.column_dimensions[get_column_letter(j)].width = min(w + 2, 60)
+        for j, width in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(j)].width = min(width + 2, 60)
     wb.properties.creator = f"planner {__version__}"
     wb.properties.created = FIXED_TIME
     wb.properties.modified = FIXED_TIME
