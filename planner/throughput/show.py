@@ -4,7 +4,7 @@ throughput at the interactivity target (catalog workloads or a curve file)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import NotRequired, TypedDict
 
 import numpy as np
 
@@ -13,7 +13,7 @@ from planner.catalog.throughput import pareto_frontier, throughput_at
 from planner.errors import ScenarioError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SkuCurve:
     sku: str
     tier: str  # measured (estimates: not built yet)
@@ -36,11 +36,48 @@ def curves(series: dict[str, list[Series]], target: float, label: str) -> list[S
             value, basis = op.tokens_per_s_per_gpu, op.basis
         except ScenarioError:
             value, basis = None, f"measured only up to {max(x for x, _ in points):g} tok/s/user"
-        out.append(SkuCurve(sku, "measured", points, frontier, value, basis))
+        out.append(SkuCurve(sku=sku, tier="measured", points=points, frontier=frontier, at_target=value, basis=basis))
     return out
 
 
-def to_dict(label: str, target: float, rows: list[SkuCurve], extra: dict[str, Any]) -> dict[str, Any]:
+class ShowContext(TypedDict):
+    """What the curves were drawn from (a curve file or a catalog workload), and the plot written."""
+
+    curves_file: NotRequired[str]
+    model: str
+    isl: int  # [tokens]
+    osl: int  # [tokens]
+    plot: NotRequired[str]
+
+
+class PointDoc(TypedDict):
+    interactivity: float  # [tok/s/user]
+    tokens_per_s_per_gpu: float
+
+
+class SkuCurveDoc(TypedDict):
+    sku: str
+    tier: str
+    at_target: float | None  # [tokens/s per GPU]
+    basis: str
+    points: list[PointDoc]
+    frontier: list[PointDoc]
+
+
+class ShowDoc(TypedDict):
+    """The JSON document of `planner throughput show`."""
+
+    workload: str
+    interactivity: float  # the target [tok/s/user]
+    curves_file: NotRequired[str]
+    model: str
+    isl: int
+    osl: int
+    plot: NotRequired[str]
+    curves: list[SkuCurveDoc]
+
+
+def to_dict(label: str, target: float, rows: list[SkuCurve], extra: ShowContext) -> ShowDoc:
     return {
         "workload": label,
         "interactivity": target,
