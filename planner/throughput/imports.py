@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import JsonValue
+
 from planner.errors import ScenarioError
 from planner.limits import read_text_bounded
 from planner.throughput.curves import CurvePoint
@@ -51,16 +53,18 @@ class Labels:
     framework: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Run:
     """One benchmark run as read from a file (per deployment, not yet per GPU)."""
 
-    total_tokens_per_s: float
+    total_tokens_per_s: float  # per GPU when ``per_gpu`` [tokens/s]
     tpot_ms: float
     ttft_ms: float | None
     p99_ttft_ms: float | None
     concurrency: float | None
-    metadata: dict[str, Any]
+    # labels the file gives (vLLM --metadata: keys of METADATA_KEYS), as written there; checked in import_points
+    metadata: dict[str, JsonValue]
+    per_gpu: bool = False  # the file's throughput is already per GPU (InferenceX)
 
 
 def _load(path: Path) -> tuple[str, Any]:
@@ -165,12 +169,12 @@ def runs(path: Path, fmt: str = "auto", *, all_lines: bool = False) -> tuple[str
             _failures(path, _optional(path, d, "completed"), _optional(path, d, "failed"), where)
             out.append(
                 Run(
-                    total,
-                    _number(path, d, "median_tpot_ms", where=where),
-                    _optional(path, d, "median_ttft_ms", where),
-                    _optional(path, d, "p99_ttft_ms", where),
-                    _optional(path, d, "max_concurrency", where),
-                    {},
+                    total_tokens_per_s=total,
+                    tpot_ms=_number(path, d, "median_tpot_ms", where=where),
+                    ttft_ms=_optional(path, d, "median_ttft_ms", where),
+                    p99_ttft_ms=_optional(path, d, "p99_ttft_ms", where),
+                    concurrency=_optional(path, d, "max_concurrency", where),
+                    metadata={},
                 )
             )
         return fmt, out
@@ -183,12 +187,12 @@ def runs(path: Path, fmt: str = "auto", *, all_lines: bool = False) -> tuple[str
             raise ScenarioError(f"{path}: a vLLM result is one JSON object")
         _failures(path, _optional(path, data, "completed"), _optional(path, data, "failed"))
         run = Run(
-            _number(path, data, "total_token_throughput"),
-            _number(path, data, "median_tpot_ms"),
-            _optional(path, data, "median_ttft_ms"),
-            _optional(path, data, "p99_ttft_ms"),
-            _optional(path, data, "max_concurrency"),
-            {k: data[k] for k in METADATA_KEYS if data.get(k) is not None},
+            total_tokens_per_s=_number(path, data, "total_token_throughput"),
+            tpot_ms=_number(path, data, "median_tpot_ms"),
+            ttft_ms=_optional(path, data, "median_ttft_ms"),
+            p99_ttft_ms=_optional(path, data, "p99_ttft_ms"),
+            concurrency=_optional(path, data, "max_concurrency"),
+            metadata={k: data[k] for k in METADATA_KEYS if data.get(k) is not None},
         )
         return fmt, [run]
     if fmt in ("aiperf", "genai-perf"):
@@ -209,12 +213,14 @@ def runs(path: Path, fmt: str = "auto", *, all_lines: bool = False) -> tuple[str
         )
         conc = loadgen.get("concurrency") if isinstance(loadgen, dict) else None
         run = Run(
-            (isl + osl) / duration,
-            _stat(path, data, "inter_token_latency", "p50"),
-            _stat(path, data, "time_to_first_token", "p50"),
-            None,
-            float(conc) if isinstance(conc, int | float) and not isinstance(conc, bool) and conc > 0 else None,
-            {},
+            total_tokens_per_s=(isl + osl) / duration,
+            tpot_ms=_stat(path, data, "inter_token_latency", "p50"),
+            ttft_ms=_stat(path, data, "time_to_first_token", "p50"),
+            p99_ttft_ms=None,
+            concurrency=(
+                float(conc) if isinstance(conc, int | float) and not isinstance(conc, bool) and conc > 0 else None
+            ),
+            metadata={},
         )
         return fmt, [run]
     # inferencex: rows already per GPU
@@ -229,7 +235,15 @@ def runs(path: Path, fmt: str = "auto", *, all_lines: bool = False) -> tuple[str
         intvty = _number(path, row, "median_intvty", where=where)
         ttft = _optional(path, row, "median_ttft", where)
         out.append(
-            Run(per_gpu, 1000.0 / intvty, None if ttft is None else ttft * 1000.0, None, None, {"per_gpu": True})
+            Run(
+                total_tokens_per_s=per_gpu,
+                tpot_ms=1000.0 / intvty,
+                ttft_ms=None if ttft is None else ttft * 1000.0,
+                p99_ttft_ms=None,
+                concurrency=None,
+                metadata={},
+                per_gpu=True,
+            )
         )
     return fmt, out
 
@@ -256,7 +270,7 @@ def import_points(files: list[Path], labels: Labels, fmt: str = "auto", *, all_l
                 raise ScenarioError(f"{path}: gpus, isl and osl must be whole numbers (got {given})") from None
             if gpus <= 0 or isl <= 0 or osl <= 0:
                 raise ScenarioError(f"{path}: gpus, isl and osl must be positive (gpus {gpus}, isl {isl}, osl {osl})")
-            per_gpu = run.total_tokens_per_s if run.metadata.get("per_gpu") else run.total_tokens_per_s / gpus
+            per_gpu = run.total_tokens_per_s if run.per_gpu else run.total_tokens_per_s / gpus
             out.append(
                 CurvePoint(
                     sku=str(given["sku"]),
