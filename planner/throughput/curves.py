@@ -20,7 +20,7 @@ points, the lowest point below them, never above the highest).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat, PositiveInt
@@ -30,6 +30,8 @@ from planner.errors import ScenarioError
 from planner.inputs import read_yaml, validate_model
 
 CURVE_FILE_VERSION = 1
+
+Cell = str | int | float | bool | None  # a value of one point's mapping in the YAML
 
 
 class CurvePoint(BaseModel):
@@ -93,9 +95,16 @@ def merge(existing: list[CurvePoint], new: list[CurvePoint]) -> tuple[list[Curve
     return out, added
 
 
+class CurveFileDoc(TypedDict):
+    """A curve file as written (the fields of :class:`CurveFile`; a point's unset optional fields left out)."""
+
+    version: int
+    points: list[dict[str, Cell]]
+
+
 def curve_file_text(points: list[CurvePoint]) -> str:
     """The YAML of a curve file holding ``points``, one flow mapping per point."""
-    doc: dict[str, Any] = {
+    doc: CurveFileDoc = {
         "version": CURVE_FILE_VERSION,
         "points": [p.model_dump(exclude_none=True, exclude_defaults=False) for p in points],
     }
