@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from planner.errors import ScenarioError
 from planner.units import percent, si
@@ -30,13 +30,48 @@ FIGURES = (  # key figures compared: key, label, unit
 )
 
 
+FleetFigure = Literal["units", "gpus", "power_mw", "cost_usd_per_hour"]
+FLEET_FIGURES: tuple[FleetFigure, ...] = ("units", "gpus", "power_mw", "cost_usd_per_hour")  # compared per SKU
+
+
 @dataclass(frozen=True)
 class Side:
     """One plan to compare: where it came from and its document (plan JSON keys)."""
 
     label: str  # the argument as given
     source: str  # plan file | scenario (planned now)
-    doc: dict[str, Any]
+    doc: dict[str, Any]  # the plan document as read (plan.json) or serialised (FleetPlan.to_dict())
+
+
+class FleetEntry(TypedDict, total=False):
+    """The keys of a plan document's ``fleet`` row (a serialised SkuResult) that the diff reads."""
+
+    sku: str
+    placed_sku: str | None
+    units: float | None
+    gpus: float | None
+    power_mw: float | None  # [MW]
+    cost_usd_per_hour: float | None  # [$/h]
+
+
+class CapEntry(TypedDict, total=False):
+    """The keys of a plan document's ``caps`` row (a serialised CapUse) that the diff reads."""
+
+    name: str
+    unit: str
+    limit: float | None
+    used: float | None
+    binding: bool | None
+
+
+class SideInfo(TypedDict):
+    """What a side is, in the diff's JSON (``a`` and ``b``)."""
+
+    label: str  # the argument as given
+    source: str  # plan file | scenario (planned now)
+    scenario: str | None
+    status: str | None
+    objective: str | None
 
 
 @dataclass(frozen=True)
@@ -82,8 +117,8 @@ class CapChange:
 
 @dataclass(frozen=True)
 class PlanDiff:
-    a: dict[str, Any]  # label, source, scenario, status, objective
-    b: dict[str, Any]
+    a: SideInfo
+    b: SideInfo
     fleet: list[FleetChange]
     figures: list[FigureChange]
     caps: list[CapChange]
@@ -93,6 +128,7 @@ class PlanDiff:
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
+        """The JSON document (``planner diff --json``)."""
         return asdict(self)
 
 
@@ -145,8 +181,16 @@ def unit_kinds() -> dict[str, str]:
     return {k: s.unit.kind for k, s in shipped_catalog().skus.items()}
 
 
-def _fleet(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {row["sku"]: row for row in doc.get("fleet") or []}
+def _fleet(doc: dict[str, Any]) -> dict[str, FleetEntry]:
+    """A plan document's fleet rows by SKU column."""
+    rows: list[FleetEntry] = doc.get("fleet") or []
+    return {row["sku"]: row for row in rows}
+
+
+def _caps(doc: dict[str, Any]) -> dict[str, CapEntry]:
+    """A plan document's cap rows by cap name."""
+    rows: list[CapEntry] = doc.get("caps") or []
+    return {c["name"]: c for c in rows}
 
 
 def diff_plans(a: Side, b: Side, kinds: dict[str, str] | None = None) -> PlanDiff:
@@ -156,37 +200,37 @@ def diff_plans(a: Side, b: Side, kinds: dict[str, str] | None = None) -> PlanDif
     order = list(fa) + [k for k in fb if k not in fa]
     fleet = []
     for sku in order:
-        ra, rb = fa.get(sku, {}), fb.get(sku, {})
-        vals = {}
-        for key in ("units", "gpus", "power_mw", "cost_usd_per_hour"):
-            va, vb = _num(ra.get(key)) or 0.0, _num(rb.get(key)) or 0.0
-            vals[key] = (va, vb, _zero(vb - va, max(abs(va), abs(vb))))
+        ra, rb = fa.get(sku, FleetEntry()), fb.get(sku, FleetEntry())
+        vals: dict[FleetFigure, tuple[float, float, float]] = {}  # figure: (A, B, B - A)
+        for figure in FLEET_FIGURES:
+            va, vb = _num(ra.get(figure)) or 0.0, _num(rb.get(figure)) or 0.0
+            vals[figure] = (va, vb, _zero(vb - va, max(abs(va), abs(vb))))
         if not any(vals[k][0] or vals[k][1] for k in vals):
             continue
         row = ra or rb
         base = row.get("placed_sku") or sku
-        changes = {}
-        for key, (va, vb, delta) in vals.items():
-            changes.update({f"{key}_a": va, f"{key}_b": vb, f"delta_{key}": delta})
+        changes: dict[str, float] = {}
+        for figure, (va, vb, change) in vals.items():
+            changes.update({f"{figure}_a": va, f"{figure}_b": vb, f"delta_{figure}": change})
         fleet.append(FleetChange(sku=sku, unit=kinds.get(base, "unit"), **changes))
     figures = []
     for key, label, unit in FIGURES:
-        va, vb = _num(a.doc.get(key)), _num(b.doc.get(key))
-        delta = None if va is None or vb is None else _zero(vb - va, max(abs(va), abs(vb)))
-        rel = None if delta is None or not va else delta / abs(va)
-        figures.append(FigureChange(key, label, unit, va, vb, delta, rel))
-    caps_a = {c["name"]: c for c in a.doc.get("caps") or []}
-    caps_b = {c["name"]: c for c in b.doc.get("caps") or []}
+        xa, xb = _num(a.doc.get(key)), _num(b.doc.get(key))
+        delta = None if xa is None or xb is None else _zero(xb - xa, max(abs(xa), abs(xb)))
+        rel = None if delta is None or not xa else delta / abs(xa)
+        figures.append(FigureChange(key, label, unit, xa, xb, delta, rel))
+    caps_a, caps_b = _caps(a.doc), _caps(b.doc)
+    none = CapEntry()
     caps = [
         CapChange(
             name=n,
-            unit=(caps_a.get(n) or caps_b.get(n))["unit"],
-            limit_a=_num(caps_a.get(n, {}).get("limit")),
-            limit_b=_num(caps_b.get(n, {}).get("limit")),
-            used_a=_num(caps_a.get(n, {}).get("used")),
-            used_b=_num(caps_b.get(n, {}).get("used")),
-            binding_a=caps_a.get(n, {}).get("binding"),
-            binding_b=caps_b.get(n, {}).get("binding"),
+            unit=(caps_a.get(n) or caps_b[n])["unit"],  # a name is in A's caps or in B's
+            limit_a=_num(caps_a.get(n, none).get("limit")),
+            limit_b=_num(caps_b.get(n, none).get("limit")),
+            used_a=_num(caps_a.get(n, none).get("used")),
+            used_b=_num(caps_b.get(n, none).get("used")),
+            binding_a=caps_a.get(n, none).get("binding"),
+            binding_b=caps_b.get(n, none).get("binding"),
         )
         for n in list(caps_a) + [k for k in caps_b if k not in caps_a]
     ]
@@ -209,7 +253,7 @@ def diff_plans(a: Side, b: Side, kinds: dict[str, str] | None = None) -> PlanDif
     )
 
 
-def _side_info(s: Side) -> dict[str, Any]:
+def _side_info(s: Side) -> SideInfo:
     d = s.doc
     return {
         "label": s.label,
