@@ -16,7 +16,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from pydantic import BaseModel
@@ -27,6 +27,9 @@ from planner.inputs import read_json
 from planner.milp.problem import FleetProblem
 from planner.optimize.plan import FleetPlan
 from planner.scenario.load import ScenarioFile, load_scenario
+
+if TYPE_CHECKING:
+    import numpy as np
 
 SWEEP_TABLE_MAX_ROWS = 200
 
@@ -503,8 +506,8 @@ def _seconds(v: Any) -> str:
     return f"{_num(v)} s" if isinstance(v, (int, float)) and not isinstance(v, bool) else "n/a"
 
 
-def _gpus_down(doc: dict[str, Any]) -> tuple[Any, dict[str, Any]] | None:
-    """(hours, GPUs down per SKU) when the document carries them as equal-length arrays."""
+def _gpus_down(doc: dict[str, Any]) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
+    """(hours, GPUs down per SKU) when the validation document (as read) carries them as equal-length arrays."""
     import numpy as np
 
     down = doc.get("unavailable_gpus")
