@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from planner.errors import ScenarioError, SolverError
-from planner.sweep.point import PointTask, run_point
+from planner.sweep.point import PointTask, Row, run_point
 
 OnDone = Callable[[int, int], None] | None
 DEFAULT_POINT_TIMEOUT_S = 600.0
@@ -34,7 +34,7 @@ def default_workers() -> int:
 STARTUP_S = 60.0
 
 
-def _total_timeout(tasks: list[Any], workers: int, point_timeout_s: float, startup_s: float = STARTUP_S) -> float:
+def _total_timeout(tasks: list[PointTask], workers: int, point_timeout_s: float, startup_s: float = STARTUP_S) -> float:
     """A bound for the whole map: start-up, then the points in waves of ``workers``."""
     waves = -(-len(tasks) // max(workers, 1))
     return startup_s + waves * point_timeout_s
@@ -45,8 +45,8 @@ class SerialExecutor:
 
     name = "serial"
 
-    def run(self, tasks: list[PointTask], on_done: OnDone = None) -> list[dict[str, Any]]:
-        rows = []
+    def run(self, tasks: list[PointTask], on_done: OnDone = None) -> list[Row]:
+        rows: list[Row] = []
         for i, task in enumerate(tasks, start=1):
             rows.append(run_point(task))
             if on_done:
@@ -72,7 +72,7 @@ class ProcessExecutor:
         self.startup_s = startup_s  # allowed for the pool to start, on top of the points [s]
         self.fn = fn  # what each task runs (a picklable top-level function)
 
-    def run(self, tasks: list[PointTask], on_done: OnDone = None) -> list[dict[str, Any]]:
+    def run(self, tasks: list[PointTask], on_done: OnDone = None) -> list[Row]:
         if not tasks:
             return []
         methods = multiprocessing.get_all_start_methods()
@@ -137,7 +137,7 @@ class DaskExecutor:
         self.point_timeout_s = point_timeout_s
         self.connect_timeout_s = connect_timeout_s
 
-    def run(self, tasks: list[PointTask], on_done: OnDone = None) -> list[dict[str, Any]]:
+    def run(self, tasks: list[PointTask], on_done: OnDone = None) -> list[Row]:
         if not tasks:
             return []
         if self.client is not None:
@@ -166,7 +166,7 @@ class DaskExecutor:
         ):
             return self._map(client, tasks, on_done)
 
-    def _map(self, client: Any, tasks: list[PointTask], on_done: OnDone) -> list[dict[str, Any]]:
+    def _map(self, client: Any, tasks: list[PointTask], on_done: OnDone) -> list[Row]:
         from distributed import as_completed
 
         workers = max(len(client.scheduler_info(n_workers=-1).get("workers", {})), 1)

@@ -35,6 +35,12 @@ from planner.scenario.schema import Scenario, Site, SkuEntry
 
 MAX_VALUES_PER_PARAM = 1_000_000  # values one range may expand to (memory guard before counting)
 
+# A swept value: a range's number, or a list item as YAML reads it (number, boolean, string). An item
+# YAML reads as something else (a date, a list) fails the scenario check in build_sweep, so a point
+# that runs holds only these.
+Value = str | int | float | bool | None
+Point = dict[str, Value]  # one point's overrides: scenario path -> value
+
 
 @dataclass(frozen=True)
 class Param:
@@ -42,7 +48,7 @@ class Param:
 
     path: str
     text: str  # VALUES as given on the command line
-    values: tuple[Any, ...]  # the grid values (for a float a:b range: its two ends)
+    values: tuple[Value, ...]  # the grid values (for a float a:b range: its two ends)
     low: float | None = None  # a continuous a:b range (samples only) [same unit as the field]
     high: float | None = None
     integer_range: bool = False  # a:b with integers: every integer in between
@@ -58,7 +64,7 @@ class SweepSpec:
 
     scenario_path: Path
     params: tuple[Param, ...]
-    points: tuple[dict[str, Any], ...]
+    points: tuple[Point, ...]
     mode: str  # grid | samples
     seed: int | None = None
 
@@ -234,7 +240,7 @@ def _check_count(count: int, what: str, max_points: int) -> None:
         )
 
 
-def grid_points(params: list[Param], max_points: int = DEFAULT_MAX_POINTS) -> list[dict[str, Any]]:
+def grid_points(params: list[Param], max_points: int = DEFAULT_MAX_POINTS) -> list[Point]:
     """The Cartesian product of every parameter's values (last parameter fastest); more than
     ``max_points`` points is a ScenarioError (counted before anything is expanded)."""
     for p in params:
@@ -250,9 +256,9 @@ def grid_points(params: list[Param], max_points: int = DEFAULT_MAX_POINTS) -> li
     ]
 
 
-def sample_points(params: list[Param], n: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+def sample_points(params: list[Param], n: int, rng: np.random.Generator) -> list[Point]:
     """``n`` points, each parameter drawn independently (see the module docstring)."""
-    columns: dict[str, list[Any]] = {}
+    columns: dict[str, list[Value]] = {}
     for p in params:
         if p.continuous:
             columns[p.path] = [_tidy(float(v)) for v in rng.uniform(p.low, p.high, size=n)]
@@ -302,7 +308,7 @@ def _problem_text(exc: ScenarioError) -> str:
     return "; ".join(exc.problems) if exc.problems else str(exc)
 
 
-def _check_values(base: ScenarioFile, params: list[Param], points: list[dict[str, Any]]) -> None:
+def _check_values(base: ScenarioFile, params: list[Param], points: list[Point]) -> None:
     """Each distinct value of each parameter once, on its own; every problem at once.
 
     The values checked are those the points use (for samples: the values drawn; for a
@@ -314,7 +320,7 @@ def _check_values(base: ScenarioFile, params: list[Param], points: list[dict[str
     problems: list[str] = []
     for p in params:
         values = list(dict.fromkeys((p.low, p.high) if p.continuous else (pt[p.path] for pt in points)))
-        failed: dict[Any, str] = {}
+        failed: dict[Value, str] = {}
         for v in values:
             try:
                 load_scenario(base.path, {p.path: v})

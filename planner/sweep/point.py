@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -17,6 +16,10 @@ from planner.milp.evaluate import purchases
 from planner.milp.formulation import caps, single_period
 from planner.milp.problem import FleetProblem
 from planner.optimize.plan import FleetPlan
+from planner.sweep.grid import Value
+
+Cell = str | int | float | bool | None  # one value of a sweep row
+Row = dict[str, Cell]  # one point's row: its overrides and the columns of module planner.sweep.run
 
 SUMMARY_COLUMNS = [
     "status",
@@ -43,7 +46,7 @@ class PointTask:
 
     index: int
     scenario_path: str
-    overrides: dict[str, Any] = field(default_factory=dict)
+    overrides: dict[str, Value] = field(default_factory=dict)
     explain: bool = False
 
 
@@ -78,9 +81,9 @@ def caps_at_limit(problem: FleetProblem, plan: FleetPlan) -> list[str]:
     return out
 
 
-def plan_row(problem: FleetProblem, plan: FleetPlan, explain: bool) -> dict[str, Any]:
+def plan_row(problem: FleetProblem, plan: FleetPlan, explain: bool) -> Row:
     """The flat summary of one plan (the non-parameter columns of a sweep row)."""
-    row: dict[str, Any] = {k: getattr(plan, k) for k in SUMMARY_COLUMNS}
+    row: Row = {k: getattr(plan, k) for k in SUMMARY_COLUMNS}
     feasible = plan.status != "infeasible"
     for f in plan.fleet:
         row[f"units.{f.sku}"] = f.units if feasible else None
@@ -99,7 +102,7 @@ def plan_row(problem: FleetProblem, plan: FleetPlan, explain: bool) -> dict[str,
     return row
 
 
-def run_point(task: PointTask) -> dict[str, Any]:
+def run_point(task: PointTask) -> Row:
     """Plan one point. Input problems and solver failures become a row, not an exception."""
     from planner.milp.highs import silence_banner
     from planner.optimize.problem import scenario_problem, solver_options
@@ -107,7 +110,7 @@ def run_point(task: PointTask) -> dict[str, Any]:
     from planner.scenario.load import load_scenario
 
     silence_banner()
-    head: dict[str, Any] = {"point": task.index, **task.overrides}
+    head: Row = {"point": task.index, **task.overrides}
     try:
         sf = load_scenario(task.scenario_path, task.overrides)
         problem = scenario_problem(sf)

@@ -29,7 +29,7 @@ import pandas as pd
 
 from planner.sweep.executors import SerialExecutor
 from planner.sweep.grid import SweepSpec
-from planner.sweep.point import SUMMARY_COLUMNS, PointTask, caps_at_limit, plan_row, run_point
+from planner.sweep.point import SUMMARY_COLUMNS, Cell, PointTask, Row, caps_at_limit, plan_row, run_point
 
 __all__ = ["SUMMARY_COLUMNS", "PointTask", "caps_at_limit", "plan_row", "run_point", "run_sweep", "table_records"]
 
@@ -41,9 +41,16 @@ def sweep_tasks(spec: SweepSpec, explain: bool = False) -> list[PointTask]:
     return [PointTask(i, str(spec.scenario_path), dict(point), explain) for i, point in enumerate(spec.points)]
 
 
-def results_frame(spec: SweepSpec, rows: list[dict[str, Any]]) -> pd.DataFrame:
+def _point(row: Row) -> int:
+    """The index of a worker row's point (run_point always sets it)."""
+    index = row["point"]
+    assert isinstance(index, int)
+    return index
+
+
+def results_frame(spec: SweepSpec, rows: list[Row]) -> pd.DataFrame:
     """One tidy table from the worker rows, in point order, with a fixed column order."""
-    rows = sorted(rows, key=lambda r: r["point"])
+    rows = sorted(rows, key=_point)
     skus: list[str] = []
     extra: list[str] = []
     for r in rows:
@@ -88,11 +95,11 @@ def run_sweep(
     return results_frame(spec, rows)
 
 
-def table_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+def table_records(df: pd.DataFrame) -> list[dict[str, Cell]]:
     """JSON-ready rows: NaN and NA become None, numpy scalars plain Python."""
     out = []
     for rec in df.astype(object).to_dict(orient="records"):
-        clean = {}
+        clean: dict[str, Cell] = {}
         for k, v in rec.items():
             if v is None or v is pd.NA or (isinstance(v, float) and not math.isfinite(v)):
                 clean[k] = None
