@@ -5,8 +5,9 @@ relaxation of each cap that would make the problem feasible.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal, TypedDict
 
 import numpy as np
 import pulp
@@ -16,6 +17,114 @@ from planner.milp.formulation import SECONDS_PER_HOUR, _ratio, build_fleet_model
 from planner.milp.problem import FleetProblem
 from planner.milp.reason import Reason
 from planner.milp.solve import SolverOptions, solve
+
+
+class PowerCheck(TypedDict):
+    """The peak, or the existing fleet alone, needs more facility power than the cap."""
+
+    check: Literal["power_for_peak", "existing_power"]
+    message: str
+    needed_mw: float  # [MW]
+    cap_mw: float  # [MW]
+
+
+class BudgetCheck(TypedDict):
+    """The peak, or the existing fleet alone, costs more per hour than the run-rate budget."""
+
+    check: Literal["budget_for_peak", "existing_budget"]
+    message: str
+    needed_usd_per_hour: float  # [$/h]
+    budget_usd_per_hour: float  # [$/h]
+
+
+class SupplyCheck(TypedDict):
+    """A workload peaks above what every available unit together serves."""
+
+    check: Literal["supply"]
+    message: str
+    workload: str
+    peak_tokens_per_s: float  # [tokens/s]
+    max_tokens_per_s: float  # [tokens/s]
+
+
+Check = PowerCheck | BudgetCheck | SupplyCheck  # a closed-form check (the JSON reason's ``checks``)
+
+
+class Shortfall(TypedDict):
+    """What the caps leave unserved of one workload (the JSON reason's ``unserved``)."""
+
+    unserved_tokens: float  # [tokens]
+    unserved_share: float  # of its tokens [1]
+    max_unserved_tokens_per_s: float  # [tokens/s]
+    hours: list[str]  # hour ranges short, e.g. '14-17' (the first 12)
+    slices_short: int
+
+
+class Elastic(TypedDict):
+    """The elastic re-solve (the JSON reason's ``elastic``): unserved per workload and its fleet."""
+
+    unserved: dict[str, Shortfall]
+    fleet: dict[str, int]  # units per SKU column
+
+
+class CapRelaxation(TypedDict):
+    """One cap with the others removed: the least value of it that makes the problem feasible."""
+
+    current: float  # [the cap's unit]
+    needed: float | None  # None: not feasible by itself [the cap's unit]
+    unit: str
+    feasible_by_itself: bool
+    site: str | None
+    resource: str  # the cap's kind: power_cap, budget_cap, site_power, supply, ...
+
+
+class SupplyRelaxation(TypedDict):
+    """Whether lifting every supply limit (max_units, on-demand max_gpus) makes it feasible."""
+
+    feasible_without_supply_limits: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class Relaxations:
+    """Each cap relaxed alone, and the supply limits lifted (None: the plan has none)."""
+
+    caps: dict[str, CapRelaxation]  # by relax_key: power_cap_mw, sites.hall-a.liquid_cooling_mw, ...
+    without_supply_limits: bool | None = None
+
+    def document(self) -> dict[str, CapRelaxation | SupplyRelaxation]:
+        """The JSON reason's ``relaxations``: the caps, then ``max_units`` when there are supply limits."""
+        out: dict[str, CapRelaxation | SupplyRelaxation] = dict(self.caps)
+        if self.without_supply_limits is not None:
+            out["max_units"] = {"feasible_without_supply_limits": self.without_supply_limits}
+        return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class JointRaise:
+    """A cap that must rise when every cap rises together by the least total relative amount."""
+
+    cap: str  # the cap's name (power_cap, budget_cap, ...)
+    current: float  # [unit]
+    needed: float  # [unit]
+    unit: str
+
+
+class CapNeed(TypedDict):
+    """The value a cap would need (the JSON reason's ``caps_needed``)."""
+
+    period: Literal["plan"]
+    cap: str
+    unit: str
+    scope: Literal["only", "together"]  # that cap alone | every cap raised at once
+    current: float
+    needed: float
+    short_by: float
+    feasible_when_raised: bool
+
+
+def _plain(rows: Sequence[Mapping[str, object]]) -> list[dict[str, object]]:
+    """Rows as the plain dicts Reason (planner.milp.reason) holds: its fields are untyped JSON."""
+    return [dict(r) for r in rows]
 
 
 def _hours(problem: FleetProblem, mask: np.ndarray) -> list[str]:
@@ -41,7 +150,7 @@ def _fmt_range(a: float, b: float) -> str:
     return f"{a:g}-{b:g}"
 
 
-def closed_form_checks(problem: FleetProblem) -> list[dict[str, Any]]:
+def closed_form_checks(problem: FleetProblem) -> list[Check]:
     """Lower bounds that prove infeasibility without a solver."""
     c = problem.curve
     u = problem.utilization_caps()  # (S,) on-demand capacity may run at 1
@@ -50,7 +159,7 @@ def closed_form_checks(problem: FleetProblem) -> list[dict[str, Any]]:
     cost = problem.column("cost_usd_per_gpu_hour") + problem.column("busy_usd_per_gpu_hour")
     g = np.array([s.gpus_per_unit for s in problem.skus], dtype=float)
     n0 = np.array([s.min_units for s in problem.skus], dtype=float)
-    out: list[dict[str, Any]] = []
+    out: list[Check] = []
 
     def per_slice_need(per_gpu: np.ndarray) -> tuple[np.ndarray, list[str]]:
         # cheapest resource per token/s for each workload, continuous, supply ignored
@@ -135,7 +244,7 @@ def closed_form_checks(problem: FleetProblem) -> list[dict[str, Any]]:
     return out
 
 
-def elastic(problem: FleetProblem, options: SolverOptions) -> dict[str, Any] | None:
+def elastic(problem: FleetProblem, options: SolverOptions) -> Elastic | None:
     """Serve as much as the caps allow: how much goes unserved, of what, when."""
     model = build_fleet_model(problem, allow_unserved=True)
     res = solve(model, options, model.unserved_tokens)
@@ -143,7 +252,7 @@ def elastic(problem: FleetProblem, options: SolverOptions) -> dict[str, Any] | N
         return None
     r = _ratio(problem)
     c = problem.curve
-    per: dict[str, Any] = {}
+    per: dict[str, Shortfall] = {}
     for k, w in enumerate(problem.workloads):
         lost = np.array([model.unserved[k, t].varValue or 0.0 for t in range(c.peak.shape[1])])
         mask = lost > 1e-6 * max(float(c.peak[k].max()), 1.0)
@@ -174,9 +283,9 @@ def _use_expression(model, cap) -> pulp.LpAffineExpression:
     return pulp.LpAffineExpression(cap.terms(m.units, m.buy, m.racks, m.window))
 
 
-def smallest_relaxations(problem: FleetProblem, options: SolverOptions) -> dict[str, Any]:
+def smallest_relaxations(problem: FleetProblem, options: SolverOptions) -> Relaxations:
     """For each cap of the cap table: the least value of it alone that makes the problem feasible (MILP)."""
-    out: dict[str, Any] = {}
+    out: dict[str, CapRelaxation] = {}
     for cap in caps(single_period(problem)):
         model = build_fleet_model(problem.with_cap(cap.field, None), allow_unserved=False)
         res = solve(model, options, _use_expression(model, cap))
@@ -194,16 +303,16 @@ def smallest_relaxations(problem: FleetProblem, options: SolverOptions) -> dict[
             for s in problem.skus
         )
         res = solve(build_fleet_model(replace(problem, skus=unlimited), allow_unserved=False), options)
-        out["max_units"] = {"feasible_without_supply_limits": res.ok}
-    return out
+        return Relaxations(caps=out, without_supply_limits=res.ok)
+    return Relaxations(caps=out)
 
 
-def joint_relaxation(problem: FleetProblem, options: SolverOptions) -> dict[str, Any] | None:
+def joint_relaxation(problem: FleetProblem, options: SolverOptions) -> dict[str, JointRaise] | None:
     """The smallest change of every cap together that makes the problem feasible (when none alone does).
 
     Each cap row of the cap table becomes ``use <= limit + excess`` (excess >= 0) and the sum of
     ``excess / limit`` (the relative relaxation) is minimised, units integer as in the plan. Returns
-    ``{field: {current, needed, unit}}`` for the caps that must rise, or None when raising every
+    ``{field: JointRaise}`` for the caps that must rise, or None when raising every
     cap together is not enough (supply limits, or a workload no SKU can serve).
     """
     table = caps(single_period(problem))
@@ -224,7 +333,7 @@ def joint_relaxation(problem: FleetProblem, options: SolverOptions) -> dict[str,
     res = solve(model, options, pulp.LpAffineExpression(objective), extra=rows)
     if not res.ok:
         return None
-    out = {}
+    out: dict[str, JointRaise] = {}
     units = np.array(
         [
             [v.varValue or 0.0 if s.continuous else round(v.varValue or 0.0)]
@@ -236,12 +345,7 @@ def joint_relaxation(problem: FleetProblem, options: SolverOptions) -> dict[str,
     for cap in table:
         used = cap.use(units, buy)
         if used > cap.limit * (1 + 1e-9):
-            out[relax_key(cap)] = {
-                "cap": cap.name,
-                "current": cap.limit,
-                "needed": used,
-                "unit": cap.unit,
-            }
+            out[relax_key(cap)] = JointRaise(cap=cap.name, current=cap.limit, needed=used, unit=cap.unit)
     return out
 
 
@@ -262,26 +366,24 @@ def diagnose(problem: FleetProblem, options: SolverOptions) -> Reason:
                 f"({d['unserved_tokens']:.4g} tokens, up to {d['max_unserved_tokens_per_s']:,.0f} tokens/s, "
                 f"hours {', '.join(d['hours'])})"
             )
-    for name, r in relax.items():
-        if name == "max_units":
-            if r["feasible_without_supply_limits"]:
-                lines.append("without the supply limits (max_units, on-demand max_gpus) the demand could be served")
-            continue
+    for name, r in relax.caps.items():
         if r["feasible_by_itself"]:
-            if r["needed"] > r["current"] * (1 + 1e-9):
+            if r["needed"] is not None and r["needed"] > r["current"] * (1 + 1e-9):
                 lines.append(
                     f"raising {name} from {r['current']:,.6g} to {r['needed']:,.6g} {r['unit']} would make it feasible"
                 )
         else:
             lines.append(f"raising {name} alone cannot make it feasible")
-    caps_alone = [r for name, r in relax.items() if name != "max_units"]
+    if relax.without_supply_limits:
+        lines.append("without the supply limits (max_units, on-demand max_gpus) the demand could be served")
+    caps_alone = list(relax.caps.values())
     together = None
     if len(caps_alone) >= 2 and not any(r["feasible_by_itself"] for r in caps_alone):
         together = joint_relaxation(problem, options)
         if together:
             lines.append(
                 "raising "
-                + " and ".join(f"{name} to {_amount(r['needed'], r['unit'])}" for name, r in together.items())
+                + " and ".join(f"{name} to {_amount(j.needed, j.unit)}" for name, j in together.items())
                 + " together would make it feasible (the least total relative raise)"
             )
         else:
@@ -289,7 +391,7 @@ def diagnose(problem: FleetProblem, options: SolverOptions) -> Reason:
     if not lines:
         lines.append("the solver proved infeasibility; no single cap or supply limit explains it")
     kinds = {relax_key(c): c.name for c in caps(single_period(problem))}
-    needed = [
+    needed: list[CapNeed] = [
         {
             "period": "plan",
             "cap": kinds[name],
@@ -300,28 +402,31 @@ def diagnose(problem: FleetProblem, options: SolverOptions) -> Reason:
             "short_by": max(r["needed"] - r["current"], 0.0),
             "feasible_when_raised": True,
         }
-        for name, r in relax.items()
-        if name in kinds and r["feasible_by_itself"] and r["needed"] > r["current"] * (1 + 1e-9)
+        for name, r in relax.caps.items()
+        if name in kinds
+        and r["feasible_by_itself"]
+        and r["needed"] is not None
+        and r["needed"] > r["current"] * (1 + 1e-9)
     ]
     needed += [
         {
             "period": "plan",
-            "cap": r["cap"],
-            "unit": r["unit"],
+            "cap": j.cap,
+            "unit": j.unit,
             "scope": "together",
-            "current": r["current"],
-            "needed": r["needed"],
-            "short_by": r["needed"] - r["current"],
+            "current": j.current,
+            "needed": j.needed,
+            "short_by": j.needed - j.current,
             "feasible_when_raised": True,
         }
-        for r in (together or {}).values()
+        for j in (together or {}).values()
     ]
     return Reason(
         summary="; ".join(lines),
         lines=lines,
-        checks=checks,
-        unserved=(el or {}).get("unserved", {}),
-        caps_needed=needed,
-        relaxations=relax,
-        elastic=el,
+        checks=_plain(checks),
+        unserved=el["unserved"] if el is not None else {},
+        caps_needed=_plain(needed),
+        relaxations=relax.document(),
+        elastic=dict(el) if el is not None else None,
     )
