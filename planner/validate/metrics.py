@@ -15,10 +15,12 @@ the GPU-hours actually busy), divided by the tokens actually served.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypedDict, cast
 
 DEFAULT_MAX_QUEUE_DELAY_S = 1.0  # estimate [E]: queueing share of a few-second TTFT budget for 8k prompts
 DEFAULT_PATIENCE_S = 60.0  # estimate [E]: a user or client timeout gives up after a minute
+
+Cell = str | int | float | bool | None  # one value of a validation_slices.csv row
 
 
 @dataclass(frozen=True)
@@ -91,12 +93,12 @@ class FleetSimResult:
     # the coarse model's threshold and how many (pool, slice) pairs used each model
     coarse_models: dict[str, float] = field(default_factory=dict)
 
-    def slice_rows(self) -> list[dict[str, Any]]:
+    def slice_rows(self) -> list[dict[str, Cell]]:
         """Per slice: hour, SLO attainment, tokens served / dropped / backlog, GPUs down
         per SKU (validation_slices.csv; the API's ValidationResult.to_frame())."""
         rows = []
         for t, hour in enumerate(self.slice_hours):
-            row = {"hour": hour, "slo_attainment": self.slice_slo_attainment[t]}
+            row: dict[str, Cell] = {"hour": hour, "slo_attainment": self.slice_slo_attainment[t]}
             for key, values in self.slice_tokens.items():
                 row[f"tokens_{key}"] = values[t]
             for sku, down in self.unavailable_gpus.items():
@@ -104,5 +106,76 @@ class FleetSimResult:
             rows.append(row)
         return rows
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    def to_dict(self) -> FleetSimResultDoc:
+        return cast(FleetSimResultDoc, asdict(self))  # asdict: the fields below, nested dataclasses as dicts
+
+
+# --- the validation document (`planner validate --json`, validation.json): FleetSimResult as asdict writes it
+
+
+class SloTargetsDoc(TypedDict):
+    max_queue_delay_s: float  # [s]
+    patience_s: float  # [s]
+
+
+class WindowSummaryDoc(TypedDict):
+    hour: float
+    selected_by: str
+    offset_s: float
+    duration_s: float
+    requests: int
+    slo_attainment: float
+    served_fraction: float
+    analytic_slo_attainment: float
+    queue_delay_s: dict[str, float]
+    utilization: dict[str, float]
+    interrupted: int
+    events: int
+    wall_s: float
+    dropped: int
+    initial_queue: dict[str, int]
+    queueing: dict[str, dict[str, dict[str, float]]]
+
+
+class SkuReliability(TypedDict):
+    """One SKU's entry of ``reliability`` (planner.validate.sim). The dataclass field keeps its loose
+    annotation: planner.documents publishes it as the JSON Schema of the validation document."""
+
+    basis: str  # catalog | scenario | default (...) | options (--mtbf-hours / --mttr-hours)
+    mtbf_hours_per_gpu: float | None  # None: never fails [h]
+    mttr_hours: float  # [h]
+    gpus_per_failure_domain: int
+    failure_domains: int
+    failures: int
+    maintenance_domain_hours: float  # [domain-h]
+
+
+class FleetSimResultDoc(TypedDict):
+    scenario: str
+    seed: int
+    router: str
+    failures: bool
+    targets: SloTargetsDoc
+    slo_attainment: float
+    served_fraction: float
+    peak_slo_attainment: float
+    queue_delay_s: dict[str, float]
+    utilization: dict[str, float]
+    realized_cost_per_million_tokens: float
+    planned_cost_per_million_tokens: float
+    realized_cost_usd: float
+    tokens_served: float
+    tokens_demanded: float
+    availability: dict[str, dict[str, float]]
+    unavailable_gpus: dict[str, list[float]]
+    slice_hours: list[float]
+    slice_slo_attainment: list[float]
+    windows: list[WindowSummaryDoc]
+    reliability: dict[str, SkuReliability]
+    notes: list[str]
+    timings: dict[str, float]
+    scenario_sha256: str
+    accounting: dict[str, dict[str, dict[str, int]]]
+    queueing: dict[str, dict[str, dict[str, float]]]
+    slice_tokens: dict[str, list[float]]
+    coarse_models: dict[str, float]
