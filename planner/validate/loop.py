@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TypedDict
 
 import planner.progress as progress
 from planner.errors import ScenarioError
@@ -30,8 +30,40 @@ from planner.milp.problem import FleetProblem
 from planner.milp.solve import SolverOptions
 from planner.optimize.plan import FleetPlan
 from planner.validate.arrivals import RequestProfile
-from planner.validate.metrics import FleetSimResult
+from planner.validate.metrics import FleetSimResult, FleetSimResultDoc
 from planner.validate.sim import ValidationOptions, simulate_fleet
+
+
+class LoopIterationDoc(TypedDict):
+    """One iteration as written out (the fields of LoopIteration)."""
+
+    iteration: int
+    max_utilization: float
+    headroom: float
+    status: str
+    planned_cost_per_million_tokens: float | None
+    realized_cost_per_million_tokens: float | None
+    slo_attainment: float | None
+    peak_slo_attainment: float | None
+    served_fraction: float | None
+    power_mw: float | None
+    meets_slo: bool
+
+
+class LoopDoc(TypedDict):
+    """The validation loop's document (the ``validation`` block of `planner plan --validate --json`)."""
+
+    slo_target: float
+    start: str
+    start_max_utilization: float
+    met: bool
+    stopped_by: str
+    final_iteration: int
+    reference_cost_per_million_tokens: float | None
+    reference_slo_attainment: float | None
+    headroom_price_per_million_tokens: float | None
+    iterations: list[LoopIterationDoc]
+    final_validation: FleetSimResultDoc | None
 
 
 @dataclass(frozen=True)
@@ -47,6 +79,21 @@ class LoopIteration:
     served_fraction: float | None  # [1]
     power_mw: float | None  # [MW]
     meets_slo: bool
+
+    def to_dict(self) -> LoopIterationDoc:
+        return {
+            "iteration": self.iteration,
+            "max_utilization": self.max_utilization,
+            "headroom": self.headroom,
+            "status": self.status,
+            "planned_cost_per_million_tokens": self.planned_cost_per_million_tokens,
+            "realized_cost_per_million_tokens": self.realized_cost_per_million_tokens,
+            "slo_attainment": self.slo_attainment,
+            "peak_slo_attainment": self.peak_slo_attainment,
+            "served_fraction": self.served_fraction,
+            "power_mw": self.power_mw,
+            "meets_slo": self.meets_slo,
+        }
 
 
 @dataclass(frozen=True)
@@ -65,7 +112,7 @@ class LoopResult:
     final_problem: FleetProblem | None = field(default=None, repr=False)
     final_sim: FleetSimResult | None = field(default=None, repr=False)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> LoopDoc:
         return {
             "slo_target": self.slo_target,
             "start": self.start,
@@ -76,7 +123,7 @@ class LoopResult:
             "reference_cost_per_million_tokens": self.reference_cost_per_million_tokens,
             "reference_slo_attainment": self.reference_slo_attainment,
             "headroom_price_per_million_tokens": self.headroom_price_per_million_tokens,
-            "iterations": [vars(i) for i in self.iterations],
+            "iterations": [i.to_dict() for i in self.iterations],
             "final_validation": self.final_sim.to_dict() if self.final_sim else None,
         }
 
