@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal, NotRequired, TypedDict
 
 import numpy as np
 
@@ -30,6 +30,33 @@ SIGNIFICANT = 4
 
 def _round(value: float) -> float:
     return float(f"{value:.{SIGNIFICANT}g}")
+
+
+class LengthsDoc(TypedDict):
+    mean: float  # [tokens]
+    median: float  # [tokens]
+
+
+class WorkloadSpecDoc(TypedDict):
+    """A fitted workload as a scenario's ``demand.workloads.<name>`` mapping (validates as WorkloadTraffic)."""
+
+    mean_tokens_per_s: float  # [tokens/s]
+    burstiness: float  # [1]
+    input_tokens: LengthsDoc
+    output_tokens: LengthsDoc
+    tokens_basis: NotRequired[Literal["output"]]  # absent: total (the default)
+
+
+class TraceFitDoc(TypedDict):
+    """The JSON document of `planner demand fit --json`."""
+
+    trace: str
+    requests: int
+    span_s: float  # [s]
+    requests_per_s: float  # [requests/s]
+    total_tokens: int  # [tokens]
+    tokens_basis: Literal["total", "output"]
+    workload: WorkloadSpecDoc
 
 
 @dataclass(frozen=True)
@@ -49,9 +76,9 @@ class TraceFit:
     output_median: float  # [tokens]
     tokens_basis: Literal["total", "output"]
 
-    def workload_spec(self) -> dict[str, Any]:
+    def workload_spec(self) -> WorkloadSpecDoc:
         """The fitted workload as a scenario's `demand.workloads.<name>` mapping (4 significant digits)."""
-        spec: dict[str, Any] = {
+        spec: WorkloadSpecDoc = {
             "mean_tokens_per_s": _round(self.mean_tokens_per_s),
             "burstiness": _round(self.burstiness),
             "input_tokens": {"mean": _round(self.input_mean), "median": _round(self.input_median)},
@@ -61,7 +88,7 @@ class TraceFit:
             spec["tokens_basis"] = "output"
         return spec
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> TraceFitDoc:
         return {
             "trace": str(self.path),
             "requests": self.requests,
