@@ -25,7 +25,6 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -33,6 +32,8 @@ from planner.errors import ScenarioError
 from planner.limits import MAX_SLICES, check_count, read_text_bounded
 
 BANDS = ("p50", "p95", "p99")
+
+Cell = str | int | float | bool | None  # one value of a summary row
 
 
 @dataclass(frozen=True)
@@ -218,14 +219,14 @@ def load_curve_csv(curve: LoadCurve) -> str:
     return out.getvalue()
 
 
-def curve_summary(curve: LoadCurve) -> list[dict[str, Any]]:
+def curve_summary(curve: LoadCurve) -> list[dict[str, Cell]]:
     """Per workload: mean, highest peak, peak/mean and tokens over the span (and peak bands)."""
     rows = []
     tokens = curve.tokens()
     for i, name in enumerate(curve.workloads):
         mean = float(tokens[i] / (curve.span_hours * 3600.0))
         peak = float(curve.peak[i].max())
-        row: dict[str, Any] = {
+        row: dict[str, Cell] = {
             "workload": name,
             "mean_tokens_per_s": mean,
             "peak_tokens_per_s": peak,
