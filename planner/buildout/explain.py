@@ -15,27 +15,67 @@ Myopic runs are diagnosed in the period that failed, with the fleet handed to it
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict
 
 import numpy as np
 import pulp
 
 from planner.economics import SECONDS_PER_HOUR
-from planner.milp.formulation import History, build_model, caps, ratio
+from planner.milp.formulation import Cap, History, build_model, caps, ratio
 from planner.milp.problem import BuildoutProblem
 from planner.milp.reason import Reason
 from planner.milp.solve import SolverOptions, solve
 
 
-def closed_form_checks(problem: BuildoutProblem, window: range, history: History | None) -> list[dict[str, Any]]:
+class PeriodCheck(TypedDict):
+    """A period's peak, or its fleet that cannot retire, needs more facility power than the cap
+    (the JSON reason's ``checks``)."""
+
+    period: str
+    check: Literal["power_for_peak", "fleet_power"]
+    message: str
+    needed_mw: float  # [MW]
+    cap_mw: float  # [MW]
+
+
+class PeriodShortfall(TypedDict):
+    """What the caps leave unserved in one period (the JSON reason's ``unserved``, by period label)."""
+
+    index: int  # the period's position in the horizon
+    unserved_tokens: float  # [tokens]
+    unserved_share: float  # of the period's tokens [1]
+    max_unserved_tokens_per_s: float  # [tokens/s]
+
+
+class CapVerdict(TypedDict):
+    """One cap's verdict (the JSON reason's ``relaxations``; the short ones are its ``caps_needed``)."""
+
+    period: str  # a period label, "every period" or "horizon"
+    cap: str  # power_cap, capex_cap, power_cap@<site>, ..., capex_total, lead_time@<sku>
+    unit: str
+    scope: Literal["all", "only"]  # the cap kind in every period together | this cap alone
+    current: float | None
+    needed: float | None  # None: no raise of it is enough
+    short_by: float | None  # None: not short (or no raise is enough)
+    feasible_when_raised: bool
+    field: NotRequired[str]  # lead times: the scenario field
+
+
+def _plain(rows: Sequence[Mapping[str, object]]) -> list[dict[str, object]]:
+    """Rows as the plain dicts Reason (planner.milp.reason) holds: its fields are untyped JSON."""
+    return [dict(r) for r in rows]
+
+
+def closed_form_checks(problem: BuildoutProblem, window: range, history: History | None) -> list[PeriodCheck]:
     """Lower bounds per period that prove infeasibility without a solver."""
     theta = problem.throughput
     u = problem.max_utilization
     kw = np.array([b.sku.facility_kw_per_gpu for b in problem.skus])
     g = np.array([b.sku.gpus_per_unit for b in problem.skus], dtype=float)
     alive0 = problem.existing_alive()
-    out = []
+    out: list[PeriodCheck] = []
     for p in window:
         per = problem.periods[p]
         if per.power_cap_mw is None:
@@ -90,13 +130,13 @@ def closed_form_checks(problem: BuildoutProblem, window: range, history: History
 
 def elastic(
     problem: BuildoutProblem, options: SolverOptions, window: range, history: History | None
-) -> dict[str, dict[str, Any]] | None:
+) -> dict[str, PeriodShortfall] | None:
     """Fewest unserved tokens the caps allow, per period."""
     model = build_model(problem, window, history, allow_unserved=True)
     res = solve(model, options, model.unserved_tokens, mip=True)
     if not res.ok:
         return None
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, PeriodShortfall] = {}
     for p in window:
         per = problem.periods[p]
         r = ratio(per.curve)
@@ -117,7 +157,7 @@ def elastic(
     return out
 
 
-def _cap_rows(problem: BuildoutProblem, field: str, window: range) -> dict[int, Any]:
+def _cap_rows(problem: BuildoutProblem, field: str, window: range) -> dict[int, Cap]:
     """{period: cap} for the periods of ``window`` where the cap set by ``field`` applies (the cap table)."""
     return {cap.period: cap for cap in caps(problem, window) if cap.field == field and cap.period is not None}
 
@@ -158,7 +198,8 @@ def _lift(
     caps is enough."""
     table = _cap_rows(problem, field, window)
     model = build_model(problem, window, history, caps_off=frozenset(table[p].name for p in lifted))
-    excess, rows = [], []
+    excess: list[tuple[Any, float]] = []  # (excess variable, 1)
+    rows: list[pulp.LpConstraint] = []
     for p in lifted:
         cap = table[p]
         var = model.prob.add_variable(f"excess_{len(rows)}_{p}", lowBound=0.0)
@@ -175,7 +216,7 @@ def _lift(
 
 def relaxations(
     problem: BuildoutProblem, options: SolverOptions, window: range, history: History | None, short: list[int]
-) -> list[dict[str, Any]]:
+) -> list[CapVerdict]:
     """What each cap kind would have to be, per period, for a feasible schedule.
 
     Per kind (power_cap, capex_cap): the cap is lifted in every period together (one solve),
@@ -183,7 +224,7 @@ def relaxations(
     falls short is the narrower question asked too: raising only that period's cap, the others
     as they are. The horizon budget is one row, lifted by itself.
     """
-    out: list[dict[str, Any]] = []
+    out: list[CapVerdict] = []
     for field, kind, unit in _families(problem, window):
         limits = {p: cap.limit for p, cap in _cap_rows(problem, field, window).items()}
         if not limits:
@@ -218,10 +259,10 @@ def relaxations(
 
 def lead_times(
     problem: BuildoutProblem, options: SolverOptions, window: range, history: History | None
-) -> list[dict[str, Any]]:
+) -> list[CapVerdict]:
     """Per SKU with a lead time: the longest lead (in periods) that would make the schedule feasible,
     every other input as it is (one row each; ``needed`` None when even no lead time is enough)."""
-    out = []
+    out: list[CapVerdict] = []
     months = problem.periods[1].months_from_start if len(problem.periods) > 1 else 0.0
     for sku_id in dict.fromkeys(b.sku.base_id for b in problem.skus if b.lead_periods > 0):
         current = max(b.lead_periods for b in problem.skus if b.sku.base_id == sku_id)
@@ -233,12 +274,10 @@ def lead_times(
                 needed = lead
                 break
         row = _row("horizon", f"lead_time@{sku_id}", "months", current * months, None, "only")
-        row.update(
-            needed=None if needed is None else needed * months,
-            short_by=None if needed is None else (current - needed) * months,
-            feasible_when_raised=needed is not None,
-            field=f"skus.{sku_id}.lead_time_months",
-        )
+        row["needed"] = None if needed is None else needed * months
+        row["short_by"] = None if needed is None else (current - needed) * months
+        row["feasible_when_raised"] = needed is not None
+        row["field"] = f"skus.{sku_id}.lead_time_months"  # a new key: last, after the verdict's
         out.append(row)
     return out
 
@@ -248,10 +287,14 @@ def _tol(current: float) -> float:
     return current + max(1e-9 * abs(current), 1e-9)
 
 
-def _row(period: str, cap: str, unit: str, current: float | None, needed: float | None, scope: str) -> dict[str, Any]:
+def _row(
+    period: str, cap: str, unit: str, current: float | None, needed: float | None, scope: Literal["all", "only"]
+) -> CapVerdict:
     """One cap's verdict. scope "all": the cap kind lifted in every period together; "only": this
     period's (or the horizon's) cap alone, the others as they are."""
-    short = None if needed is None or current is None else max(needed - current, 0.0)
+    short_by = None  # short: needed above the cap by more than the tolerance
+    if needed is not None and current is not None and needed > _tol(current):
+        short_by = max(needed - current, 0.0)
     return {
         "period": period,
         "cap": cap,
@@ -259,7 +302,7 @@ def _row(period: str, cap: str, unit: str, current: float | None, needed: float 
         "scope": scope,
         "current": current,
         "needed": needed,
-        "short_by": None if short is None or needed <= _tol(current) else short,  # type: ignore[operator]
+        "short_by": short_by,
         "feasible_when_raised": needed is not None,
     }
 
@@ -272,7 +315,7 @@ def _bare(value: float, unit: str) -> str:
     return f"${value:,.0f}" if unit == "$" else f"{value:,.6g}"
 
 
-def _line(r: dict[str, Any]) -> str | None:
+def _line(r: CapVerdict) -> str | None:
     """The summary line of one relaxation row (None when the cap is not short)."""
     if r["cap"].startswith("lead_time@"):
         sku = r["cap"].split("@", 1)[1]
@@ -288,11 +331,12 @@ def _line(r: dict[str, Any]) -> str | None:
         if r["period"] == "horizon":
             return f"raising only the horizon {r['cap']} cannot make it feasible"
         return f"raising only {r['period']}'s {r['cap']} cannot make it feasible"
-    if r["short_by"] is None:
+    current, short_by = r["current"], r["short_by"]
+    if short_by is None or current is None:  # short_by is None whenever current is
         return None
     text = (
-        f"{r['cap']} needs {_money(r['needed'], r['unit'])} (cap {_bare(r['current'], r['unit'])}, short by "
-        f"{_money(r['short_by'], r['unit'])})"
+        f"{r['cap']} needs {_money(r['needed'], r['unit'])} (cap {_bare(current, r['unit'])}, short by "
+        f"{_money(short_by, r['unit'])})"
     )
     if r["scope"] == "all":
         return f"{r['period']}: {text}"
@@ -334,12 +378,12 @@ def diagnose(
         summary="\n".join(lines),
         lines=lines,
         first_infeasible_period=None if first is None else problem.periods[first].label,
-        checks=checks,
+        checks=_plain(checks),
         unserved=el,
-        relaxations=relax,
+        relaxations=_plain(relax),
         # raising every cap kind's periods together: the "all" rows (and the horizon budget)
-        caps_needed=[
-            r for r in relax if r["short_by"] is not None and (r["scope"] == "all" or r["period"] == "horizon")
-        ],
+        caps_needed=_plain(
+            [r for r in relax if r["short_by"] is not None and (r["scope"] == "all" or r["period"] == "horizon")]
+        ),
         mode=mode,
     )
