@@ -21,6 +21,7 @@ Heavy modules (pandas, PuLP, SimPy, Dask) load on first call, not on ``import pl
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from planner.demand.curve import LoadCurve
     from planner.milp.problem import FleetProblem
     from planner.optimize.plan import FleetPlan
-    from planner.scenario.load import ScenarioFile
+    from planner.scenario.load import Overrides, ScenarioFile
     from planner.sweep.grid import SweepSpec
     from planner.validate.metrics import FleetSimResult
 
@@ -48,13 +49,13 @@ class _Wraps:
         return getattr(object.__getattribute__(self, self._wraps), name)
 
 
-def _frame(rows: list[dict[str, Any]], columns: list[str] | None = None) -> pd.DataFrame:
+def _frame(rows: Sequence[Mapping[str, object]], columns: list[str] | None = None) -> pd.DataFrame:
     import pandas as pd
 
     return pd.DataFrame(rows, columns=columns)
 
 
-def load_scenario(scenario: ScenarioFile | str | Path | None = None, *, overrides: dict[str, Any] | None = None):
+def load_scenario(scenario: ScenarioFile | str | Path | None = None, *, overrides: Overrides | None = None):
     """A validated scenario: a YAML file, a shipped scenario's name (``planner scenarios``), or
     None for the embedded default. ``overrides`` set fields by dotted path, as ``--set`` does:
     ``{"constraints.power_cap_mw": 12, "skus.gb300-nvl72.cost_per_gpu_hour": 2.4}``."""
@@ -120,7 +121,7 @@ class PlanResult(_Wraps):
 def plan(
     scenario: ScenarioFile | str | Path | None = None,
     *,
-    overrides: dict[str, Any] | None = None,
+    overrides: Overrides | None = None,
     explain: bool = True,
     exact: bool = False,
     throughput_band: str | None = None,
@@ -337,7 +338,7 @@ class BuildoutResult(_Wraps):
 def buildout(
     scenario: ScenarioFile | str | Path | None = None,
     *,
-    overrides: dict[str, Any] | None = None,
+    overrides: Overrides | None = None,
     mode: str | None = None,
     compare_myopia: bool = False,
 ) -> BuildoutResult:

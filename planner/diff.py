@@ -13,7 +13,10 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
+
+if TYPE_CHECKING:
+    from pydantic import JsonValue
 
 from planner.errors import ScenarioError
 from planner.units import percent, si
@@ -40,7 +43,7 @@ class Side:
 
     label: str  # the argument as given
     source: str  # plan file | scenario (planned now)
-    doc: dict[str, Any]  # the plan document as read (plan.json) or serialised (FleetPlan.to_dict())
+    doc: dict[str, JsonValue]  # the plan document as read (plan.json) or serialised (FleetPlan.to_dict())
 
 
 class FleetEntry(TypedDict, total=False):
@@ -181,13 +184,13 @@ def unit_kinds() -> dict[str, str]:
     return {k: s.unit.kind for k, s in shipped_catalog().skus.items()}
 
 
-def _fleet(doc: dict[str, Any]) -> dict[str, FleetEntry]:
+def _fleet(doc: dict[str, JsonValue]) -> dict[str, FleetEntry]:
     """A plan document's fleet rows by SKU column."""
     rows: list[FleetEntry] = doc.get("fleet") or []
     return {row["sku"]: row for row in rows}
 
 
-def _caps(doc: dict[str, Any]) -> dict[str, CapEntry]:
+def _caps(doc: dict[str, JsonValue]) -> dict[str, CapEntry]:
     """A plan document's cap rows by cap name."""
     rows: list[CapEntry] = doc.get("caps") or []
     return {c["name"]: c for c in rows}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import types
 import typing
 from typing import Any
 
 from pydantic import TypeAdapter
+from typing_extensions import get_type_hints, is_typeddict
 
 from planner.errors import ScenarioError
 
@@ -23,6 +25,11 @@ def check_document(kind: str, typ: type, doc: Any, source: str) -> None:
     if problems:
         shown = problems[:12] + ([f"... and {len(problems) - 12} more"] if len(problems) > 12 else [])
         raise ScenarioError(f"{source}: not a valid {kind} document: {len(problems)} problem(s)", shown)
+
+
+def _structured(typ: Any) -> bool:
+    """A type checked key by key or item by item (not by pydantic as a whole)."""
+    return dataclasses.is_dataclass(typ) or is_typeddict(typ) or typing.get_origin(typ) in (list, dict)
 
 
 @functools.lru_cache(maxsize=64)
@@ -42,6 +49,31 @@ def _check_value(value: Any, typ: Any, loc: str, problems: list[str]) -> None:
         for f in dataclasses.fields(typ):
             if f.name in value:
                 _check_value(value[f.name], hints[f.name], f"{loc}.{f.name}", problems)
+        return
+    if is_typeddict(typ):  # a section with known keys: like a dataclass, only the keys present
+        if not isinstance(value, dict):
+            problems.append(f"{loc}: expected a mapping, got {value!r:.60}")
+            return
+        hints = get_type_hints(typ)
+        for key, item in value.items():
+            if key in hints:
+                _check_value(item, hints[key], f"{loc}.{key}", problems)
+        return
+    if origin in (typing.Union, types.UnionType) and any(_structured(a) for a in args):
+        if value is None and type(None) in args:
+            return
+        members = [a for a in args if a is not type(None)]
+        if isinstance(value, dict):  # sections: the members that know every key given (else all)
+            fits = [m for m in members if is_typeddict(m) and set(value) <= set(get_type_hints(m))]
+            members = fits or members
+        tried = []
+        for member in members:
+            found: list[str] = []
+            _check_value(value, member, loc, found)
+            if not found:
+                return
+            tried.append(found)
+        problems.extend(min(tried, key=len))  # the closest member's problems
         return
     if origin is list and args:
         if not isinstance(value, list):

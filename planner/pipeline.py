@@ -13,14 +13,14 @@ from typing import Any
 from planner.optimize.bands import planned
 from planner.optimize.plan import FleetPlan
 from planner.optimize.problem import scenario_curve, scenario_problem
-from planner.scenario.load import ScenarioFile, load_scenario
+from planner.scenario.load import Overrides, ScenarioFile, load_scenario
 
 __all__ = ["planned", "run_plan", "scenario_curve", "scenario_problem"]
 
 
 def run_plan(
     scenario: ScenarioFile | Path | str | None = None,
-    overrides: dict[str, Any] | None = None,
+    overrides: Overrides | None = None,
     **plan_options: Any,
 ) -> FleetPlan:
     """Plan a scenario file (default: the embedded default scenario)."""

@@ -193,7 +193,6 @@ def test_registry_refuses_a_name_twice_and_names_periods():
         names.add("busy", ("0",), ())
 
 
-
 @pytest.mark.parametrize("periods", [[], ["2026Q1"], ["2026Q1", "2026Q2"]])
 def test_add_slices_registers_what_add_would(periods):
     """``add_slices`` (all slices at once) gives the labels, grammar and refusals of ``add`` per slice."""
@@ -211,6 +210,7 @@ def test_add_slices_registers_what_add_would(periods):
         many.add("busy", (0, 0, 3), ("x",), period=period)
     with pytest.raises(ValueError, match="not indexed by slice"):
         many.add_slices("units", (0,), (many.skus[0],), 2)
+
 
 def test_no_import_cycles_and_the_layers_hold():
     tool = ROOT.parent / "shared" / "tools" / "import_cycles.py"

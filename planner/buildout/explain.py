@@ -15,9 +15,8 @@ Myopic runs are diagnosed in the period that failed, with the fleet handed to it
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal
 
 import numpy as np
 import pulp
@@ -25,47 +24,8 @@ import pulp
 from planner.economics import SECONDS_PER_HOUR
 from planner.milp.formulation import Cap, History, build_model, caps, ratio
 from planner.milp.problem import BuildoutProblem
-from planner.milp.reason import Reason
+from planner.milp.reason import CapVerdict, PeriodCheck, PeriodShortfall, Reason
 from planner.milp.solve import SolverOptions, solve
-
-
-class PeriodCheck(TypedDict):
-    """A period's peak, or its fleet that cannot retire, needs more facility power than the cap
-    (the JSON reason's ``checks``)."""
-
-    period: str
-    check: Literal["power_for_peak", "fleet_power"]
-    message: str
-    needed_mw: float  # [MW]
-    cap_mw: float  # [MW]
-
-
-class PeriodShortfall(TypedDict):
-    """What the caps leave unserved in one period (the JSON reason's ``unserved``, by period label)."""
-
-    index: int  # the period's position in the horizon
-    unserved_tokens: float  # [tokens]
-    unserved_share: float  # of the period's tokens [1]
-    max_unserved_tokens_per_s: float  # [tokens/s]
-
-
-class CapVerdict(TypedDict):
-    """One cap's verdict (the JSON reason's ``relaxations``; the short ones are its ``caps_needed``)."""
-
-    period: str  # a period label, "every period" or "horizon"
-    cap: str  # power_cap, capex_cap, power_cap@<site>, ..., capex_total, lead_time@<sku>
-    unit: str
-    scope: Literal["all", "only"]  # the cap kind in every period together | this cap alone
-    current: float | None
-    needed: float | None  # None: no raise of it is enough
-    short_by: float | None  # None: not short (or no raise is enough)
-    feasible_when_raised: bool
-    field: NotRequired[str]  # lead times: the scenario field
-
-
-def _plain(rows: Sequence[Mapping[str, object]]) -> list[dict[str, object]]:
-    """Rows as the plain dicts Reason (planner.milp.reason) holds: its fields are untyped JSON."""
-    return [dict(r) for r in rows]
 
 
 def closed_form_checks(problem: BuildoutProblem, window: range, history: History | None) -> list[PeriodCheck]:
@@ -378,11 +338,11 @@ def diagnose(
         summary="\n".join(lines),
         lines=lines,
         first_infeasible_period=None if first is None else problem.periods[first].label,
-        checks=_plain(checks),
+        checks=list(checks),
         unserved=el,
-        relaxations=_plain(relax),
+        relaxations=relax,
         # raising every cap kind's periods together: the "all" rows (and the horizon budget)
-        caps_needed=_plain(
+        caps_needed=(
             [r for r in relax if r["short_by"] is not None and (r["scope"] == "all" or r["period"] == "horizon")]
         ),
         mode=mode,

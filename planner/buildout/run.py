@@ -14,15 +14,18 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from typing_extensions import TypedDict  # pydantic reads it (document schemas): not typing's on 3.11
 
 import planner.progress as progress
 from planner.errors import ScenarioError, SolverError
+from planner.milp.aggregate import AggregationReport
 from planner.milp.formulation import (
     BuildoutModel,
     History,
+    SiteUse,
     build_model,
     capex_per_unit,
     caps,
@@ -32,8 +35,11 @@ from planner.milp.formulation import (
 from planner.milp.formulation import violations as check_violations
 from planner.milp.problem import BuildoutProblem, FleetProblem
 from planner.milp.reason import Reason
-from planner.milp.solve import SolveResult, SolverOptions, solve
+from planner.milp.solve import SolveResult, SolverInfo, SolverOptions, solve, solver_info
 from planner.milp.status import Status
+
+if TYPE_CHECKING:
+    from planner.scenario.load import Overrides
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,79 @@ class Decision:
     buy: np.ndarray
     units: np.ndarray
     busy: tuple[np.ndarray, ...]
+
+
+class PeriodSite(SiteUse):
+    """A site in one period of the schedule: its cap use, token share and the caps at their limit."""
+
+    token_share: float
+    at_limit: list[str]  # cap kinds with less room than one more unit bought there
+
+
+class Totals(TypedDict):
+    """The buildout JSON's ``totals``: the horizon's sums (costs undiscounted unless named so)."""
+
+    periods: int
+    cost_usd: float
+    present_value_usd: float
+    capital_usd: float
+    fixed_usd: float
+    energy_usd: float
+    capex_usd: float
+    total_capex_budget_usd: float | None
+    tokens: float
+    cost_per_million_tokens: float
+
+
+class EarlyRetirement(TypedDict):
+    period: str
+    sku: str
+    family: str
+    units: int
+
+
+class Story(TypedDict):
+    """The buildout JSON's ``story``: when Blackwell overtakes Hopper, early retirements, $/M first to last."""
+
+    blackwell_majority_from: str | None
+    early_retirements: list[EarlyRetirement]
+    cost_per_million_tokens_first: float
+    cost_per_million_tokens_last: float
+
+
+class SkuTerms(TypedDict):
+    """A column of the buildout JSON's ``skus``: how it is bought, when, at what price."""
+
+    sku: str
+    family: str
+    pricing: str
+    available_from: str | None
+    available_until: str | None
+    life_years: float
+    fixed_opex_usd_per_gpu_year: float | None
+    capex_usd_per_gpu: list[float]
+    facility_kw_per_gpu: float
+    placed_sku: str
+    site: str | None
+    procurement: str | None
+    lead_time_periods: int
+    throughput: dict[str, float]
+
+
+class Myopia(TypedDict, total=False):
+    """The cost of planning one period at a time: both present values and their difference.
+    When the other mode is infeasible only ``status`` and ``cost_of_myopia_usd`` (None) are set."""
+
+    status: str
+    present_value_perfect_foresight_usd: float
+    present_value_myopic_usd: float
+    cost_of_myopia_usd: float | None
+    cost_of_myopia_share: float
+    mip_gap: float
+
+
+class Nothing(TypedDict):
+    """An empty section: an infeasible buildout's ``totals`` and ``story``."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +152,7 @@ class PeriodResult:
     token_share_by_sku: dict[str, float]
     binding: list[str]  # deprecated (the details of at_limit): "power_cap: 0.2 MW spare, less than one ... unit"
     at_limit: list[str] = field(default_factory=list)  # caps (kinds) with less room than one more unit bought
-    sites: list[dict[str, Any]] = field(default_factory=list)  # per site: use of its caps, GPUs, token share
+    sites: list[PeriodSite] = field(default_factory=list)  # per site: use of its caps, GPUs, token share
 
 
 @dataclass(frozen=True)
@@ -82,16 +161,16 @@ class BuildoutPlan:
     mode: str
     status: Status
     periods: list[PeriodResult]
-    totals: dict[str, Any]
-    skus: list[dict[str, Any]]
-    story: dict[str, Any] = field(default_factory=dict)
-    solver: dict[str, Any] = field(default_factory=dict)
+    totals: Totals | Nothing
+    skus: list[SkuTerms]
+    story: Story | Nothing = field(default_factory=lambda: Nothing())
+    solver: SolverInfo | None = None
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     reason: Reason | None = None
-    myopia: dict[str, Any] | None = None
+    myopia: Myopia | None = None
     horizon_periods: int = 0  # periods in the scenario (also when infeasible and ``periods`` is empty)
-    aggregation: dict[str, Any] | None = None  # time aggregation: mode, slices, bounds
+    aggregation: AggregationReport | None = None  # time aggregation: mode, slices, bounds
     decision: Decision | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -213,7 +292,7 @@ def _end_of_life(problem: BuildoutProblem, decision: Decision) -> np.ndarray:
     return out
 
 
-def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodResult], dict[str, Any]]:
+def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodResult], Totals]:
     """Every reported figure, from the decision alone (``planner.milp.formulation.evaluate_period``)."""
     ids = problem.sku_ids
     g = np.array([b.sku.gpus_per_unit for b in problem.skus], dtype=float)
@@ -286,13 +365,13 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
                 binding=binding,
                 at_limit=at_limit,
                 sites=[
-                    site
-                    | {
-                        "token_share": float(
+                    PeriodSite(
+                        **site,
+                        token_share=float(
                             sum(share[j] for j, b in enumerate(problem.skus) if b.sku.site == site["site"])
                         ),
-                        "at_limit": site_limits.get(site["site"], []),
-                    }
+                        at_limit=site_limits.get(site["site"], []),
+                    )
                     for site in used[p]
                 ],
             )
@@ -300,7 +379,7 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
         prev = units
     total_cost = sum(r.cost_usd for r in rows)
     total_tokens = sum(r.tokens for r in rows)
-    totals = {
+    totals: Totals = {
         "periods": P,
         "cost_usd": total_cost,
         "present_value_usd": sum(r.discounted_cost_usd for r in rows),
@@ -320,7 +399,7 @@ def violations(problem: BuildoutProblem, decision: Decision, rtol: float = 1e-6)
     return check_violations(problem, decision.buy, decision.units, decision.busy, rtol=rtol)
 
 
-def _story(problem: BuildoutProblem, rows: list[PeriodResult]) -> dict[str, Any]:
+def _story(problem: BuildoutProblem, rows: list[PeriodResult]) -> Story:
     """When Blackwell overtakes Hopper, every SKU's early retirements, and cost per token first to last."""
     first_majority = next(
         (
@@ -331,7 +410,7 @@ def _story(problem: BuildoutProblem, rows: list[PeriodResult]) -> dict[str, Any]
         ),
         None,
     )
-    early = [
+    early: list[EarlyRetirement] = [
         {
             "period": r.period,
             "sku": b.id,
@@ -350,8 +429,8 @@ def _story(problem: BuildoutProblem, rows: list[PeriodResult]) -> dict[str, Any]
     }
 
 
-def _sku_rows(problem: BuildoutProblem) -> list[dict[str, Any]]:
-    out = []
+def _sku_rows(problem: BuildoutProblem) -> list[SkuTerms]:
+    out: list[SkuTerms] = []
     for b in problem.skus:
         avail = [p.label for p, a in zip(problem.periods, b.available, strict=True) if a]
         out.append(
@@ -394,13 +473,7 @@ def plan_buildout(
     else:
         run = SOLVERS[mode](problem, options)
     timings = {"build_s": run.build_s, "handoff_s": run.handoff_s, "solve_s": run.solve_s}
-    solver = {
-        "backend": options.backend,
-        "status": run.status,
-        "mip_rel_gap": options.mip_rel_gap,
-        "mip_gap": run.mip_gap,
-        "time_limit_s": options.time_limit_s,
-    }
+    solver = solver_info(options, run.status, run.mip_gap)
     if run.decision is None:
         with progress.task("buildout: infeasible; diagnosing"):
             reason = diagnose(explained, options, mode, run.failed_period, run.history)
@@ -414,9 +487,9 @@ def plan_buildout(
             mode,
             Status.INFEASIBLE,
             [],
-            {},
+            Nothing(),
             _sku_rows(problem),
-            {},
+            Nothing(),
             solver,
             timings,
             list(problem.notes),
@@ -428,7 +501,7 @@ def plan_buildout(
     if broken:
         raise SolverError("the buildout breaks constraints beyond tolerance: " + "; ".join(broken))
     rows, totals = evaluate(problem, run.decision)
-    myopia = None
+    myopia: Myopia | None = None
     if compare_myopia:
         other_mode = "myopic" if mode == "perfect_foresight" else "perfect_foresight"
         # the other mode on the same time resolution (aggregated when this run was)
@@ -501,7 +574,7 @@ def _period_problem(problem: BuildoutProblem, p: int) -> FleetProblem:
 
 def _solve_aggregated(
     problem: BuildoutProblem, mode: str, options: SolverOptions
-) -> tuple[_Run, dict[str, Any], BuildoutProblem]:
+) -> tuple[_Run, AggregationReport, BuildoutProblem]:
     """Each period's curve aggregated as a single period's is (Pareto peak slices + energy groups),
     the schedule solved on them, then every period dispatched at full resolution.
 
@@ -537,7 +610,7 @@ def _solve_aggregated(
         total.handoff_s += run.handoff_s
         total.solve_s += run.solve_s
         total.mip_gap = max(total.mip_gap, run.mip_gap)
-        info: dict[str, Any] = {
+        info: AggregationReport = {
             "mode": "aggregated",
             "original_slices": _slices(problem),
             "model_slices": _slices(reduced),
@@ -604,7 +677,7 @@ def default_buildout_path():
 
 
 def run_buildout(
-    scenario=None, overrides: dict[str, Any] | None = None, mode: str | None = None, *, compare_myopia: bool = False
+    scenario=None, overrides: Overrides | None = None, mode: str | None = None, *, compare_myopia: bool = False
 ) -> BuildoutPlan:
     """Plan a scenario file's buildout (default: the shipped scenarios/buildout.yaml)."""
     from planner.optimize.problem import solver_options

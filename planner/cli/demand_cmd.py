@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, NotRequired
 
 import typer
+from typing_extensions import TypedDict
 
 from planner.cli.options import PlannerGroup, command_group
 from planner.cli.output import emit_json, fmt, si, stderr, stdout
@@ -95,7 +96,7 @@ def register(app: typer.Typer, handled) -> None:
             raise ScenarioError(f"--plot {plot}: use a .png file name")
         sf = load_demand_file(scenario)
         demand = sf.scenario.demand
-        info: dict[str, Any] = {"scenario": sf.scenario.name, "file": str(sf.path)}
+        info: DemandSummary = {"scenario": sf.scenario.name, "file": str(sf.path)}
         if demand.load_curve:
             if seed is not None or replicas is not None:
                 raise ScenarioError(
@@ -174,7 +175,25 @@ def register(app: typer.Typer, handled) -> None:
     app.add_typer(demand_app, name="demand")
 
 
-def render_summary(info: dict[str, Any]) -> None:
+class DemandSummary(TypedDict):
+    """`planner demand --json`: where the curve comes from, its slices and its workloads' figures."""
+
+    scenario: str
+    file: str
+    source: NotRequired[str]  # load_curve | generated
+    load_curve: NotRequired[str]  # load_curve: the file
+    seed: NotRequired[int | None]  # generated: the simulation's
+    replicas: NotRequired[int]
+    sizing: NotRequired[str]
+    peak_resolution_s: NotRequired[float]
+    detail: NotRequired[dict[str, str]]
+    slices: NotRequired[int]
+    slice_hours: NotRequired[float]
+    span_hours: NotRequired[float]
+    workloads: NotRequired[list[dict[str, float | str]]]
+
+
+def render_summary(info: DemandSummary) -> None:
     """The human-readable summary of `planner demand`."""
     from rich.table import Table
 

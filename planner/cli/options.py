@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 import typer.core
 
 from planner.errors import ScenarioError
+
+if TYPE_CHECKING:
+    from pydantic import JsonValue
 
 
 class PlannerGroup(typer.core.TyperGroup):
@@ -38,11 +41,11 @@ class PlannerGroup(typer.core.TyperGroup):
         return option
 
 
-def parse_sets(items: list[str] | None) -> dict[str, Any]:
+def parse_sets(items: list[str] | None) -> dict[str, JsonValue]:
     """`PATH=VALUE` pairs from --set."""
     from planner.scenario.load import parse_override_value
 
-    out: dict[str, Any] = {}
+    out: dict[str, JsonValue] = {}
     for item in items or []:
         if "=" not in item:
             raise ScenarioError(f"--set expects PATH=VALUE (e.g. constraints.power_cap_mw=20), got '{item}'")

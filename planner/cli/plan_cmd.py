@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -14,6 +14,8 @@ from planner.errors import ScenarioError
 from planner.outputs import csv_text, json_text, write_all_atomic
 
 if TYPE_CHECKING:
+    from pydantic import JsonValue
+
     from planner.optimize.plan import FleetPlan
 
 CAP_PER = {  # what a cap's saving per year is per
@@ -36,8 +38,8 @@ def plan_overrides(
     time_limit: float | None,
     gap: float | None,
     sets: list[str] | None,
-) -> dict[str, Any]:
-    o: dict[str, Any] = parse_sets(sets)
+) -> dict[str, JsonValue]:
+    o = parse_sets(sets)
     for flag, value, unit in (
         ("--power-cap-mw", power_cap_mw, "MW"),
         ("--budget-usd-per-hour", budget_usd_per_hour, "$/h"),

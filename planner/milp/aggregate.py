@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, replace
+from typing import NotRequired  # pydantic reads them: not typing's on 3.11
 
 import numpy as np
 from scipy.cluster.vq import kmeans2
+from typing_extensions import TypedDict
 
 from planner.demand.curve import LoadCurve
 from planner.milp.evaluate import Dispatch
@@ -55,6 +57,30 @@ class Aggregation:
     groups: int  # energy groups (0 when no SKU bills energy)
     labels: np.ndarray | None  # (T,) group of each original slice
     group_ids: np.ndarray | None = None  # (groups,) the label of each energy slice of ``curve``, in order
+
+
+class AggregationReport(TypedDict):
+    """The ``aggregation`` section of a plan's and a buildout's JSON: which mode ran, and its bound.
+
+    ``exact`` has the first two keys only; an aggregated run adds what it reduced the slices to
+    and its certified bounds: in $ (min_cost, a buildout's present value), in tokens (max_tokens)
+    or in $ per million tokens (min_cost_per_token)."""
+
+    mode: str  # exact | aggregated
+    original_slices: int
+    model_slices: NotRequired[int]
+    capacity_slices: NotRequired[int]  # Pareto-maximal peak slices kept exactly
+    energy_groups: NotRequired[int]
+    refinements: NotRequired[int]
+    lower_bound_usd: NotRequired[float | None]  # None: a myopic buildout (no horizon bound)
+    upper_bound_usd: NotRequired[float]
+    lower_bound_tokens: NotRequired[float]
+    upper_bound_tokens: NotRequired[float]
+    lower_bound_usd_per_million_tokens: NotRequired[float]
+    upper_bound_usd_per_million_tokens: NotRequired[float]
+    error_bound: NotRequired[float | None]  # (upper - lower) / upper [1]
+    seconds: NotRequired[float]
+    summary: NotRequired[str]
 
 
 def busy_variable_count(problem: FleetProblem) -> int:
@@ -329,7 +355,7 @@ def dispatch_fleet(
     busy = np.zeros((S, W, T))
     unserved = np.zeros((W, T))
     U = W if allow_unserved else 0
-    h, shape = None, -1
+    h, shape = highs_solver(options), -1
     for a in range(0, T, DISPATCH_CHUNK_SLICES):
         b = min(T, a + DISPATCH_CHUNK_SLICES)
         n = b - a
@@ -340,7 +366,7 @@ def dispatch_fleet(
             cost.append((per_token * (tokens + 1e-6 * np.maximum(tokens.max(initial=0.0), 1.0))).ravel())
         demand = c.peak[:, a:b].ravel()
         if n != shape:  # the chunk's rows and columns; later chunks of its size change only costs and demand
-            h, shape = highs_solver(options), n
+            shape = n
             h.passModel(_dispatch_lp(np.concatenate(cost), demand, cap, pairs, theta, n, U))
         else:  # warm start from the previous chunk's basis: neighbouring slices share most of it
             nv, rows = n * (P + U), np.arange(S * n, (S + W) * n, dtype=np.int32)
@@ -399,7 +425,9 @@ def _dispatch_lp(
     return lp
 
 
-def summary(problem: FleetProblem, agg: Aggregation, lower: float, upper: float, seconds: float, rounds: int) -> dict:
+def summary(
+    problem: FleetProblem, agg: Aggregation, lower: float, upper: float, seconds: float, rounds: int
+) -> AggregationReport:
     T = len(problem.curve.start_hours)
     err = (upper - lower) / upper if upper > 0 else 0.0
     return {

@@ -83,10 +83,10 @@ import gc
 import math
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 import pulp
+from typing_extensions import TypedDict  # pydantic reads it (document schemas): not typing's on 3.11
 
 from planner.economics import HOURS_PER_YEAR, SECONDS_PER_HOUR
 from planner.errors import ScenarioError
@@ -276,14 +276,27 @@ def liquid_mw_per_unit(b: SkuData) -> float:
     return b.gpus_per_unit * b.it_kw_per_gpu / 1000.0 if b.cooling == "liquid" else 0.0
 
 
-def site_use(problem: BuildoutProblem, units: np.ndarray) -> list[list[dict[str, Any]]]:
+class SiteUse(TypedDict):
+    """What a site's installed units use of its caps in one period (None: not capped)."""
+
+    site: str
+    power_mw: float  # facility power [MW]
+    power_cap_mw: float | None
+    racks: int  # rack positions taken
+    rack_positions: int | None
+    liquid_mw: float  # liquid-cooled IT power [MW]
+    liquid_cooling_mw: float | None
+    gpus: int
+
+
+def site_use(problem: BuildoutProblem, units: np.ndarray) -> list[list[SiteUse]]:
     """Per period, per site: what the installed ``units`` ((S, P)) use of its power, rack positions
     and liquid cooling (the site caps' own coefficients), against each limit (None: not capped)."""
     groups = rack_groups(problem)
     racks = racks_needed(groups, units)
     out = []
     for p in range(len(problem.periods)):
-        rows = []
+        rows: list[SiteUse] = []
         for site in problem.sites:
             at = [j for j, b in enumerate(problem.skus) if b.sku.site == site.id]
             rows.append(

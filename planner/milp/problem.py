@@ -148,8 +148,7 @@ class FleetProblem:
         head, _, rest = field_path.partition(".")
         if head == "sites":
             site_id, _, key = rest.rpartition(".")
-            changes: dict[str, Any] = {key: limit}
-            sites = tuple(replace(s, **changes) if s.id == site_id else s for s in self.sites)
+            sites = tuple(_site_with_cap(s, key, limit) if s.id == site_id else s for s in self.sites)
             return replace(self, sites=sites)
         if head == "skus":
             sku_id, _, _ = rest.rpartition(".")
@@ -160,8 +159,27 @@ class FleetProblem:
                     replace(s, sku_max_units=value) if s.base_id == sku_id and s.on_site else s for s in self.skus
                 ),
             )
-        top: dict[str, Any] = {field_path.rsplit(".", 1)[-1]: limit}
-        return replace(self, **top)
+        key = field_path.rsplit(".", 1)[-1]
+        if key == "power_cap_mw":
+            return replace(self, power_cap_mw=limit)
+        if key == "budget_usd_per_hour":
+            return replace(self, budget_usd_per_hour=limit)
+        if key == "capex_budget_usd":
+            return replace(self, capex_budget_usd=limit)
+        raise ValueError(f"{field_path} is not a cap of the plan")
+
+
+def _site_with_cap(site: SiteData, key: str, limit: float | None) -> SiteData:
+    """``site`` with its cap ``key`` (a site field of the cap table) set to ``limit``."""
+    if key == "power_cap_mw":
+        return replace(site, power_cap_mw=limit)
+    if key == "liquid_cooling_mw":
+        return replace(site, liquid_cooling_mw=limit)
+    if key == "rack_positions":
+        if limit is not None and not float(limit).is_integer():
+            raise ValueError(f"sites.{site.id}.rack_positions counts whole positions, not {limit}")
+        return replace(site, rack_positions=None if limit is None else int(limit))
+    raise ValueError(f"sites.{site.id}.{key} is not a site cap")
 
 
 def electricity_price(s: SkuData, default: float) -> float:

@@ -18,6 +18,7 @@ from typing import Literal
 
 import numpy as np
 import pulp
+from typing_extensions import TypedDict  # pydantic reads it (document schemas): not typing's on 3.11
 
 from planner.errors import ScenarioError, SolverError, SolverLimitError
 from planner.milp.formulation import Model, periodic
@@ -34,6 +35,27 @@ class SolverOptions:
     mip_rel_gap: float = 1e-4  # relative MIP gap [1]
     time_limit_s: float = 120.0  # per solve [s]
     threads: int = 1  # HiGHS fixes its thread pool at the first solve of a process
+
+
+class SolverInfo(TypedDict):
+    """The ``solver`` section of a plan's and a buildout's JSON: how it was solved and how well."""
+
+    backend: str  # highs | cbc
+    status: str  # optimal | time_limit | infeasible | ...
+    mip_rel_gap: float  # the gap asked for [1]
+    mip_gap: float  # the gap proven [1]
+    time_limit_s: float  # per solve [s]
+
+
+def solver_info(options: SolverOptions, status: str, mip_gap: float) -> SolverInfo:
+    """``SolverInfo`` of a run solved with ``options`` that ended in ``status`` with ``mip_gap``."""
+    return {
+        "backend": options.backend,
+        "status": status,
+        "mip_rel_gap": options.mip_rel_gap,
+        "mip_gap": mip_gap,
+        "time_limit_s": options.time_limit_s,
+    }
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 
 from planner.errors import ScenarioError
 from planner.milp.problem import FleetProblem
-from planner.optimize.plan import FleetPlan
+from planner.optimize.plan import BandEdge, EstimatedNumber, FleetPlan, ThroughputBand
 from planner.optimize.problem import build_problem, solver_options
 from planner.scenario.load import ScenarioFile
 
@@ -32,7 +32,7 @@ def with_throughput_band(sf: ScenarioFile, band: str) -> ScenarioFile:
     return at_edge(sf, band)
 
 
-def estimated_numbers(problem: FleetProblem) -> list[dict[str, Any]]:
+def estimated_numbers(problem: FleetProblem) -> list[EstimatedNumber]:
     """Every estimated throughput figure the problem uses: SKU, workload, value, its band's
     low and high, basis. [tokens/s per GPU]"""
     return [
@@ -62,7 +62,7 @@ def _fleet(plan: FleetPlan) -> dict[str, float]:
     return {f.sku: f.units for f in plan.fleet if f.units}
 
 
-def band_report(sf: ScenarioFile, problem: FleetProblem, plan: FleetPlan, **plan_options: Any) -> dict[str, Any] | None:
+def band_report(sf: ScenarioFile, problem: FleetProblem, plan: FleetPlan, **plan_options: Any) -> ThroughputBand | None:
     """None when no number is estimated; else the estimated numbers and, per band edge, the fleet
     and cost per million tokens planned there and whether the fleet is the same as ``plan``'s."""
     from planner.optimize.run import plan_fleet
@@ -72,7 +72,7 @@ def band_report(sf: ScenarioFile, problem: FleetProblem, plan: FleetPlan, **plan
         return None
     bands = {e.throughput_band or "mid" for e in sf.scenario.workloads.values() if e.estimate}
     planned_on = bands.pop() if len(bands) == 1 else "mixed"
-    edges: dict[str, Any] = {}
+    edges: dict[str, BandEdge] = {}
     for edge in EDGES:
         if edge == planned_on:
             other = plan

@@ -5,9 +5,7 @@ relaxation of each cap that would make the problem feasible.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal, TypedDict
 
 import numpy as np
 import pulp
@@ -15,73 +13,16 @@ import pulp
 from planner.milp.evaluate import purchases
 from planner.milp.formulation import SECONDS_PER_HOUR, _ratio, build_fleet_model, caps, single_period
 from planner.milp.problem import FleetProblem
-from planner.milp.reason import Reason
+from planner.milp.reason import (
+    CapNeed,
+    CapRelaxation,
+    Check,
+    Elastic,
+    Reason,
+    Shortfall,
+    SupplyRelaxation,
+)
 from planner.milp.solve import SolverOptions, solve
-
-
-class PowerCheck(TypedDict):
-    """The peak, or the existing fleet alone, needs more facility power than the cap."""
-
-    check: Literal["power_for_peak", "existing_power"]
-    message: str
-    needed_mw: float  # [MW]
-    cap_mw: float  # [MW]
-
-
-class BudgetCheck(TypedDict):
-    """The peak, or the existing fleet alone, costs more per hour than the run-rate budget."""
-
-    check: Literal["budget_for_peak", "existing_budget"]
-    message: str
-    needed_usd_per_hour: float  # [$/h]
-    budget_usd_per_hour: float  # [$/h]
-
-
-class SupplyCheck(TypedDict):
-    """A workload peaks above what every available unit together serves."""
-
-    check: Literal["supply"]
-    message: str
-    workload: str
-    peak_tokens_per_s: float  # [tokens/s]
-    max_tokens_per_s: float  # [tokens/s]
-
-
-Check = PowerCheck | BudgetCheck | SupplyCheck  # a closed-form check (the JSON reason's ``checks``)
-
-
-class Shortfall(TypedDict):
-    """What the caps leave unserved of one workload (the JSON reason's ``unserved``)."""
-
-    unserved_tokens: float  # [tokens]
-    unserved_share: float  # of its tokens [1]
-    max_unserved_tokens_per_s: float  # [tokens/s]
-    hours: list[str]  # hour ranges short, e.g. '14-17' (the first 12)
-    slices_short: int
-
-
-class Elastic(TypedDict):
-    """The elastic re-solve (the JSON reason's ``elastic``): unserved per workload and its fleet."""
-
-    unserved: dict[str, Shortfall]
-    fleet: dict[str, int]  # units per SKU column
-
-
-class CapRelaxation(TypedDict):
-    """One cap with the others removed: the least value of it that makes the problem feasible."""
-
-    current: float  # [the cap's unit]
-    needed: float | None  # None: not feasible by itself [the cap's unit]
-    unit: str
-    feasible_by_itself: bool
-    site: str | None
-    resource: str  # the cap's kind: power_cap, budget_cap, site_power, supply, ...
-
-
-class SupplyRelaxation(TypedDict):
-    """Whether lifting every supply limit (max_units, on-demand max_gpus) makes it feasible."""
-
-    feasible_without_supply_limits: bool
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,24 +48,6 @@ class JointRaise:
     current: float  # [unit]
     needed: float  # [unit]
     unit: str
-
-
-class CapNeed(TypedDict):
-    """The value a cap would need (the JSON reason's ``caps_needed``)."""
-
-    period: Literal["plan"]
-    cap: str
-    unit: str
-    scope: Literal["only", "together"]  # that cap alone | every cap raised at once
-    current: float
-    needed: float
-    short_by: float
-    feasible_when_raised: bool
-
-
-def _plain(rows: Sequence[Mapping[str, object]]) -> list[dict[str, object]]:
-    """Rows as the plain dicts Reason (planner.milp.reason) holds: its fields are untyped JSON."""
-    return [dict(r) for r in rows]
 
 
 def _hours(problem: FleetProblem, mask: np.ndarray) -> list[str]:
@@ -424,9 +347,9 @@ def diagnose(problem: FleetProblem, options: SolverOptions) -> Reason:
     return Reason(
         summary="; ".join(lines),
         lines=lines,
-        checks=_plain(checks),
+        checks=list(checks),
         unserved=el["unserved"] if el is not None else {},
-        caps_needed=_plain(needed),
+        caps_needed=needed,
         relaxations=relax.document(),
-        elastic=dict(el) if el is not None else None,
+        elastic=el,
     )

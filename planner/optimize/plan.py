@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import (
+    Any,
+    Literal,
+    NotRequired,  # pydantic reads them: not typing's on 3.11
+)
 
 import numpy as np
+from typing_extensions import TypedDict
 
+from planner.milp.aggregate import AggregationReport
 from planner.milp.evaluate import Dispatch, PlanFigures, evaluate
 from planner.milp.formulation import _ratio, single_period
 from planner.milp.problem import FleetProblem
 from planner.milp.reason import Reason
+from planner.milp.solve import SolverInfo
 from planner.milp.status import Status
 
 # fleet.csv (`planner plan --out`) and the API's PlanResult.fleet: one row per SKU column
@@ -89,6 +96,145 @@ class CapUse:
     field: str | None = None  # the scenario field that sets the limit
 
 
+class MaxServedStage(TypedDict):
+    """max_tokens' first stage: the most tokens the caps allow."""
+
+    stage: Literal["max_served"]
+    tokens_served: float  # [tokens]
+    lp_relaxation_tokens: float  # the LP relaxation's most [tokens]
+
+
+class ServiceFloorStage(TypedDict):
+    """min_cost_per_token's floor: the tokens it must serve at least."""
+
+    stage: Literal["service_floor"]
+    tokens: float  # [tokens]
+
+
+class DinkelbachStep(TypedDict):
+    """One Dinkelbach iteration of min_cost_per_token: min cost - lambda x tokens."""
+
+    iteration: int
+    lambda_usd_per_million_tokens: float
+    f_usd: float  # the optimum of cost - lambda x tokens [$]
+
+
+Iteration = MaxServedStage | ServiceFloorStage | DinkelbachStep  # the plan JSON's ``iterations``
+
+
+class SingleSkuFleet(TypedDict):
+    """The best fleet buying only one SKU (``single_sku`` in the plan JSON); no fleet: figures None."""
+
+    sku: str
+    status: str
+    units: NotRequired[float]  # whole units are ints
+    total_cost_usd: float | None  # [$ over the span]
+    tokens_served: NotRequired[float]
+    cost_per_million_tokens: float | None
+    power_mw: NotRequired[float]
+
+
+class CapValue(TypedDict):
+    """What one site cap is worth (a site row's ``power``, ``rack_positions_cap``, ``liquid_cooling``)."""
+
+    binding: bool | None
+    step: float | None
+    saving_usd: float | None
+    saving_usd_per_year: float | None
+    lp_relaxation_dual: float | None
+
+
+class PlanSite(TypedDict):
+    """A site of the plan JSON's ``sites``: its use of each cap, the cap's value, its share."""
+
+    site: str
+    power_mw: float
+    power_cap_mw: float | None
+    power: CapValue | None
+    racks: int | None
+    rack_positions: int | None
+    rack_positions_cap: CapValue | None
+    liquid_mw: float
+    liquid_cooling_mw: float | None
+    liquid_cooling: CapValue | None
+    pue: float
+    electricity_usd_per_kwh: float
+    gpus: float
+    token_share: float
+    columns: list[str]
+
+
+class BurstSlice(TypedDict):
+    """On-demand GPUs in one slice (``procurement[].by_slice``)."""
+
+    hour: float
+    gpu_hours: float
+    peak_gpus: float
+    cost_usd: float
+
+
+class ProcurementUse(TypedDict):
+    """A procurement kind of the plan JSON's ``procurement``; on-demand adds its GPU-hours per slice."""
+
+    kind: str  # owned | existing | reserved | on_demand | hourly
+    gpus: float
+    cost_usd: float
+    token_share: float
+    decommissioned_units: float | None  # existing only
+    gpu_hours: NotRequired[float]
+    by_slice: NotRequired[list[BurstSlice]]
+
+
+class PlacementSections(TypedDict):
+    sites: list[PlanSite]
+    procurement: list[ProcurementUse]
+
+
+class BandEdge(TypedDict):
+    """The plan at one edge of the throughput band."""
+
+    status: str
+    fleet: dict[str, float]  # units per SKU
+    cost_per_million_tokens: float | None
+    same_fleet: bool
+
+
+class EstimatedNumber(TypedDict):
+    """An estimated throughput figure the plan uses, with its band. [tokens/s per GPU]"""
+
+    sku: str
+    workload: str
+    tokens_per_s_per_gpu: float
+    low: float | None
+    high: float | None
+    basis: str
+
+
+class ThroughputBand(TypedDict):
+    """The plan JSON's ``throughput_band``: the estimated numbers and the plan at each band edge."""
+
+    planned_on: str  # low | mid | high | mixed
+    estimated: list[EstimatedNumber]
+    estimated_skus: list[str]
+    edges: dict[str, BandEdge]
+    same_fleet_at_edges: bool
+
+
+class DispatchRow(TypedDict):
+    """dispatch.csv: one slice, workload and SKU that serves it."""
+
+    hour: float
+    slice_hours: float
+    workload: str
+    sku: str
+    busy_gpus_at_peak: float
+    busy_gpus_mean: float
+    tokens_per_s_at_peak: float
+    demand_peak_tokens_per_s: float
+    demand_mean_tokens_per_s: float
+    unserved_peak_tokens_per_s: float
+
+
 @dataclass(frozen=True)
 class FleetPlan:
     scenario: str
@@ -112,20 +258,20 @@ class FleetPlan:
     slices: int
     caps: list[CapUse] = field(default_factory=list)
     binding: list[str] = field(default_factory=list)
-    single_sku: list[dict[str, Any]] = field(default_factory=list)
+    single_sku: list[SingleSkuFleet] = field(default_factory=list)
     mix_saving_usd: float | None = None
-    solver: dict[str, Any] = field(default_factory=dict)
+    solver: SolverInfo | None = None
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     reason: Reason | None = None
-    aggregation: dict[str, Any] | None = None
-    iterations: list[dict[str, Any]] = field(default_factory=list)
+    aggregation: AggregationReport | None = None
+    iterations: list[Iteration] = field(default_factory=list)
     scenario_sha256: str = ""  # content hash of the scenario planned (overrides applied)
-    sites: list[dict[str, Any]] = field(default_factory=list)  # per site: power, racks, liquid cooling used of caps
-    procurement: list[dict[str, Any]] = field(default_factory=list)  # per kind: GPUs, $, share; cloud burst per slice
+    sites: list[PlanSite] = field(default_factory=list)  # per site: power, racks, liquid cooling used of caps
+    procurement: list[ProcurementUse] = field(default_factory=list)  # per kind: GPUs, $, share; cloud burst per slice
     decommission_cost_usd: float = 0.0  # existing units decommissioned [$]
     burst_cost_usd: float = 0.0  # on-demand busy GPU-hours x their rate [$]
-    throughput_band: dict[str, Any] | None = None  # estimated throughput: which numbers, the plan at the band's edges
+    throughput_band: ThroughputBand | None = None  # estimated throughput: which numbers, the plan at the band's edges
     dispatch: Dispatch | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -138,7 +284,7 @@ class FleetPlan:
         return d
 
 
-def infeasible_plan(problem: FleetProblem, reason: Reason, solver: dict[str, Any], timings) -> FleetPlan:
+def infeasible_plan(problem: FleetProblem, reason: Reason, solver: SolverInfo, timings) -> FleetPlan:
     c = problem.curve
     fleet = [
         SkuResult(  # no fleet was chosen: units unknown (null), existing units as given
@@ -265,7 +411,7 @@ def assemble_plan(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, 
 
 def placement_sections(
     problem: FleetProblem, units, dispatch: Dispatch, ev: PlanFigures, fleet, caps
-) -> dict[str, Any]:
+) -> PlacementSections:
     """The plan's ``sites`` and ``procurement`` sections (placed scenarios)."""
     from planner.milp.formulation import rack_groups, racks_needed
 
@@ -273,12 +419,12 @@ def placement_sections(
     groups = rack_groups(bp)
     racks = racks_needed(groups, np.asarray(units, dtype=float)[:, None])[:, 0] if groups else np.zeros(0)
     by_cap = {c.name: c for c in caps}
-    sites = []
+    sites: list[PlanSite] = []
     for site in problem.sites:
         cols = [j for j, s in enumerate(problem.skus) if s.site == site.id]
         used_racks = sum(int(racks[g]) for g, grp in enumerate(groups) if grp.site == site.id)
 
-        def cap_of(label: str, site=site) -> dict[str, Any] | None:
+        def cap_of(label: str, site=site) -> CapValue | None:
             c = by_cap.get(f"{label}@{site.id}")
             if c is None:
                 return None
@@ -311,12 +457,12 @@ def placement_sections(
         )
     c = problem.curve
     r = _ratio(problem)
-    procurement = []
+    procurement: list[ProcurementUse] = []
     for kind in ("owned", "existing", "reserved", "on_demand", "hourly"):
         cols = [j for j, s in enumerate(problem.skus) if s.procurement == kind]
         if not cols:
             continue
-        row: dict[str, Any] = {
+        row: ProcurementUse = {
             "kind": kind,
             "gpus": sum(fleet[j].gpus for j in cols),
             "cost_usd": float(sum(ev.column_cost_usd[j] for j in cols)),
@@ -344,14 +490,14 @@ def placement_sections(
     return {"sites": sites, "procurement": procurement}
 
 
-def dispatch_rows(problem: FleetProblem, plan: FleetPlan) -> list[dict[str, Any]]:
+def dispatch_rows(problem: FleetProblem, plan: FleetPlan) -> list[DispatchRow]:
     """Long-form dispatch: one row per slice, workload and SKU that serves it."""
     if plan.dispatch is None:
         return []
     c = problem.curve
     r = _ratio(problem)
     theta = problem.throughput
-    rows = []
+    rows: list[DispatchRow] = []
     for t in range(len(c.start_hours)):
         for k, w in enumerate(problem.workloads):
             for j, s in enumerate(problem.skus):

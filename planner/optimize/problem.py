@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from planner.milp.solve import SolverOptions
 from planner.scenario.load import ScenarioFile, scenario_sha256
 from planner.scenario.schema import Scenario, SkuEntry
 
+if TYPE_CHECKING:
+    from planner.throughput.estimate import EstPoint
+
 DEFAULT_IDLE_FRACTION = 0.30  # idle draw / full-load draw for inline SKUs; see models/skus.yaml idle-estimate
 
 
@@ -32,7 +35,7 @@ class WorkloadSource:
     label: str  # catalog workload id, or "<model> <isl>/<osl> in <curve file>"
     target: float  # interactivity target [tok/s/user]
     series: dict[str, list] | None = None  # curve file: per SKU, its series; None: the catalog's
-    estimates: dict[str, Any] = field(default_factory=dict)  # estimate: true: SKU -> EstPoint at the target
+    estimates: dict[str, EstPoint] = field(default_factory=dict)  # estimate: true: SKU -> EstPoint at the target
     band: str = "mid"  # which of an estimate's figures the plan uses: low | mid | high
 
     def for_sku(self, catalog: Catalog, sku: str) -> list:

@@ -17,12 +17,19 @@ import pulp
 
 import planner.progress as progress
 from planner.errors import SolverError
-from planner.milp.aggregate import dispatch_fleet, should_aggregate
+from planner.milp.aggregate import AggregationReport, dispatch_fleet, should_aggregate
 from planner.milp.evaluate import Dispatch, PlanFigures, evaluate, extract_decision, purchases, violations
 from planner.milp.formulation import build_fleet_model, caps, single_period
 from planner.milp.problem import FleetProblem
-from planner.milp.solve import SolveResult, SolverOptions, solve
-from planner.optimize.plan import CapUse, FleetPlan, assemble_plan, infeasible_plan
+from planner.milp.solve import SolveResult, SolverOptions, solve, solver_info
+from planner.optimize.plan import (
+    CapUse,
+    FleetPlan,
+    Iteration,
+    SingleSkuFleet,
+    assemble_plan,
+    infeasible_plan,
+)
 
 DINKELBACH_MAX_ITER = 30
 DEFAULT_TOKEN_GROUPS = 96  # first grouping of slices for max_tokens and min_cost_per_token
@@ -40,7 +47,7 @@ class Outcome:
     build_s: float = 0.0
     handoff_s: float = 0.0
     solve_s: float = 0.0
-    iterations: list[dict[str, Any]] = field(default_factory=list)
+    iterations: list[Iteration] = field(default_factory=list)
     explain_dispatch: Dispatch | None = None  # dispatch on the aggregated problem (aggregated mode)
 
     def add(self, model_build: float, res: SolveResult) -> None:
@@ -352,9 +359,9 @@ def lp_relaxation_duals(problem: FleetProblem, options: SolverOptions) -> dict[s
     return {} if lp is None else lp.duals
 
 
-def single_sku_fleets(problem: FleetProblem, options: SolverOptions) -> list[dict[str, Any]]:
+def single_sku_fleets(problem: FleetProblem, options: SolverOptions) -> list[SingleSkuFleet]:
     """Best fleet buying only one SKU (others kept at their existing units), for each SKU."""
-    rows = []
+    rows: list[SingleSkuFleet] = []
     # a placed SKU is all its columns (sites and procurement kinds); otherwise one column each
     candidates: dict[str, list[int]] = {}
     for j, s in enumerate(problem.skus):
@@ -389,7 +396,7 @@ def single_sku_fleets(problem: FleetProblem, options: SolverOptions) -> list[dic
     return rows
 
 
-def best_single_sku(objective: str, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+def best_single_sku(objective: str, rows: list[SingleSkuFleet]) -> SingleSkuFleet | None:
     """The best single-SKU fleet by the objective's own measure (fleets serving nothing excluded)."""
     feasible = [r for r in rows if r.get("total_cost_usd") is not None and r.get("tokens_served", 0) > 0]
     if not feasible:
@@ -408,7 +415,7 @@ def _with_full_resolution_use(problem: FleetProblem, caps: list[CapUse], out: Ou
     return [replace(c, used=used.get(c.name, c.used)) for c in caps]
 
 
-def _solve_aggregated(problem: FleetProblem, options: SolverOptions) -> tuple[Outcome, dict[str, Any], FleetProblem]:
+def _solve_aggregated(problem: FleetProblem, options: SolverOptions) -> tuple[Outcome, AggregationReport, FleetProblem]:
     """Aggregate, solve, dispatch the fleet at full resolution; refine until the bound is met."""
     from planner.milp.aggregate import (
         DEFAULT_GROUPS,
@@ -441,7 +448,7 @@ def _solve_aggregated(problem: FleetProblem, options: SolverOptions) -> tuple[Ou
             c = problem.curve
             idx = agg.capacity_slices
             cap_curve = type(c)(c.workloads, c.start_hours[idx], c.slice_hours[idx], c.mean[:, idx], c.peak[:, idx])
-            info = {
+            info: AggregationReport = {
                 "mode": "aggregated",
                 "original_slices": len(c.start_hours),
                 "seconds": time.perf_counter() - start,
@@ -471,7 +478,7 @@ def _solve_aggregated(problem: FleetProblem, options: SolverOptions) -> tuple[Ou
 
 def _solve_aggregated_tokens(
     problem: FleetProblem, options: SolverOptions
-) -> tuple[Outcome, dict[str, Any], FleetProblem]:
+) -> tuple[Outcome, AggregationReport, FleetProblem]:
     """max_tokens and min_cost_per_token on aggregated time, with a certified bound.
 
     A servable scenario (the aggregated min_cost plan exists) is answered by that plan: it is
@@ -502,7 +509,7 @@ def _solve_aggregated_tokens(
 
 
 def _ratio_at_most_tokens(
-    problem: FleetProblem, options: SolverOptions, most: Outcome, info: dict[str, Any], reduced, start: float
+    problem: FleetProblem, options: SolverOptions, most: Outcome, info: AggregationReport, reduced, start: float
 ):
     """min_cost_per_token under the default floor (what the max_tokens plan serves), aggregated.
 
@@ -539,7 +546,7 @@ def _ratio_at_most_tokens(
 
 def _refine_tokens(
     problem: FleetProblem, options: SolverOptions, start: float, fallback: Outcome | None = None
-) -> tuple[Outcome, dict[str, Any], FleetProblem]:
+) -> tuple[Outcome, AggregationReport, FleetProblem]:
     """Aggregate, solve the objective, dispatch at full resolution, refine until the bound holds.
 
     Bounds: max_tokens, the most tokens [tokens] (the aggregated optimum within its gap is an
@@ -611,7 +618,7 @@ def _meet_floor(
     reduced,
     out: Outcome,
     dispatch: Dispatch,
-    full: dict[str, Any],
+    full: PlanFigures,
     floor: float,
     total,
 ):
@@ -647,11 +654,11 @@ def _relative(upper: float, lower: float) -> float:
     return max(upper - lower, 0.0) / abs(upper) if upper else 0.0
 
 
-def _token_info(problem: FleetProblem, reduced: FleetProblem, bounds, start: float, rounds: int) -> dict[str, Any]:
+def _token_info(problem: FleetProblem, reduced: FleetProblem, bounds, start: float, rounds: int) -> AggregationReport:
     """The ``aggregation`` section for a token-counting objective (``reduced``: the grouped problem)."""
     T = len(problem.curve.start_hours)
     groups = len(reduced.curve.start_hours)
-    info: dict[str, Any] = {
+    info: AggregationReport = {
         "mode": "aggregated",
         "original_slices": T,
         "model_slices": groups,
@@ -706,13 +713,7 @@ def plan_fleet(
     timings = {"build_s": out.build_s, "handoff_s": out.handoff_s, "solve_s": out.solve_s}
     if aggregation_info is not None:
         timings["aggregation_s"] = aggregation_info["seconds"]
-    solver = {
-        "backend": options.backend,
-        "status": out.status,
-        "mip_rel_gap": options.mip_rel_gap,
-        "mip_gap": out.mip_gap,
-        "time_limit_s": options.time_limit_s,
-    }
+    solver = solver_info(options, out.status, out.mip_gap)
     if out.units is None:
         with progress.task("plan: infeasible; diagnosing which caps and how much"):
             reason = diagnose(explained, options)
@@ -732,7 +733,7 @@ def plan_fleet(
     if broken:
         raise SolverError("the solver's answer breaks constraints beyond tolerance: " + "; ".join(broken))
     caps: list[CapUse] = _cap_uses(problem, evaluate(problem, out.units, out.dispatch))
-    single: list[dict[str, Any]] = []
+    single: list[SingleSkuFleet] = []
     saving = None
     if explain:
         steps = {

@@ -30,6 +30,7 @@ from planner.scenario.load import ScenarioFile, load_scenario
 
 if TYPE_CHECKING:
     import numpy as np
+    from pydantic import JsonValue
 
 SWEEP_TABLE_MAX_ROWS = 200
 
@@ -108,7 +109,9 @@ def read_sweep_results(path: Path) -> SweepResults:
     return SweepResults(df, paths, str(path), scenario, sha)
 
 
-def document_mismatches(sf: ScenarioFile, validation: dict[str, Any] | None, sweep: SweepResults | None) -> list[str]:
+def document_mismatches(
+    sf: ScenarioFile, validation: dict[str, JsonValue] | None, sweep: SweepResults | None
+) -> list[str]:
     """How the validation and sweep documents differ from the report's scenario (name and content
     hash); empty when they belong together. A document without a hash (older) is checked by name."""
     from planner.scenario.load import scenario_sha256
@@ -148,7 +151,7 @@ def _looks_like(doc: Any) -> str:
     return f"a JSON object with keys {shown or '(none)'}"
 
 
-def read_validation(path: Path) -> dict[str, Any]:
+def read_validation(path: Path) -> dict[str, JsonValue]:
     """The `planner validate --json` document (anything else is a ScenarioError saying what
     the file looks like and which keys are missing)."""
     path = Path(path)
@@ -506,7 +509,7 @@ def _seconds(v: Any) -> str:
     return f"{_num(v)} s" if isinstance(v, (int, float)) and not isinstance(v, bool) else "n/a"
 
 
-def _gpus_down(doc: dict[str, Any]) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
+def _gpus_down(doc: dict[str, JsonValue]) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
     """(hours, GPUs down per SKU) when the validation document (as read) carries them as equal-length arrays."""
     import numpy as np
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import JsonValue
 
 from planner.errors import ScenarioError
 from planner.inputs import read_yaml, validate_model
@@ -39,10 +41,12 @@ def default_scenario_path() -> Path:
     return scenarios_dir() / DEFAULT_SCENARIO
 
 
+Overrides = Mapping[str, JsonValue]  # dotted scenario path -> the value set there (``--set PATH=VALUE``)
+
 LISTS_BY_KEY = {"skus": "id", "sites": "id", "procurement": "kind"}  # lists addressed by an entry's key
 
 
-def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
+def _set_path(data: dict[str, Any], dotted: str, value: JsonValue) -> None:
     """Set ``a.b.c`` in nested mappings; ``skus.<id>.<field>`` addresses a SKU by id, ``sites.<id>.<field>``
     a site, ``skus.<id>.procurement.<kind>.<field>`` a procurement entry by its kind."""
     parts = dotted.split(".")
@@ -75,7 +79,7 @@ def _set_path(data: dict[str, Any], dotted: str, value: Any) -> None:
     node[parts[-1]] = value
 
 
-def parse_override_value(text: str) -> Any:
+def parse_override_value(text: str) -> JsonValue:
     """A command-line value as YAML would read it (numbers, booleans, null, strings)."""
     from planner.inputs import StrictLoader
 
@@ -95,7 +99,7 @@ def scenario_sha256(sf: ScenarioFile) -> str:
     return hashlib.sha256(sf.scenario.model_dump_json().encode("utf-8")).hexdigest()
 
 
-def load_scenario(path: Path | None = None, overrides: dict[str, Any] | None = None) -> ScenarioFile:
+def load_scenario(path: Path | None = None, overrides: Overrides | None = None) -> ScenarioFile:
     """Read, override and validate a scenario file (default: the embedded default scenario).
     ``path`` may also name a shipped scenario (``chat-and-code``): planner.scenario.shipped."""
     from planner.scenario.shipped import resolve_scenario
@@ -113,7 +117,7 @@ def load_scenario(path: Path | None = None, overrides: dict[str, Any] | None = N
     return scenario_file(data, path, tuple(overrides or ()))
 
 
-def with_overrides(sf: ScenarioFile, overrides: dict[str, Any]) -> ScenarioFile:
+def with_overrides(sf: ScenarioFile, overrides: Overrides) -> ScenarioFile:
     """``sf`` (which may carry overrides already) with more ``overrides`` set on top, validated
     again as a whole."""
     if not overrides:

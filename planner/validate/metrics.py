@@ -15,7 +15,9 @@ the GPU-hours actually busy), divided by the tokens actually served.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, TypedDict, cast
+from typing import cast
+
+from typing_extensions import TypedDict  # pydantic reads SkuReliability (the validation schema)
 
 DEFAULT_MAX_QUEUE_DELAY_S = 1.0  # estimate [E]: queueing share of a few-second TTFT budget for 8k prompts
 DEFAULT_PATIENCE_S = 60.0  # estimate [E]: a user or client timeout gives up after a minute
@@ -77,7 +79,7 @@ class FleetSimResult:
     slice_hours: list[float]  # start of each slice [h]
     slice_slo_attainment: list[float]  # [1]
     windows: list[WindowSummary] = field(default_factory=list)
-    reliability: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reliability: dict[str, SkuReliability] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     scenario_sha256: str = ""  # content hash of the scenario validated (planner.scenario.load)
@@ -138,8 +140,7 @@ class WindowSummaryDoc(TypedDict):
 
 
 class SkuReliability(TypedDict):
-    """One SKU's entry of ``reliability`` (planner.validate.sim). The dataclass field keeps its loose
-    annotation: planner.documents publishes it as the JSON Schema of the validation document."""
+    """One SKU's entry of ``reliability`` (planner.validate.sim)."""
 
     basis: str  # catalog | scenario | default (...) | options (--mtbf-hours / --mttr-hours)
     mtbf_hours_per_gpu: float | None  # None: never fails [h]

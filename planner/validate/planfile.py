@@ -15,7 +15,10 @@ import csv
 import math
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import JsonValue
 
 import numpy as np
 
@@ -28,7 +31,7 @@ from planner.milp.solve import SolverOptions
 from planner.optimize.plan import FleetPlan
 
 
-def read_plan_units(path: Path, problem: FleetProblem) -> tuple[dict[str, int], dict[str, Any]]:
+def read_plan_units(path: Path, problem: FleetProblem) -> tuple[dict[str, int], dict[str, JsonValue]]:
     """(units per SKU, the raw document) of a plan file, checked against ``problem``."""
     path = Path(path)
     doc = read_json(path, "plan file", "write one with `planner plan --out DIR`")
