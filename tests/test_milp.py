@@ -280,3 +280,24 @@ def test_fleet_capacity_is_what_the_fixed_fleet_dispatch_can_serve():
                 ),
             )
             assert (dispatch_fleet(one, units, options) is not None) is servable, (t, scale)
+
+
+def test_the_one_period_view_and_its_cap_table_are_built_once_per_problem():
+    from dataclasses import replace
+
+    from planner.milp.formulation import caps, single_period
+
+    from helpers import problem, sku
+
+    p = problem([sku("a", kw=1.0), sku("b", kw=0.5)], [800.0, 1200.0], power_mw=6.0, budget=100.0)
+    one = single_period(p)
+    assert single_period(p) is one
+    table = caps(one)
+    table.append("not a cap")  # a caller's list is its own
+    again = caps(one)
+    assert [c.name for c in again] == ["power_cap", "budget_cap"] and again[0] is table[0]
+    assert [c.limit for c in caps(one, window=range(1))] == [c.limit for c in again]  # a window: built anew
+    # a changed problem is a new object: its own view and table
+    tighter = replace(p, power_cap_mw=3.0)
+    assert single_period(tighter) is not one
+    assert caps(single_period(tighter))[0].limit == 3.0 and caps(one)[0].limit == 6.0

@@ -203,7 +203,18 @@ def purchase_price(b: BuildoutSku, p: int) -> float:
 
 
 def caps(problem: BuildoutProblem, window: range | None = None, history: History | None = None) -> list[Cap]:
-    """The cap table of ``window`` (default: every period)."""
+    """The cap table of ``window`` (default: every period). The whole table is built once per
+    problem and kept on it (the problem is frozen; ``replace`` makes a new one without it)."""
+    whole = window is None and history is None
+    if whole and "_cap_table" in problem.__dict__:
+        return list(problem.__dict__["_cap_table"])
+    table = _cap_table(problem, window, history)
+    if whole:
+        object.__setattr__(problem, "_cap_table", tuple(table))
+    return table
+
+
+def _cap_table(problem: BuildoutProblem, window: range | None, history: History | None) -> list[Cap]:
     window = window if window is not None else range(len(problem.periods))
     S, P = len(problem.skus), len(problem.periods)
     single = P == 1
@@ -802,7 +813,13 @@ def build_model(
 
 def single_period(problem: FleetProblem) -> BuildoutProblem:
     """``problem`` as one period: weight 1, no discount, hourly prices, the existing fleet a
-    cohort that cannot retire (so purchases = units - existing), the plan's caps as the period's."""
+    cohort that cannot retire (so purchases = units - existing), the plan's caps as the period's.
+
+    The one-period view is built once per problem and kept on it (the problem is frozen;
+    ``replace`` makes a new one without it), with its cap table."""
+    if "_one_period" in problem.__dict__:
+        one: BuildoutProblem = problem.__dict__["_one_period"]
+        return one
     c = problem.curve
     period = Period(
         label="plan",
@@ -834,7 +851,7 @@ def single_period(problem: FleetProblem) -> BuildoutProblem:
         for j, s in enumerate(problem.skus)
         if s.min_units > 0
     )
-    return BuildoutProblem(
+    one = BuildoutProblem(
         name=problem.name,
         periods=(period,),
         skus=skus,
@@ -849,6 +866,8 @@ def single_period(problem: FleetProblem) -> BuildoutProblem:
         end_of_horizon="annuities",
         sites=problem.sites,
     )
+    object.__setattr__(problem, "_one_period", one)
+    return one
 
 
 @dataclass
