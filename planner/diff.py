@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from pydantic import JsonValue
 
 from planner.errors import ScenarioError
+from planner.milp.status import Status
 from planner.units import percent, si
 
 TOLERANCE = 1e-9  # relative: differences below this are zero [1]
@@ -278,10 +279,10 @@ def _plural(word: str, n: float) -> str:
 def verdict(a: Side, b: Side, fleet: list[FleetChange], figures: list[FigureChange]) -> str:
     """One line: "B: +12 gb300-nvl72 racks, -40 h200-sxm nodes, +1.8 MW, -$0.004/M tokens (-3.1 %)"."""
     sa, sb = a.doc.get("status"), b.doc.get("status")
-    if "infeasible" in (sa, sb):
+    if Status.INFEASIBLE in (sa, sb):
         if sa == sb:
             return "B: both plans are infeasible"
-        return "B: infeasible (A is " + str(sa) + ")" if sb == "infeasible" else f"B: {sb}, where A is infeasible"
+        return "B: infeasible (A is " + str(sa) + ")" if sb == Status.INFEASIBLE else f"B: {sb}, where A is infeasible"
     parts = [f"{_count(c.delta_units)} {c.sku} {_plural(c.unit, c.delta_units)}" for c in fleet if c.delta_units]
     fig = {f.key: f for f in figures}
     mw = fig["power_mw"].delta

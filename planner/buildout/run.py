@@ -196,7 +196,7 @@ class _Run:
         self.solve_s += res.solve_seconds
         if math.isfinite(res.mip_gap):
             self.mip_gap = max(self.mip_gap, res.mip_gap)
-        if res.status == "time_limit":
+        if res.status == Status.TIME_LIMIT:
             self.status = "time_limit"
 
 

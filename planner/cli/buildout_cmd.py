@@ -8,6 +8,7 @@ import typer
 
 from planner.cli.output import emit_json, si, stderr, stdout
 from planner.cli.progress import QUIET, shown
+from planner.milp.status import Status
 from planner.outputs import write_all_atomic
 
 MODES = ("perfect_foresight", "myopic")
@@ -55,7 +56,7 @@ def render_buildout(plan) -> None:
         f"[bold]{plan.scenario}[/]: buildout over {plan.horizon_periods} periods, mode {plan.mode}; "
         f"status [bold]{plan.status}[/]"
     )
-    if plan.status == "infeasible":
+    if plan.status == Status.INFEASIBLE:
         return
     skus = list(plan.periods[0].fleet)
     table = Table(title="installed (+bought / -retired) units", title_justify="left")
@@ -173,7 +174,7 @@ def register(app: typer.Typer, handled) -> None:
             sf = load_scenario(scenario if scenario is not None else default_buildout_path(), overrides)
             problem = buildout_problem_from(sf)
             plan = plan_buildout(problem, solver_options(sf.scenario), mode, compare_myopia=compare_myopia)
-        if out is not None and plan.status != "infeasible":
+        if out is not None and plan.status != Status.INFEASIBLE:
             from planner.report.workbook import recommendation_files
 
             files = buildout_files(plan, out)
@@ -183,7 +184,7 @@ def register(app: typer.Typer, handled) -> None:
             emit_json(plan.to_dict())
         else:
             render_buildout(plan)
-        if plan.status == "infeasible":
+        if plan.status == Status.INFEASIBLE:
             stderr.print("[bold red]infeasible:[/]")
             for line in plan.reason.lines:
                 stderr.print(f"  {line}", markup=False, highlight=False)

@@ -11,6 +11,7 @@ from planner.cli.options import check_out_dir, parse_sets
 from planner.cli.output import emit_json, fmt, si, stderr, stdout
 from planner.cli.progress import QUIET, shown
 from planner.errors import ScenarioError
+from planner.milp.status import Status
 from planner.outputs import csv_text, json_text, write_all_atomic
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def plan_files(sf, problem, plan: FleetPlan, out_dir: Path) -> dict[Path, str | 
         out_dir / "fleet.csv": csv_text(fleet, FLEET_COLUMNS),
         out_dir / "dispatch.csv": csv_text(dispatch_rows(problem, plan)),
     }
-    if plan.status != "infeasible":
+    if plan.status != Status.INFEASIBLE:
         from planner.report.workbook import recommendation_files
 
         files.update(recommendation_files(sf, plan, out_dir, problem=problem))
@@ -93,7 +94,7 @@ def render_plan(plan: FleetPlan) -> None:
         f"[bold]{plan.scenario}[/]: objective {plan.objective}, {plan.slices} slices over {hours:g} h "
         f"({hours / 24:g} days); status [bold]{plan.status}[/]"
     )
-    if plan.status == "infeasible":
+    if plan.status == Status.INFEASIBLE:
         return
     table = Table(title_justify="left")
     for col in ("", "SKU", "units", "GPUs", "existing+new", "MW", "$/h", "token share", "mean util", "tok/s/GPU"):
@@ -199,7 +200,7 @@ def render_band(band: dict | None) -> None:
             f"  {n['sku']} on {n['workload']}: {n['tokens_per_s_per_gpu']:,.1f} tokens/s per GPU, {n['basis']}"
         )
     for edge, v in band["edges"].items():
-        if v["status"] == "infeasible":
+        if v["status"] == Status.INFEASIBLE:
             stdout.print(f"  at the band's {edge}: infeasible")
             continue
         fleet = ", ".join(f"{k} {fmt(u) if isinstance(u, float) else u}" for k, u in v["fleet"].items())
@@ -404,7 +405,7 @@ def register(app: typer.Typer, handled) -> None:
                 from planner.cli.validate_cmd import render_loop
 
                 render_loop(loop)
-        if plan.status == "infeasible":
+        if plan.status == Status.INFEASIBLE:
             stderr.print("[bold red]infeasible:[/]", end=" ")
             stderr.print(plan.reason.summary, markup=False, highlight=False)
             raise typer.Exit(3)

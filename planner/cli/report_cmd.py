@@ -9,6 +9,7 @@ import typer
 from planner.cli.output import stderr
 from planner.cli.progress import QUIET, shown
 from planner.errors import ScenarioError
+from planner.milp.status import Status
 from planner.outputs import write_atomic
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
@@ -84,7 +85,7 @@ def register(app: typer.Typer, handled) -> None:
         write_atomic(out, html)
         charts = html.count('class="chart"')
         stderr.print(f"wrote {out} ({len(html) / 1024:,.0f} KiB, {charts} charts; status {inputs.plan.status})")
-        if inputs.plan.status == "infeasible":
+        if inputs.plan.status == Status.INFEASIBLE:
             stderr.print("[bold red]infeasible:[/]", end=" ")
             summary = inputs.plan.reason.summary if inputs.plan.reason else ""
             stderr.print(f"{summary} (the report shows the diagnosis)", markup=False, highlight=False)

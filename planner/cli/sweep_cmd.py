@@ -15,6 +15,7 @@ from planner.cli.output import emit_json, stderr, stdout
 from planner.cli.progress import QUIET, shown
 from planner.errors import ScenarioError
 from planner.limits import DEFAULT_MAX_POINTS
+from planner.milp.status import Status
 from planner.outputs import write_all_atomic
 
 
@@ -67,7 +68,7 @@ def render_table(spec, df) -> None:
     skus = sku_ids(df)
     for r in df.itertuples(index=False):
         rec = dict(zip(df.columns, r, strict=True))
-        feasible = rec["status"] in ("optimal", "time_limit")
+        feasible = rec["status"] in (Status.OPTIMAL, Status.TIME_LIMIT)
         fleet = (
             ", ".join(f"{s} {int(rec[f'units.{s}'])}" for s in skus if feasible and rec[f"units.{s}"])
             if feasible

@@ -71,7 +71,7 @@ class SolveResult:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("optimal", "time_limit") and self.values.size > 0
+        return self.status in (Status.OPTIMAL, Status.TIME_LIMIT) and self.values.size > 0
 
 
 MAX_MAGNITUDE = 1e15  # larger coefficients or bounds come from an input far outside any real range
@@ -243,15 +243,15 @@ def solve_highs(
         )
     else:
         raise SolverError(f"HiGHS ended with status {h.modelStatusToString(status)}")
-    x = np.array(h.getSolution().col_value, dtype=float) if label != "infeasible" else np.zeros(0)
+    x = np.array(h.getSolution().col_value, dtype=float) if label != Status.INFEASIBLE else np.zeros(0)
     row_duals: dict[str, float] = {}
-    if duals and not is_mip and label == "optimal":
+    if duals and not is_mip and label == Status.OPTIMAL:
         rd = h.getSolution().row_dual
         row_duals = {name: float(rd[i]) for i, name in enumerate(names) if name in duals}
     if x.size:
         for var, val in zip(model.variables, x, strict=True):
             var.varValue = float(val)
-    gap = float(info.mip_gap) if is_mip and label != "infeasible" else 0.0
+    gap = float(info.mip_gap) if is_mip and label != Status.INFEASIBLE else 0.0
     return SolveResult(
         status=label,
         objective=float(info.objective_function_value) if x.size else float("nan"),

@@ -13,6 +13,7 @@ from typing import Any
 
 from planner.errors import ScenarioError
 from planner.milp.problem import FleetProblem
+from planner.milp.status import Status
 from planner.optimize.plan import BandEdge, EstimatedNumber, FleetPlan, ThroughputBand
 from planner.optimize.problem import build_problem, solver_options
 from planner.scenario.load import ScenarioFile
@@ -83,7 +84,7 @@ def band_report(sf: ScenarioFile, problem: FleetProblem, plan: FleetPlan, **plan
                 explain=False,
                 **plan_options,
             )
-        feasible = other.status != "infeasible"
+        feasible = other.status != Status.INFEASIBLE
         edges[edge] = {
             "status": other.status,
             "fleet": _fleet(other) if feasible else {},
@@ -101,7 +102,7 @@ def band_report(sf: ScenarioFile, problem: FleetProblem, plan: FleetPlan, **plan
 
 def with_band_report(sf: ScenarioFile, problem: FleetProblem, plan: FleetPlan, **plan_options: Any) -> FleetPlan:
     """``plan`` with its ``throughput_band`` section (None when no number is estimated)."""
-    if plan.status == "infeasible":
+    if plan.status == Status.INFEASIBLE:
         return plan
     return replace(plan, throughput_band=band_report(sf, problem, plan, **plan_options))
 

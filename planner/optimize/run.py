@@ -22,6 +22,7 @@ from planner.milp.evaluate import Dispatch, PlanFigures, evaluate, extract_decis
 from planner.milp.formulation import build_fleet_model, caps, single_period
 from planner.milp.problem import FleetProblem
 from planner.milp.solve import SolveResult, SolverOptions, solve, solver_info
+from planner.milp.status import Status
 from planner.optimize.plan import (
     CapUse,
     FleetPlan,
@@ -228,7 +229,7 @@ def solve_min_cost_per_token(problem: FleetProblem, options: SolverOptions) -> O
         if f_value >= -options.mip_rel_gap * best.total_cost_usd or ev.tokens_served <= 0:
             break
         out.units, out.dispatch, best = units, dispatch, ev
-    out.status = "optimal" if all(st == "optimal" for st in statuses) else "time_limit"
+    out.status = Status.OPTIMAL if all(st == Status.OPTIMAL for st in statuses) else Status.TIME_LIMIT
     return out
 
 
@@ -343,7 +344,7 @@ def lp_relaxation(problem: FleetProblem, options: SolverOptions) -> LpRelaxation
     model = build_fleet_model(problem, relax=True, allow_unserved=False)
     rows = model.period_model.cap_rows  # cap name -> its row's solver label (planner.milp.names)
     res = solve(model, options, mip=False, duals=frozenset(rows.values()))
-    if res.status != "optimal":
+    if res.status != Status.OPTIMAL:
         return None
     duals = {
         cap.name: abs(res.row_duals[rows[cap.name]]) * cap.row_scale  # rows are in unit x row_scale
@@ -764,7 +765,7 @@ def plan_fleet(
         if math.isfinite(s.max_units) and out.units[j] >= s.max_units and s.max_units > s.min_units:
             binding.append(f"max_units[{s.id}]")
     timings["total_s"] = time.perf_counter() - t0
-    status = "optimal" if out.status == "optimal" else out.status
+    status = Status.OPTIMAL if out.status == Status.OPTIMAL else out.status
     return assemble_plan(
         problem,
         out.units,
@@ -807,7 +808,7 @@ def served_fraction_tradeoff(
         plan = plan_fleet(
             replace(problem, objective="min_cost_per_token", min_served_fraction=f), options, explain=False
         )
-        ok = plan.status != "infeasible"
+        ok = plan.status != Status.INFEASIBLE
         out.append(
             TradeoffPoint(
                 served_fraction=f,

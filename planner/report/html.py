@@ -25,6 +25,7 @@ from planner.catalog.load import Catalog, scenario_catalog
 from planner.errors import ScenarioError
 from planner.inputs import read_json
 from planner.milp.problem import FleetProblem
+from planner.milp.status import Status
 from planner.optimize.plan import FleetPlan
 from planner.scenario.load import ScenarioFile, load_scenario
 
@@ -286,7 +287,7 @@ def _sourced_figures(obj: Any, path: str = "") -> list[tuple[str, Any, str]]:
 
 def _recommendation(r: ReportInputs) -> str:
     p = r.plan
-    if p.status == "infeasible":
+    if p.status == Status.INFEASIBLE:
         summary = p.reason.summary if p.reason else "no fleet satisfies the constraints"
         return (
             '<section class="callout bad"><h2>Recommendation</h2>'
@@ -438,7 +439,7 @@ def _load(r: ReportInputs) -> str:
     from planner.optimize.problem import solver_options
     from planner.report.charts import load_vs_capacity_chart
 
-    if r.plan.status == "infeasible" or r.plan.dispatch is None:
+    if r.plan.status == Status.INFEASIBLE or r.plan.dispatch is None:
         return "<section><h2>Load against capacity</h2><p>No fleet: nothing to compare the load with.</p></section>"
     png = load_vs_capacity_chart(r.problem, r.plan, solver_options(r.scenario.scenario))
     return (
@@ -471,7 +472,7 @@ def _sweep(r: ReportInputs) -> str:
     skus = sku_ids(df)
     rows = []
     for rec in df.head(SWEEP_TABLE_MAX_ROWS).to_dict(orient="records"):
-        ok = rec["status"] in ("optimal", "time_limit")
+        ok = rec["status"] in (Status.OPTIMAL, Status.TIME_LIMIT)
         fleet = ", ".join(
             f"{escape(k)} {int(rec[f'units.{k}'])}"
             for k in skus
@@ -829,7 +830,7 @@ def _band(r: ReportInputs) -> str:
     numbers = _table(["SKU", "workload", "tokens/s per GPU", "how it was estimated"], rows, numeric={2})
     edge_rows = []
     for edge, v in band["edges"].items():
-        if v["status"] == "infeasible":
+        if v["status"] == Status.INFEASIBLE:
             edge_rows.append([escape(edge), "infeasible", "", "n/a"])
             continue
         fleet = ", ".join(f"{escape(k)} {_num(u)}" for k, u in v["fleet"].items())
@@ -859,10 +860,10 @@ def render_report(r: ReportInputs) -> str:
     scn = r.scenario.scenario
     sections = [
         ("recommendation", _recommendation(r)),
-        ("fleet", _fleet(r) if r.plan.status != "infeasible" else ""),
-        ("cost", _cost(r) if r.plan.status != "infeasible" else ""),
-        ("caps", _caps(r) if r.plan.status != "infeasible" else ""),
-        ("estimates", _band(r) if r.plan.status != "infeasible" else ""),
+        ("fleet", _fleet(r) if r.plan.status != Status.INFEASIBLE else ""),
+        ("cost", _cost(r) if r.plan.status != Status.INFEASIBLE else ""),
+        ("caps", _caps(r) if r.plan.status != Status.INFEASIBLE else ""),
+        ("estimates", _band(r) if r.plan.status != Status.INFEASIBLE else ""),
         ("load", _load(r)),
         ("sweep", _sweep(r)),
         ("validation", _validation(r)),

@@ -15,6 +15,7 @@ from planner.errors import ScenarioError, SolverError
 from planner.milp.evaluate import purchases
 from planner.milp.formulation import caps, single_period
 from planner.milp.problem import FleetProblem
+from planner.milp.status import Status
 from planner.optimize.plan import FleetPlan
 from planner.sweep.grid import Value
 
@@ -84,7 +85,7 @@ def caps_at_limit(problem: FleetProblem, plan: FleetPlan) -> list[str]:
 def plan_row(problem: FleetProblem, plan: FleetPlan, explain: bool) -> Row:
     """The flat summary of one plan (the non-parameter columns of a sweep row)."""
     row: Row = {k: getattr(plan, k) for k in SUMMARY_COLUMNS}
-    feasible = plan.status != "infeasible"
+    feasible = plan.status != Status.INFEASIBLE
     for f in plan.fleet:
         row[f"units.{f.sku}"] = f.units if feasible else None
         row[f"gpus.{f.sku}"] = f.gpus if feasible else None

@@ -28,6 +28,7 @@ import planner.progress as progress
 from planner.errors import ScenarioError
 from planner.milp.problem import FleetProblem
 from planner.milp.solve import SolverOptions
+from planner.milp.status import Status
 from planner.optimize.plan import FleetPlan
 from planner.validate.arrivals import RequestProfile
 from planner.validate.metrics import FleetSimResult, FleetSimResultDoc
@@ -181,7 +182,7 @@ def validate_loop(
         while True:
             current = replace(problem, max_utilization=round(u, 10))
             result = plan(current)
-            if result.status == "infeasible":
+            if result.status == Status.INFEASIBLE:
                 it = _iteration(i, u, result, None, slo)
                 iterations.append(it)
                 if on_iteration:
@@ -211,7 +212,7 @@ def validate_loop(
         with progress.task("closed loop: the no-headroom reference (max_utilization 1.0)"):
             ref_plan = plan(ref_problem)
         ref_cost = ref_slo = None
-        if ref_plan.status != "infeasible":
+        if ref_plan.status != Status.INFEASIBLE:
             ref_cost = ref_plan.cost_per_million_tokens
             with progress.task("closed loop: the no-headroom reference (max_utilization 1.0)"):
                 ref_slo = simulate_fleet(ref_problem, ref_plan, profiles, options).slo_attainment

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from planner.milp.problem import FleetProblem
+from planner.milp.status import Status
 from planner.optimize.plan import FleetPlan, assemble_plan
 from planner.scenario.load import ScenarioFile
 from planner.validate.arrivals import request_profiles
@@ -40,7 +41,7 @@ def validate_scenario(
         units, doc = read_plan_units(plan_path, problem)
         status = doc.get("status") if isinstance(doc.get("status"), str) else "optimal"
         # an infeasible plan's dispatch.csv is empty: re-solve for its fleet then
-        dispatch = None if status == "infeasible" else read_plan_dispatch(plan_path, problem, units)
+        dispatch = None if status == Status.INFEASIBLE else read_plan_dispatch(plan_path, problem, units)
         if dispatch is None:
             plan = plan_for_units(problem, units, solver_options(sf.scenario))
         else:

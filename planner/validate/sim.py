@@ -40,6 +40,7 @@ import planner.progress as progress
 from planner.errors import ScenarioError
 from planner.limits import MAX_WINDOW_REQUESTS, check_count
 from planner.milp.problem import FleetProblem
+from planner.milp.status import Status
 from planner.optimize.plan import FleetPlan
 from planner.validate.arrivals import RequestProfile, service_cv2
 from planner.validate.failures import Outages, Reliability, simulate_outages, sku_reliability
@@ -279,7 +280,7 @@ def simulate_fleet(
 ) -> FleetSimResult:
     """Simulate the plan's fleet serving the problem's demand (see module doc)."""
     options.check()
-    if plan.status == "infeasible" or plan.dispatch is None:
+    if plan.status == Status.INFEASIBLE or plan.dispatch is None:
         raise ScenarioError(f"plan for '{plan.scenario}' has no fleet to validate (status {plan.status})")
     t_start = time.perf_counter()
     c = problem.curve
