@@ -29,6 +29,23 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from planner._version import __version__
+
+        stdout.print(f"planner {__version__}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _planner(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print planner's version and exit."
+    ),
+) -> None:
+    """Capacity planner for AI inference fleets: which GPUs, how many, at what cost per token."""
+
+
 CATALOG_OPTION = typer.Option(
     None, "--catalog", help="Directory with skus.yaml and workloads.yaml (default: the shipped models/)."
 )

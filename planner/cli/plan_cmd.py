@@ -63,19 +63,19 @@ def plan_overrides(
 
 def plan_files(sf, problem, plan: FleetPlan, out_dir: Path) -> dict[Path, str | bytes]:
     """Everything `plan --out` writes: the plan, its fleet and dispatch, and the recommendation
-    workbook (and its Fleet sheet as CSV) when the plan is feasible."""
+    workbook (and its Fleet sheet as CSV); an infeasible plan only its plan.json (the diagnosis:
+    there is no fleet or dispatch to write)."""
     from planner.optimize.plan import FLEET_COLUMNS, dispatch_rows
 
-    fleet = [{k: getattr(f, k) for k in FLEET_COLUMNS} for f in plan.fleet]
-    files: dict[Path, str | bytes] = {
-        out_dir / "plan.json": json_text(plan.to_dict()),
-        out_dir / "fleet.csv": csv_text(fleet, FLEET_COLUMNS),
-        out_dir / "dispatch.csv": csv_text(dispatch_rows(problem, plan)),
-    }
-    if plan.status != Status.INFEASIBLE:
-        from planner.report.workbook import recommendation_files
+    files: dict[Path, str | bytes] = {out_dir / "plan.json": json_text(plan.to_dict())}
+    if plan.status == Status.INFEASIBLE:
+        return files
+    from planner.report.workbook import recommendation_files
 
-        files.update(recommendation_files(sf, plan, out_dir, problem=problem))
+    fleet = [{k: getattr(f, k) for k in FLEET_COLUMNS} for f in plan.fleet]
+    files[out_dir / "fleet.csv"] = csv_text(fleet, FLEET_COLUMNS)
+    files[out_dir / "dispatch.csv"] = csv_text(dispatch_rows(problem, plan))
+    files.update(recommendation_files(sf, plan, out_dir, problem=problem))
     return files
 
 
@@ -95,6 +95,8 @@ def render_plan(plan: FleetPlan) -> None:
         f"({hours / 24:g} days); status [bold]{plan.status}[/]"
     )
     if plan.status == Status.INFEASIBLE:
+        for note in plan.notes:
+            stdout.print(f"note: {note}", markup=False, highlight=False)
         return
     table = Table(title_justify="left")
     for col in ("", "SKU", "units", "GPUs", "existing+new", "MW", "$/h", "token share", "mean util", "tok/s/GPU"):

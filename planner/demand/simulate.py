@@ -465,10 +465,17 @@ class DemandRun:
 
 def _grid(spec: GeneratedDemand, traces: dict[str, tuple[Trace, float]]) -> Grid:
     slice_s = spec.slice_minutes * 60.0
+    fix = "shorten demand.horizon_days or lengthen demand.slice_minutes"
     if spec.horizon_days is not None:
         horizon_s = spec.horizon_days * SECONDS_PER_DAY
     elif traces and len(traces) == len(spec.workloads):
-        horizon_s = max(period for _, period in traces.values())
+        longest, (trace, horizon_s) = max(traces.items(), key=lambda item: item[1][1])
+        # the horizon is the longest trace's: name it, with its last arrival
+        fix = (
+            f"the horizon is the trace {trace.path} of workloads.{longest} (last arrival at "
+            f"{trace.last_arrival_s:,.6g} s): fix or cut its arrived_at column, set demand.horizon_days, "
+            "or lengthen demand.slice_minutes"
+        )
     else:
         horizon_s = DEFAULT_HORIZON_DAYS * SECONDS_PER_DAY
     slices = max(1, round(horizon_s / slice_s))
@@ -476,7 +483,7 @@ def _grid(spec: GeneratedDemand, traces: dict[str, tuple[Trace, float]]) -> Grid
         slices,
         MAX_SLICES,
         f"demand: slices ({horizon_s / SECONDS_PER_DAY:,.6g} days of {spec.slice_minutes:g}-minute slices)",
-        "shorten demand.horizon_days (or the trace) or lengthen demand.slice_minutes",
+        fix,
     )
     return Grid(
         slices=slices,

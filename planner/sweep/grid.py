@@ -181,6 +181,8 @@ def parse_values(path: str, text: str, flag: str | None = None) -> Param:
 
 def _range(path: str, text: str, nums: list[int | float], flag: str) -> Param:
     a, b = nums[0], nums[1]
+    if not all(math.isfinite(n) for n in nums):
+        raise ScenarioError(f"{flag}{text}: a range's start, end and step must be finite numbers")
     if b < a:
         raise ScenarioError(f"{flag}{text}: the range end {b} is below its start {a}")
     if len(nums) == 2:
@@ -194,9 +196,12 @@ def _range(path: str, text: str, nums: list[int | float], flag: str) -> Param:
     step = nums[2]
     if step <= 0:
         raise ScenarioError(f"{flag}{text}: the step must be positive, got {step}")
-    count = math.floor((b - a) / step + 1e-9) + 1
+    span = (b - a) / step  # steps in the range: infinite when the step is tiny against the range
+    count = math.floor(span + 1e-9) + 1 if math.isfinite(span) and span < MAX_VALUES_PER_PARAM else math.inf
     if count > MAX_VALUES_PER_PARAM:
-        raise ScenarioError(f"{flag}{text}: {count:,} values; at most {MAX_VALUES_PER_PARAM:,} per parameter")
+        many = f"{count:,}" if math.isfinite(count) else f"more than {MAX_VALUES_PER_PARAM:,}"
+        raise ScenarioError(f"{flag}{text}: {many} values; at most {MAX_VALUES_PER_PARAM:,} per parameter")
+    count = int(count)
     if all(isinstance(n, int) for n in nums):
         return Param(path, text, tuple(a + i * step for i in range(count)))
     return Param(path, text, tuple(_tidy(a + i * step) for i in range(count)))

@@ -1,0 +1,59 @@
+"""Issue 26 item 8: a run that ends in exit 3 writes only its diagnosis, absurd sweep ranges and
+overlong traces are exit 2 naming what to fix, `planner --version`, a buildout scenario planned
+as one period says so."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from planner.cli.main import app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_version(runner):
+    from planner import __version__
+
+    r = runner.invoke(app, ["--version"])
+    assert r.exit_code == 0 and r.stdout.strip() == f"planner {__version__}"
+
+
+def test_an_infeasible_plan_writes_only_its_diagnosis(runner, tmp_path):
+    out = tmp_path / "d"
+    r = runner.invoke(app, ["plan", "two-sites", "--power-cap-mw", "0.5", "--out", str(out), "--no-explain"])
+    assert r.exit_code == 3, r.output
+    written = sorted(p.name for p in out.iterdir() if p.name != ".planner-files")
+    assert written == ["plan.json"]
+    doc = json.loads((out / "plan.json").read_text())
+    assert doc["status"] == "infeasible" and doc["reason"]["summary"]
+
+
+def test_a_sweep_range_with_absurd_bounds_is_exit_2_naming_the_parameter(runner):
+    for values in ("1e-300:1e300:1e-300", "0:1e20:1", "1:5:1e-30"):
+        r = runner.invoke(app, ["sweep", "default", "-p", f"constraints.power_cap_mw={values}", "--json"])
+        assert r.exit_code == 2, (values, r.output)
+        assert f"constraints.power_cap_mw={values}" in r.output and "values; at most" in r.output
+        assert "Traceback" not in r.output
+
+
+def test_a_trace_too_long_for_the_slices_names_its_file(runner, tmp_path):
+    shutil.copy(ROOT / "scenarios" / "conversation-replay.yaml", tmp_path / "s.yaml")
+    (tmp_path / "traces").mkdir()
+    lines = (ROOT / "scenarios" / "traces" / "azure2023_conversation.csv").read_text().splitlines()
+    trace = tmp_path / "traces" / "azure2023_conversation.csv"
+    trace.write_text("\n".join([*lines[:50], "1000000000000.0,374,44"]) + "\n")
+    r = runner.invoke(app, ["demand", str(tmp_path / "s.yaml"), "--json"])
+    assert r.exit_code == 2, r.output
+    assert str(trace) in r.output and "workloads.chat" in r.output and "1e+12 s" in r.output
+
+
+def test_planning_a_buildout_scenario_as_one_period_says_so(runner):
+    r = runner.invoke(app, ["plan", "buildout", "--json", "--no-explain"])
+    notes = json.loads(r.stdout)["notes"]
+    assert any("`buildout:` section" in n and "planner buildout" in n for n in notes)
+    human = runner.invoke(app, ["plan", "buildout", "--no-explain"])
+    assert "planner buildout" in human.stdout
+    plain = json.loads(runner.invoke(app, ["plan", "default", "--json", "--no-explain"]).stdout)["notes"]
+    assert not any("buildout" in n for n in plain)
