@@ -692,3 +692,49 @@ def test_two_existing_cohorts_at_one_site_are_two_columns():
     assert len(ids) == len(set(ids))
     assert units(p) == {"old@s:existing-1": 3}  # the cohort that may retire goes (free to retire, $0.1/GPU-h to keep)
     assert p.sites[0]["racks"] == 1  # both cohorts share the SKU's positions
+
+
+def test_the_on_demand_quota_is_a_cap_with_its_value(runner):
+    """Issue 26 item 1: two-sites' 1,600-GPU on-demand quota is a row of the cap table: used, binding,
+    what one step saves (recomputed by planning with the quota raised) and its LP-relaxation dual."""
+    import json
+
+    from planner.cli.main import app
+    from planner.pipeline import run_plan
+    from planner.resources import scenarios_dir
+
+    path = scenarios_dir() / "two-sites.yaml"
+    plan = run_plan(path)
+    quota = next(c for c in plan.caps if c.kind == "quota")
+    assert quota.name == "quota@h200-node" and quota.unit == "GPUs" and quota.limit == 1600.0
+    assert quota.field == "skus.h200-node.procurement.on_demand.max_gpus"
+    on_demand = next(f for f in plan.fleet if f.sku == "h200-node@cloud:on_demand")
+    assert quota.used == pytest.approx(on_demand.units * 8)
+    assert quota.binding and quota.name in plan.binding and quota.step == 16.0
+    raised = run_plan(path, {quota.field: 1600 + quota.step})
+    assert quota.saving_usd == pytest.approx(plan.total_cost_usd - raised.total_cost_usd, rel=1e-9)
+    assert quota.saving_usd > 0 and quota.lp_relaxation_dual > 0
+    # much more quota: less owned capacity (the issue's 4,000 GPUs)
+    wide = run_plan(path, {quota.field: 4000})
+    assert wide.total_cost_usd < plan.total_cost_usd - quota.saving_usd
+    human = runner.invoke(app, ["plan", "two-sites"])
+    assert "quota@h200-node +16 GPUs: saves" in human.stdout and "binding: liquid_cooling@hall-a, quota@h200-node" in (
+        human.stdout
+    )
+    doc = json.loads(runner.invoke(app, ["plan", "two-sites", "--json"]).stdout)
+    assert any(c["name"] == "quota@h200-node" and c["binding"] for c in doc["caps"])
+
+
+def test_the_quota_reaches_the_workbook_and_the_report(runner, tmp_path):
+    import openpyxl
+
+    from planner.cli.main import app
+
+    assert runner.invoke(app, ["plan", "two-sites", "--out", str(tmp_path / "d")]).exit_code == 0
+    wb = openpyxl.load_workbook(tmp_path / "d" / "recommendation.xlsx")
+    rows = [r for r in wb["Caps"].iter_rows(values_only=True) if r and r[0] == "quota@h200-node"]
+    assert rows and rows[0][1:4] == ("skus.h200-node.procurement.on_demand.max_gpus", "GPUs", 1600)
+    summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(values_only=True) if r and r[0]}
+    assert "quota@h200-node" in summary["binding caps"]
+    assert runner.invoke(app, ["report", "two-sites", "--out", str(tmp_path / "r.html")]).exit_code == 0
+    assert "quota@h200-node" in (tmp_path / "r.html").read_text()

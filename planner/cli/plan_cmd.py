@@ -25,6 +25,7 @@ CAP_PER = {  # what a cap's saving per year is per
     "liquid_cooling": "MW-year",
     "rack_positions": "position-year",
     "supply": "unit-year",
+    "quota": "GPU-year",
     "budget_cap": "$/h of budget per year",
     "capex_cap": "year",
 }

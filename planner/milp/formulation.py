@@ -45,6 +45,10 @@ Constraints:
   budget_cap[p]       sum_s g_s c_sp units[s,p] <= B_p                         [$/h]
   capex_cap[p]        sum_{s: q_sp known} g_s q_sp buy[s,p] <= C_p              [$]
   capex_total         sum_{s,p} g_s q_sp buy[s,p] <= C (less what history spent) [$]
+  site_power, rack_positions, liquid_cooling [site,p]: a site's facility MW, racks, liquid MW
+  supply[sku,p]       sum over an SKU's on-site columns of units[s,p] <= its max_units  [units]
+  quota[sku,p]        g_s units[s,p] <= Q_s for an on-demand column with a quota (its
+                      procurement.on_demand.max_gpus; its units then have no bound N_s)  [GPUs]
   In a single-period plan the rows are named power_cap, budget_cap and capex_cap.
 
 Load splits across SKUs in the same proportion at the peak and on average within a slice,
@@ -156,6 +160,7 @@ CAP_UNITS = {
     "rack_positions": "racks",
     "liquid_cooling": "MW",
     "supply": "units",
+    "quota": "GPUs",
 }
 
 
@@ -326,9 +331,15 @@ def site_use(problem: BuildoutProblem, units: np.ndarray) -> list[list[SiteUse]]
     return out
 
 
+def has_quota(b: BuildoutSku) -> bool:
+    """Whether a column is on-demand capacity with a quota (``procurement.on_demand.max_gpus``): a
+    cap row of its own, so its units carry no upper bound of their own."""
+    return b.sku.procurement == "on_demand" and math.isfinite(b.sku.max_units)
+
+
 def _site_caps(problem: BuildoutProblem, window: range, single: bool) -> list[Cap]:
     """Per site: facility power, rack positions, liquid cooling; per SKU placed in several columns:
-    its supply limit over them."""
+    its supply limit over them; per on-demand column with a quota: the GPUs it may rent."""
     S, P = len(problem.skus), len(problem.periods)
     groups = rack_groups(problem)
     out: list[Cap] = []
@@ -404,6 +415,25 @@ def _site_caps(problem: BuildoutProblem, window: range, single: bool) -> list[Ca
                     ids=(sku_id,),
                 )
             )
+        for j, b in enumerate(problem.skus):
+            if has_quota(b):
+                g = b.sku.gpus_per_unit
+                coef = np.zeros((S, P))
+                coef[j, p] = float(g)
+                out.append(
+                    Cap(
+                        name=f"quota@{b.sku.base_id}{suffix}",
+                        kind="quota",
+                        unit="GPUs",
+                        field=f"skus.{b.sku.base_id}.procurement.on_demand.max_gpus",
+                        period=p,
+                        limit=float(b.sku.max_units) * g,
+                        decision="units",
+                        coefficients=coef,
+                        key=(j,),
+                        ids=(b.sku.base_id,),
+                    )
+                )
     return out
 
 
@@ -467,7 +497,8 @@ def define_buy(
     for j, b in enumerate(problem.skus):
         cat = "Continuous" if relax or b.sku.continuous else "Integer"
         for p in window:
-            ub = 0.0 if not b.available[p] else (None if math.isinf(b.sku.max_units) else float(b.sku.max_units))
+            bounded = not (math.isinf(b.sku.max_units) or has_quota(b))  # a quota is a cap row
+            ub = 0.0 if not b.available[p] else (float(b.sku.max_units) if bounded else None)
             label = names.add("buy", (j,), (names.skus[j],), period=p)
             out[j, p] = prob.add_variable(label, lowBound=0.0, upBound=ub, cat=cat)
     return out
@@ -480,7 +511,7 @@ def define_units(
     out = {}
     for j, b in enumerate(problem.skus):
         cat = "Continuous" if relax or b.sku.continuous else "Integer"
-        ub = None if math.isinf(b.sku.max_units) else float(b.sku.max_units)
+        ub = None if math.isinf(b.sku.max_units) or has_quota(b) else float(b.sku.max_units)  # a quota: a cap row
         for p in window:
             label = names.add("units", (j,), (names.skus[j],), period=p)
             out[j, p] = prob.add_variable(label, lowBound=0.0, upBound=ub, cat=cat)

@@ -144,8 +144,20 @@ class FleetProblem:
 
     def with_cap(self, field_path: str, limit: float | None) -> FleetProblem:
         """The problem with the cap a cap-table ``field`` names set to ``limit`` (None: no cap):
-        ``constraints.<cap>``, ``sites.<id>.<cap>`` or ``skus.<id>.max_units``."""
+        ``constraints.<cap>``, ``sites.<id>.<cap>``, ``skus.<id>.max_units`` or an on-demand quota,
+        ``skus.<id>.procurement.on_demand.max_gpus`` (its column's units: the GPUs / g)."""
         head, _, rest = field_path.partition(".")
+        if head == "skus" and rest.endswith(".procurement.on_demand.max_gpus"):
+            sku_id = rest.removesuffix(".procurement.on_demand.max_gpus")
+            return replace(
+                self,
+                skus=tuple(
+                    replace(s, max_units=math.inf if limit is None else limit / s.gpus_per_unit)
+                    if s.base_id == sku_id and s.procurement == "on_demand"
+                    else s
+                    for s in self.skus
+                ),
+            )
         if head == "sites":
             site_id, _, key = rest.rpartition(".")
             sites = tuple(_site_with_cap(s, key, limit) if s.id == site_id else s for s in self.sites)

@@ -109,7 +109,16 @@ def with_band_report(sf: ScenarioFile, problem: FleetProblem, plan: FleetPlan, *
 
 def planned(sf: ScenarioFile, problem: FleetProblem, **plan_options: Any) -> FleetPlan:
     """``problem`` (built from ``sf``) planned, with the report of its estimated throughput's band
-    edges when it uses estimates."""
+    edges when it uses estimates. An infeasible plan of a scenario with a ``buildout:`` section
+    notes that its periods are planned by `planner buildout` (a single period reads only
+    ``constraints:``)."""
     from planner.optimize.run import plan_fleet  # read at call time: tests stand in for it
 
-    return with_band_report(sf, problem, plan_fleet(problem, solver_options(sf.scenario), **plan_options))
+    plan = with_band_report(sf, problem, plan_fleet(problem, solver_options(sf.scenario), **plan_options))
+    if plan.status == Status.INFEASIBLE and sf.scenario.buildout is not None:
+        note = (
+            "this scenario has a `buildout:` section, which a single-period plan does not read (it plans "
+            "`constraints:` on the demand as one period): plan its periods with `planner buildout`"
+        )
+        plan = replace(plan, notes=[note, *plan.notes])
+    return plan

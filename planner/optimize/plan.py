@@ -78,7 +78,7 @@ class SkuResult:
 
 @dataclass(frozen=True)
 class CapUse:
-    name: str  # power_cap | budget_cap | capex_cap | power_cap@<site> | rack_positions@<site> | liquid_cooling@<site> | supply@<sku>
+    name: str  # power_cap | budget_cap | capex_cap | power_cap@<site> | rack_positions@<site> | liquid_cooling@<site> | supply@<sku> | quota@<sku>
     unit: str
     limit: float
     used: float

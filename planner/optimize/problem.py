@@ -8,7 +8,7 @@ tokens/s per GPU at each workload's service level.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -420,13 +420,5 @@ def solver_options(scn: Scenario) -> SolverOptions:
 
 
 def scenario_problem(sf: ScenarioFile) -> FleetProblem:
-    """The single-period problem of a scenario file, on its load curve. A scenario with a
-    ``buildout:`` section is planned as one period all the same, with a note saying so."""
-    problem = build_problem(sf, scenario_curve(sf))
-    if sf.scenario.buildout is None:
-        return problem
-    note = (
-        "this scenario has a `buildout:` section, which a single-period plan does not read (it plans "
-        "`constraints:` on the demand as one period): plan its periods with `planner buildout`"
-    )
-    return replace(problem, notes=(note, *problem.notes))
+    """The single-period problem of a scenario file, on its load curve."""
+    return build_problem(sf, scenario_curve(sf))

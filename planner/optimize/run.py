@@ -270,7 +270,7 @@ def marginal_values(
     cost_tol = 2 * options.mip_rel_gap * abs(base_cost) + 1e-9
     out = []
     for cap in _cap_uses(problem, ev):
-        step = steps[cap_kind(problem, cap.name)]
+        step = steps.get(cap.name) or steps[cap_kind(problem, cap.name)]  # a cap's own step, else its kind's
         dual = duals.get(cap.name)
         # min_cost: when the LP bound of the relaxed problem leaves no saving beyond the tolerance,
         # the re-solve could only report 0: skip it (a supply cap also moves column bounds: always solved)
@@ -746,6 +746,15 @@ def plan_fleet(
             "rack_positions": 1.0,
             "supply": 1.0,
         }
+        # an on-demand quota: 1 % of it, at least one unit's GPUs (a GPU more is rarely worth a unit less)
+        for cap in caps:
+            if cap.kind == "quota":
+                g = next(
+                    s.gpus_per_unit
+                    for s in problem.skus
+                    if s.procurement == "on_demand" and cap.field == f"skus.{s.base_id}.procurement.on_demand.max_gpus"
+                )
+                steps[cap.name] = float(max(g, round(0.01 * cap.limit)))
         with progress.task("plan: marginal values of the caps (a re-solve per cap)"):
             caps, marginal_s = marginal_values(
                 explained, options, out.units, out.explain_dispatch or out.dispatch, steps

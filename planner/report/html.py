@@ -393,6 +393,7 @@ def _caps(r: ReportInputs) -> str:
         "liquid_cooling": "per MW-year",
         "rack_positions": "per position-year",
         "supply": "per unit-year",
+        "quota": "per GPU-year",
         "budget_cap": "per $/h-year",
         "capex_cap": "per year",
     }
