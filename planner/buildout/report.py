@@ -23,6 +23,8 @@ PERIOD_COLUMNS = [
     "discounted_cost_usd",
     "tokens",
     "cost_per_million_tokens",
+    "on_demand_usd",  # with capital, fixed and energy: the parts of cost_usd
+    "decommission_usd",
 ]
 
 

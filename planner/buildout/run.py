@@ -24,8 +24,10 @@ from planner.errors import ScenarioError, SolverError
 from planner.milp.aggregate import AggregationReport
 from planner.milp.formulation import (
     BuildoutModel,
+    CostBreakdown,
     History,
     SiteUse,
+    add_breakdowns,
     build_model,
     capex_per_unit,
     caps,
@@ -71,6 +73,7 @@ class Totals(TypedDict):
     total_capex_budget_usd: float | None
     tokens: float
     cost_per_million_tokens: float
+    cost_breakdown_usd: CostBreakdown  # cost_usd by name, over the horizon [$]
 
 
 class EarlyRetirement(TypedDict):
@@ -143,7 +146,7 @@ class PeriodResult:
     capital_usd: float  # annuities (or purchase price) charged in the period [$]
     fixed_usd: float  # hourly price or fixed opex [$]
     energy_usd: float  # electricity billed [$]
-    cost_usd: float  # capital + fixed + energy [$]
+    cost_usd: float  # capital + fixed + energy + on_demand + decommission [$]
     discount_factor: float
     discounted_cost_usd: float  # [$]
     tokens: float  # delivered [tokens]
@@ -153,6 +156,9 @@ class PeriodResult:
     binding: list[str]  # deprecated (the details of at_limit): "power_cap: 0.2 MW spare, less than one ... unit"
     at_limit: list[str] = field(default_factory=list)  # caps (kinds) with less room than one more unit bought
     sites: list[PeriodSite] = field(default_factory=list)  # per site: use of its caps, GPUs, token share
+    on_demand_usd: float = 0.0  # on-demand busy GPU-hours x their rate [$]
+    decommission_usd: float = 0.0  # existing units decommissioned [$]
+    cost_breakdown_usd: CostBreakdown | None = None  # cost_usd by name: the parts sum to it [$]
 
 
 @dataclass(frozen=True)
@@ -364,6 +370,9 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
                 token_share_by_sku={s: float(share[j]) for j, s in enumerate(ids)},
                 binding=binding,
                 at_limit=at_limit,
+                on_demand_usd=f.burst_usd,
+                decommission_usd=f.decommission_usd,
+                cost_breakdown_usd=f.breakdown(),
                 sites=[
                     PeriodSite(
                         **site,
@@ -390,6 +399,7 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
         "total_capex_budget_usd": problem.total_capex_budget_usd,
         "tokens": total_tokens,
         "cost_per_million_tokens": total_cost / total_tokens * 1e6 if total_tokens > 0 else float("nan"),
+        "cost_breakdown_usd": add_breakdowns([r.cost_breakdown_usd for r in rows if r.cost_breakdown_usd]),
     }
     return rows, totals
 

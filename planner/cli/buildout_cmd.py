@@ -93,9 +93,11 @@ def render_buildout(plan) -> None:
             stdout.print(f"{r.period} at limit: {b}")
     t = plan.totals
     budget = t["total_capex_budget_usd"]
+    names = {"capital": "capital", "fixed": "fixed", "reserved": "reserved", "energy": "energy"}
+    names |= {"on_demand": "on-demand", "decommissioning": "decommissioning"}
+    parts = ", ".join(f"{names[k]} {si(v, '$')}" for k, v in t["cost_breakdown_usd"].items())
     stdout.print(
-        f"horizon: cost {si(t['cost_usd'], '$')} (capital {si(t['capital_usd'], '$')}, fixed "
-        f"{si(t['fixed_usd'], '$')}, energy {si(t['energy_usd'], '$')}); present value "
+        f"horizon: cost {si(t['cost_usd'], '$')} ({parts}); present value "
         f"{si(t['present_value_usd'], '$')}; {si(t['tokens'], 'tokens')}; [bold]${t['cost_per_million_tokens']:.4f}/M tokens[/]"
     )
     stdout.print(

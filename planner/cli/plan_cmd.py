@@ -120,10 +120,12 @@ def render_plan(plan: FleetPlan) -> None:
         )
     stdout.print(table)
     render_placement(plan)
+    reserved = plan.cost_breakdown_usd["reserved"] if plan.cost_breakdown_usd else 0.0
     stdout.print(
         f"cost per million tokens: [bold]${plan.cost_per_million_tokens:.4f}[/]  "
-        f"(total {si(plan.total_cost_usd, '$')} = fixed {si(plan.fixed_cost_usd, '$')} + energy "
-        f"{si(plan.energy_cost_usd, '$')}"
+        f"(total {si(plan.total_cost_usd, '$')} = fixed {si(plan.fixed_cost_usd - reserved, '$')}"
+        + (f" + reserved {si(reserved, '$')}" if reserved else "")
+        + f" + energy {si(plan.energy_cost_usd, '$')}"
         + (f" + cloud burst {si(plan.burst_cost_usd, '$')}" if plan.burst_cost_usd else "")
         + (f" + decommissioning {si(plan.decommission_cost_usd, '$')}" if plan.decommission_cost_usd else "")
         + "; "

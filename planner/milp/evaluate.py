@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planner.milp.formulation import FEASIBILITY_RTOL, FleetModel, evaluate_period, single_period
+from planner.milp.formulation import FEASIBILITY_RTOL, CostBreakdown, FleetModel, evaluate_period, single_period
 from planner.milp.formulation import violations as check_violations
 from planner.milp.problem import FleetProblem
 
@@ -26,6 +26,7 @@ class PlanFigures:
     column_cost_usd: np.ndarray  # (S,) each column's cost over the span [$]
     burst_cost_usd: float  # on-demand busy GPU-hours x their rate [$]
     decommission_cost_usd: float  # existing units decommissioned [$]
+    cost_breakdown_usd: CostBreakdown  # total_cost_usd by name (the parts sum to it) [$]
     busy_gpu_hours: np.ndarray | None  # (S,) average busy GPUs x hours [GPU-h]
     units: np.ndarray  # (S,) [units]
     gpus: np.ndarray  # (S,) [GPUs]
@@ -85,6 +86,7 @@ def evaluate(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch) -> Pl
         column_cost_usd=per_column,
         burst_cost_usd=f.burst_usd,
         decommission_cost_usd=f.decommission_usd,
+        cost_breakdown_usd=f.breakdown(),
         busy_gpu_hours=f.busy_gpu_hours,
         units=units,
         gpus=g * units,

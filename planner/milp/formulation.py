@@ -1021,6 +1021,29 @@ def violations(
 # ---- evaluation: every reported figure, from a decision alone ------------------------------
 
 
+class CostBreakdown(TypedDict):
+    """Every cost the model charges, by name; the parts sum to the whole. [$]"""
+
+    capital: float  # owned purchases: annuities inside the period (or the purchase price)
+    fixed: float  # hourly prices and owned fixed opex, reservations excepted
+    reserved: float  # reserved capacity: its rate x GPUs x hours
+    energy: float  # electricity billed, idle and busy
+    on_demand: float  # on-demand busy GPU-hours x their rate
+    decommissioning: float  # existing units decommissioned
+
+
+def add_breakdowns(parts: list[CostBreakdown]) -> CostBreakdown:
+    """The sum of several breakdowns (periods into a horizon), key by key. [$]"""
+    return {
+        "capital": sum(b["capital"] for b in parts),
+        "fixed": sum(b["fixed"] for b in parts),
+        "reserved": sum(b["reserved"] for b in parts),
+        "energy": sum(b["energy"] for b in parts),
+        "on_demand": sum(b["on_demand"] for b in parts),
+        "decommissioning": sum(b["decommissioning"] for b in parts),
+    }
+
+
 @dataclass(frozen=True, kw_only=True)
 class PeriodFigures:
     """What a decision costs, serves and uses in one period (undiscounted), recomputed from it."""
@@ -1039,11 +1062,23 @@ class PeriodFigures:
     burst_usd: float = 0.0  # on-demand busy GPU-hours x their rate [$]
     decommission_usd: float = 0.0  # existing units decommissioned [$]
     busy_gpu_hours: np.ndarray | None = None  # (S,) average busy GPUs x hours [GPU-h]
+    reserved_usd: float = 0.0  # the part of fixed_usd that reserved columns pay [$]
 
     @property
     def cost_usd(self) -> float:
         """capital + fixed + energy + on-demand burst + decommissioning. [$]"""
         return self.capital_usd + self.fixed_usd + self.energy_usd + self.burst_usd + self.decommission_usd
+
+    def breakdown(self) -> CostBreakdown:
+        """``cost_usd`` by name, reservations apart from the other fixed costs. [$]"""
+        return {
+            "capital": self.capital_usd,
+            "fixed": self.fixed_usd - self.reserved_usd,
+            "reserved": self.reserved_usd,
+            "energy": self.energy_usd,
+            "on_demand": self.burst_usd,
+            "decommissioning": self.decommission_usd,
+        }
 
 
 def evaluate_period(
@@ -1061,11 +1096,13 @@ def evaluate_period(
     theta = problem.throughput
     g = np.array([b.sku.gpus_per_unit for b in problem.skus], dtype=float)
     n = units[:, p]
-    capital = fixed = energy = 0.0
+    capital = fixed = energy = reserved = 0.0
     for j, b in enumerate(problem.skus):
         gpu_hours = g[j] * n[j] * per.hours
         per_gpu_hour, per_busy_hour = b.gpu_hour_costs(p, price)
         fixed += gpu_hours * b.price_usd_per_gpu_hour(p)
+        if b.sku.procurement == "reserved":
+            reserved += gpu_hours * b.price_usd_per_gpu_hour(p)
         energy += gpu_hours * (per_gpu_hour - b.price_usd_per_gpu_hour(p))
         if b.pricing != "owned":
             continue
@@ -1115,4 +1152,5 @@ def evaluate_period(
         burst_usd=burst,
         decommission_usd=float(decommission),
         busy_gpu_hours=busy_hours,
+        reserved_usd=float(reserved),
     )

@@ -15,7 +15,7 @@ from typing_extensions import TypedDict
 
 from planner.milp.aggregate import AggregationReport
 from planner.milp.evaluate import Dispatch, PlanFigures, evaluate
-from planner.milp.formulation import _ratio, single_period
+from planner.milp.formulation import CostBreakdown, _ratio, single_period
 from planner.milp.problem import FleetProblem
 from planner.milp.reason import Reason
 from planner.milp.solve import SolverInfo
@@ -271,6 +271,7 @@ class FleetPlan:
     procurement: list[ProcurementUse] = field(default_factory=list)  # per kind: GPUs, $, share; cloud burst per slice
     decommission_cost_usd: float = 0.0  # existing units decommissioned [$]
     burst_cost_usd: float = 0.0  # on-demand busy GPU-hours x their rate [$]
+    cost_breakdown_usd: CostBreakdown | None = None  # total_cost_usd by name: the parts sum to it [$]
     throughput_band: ThroughputBand | None = None  # estimated throughput: which numbers, the plan at the band's edges
     dispatch: Dispatch | None = field(default=None, repr=False)
 
@@ -404,6 +405,7 @@ def assemble_plan(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, 
         scenario_sha256=problem.scenario_sha256,
         decommission_cost_usd=ev.decommission_cost_usd,
         burst_cost_usd=ev.burst_cost_usd,
+        cost_breakdown_usd=ev.cost_breakdown_usd,
         **sections,
         **extra,
     )
