@@ -332,7 +332,7 @@ class BuildoutResult(_Wraps):
         """recommendation.xlsx of this buildout, as bytes."""
         from planner.report.workbook import buildout_workbook
 
-        return buildout_workbook(self.scenario, [s.sku for s in self.problem.skus], self.plan)
+        return buildout_workbook(self.scenario, [s.sku for s in self.problem.skus], self.plan, sites=self.problem.sites)
 
 
 def buildout(

@@ -167,3 +167,37 @@ def test_a_placed_buildout_fleet_sheet_adds_up_per_period():
         rows = fleet[fleet["period"] == p.period]
         assert rows["capex [$]"].sum() == pytest.approx(p.capex_usd, rel=1e-9, abs=1e-6)
         assert rows["GPUs"].sum() == sum(p.gpus.values())
+
+
+def test_stated_assumptions_are_the_ones_that_ran(runner, tmp_path):
+    """Issue 26 item 4: with sites, each site's own PUE and electricity price (not the scenario-wide
+    defaults that priced nothing); a buildout's discount rate as the run resolved it."""
+    import openpyxl
+
+    from planner.buildout.problem import discount_rate
+    from planner.cli.main import app
+    from planner.optimize.problem import scenario_problem
+    from planner.scenario.load import load_scenario
+
+    def stated(folder):
+        wb = openpyxl.load_workbook(folder / "recommendation.xlsx")
+        return {r[0]: r[1] for r in wb["Assumptions"].iter_rows(values_only=True) if r and r[0]}
+
+    for name in ("two-sites", "default"):
+        sf = load_scenario(name)
+        problem = scenario_problem(sf)
+        assert runner.invoke(app, ["plan", name, "--out", str(tmp_path / name), "--no-explain"]).exit_code == 0
+        got = stated(tmp_path / name)
+        if problem.sites:
+            for s in problem.sites:
+                assert got[f"PUE ({s.id})"] == s.pue and got[f"electricity price ({s.id})"] == s.electricity_usd_per_kwh
+            assert "PUE" not in got and "electricity price" not in got
+        else:
+            assert got["PUE"] == sf.scenario.economics.pue
+            assert got["electricity price"] == sf.scenario.economics.electricity_usd_per_kwh
+    for name in ("two-sites", "buildout"):
+        sf = load_scenario(name)
+        out = tmp_path / f"{name}-bo"
+        assert runner.invoke(app, ["buildout", name, "--out", str(out)]).exit_code == 0
+        assert stated(out)["discount rate"] == discount_rate(sf.scenario)
+    assert stated(tmp_path / "two-sites-bo")["discount rate"] == 0.08

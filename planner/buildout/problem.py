@@ -89,6 +89,13 @@ def _path(value, default: float, periods: int) -> tuple[float, ...]:
     return tuple(default if v is None else v for v in got)
 
 
+def discount_rate(scn) -> float:
+    """The discount rate a buildout runs at: ``economics.discount_rate`` when given, else
+    ``buildout.discount_rate`` (its default). [1/year]"""
+    given = scn.economics.discount_rate
+    return float(given if given is not None else scn.buildout.discount_rate)
+
+
 def build_buildout_problem(sf: ScenarioFile, base: LoadCurve, catalog: Catalog | None = None) -> BuildoutProblem:
     """Resolve the scenario's `buildout:` section against the catalog; report every problem at once."""
     scn = sf.scenario
@@ -108,14 +115,12 @@ def build_buildout_problem(sf: ScenarioFile, base: LoadCurve, catalog: Catalog |
         if sku_id not in ids:
             problems.append(f"buildout.skus.{sku_id}: not among the scenario's skus ({', '.join(ids)})")
     n = spec.periods
-    r = spec.discount_rate
-    if scn.economics.discount_rate is not None:
-        if "discount_rate" in spec.model_fields_set and spec.discount_rate != scn.economics.discount_rate:
-            problems.append(
-                f"economics.discount_rate ({scn.economics.discount_rate:g}) and buildout.discount_rate "
-                f"({spec.discount_rate:g}) differ; give one"
-            )
-        r = scn.economics.discount_rate
+    r = discount_rate(scn)
+    given = scn.economics.discount_rate
+    if given is not None and "discount_rate" in spec.model_fields_set and spec.discount_rate != given:
+        problems.append(
+            f"economics.discount_rate ({given:g}) and buildout.discount_rate ({spec.discount_rate:g}) differ; give one"
+        )
     default_life = spec.economic_life_years or catalog.economic_life_years
     labels = spec.labels()
     skus: list[BuildoutSku] = []

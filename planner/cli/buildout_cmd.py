@@ -180,7 +180,7 @@ def register(app: typer.Typer, handled) -> None:
             from planner.report.workbook import recommendation_files
 
             files = buildout_files(plan, out)
-            files.update(recommendation_files(sf, plan, out, skus=[s.sku for s in problem.skus]))
+            files.update(recommendation_files(sf, plan, out, skus=[s.sku for s in problem.skus], sites=problem.sites))
             write_all_atomic(files, folder=out)
         if json_out:
             emit_json(plan.to_dict())

@@ -660,13 +660,22 @@ def _assumptions(r: ReportInputs) -> str:
     general = [
         ["scenario file", f"<code>{escape(str(r.scenario.path))}</code>"],
         ["objective", f"<code>{escape(scn.objective)}</code>"],
-        [
-            "PUE",
-            _num(econ.pue)
-            if econ.power_basis == "it" or any(e.power_kw_per_gpu for e in scn.skus)
-            else "not applied (all-in power per GPU already includes facility overhead)",
-        ],
-        ["electricity", f"{_num(econ.electricity_usd_per_kwh)} $/kWh"],
+        *(
+            [
+                [f"PUE, electricity ({s.id})", f"{_num(s.pue)}, {_num(s.electricity_usd_per_kwh)} $/kWh"]
+                for s in r.problem.sites
+            ]
+            if r.problem.sites  # each site's own: the scenario-wide figures price nothing then
+            else [
+                [
+                    "PUE",
+                    _num(econ.pue)
+                    if econ.power_basis == "it" or any(e.power_kw_per_gpu for e in scn.skus)
+                    else "not applied (all-in power per GPU already includes facility overhead)",
+                ],
+                ["electricity", f"{_num(econ.electricity_usd_per_kwh)} $/kWh"],
+            ]
+        ),
         ["pricing tier (catalog SKUs)", escape(econ.pricing_tier)],
         ["power basis (catalog SKUs)", escape(econ.power_basis)],
         ["power cap", f"{_num(cons.power_cap_mw)} MW" if cons.power_cap_mw else "none"],

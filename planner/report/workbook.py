@@ -30,7 +30,7 @@ from planner.outputs import Cell, csv_text
 
 if TYPE_CHECKING:  # the results the sheets are made of (imported where they are made, at run time)
     from planner.buildout.run import BuildoutPlan
-    from planner.milp.problem import SkuData
+    from planner.milp.problem import SiteData, SkuData
     from planner.optimize.plan import FleetPlan, SkuResult
 
 FIXED_TIME = datetime(2000, 1, 1)  # workbook created/modified: fixed, so the same plan gives the same bytes
@@ -264,17 +264,32 @@ def _number(x: Any) -> float | None:
     return float(x) if isinstance(x, int | float) and math.isfinite(x) else None
 
 
-def _assumptions(sf, extra: Sequence[Field] = ()) -> list[Field]:
+def _assumptions(sf, sites: Sequence[SiteData] = (), extra: Sequence[Field] = ()) -> list[Field]:
+    """What the run assumed, as it ran: with sites, each site's own PUE and electricity price
+    (the scenario-wide ones then price nothing), else the scenario's."""
     econ = sf.scenario.economics
     cat = sf.scenario.catalog
+    if sites:
+        power = [
+            field
+            for s in sites
+            for field in (
+                Field(f"PUE ({s.id})", s.pue, "1", "num3"),
+                Field(f"electricity price ({s.id})", s.electricity_usd_per_kwh, "$/kWh", "usd4"),
+            )
+        ]
+    else:
+        power = [
+            Field("PUE", econ.pue, "1", "num3"),
+            Field("electricity price", econ.electricity_usd_per_kwh, "$/kWh", "usd4"),
+        ]
     return [
         Field("catalog", "shipped (models/)" if cat is None else str(sf.resolve(cat)), fmt="text"),
         Field("catalog files SHA-256", catalog_digest(sf), fmt="text"),
         Field("scenario SHA-256", _scenario_digest(sf), fmt="text"),
         Field("pricing tier", econ.pricing_tier, fmt="text"),
         Field("power basis", econ.power_basis, fmt="text"),
-        Field("PUE", econ.pue, "1", "num3"),
-        Field("electricity price", econ.electricity_usd_per_kwh, "$/kWh", "usd4"),
+        *power,
         Field("max utilisation", sf.scenario.constraints.max_utilization, "%", "pct"),
         *extra,
     ]
@@ -317,7 +332,11 @@ def plan_workbook(sf, problem, plan, catalog=None) -> bytes:
             Table("Caps", CAPS, cap_rows(plan)),
             (
                 "Assumptions",
-                [_assumptions(sf), Table("Throughput", THROUGHPUT, throughput_rows(problem.skus)), _sources(cat)],
+                [
+                    _assumptions(sf, problem.sites),
+                    Table("Throughput", THROUGHPUT, throughput_rows(problem.skus)),
+                    _sources(cat),
+                ],
             ),
         ]
     )
@@ -509,12 +528,15 @@ def _schedule_rows(plan: BuildoutPlan) -> list[dict[str, Cell]]:
     ]
 
 
-def buildout_workbook(sf, skus, plan, catalog=None) -> bytes:
-    """recommendation.xlsx of a buildout (``skus``: the SkuData its columns were built from)."""
+def buildout_workbook(sf, skus, plan, catalog=None, sites: Sequence[SiteData] = ()) -> bytes:
+    """recommendation.xlsx of a buildout (``skus``: the SkuData its columns were built from;
+    ``sites``: the resolved sites)."""
+    from planner.buildout.problem import discount_rate
+
     cat = catalog or scenario_catalog(sf)
     rows = buildout_fleet_rows(plan, _unit_kinds(cat))
     b = sf.scenario.buildout
-    extra = [Field("discount rate", getattr(b, "discount_rate", None), "1/year", "pct")] if b is not None else []
+    extra = [Field("discount rate", discount_rate(sf.scenario), "1/year", "pct")] if b is not None else []
     return workbook_bytes(
         [
             ("Summary", [_buildout_summary(sf, plan)]),
@@ -523,7 +545,7 @@ def buildout_workbook(sf, skus, plan, catalog=None) -> bytes:
             Table("Caps", BUILDOUT_CAPS, buildout_cap_rows(plan)),
             (
                 "Assumptions",
-                [_assumptions(sf, extra), Table("Throughput", THROUGHPUT, throughput_rows(skus)), _sources(cat)],
+                [_assumptions(sf, sites, extra), Table("Throughput", THROUGHPUT, throughput_rows(skus)), _sources(cat)],
             ),
         ]
     )
@@ -534,14 +556,16 @@ def buildout_csv(sf, plan, catalog=None) -> str:
     return table_csv(Table("Fleet", _present(BUILDOUT_FLEET, rows), rows))
 
 
-def recommendation_files(sf, plan, out_dir: Path, *, problem=None, skus=None) -> dict[Path, str | bytes]:
+def recommendation_files(
+    sf, plan, out_dir: Path, *, problem=None, skus=None, sites: Sequence[SiteData] = ()
+) -> dict[Path, str | bytes]:
     """recommendation.xlsx and recommendation.csv of a plan (give ``problem``) or a buildout (give
-    ``skus``), the scenario's catalog read once."""
+    ``skus`` and its ``sites``), the scenario's catalog read once."""
     cat = scenario_catalog(sf)
     if problem is not None:
         xlsx, csv = plan_workbook(sf, problem, plan, cat), plan_csv(sf, plan, cat)
     else:
-        xlsx, csv = buildout_workbook(sf, skus, plan, cat), buildout_csv(sf, plan, cat)
+        xlsx, csv = buildout_workbook(sf, skus, plan, cat, sites), buildout_csv(sf, plan, cat)
     return {out_dir / "recommendation.xlsx": xlsx, out_dir / "recommendation.csv": csv}
 
 
