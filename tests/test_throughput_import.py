@@ -294,3 +294,17 @@ def test_show_catalog_and_curve_file(runner, tmp_path):
     assert r.exit_code == 2 and "say which shape" in r.stderr and "qwen3-235b-a22b 4000/500" in r.stderr
     r = runner.invoke(app, ["throughput", "show", "--workload", "nope"])
     assert r.exit_code == 2 and "unknown workload 'nope'" in r.stderr
+
+
+def test_a_sku_id_close_to_a_catalog_one_is_refused_unless_declared_new(runner, tmp_path):
+    """Issue 26 item 7: `--sku h100-sxn` is a typo of h100-sxm, not silently new hardware."""
+    path = write(tmp_path, "v.json", vllm_result())
+    flags = ["--gpus", "8", "--model", "m", "--isl", "4096", "--osl", "512", "--precision", "fp8"]
+    out = tmp_path / "c.yaml"
+    r = run(runner, str(path), *flags, "--sku", "h100-sxn", "--out", str(out))
+    assert r.exit_code == 2 and "did you mean 'h100-sxm'?" in r.stderr and "--new-sku" in r.stderr
+    assert not out.exists()  # nothing written
+    r = run(runner, str(path), *flags, "--sku", "h100-sxn", "--new-sku", "--out", str(out), "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["notes"][0].startswith("SKU h100-sxn: not a catalog SKU")
+    r = run(runner, str(path), *flags, "--sku", "h200-sxm", "--new-sku", "--out", str(tmp_path / "d.yaml"))
+    assert r.exit_code == 2 and "--new-sku: every SKU imported (h200-sxm) is a catalog SKU" in r.stderr

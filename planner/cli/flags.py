@@ -22,6 +22,7 @@ FLAGS = {
     "windows": "--windows",
     "window_s": "--window-s",
     "warmup_s": "--warmup-s",
+    "new_sku": "--new-sku",
 }
 
 _MARKED = re.compile(r"`([a-z_][a-z0-9_.]*(?:: [a-z_]+)?)`")  # a name, or a field and its value

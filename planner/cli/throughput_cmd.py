@@ -37,15 +37,19 @@ def register(app: typer.Typer, handled) -> None:
         all_lines: bool = typer.Option(False, "--all-lines", help="SGLang JSONL: every line (default: the last)."),
         out: Path = typer.Option(..., "--out", help="Curve file to write (created if missing, merged if not)."),
         json_out: bool = typer.Option(False, "--json", help="Print what was imported as one JSON document."),
+        new_sku: bool = typer.Option(
+            False, "--new-sku", help="The SKU is new hardware, not a catalog SKU (an id close to one is refused)."
+        ),
     ) -> None:
         """Read FILES and add their points to the curve file --out (points already there are kept once)."""
         from planner.throughput.curves import curve_file_text, merge, read_curve_file
-        from planner.throughput.imports import Labels, import_notes, import_points
+        from planner.throughput.imports import Labels, check_new_skus, import_notes, import_points
 
         if fmt not in ("auto", "vllm", "sglang", "aiperf", "genai-perf", "inferencex"):
             raise ScenarioError(f"--format {fmt}: unknown; use auto, vllm, sglang, aiperf, genai-perf or inferencex")
         labels = Labels(sku, gpus, model, isl, osl, precision, framework)
         new = import_points(list(files), labels, fmt, all_lines=all_lines)
+        check_new_skus(new, new_sku)
         notes = import_notes(new)
         existing = read_curve_file(out).points if out.exists() else []
         points, added = merge(existing, new)

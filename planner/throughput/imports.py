@@ -292,6 +292,30 @@ def import_points(files: list[Path], labels: Labels, fmt: str = "auto", *, all_l
     return out
 
 
+def check_new_skus(points: list[CurvePoint], new_sku: bool) -> None:
+    """Refuse an imported SKU id outside the shipped catalog that is close to a catalog id (a typo:
+    ``h100-sxn``), unless ``new_sku`` declares it new; refuse ``new_sku`` when every SKU is in the
+    catalog (it would change nothing)."""
+    import difflib
+
+    from planner.catalog.load import shipped_catalog, unknown_id_message
+
+    skus = shipped_catalog().skus
+    outside = sorted({p.sku for p in points} - set(skus))
+    if new_sku and not outside:
+        raise ScenarioError(
+            f"`new_sku`: every SKU imported ({', '.join(sorted({p.sku for p in points}))}) is a catalog SKU; drop it"
+        )
+    if new_sku:
+        return
+    for sku in outside:
+        if difflib.get_close_matches(sku, list(skus), n=1, cutoff=0.8):
+            raise ScenarioError(
+                f"the runs' {unknown_id_message('SKU', sku, skus)}; if '{sku}' is new hardware, declare it "
+                "with `new_sku`"
+            )
+
+
 def import_notes(points: list[CurvePoint]) -> list[str]:
     """What an imported label means for its use: a SKU outside the shipped catalog (a scenario must
     define it to plan on it, and nothing transfers to or from it) or a precision the estimator does
