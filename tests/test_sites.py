@@ -738,3 +738,32 @@ def test_the_quota_reaches_the_workbook_and_the_report(runner, tmp_path):
     assert "quota@h200-node" in summary["binding caps"]
     assert runner.invoke(app, ["report", "two-sites", "--out", str(tmp_path / "r.html")]).exit_code == 0
     assert "quota@h200-node" in (tmp_path / "r.html").read_text()
+
+
+def test_a_skus_max_units_is_a_cap_with_its_value_in_plan_and_buildout(runner):
+    """Issue 26 item 1: `skus.<id>.max_units` on a SKU's one column is a supply cap: in caps, binding,
+    the saving of one more unit (recomputed by planning with it), its dual; per period in a buildout."""
+    import json
+
+    from planner.cli.main import app
+    from planner.pipeline import run_plan
+
+    over = {"skus.gb300-nvl72.max_units": 20, "constraints.power_cap_mw": 12}
+    plan = run_plan(None, over)
+    supply = next(c for c in plan.caps if c.kind == "supply")
+    assert (supply.name, supply.field, supply.limit, supply.used) == (
+        "supply@gb300-nvl72",
+        "skus.gb300-nvl72.max_units",
+        20.0,
+        20.0,
+    )
+    assert supply.binding and "supply@gb300-nvl72" in plan.binding and supply.lp_relaxation_dual > 0
+    more = run_plan(None, {**over, "skus.gb300-nvl72.max_units": 21})
+    assert supply.saving_usd == pytest.approx(plan.total_cost_usd - more.total_cost_usd, rel=1e-9)
+    human = runner.invoke(app, ["plan", "--set", "skus.gb300-nvl72.max_units=20", "--power-cap-mw", "12"]).stdout
+    assert "binding: supply@gb300-nvl72, max_units[gb300-nvl72]" in human
+    r = runner.invoke(app, ["buildout", "buildout", "--set", "skus.gb300-nvl72.max_units=10", "--json"])
+    periods = json.loads(r.stdout)["periods"]
+    full = [p for p in periods if p["fleet"]["gb300-nvl72"] == 10]
+    assert full and all("supply" in p["at_limit"] for p in full if p["purchases"]["gb300-nvl72"] > 0)
+    assert all(p["fleet"]["gb300-nvl72"] <= 10 for p in periods)

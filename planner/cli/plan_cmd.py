@@ -143,7 +143,11 @@ def render_plan(plan: FleetPlan) -> None:
     )
     if plan.capex_budget_usd is not None:
         stdout.print(f"capex: {si(plan.capex_spend_usd, '$')} of {si(plan.capex_budget_usd, '$')} budget")
-    stdout.print("binding: " + (", ".join(plan.binding) if plan.binding else "none (no cap changes the answer)"))
+    stdout.print(
+        "binding: " + (", ".join(plan.binding) if plan.binding else "none (no cap changes the answer)"),
+        markup=False,  # max_units[<sku>] is not a markup tag
+        highlight=False,
+    )
     for c in plan.caps:
         if c.step is None:
             continue

@@ -331,6 +331,16 @@ def site_use(problem: BuildoutProblem, units: np.ndarray) -> list[list[SiteUse]]
     return out
 
 
+def has_supply_row(b: BuildoutSku) -> bool:
+    """Whether a column's own supply limit (``skus.<id>.max_units`` on a SKU's one column) is a
+    cap row, so its units carry no upper bound of their own (a quota is one too: ``has_quota``)."""
+    return (
+        b.sku.procurement not in ("on_demand", "existing")
+        and math.isfinite(b.sku.max_units)
+        and not math.isfinite(b.sku.sku_max_units)
+    )
+
+
 def has_quota(b: BuildoutSku) -> bool:
     """Whether a column is on-demand capacity with a quota (``procurement.on_demand.max_gpus``): a
     cap row of its own, so its units carry no upper bound of their own."""
@@ -398,20 +408,28 @@ def _site_caps(problem: BuildoutProblem, window: range, single: bool) -> list[Ca
         for j, b in enumerate(problem.skus):
             if b.sku.on_site and math.isfinite(b.sku.sku_max_units):
                 supply.setdefault(b.sku.base_id, (b.sku.sku_max_units, []))[1].append(j)
-        for i, (sku_id, (limit, cols)) in enumerate(supply.items()):
+        # a SKU's one column with its own max_units: the same cap on that column alone
+        single_cols = [j for j, b in enumerate(problem.skus) if has_supply_row(b)]
+        bases = [problem.skus[j].sku.base_id for j in single_cols]
+        for j in single_cols:
+            b = problem.skus[j]
+            sku_id = b.sku.base_id if bases.count(b.sku.base_id) == 1 else b.id
+            supply.setdefault(sku_id, (b.sku.max_units, []))[1].append(j)
+        for sku_id, (limit, cols) in supply.items():
             coef = np.zeros((S, P))
             coef[cols, p] = 1.0
+            base = problem.skus[cols[0]].sku.base_id
             out.append(
                 Cap(
                     name=f"supply@{sku_id}{suffix}",
                     kind="supply",
                     unit="units",
-                    field=f"skus.{sku_id}.max_units",
+                    field=f"skus.{base}.max_units",
                     period=p,
                     limit=float(limit),
                     decision="units",
                     coefficients=coef,
-                    key=(i,),
+                    key=(cols[0],),  # a column belongs to one supply cap at most
                     ids=(sku_id,),
                 )
             )
@@ -497,7 +515,7 @@ def define_buy(
     for j, b in enumerate(problem.skus):
         cat = "Continuous" if relax or b.sku.continuous else "Integer"
         for p in window:
-            bounded = not (math.isinf(b.sku.max_units) or has_quota(b))  # a quota is a cap row
+            bounded = not (math.isinf(b.sku.max_units) or has_quota(b) or has_supply_row(b))  # else a cap row
             ub = 0.0 if not b.available[p] else (float(b.sku.max_units) if bounded else None)
             label = names.add("buy", (j,), (names.skus[j],), period=p)
             out[j, p] = prob.add_variable(label, lowBound=0.0, upBound=ub, cat=cat)
@@ -511,7 +529,8 @@ def define_units(
     out = {}
     for j, b in enumerate(problem.skus):
         cat = "Continuous" if relax or b.sku.continuous else "Integer"
-        ub = None if math.isinf(b.sku.max_units) or has_quota(b) else float(b.sku.max_units)  # a quota: a cap row
+        capped = math.isinf(b.sku.max_units) or has_quota(b) or has_supply_row(b)  # a cap row bounds it
+        ub = None if capped else float(b.sku.max_units)
         for p in window:
             label = names.add("units", (j,), (names.skus[j],), period=p)
             out[j, p] = prob.add_variable(label, lowBound=0.0, upBound=ub, cat=cat)

@@ -165,12 +165,17 @@ class FleetProblem:
         if head == "skus":
             sku_id, _, _ = rest.rpartition(".")
             value = math.inf if limit is None else limit
-            return replace(
-                self,
-                skus=tuple(
-                    replace(s, sku_max_units=value) if s.base_id == sku_id and s.on_site else s for s in self.skus
-                ),
-            )
+            ours = [s for s in self.skus if s.base_id == sku_id]
+            if any(math.isfinite(s.sku_max_units) for s in ours):  # a limit over several on-site columns
+                skus = tuple(replace(s, sku_max_units=value) if s in ours and s.on_site else s for s in self.skus)
+            else:  # the SKU's one column that carries max_units itself
+                skus = tuple(
+                    replace(s, max_units=value)
+                    if s.base_id == sku_id and s.procurement not in ("on_demand", "existing")
+                    else s
+                    for s in self.skus
+                )
+            return replace(self, skus=skus)
         key = field_path.rsplit(".", 1)[-1]
         if key == "power_cap_mw":
             return replace(self, power_cap_mw=limit)
