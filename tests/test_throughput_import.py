@@ -308,3 +308,39 @@ def test_a_sku_id_close_to_a_catalog_one_is_refused_unless_declared_new(runner, 
     assert r.exit_code == 0 and json.loads(r.stdout)["notes"][0].startswith("SKU h100-sxn: not a catalog SKU")
     r = run(runner, str(path), *flags, "--sku", "h200-sxm", "--new-sku", "--out", str(tmp_path / "d.yaml"))
     assert r.exit_code == 2 and "--new-sku: every SKU imported (h200-sxm) is a catalog SKU" in r.stderr
+
+
+def test_inferencex_rows_keep_their_own_framework(runner, tmp_path):
+    """Issue 26 item 7: each InferenceX row's `framework` labels its point (a flag still wins)."""
+    rows = [
+        {"tput_per_gpu": 800.0, "median_intvty": 30.0, "median_ttft": 0.4, "framework": "vllm-0.12.0 agg"},
+        {"tput_per_gpu": 450.0, "median_intvty": 50.0, "median_ttft": 2.0, "framework": "sglang-0.5.6 agg"},
+        {"tput_per_gpu": 300.0, "median_intvty": 70.0},
+    ]
+    path = write(tmp_path, "x.json", rows)
+    r = run(runner, str(path), *FLAGS, "--out", str(tmp_path / "c.yaml"), "--json")
+    assert r.exit_code == 0, r.output
+    assert [p["framework"] for p in json.loads(r.stdout)["imported"]] == [
+        "vllm-0.12.0 agg",
+        "sglang-0.5.6 agg",
+        "inferencex",
+    ]
+    r = run(runner, str(path), *FLAGS, "--framework", "mine", "--out", str(tmp_path / "d.yaml"), "--json")
+    assert {p["framework"] for p in json.loads(r.stdout)["imported"]} == {"mine"}
+
+
+def test_genai_perf_own_export_is_read(runner, tmp_path):
+    """Issue 26 item 7: profile_export_genai_perf.json as genai-perf writes it (no total_isl)."""
+    path = Path(__file__).parent / "data" / "profile_export_genai_perf.json"
+    flags = ["--sku", "h200-sxm", "--gpus", "4", "--isl", "4000", "--osl", "1000", "--precision", "fp8"]
+    r = run(runner, str(path), *flags, "--out", str(tmp_path / "c.yaml"), "--json")
+    assert r.exit_code == 0, r.output
+    (p,) = json.loads(r.stdout)["imported"]
+    assert p["format"] == "genai-perf" and p["model"] == "Qwen/Qwen3-235B-A22B-FP8"  # from its input_config
+    assert p["tokens_per_s_per_gpu"] == pytest.approx(0.69143 * 5000 / 4)
+    assert p["interactivity"] == pytest.approx(1000 / 34.35) and p["ttft_ms"] == 395.1 and p["concurrency"] == 24
+    broken = json.loads(path.read_text())
+    del broken["request_throughput"]
+    bad = write(tmp_path, "profile_export_genai_perf.json", broken)
+    r = run(runner, str(bad), *flags, "--model", "m", "--out", str(tmp_path / "d.yaml"))
+    assert r.exit_code == 2 and "request_throughput" in r.stderr and not (tmp_path / "d.yaml").exists()

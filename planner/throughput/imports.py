@@ -100,6 +100,8 @@ def detect(path: Path, data: Any) -> str:
         if "inter_token_latency" in data and ("benchmark_duration" in data or "total_isl" in data):
             name = path.name.lower()
             return "genai-perf" if "genai" in name else "aiperf"
+        if "inter_token_latency" in data and "input_sequence_length" in data:
+            return "genai-perf"  # genai-perf's own export (profile_export_genai_perf.json)
     raise ScenarioError(
         f"{path}: cannot tell the format of this file (none of the keys of vLLM, SGLang, AIPerf, genai-perf or "
         "InferenceX results); give --format vllm|sglang|aiperf|genai-perf|inferencex"
@@ -144,6 +146,28 @@ def _stat(path: Path, doc: dict, key: str, stat: str) -> float:
     if not isinstance(node, dict):
         raise ScenarioError(f"{path}: key '{key}' is missing or not a statistics mapping; is this the right --format?")
     return _number(path, node, stat, where=f"{key}.")
+
+
+def _genai_perf_run(path: Path, data: dict) -> Run:
+    """genai-perf's own export: per-request ``input_sequence_length`` / ``output_sequence_length``
+    statistics and the benchmark's ``request_throughput``, so total tokens/s = requests/s x (mean
+    input + mean output tokens); ITL and TTFT medians in ms; ``input_config`` gives the model and
+    the concurrency when it names them."""
+    isl = _stat(path, data, "input_sequence_length", "avg")
+    osl = _stat(path, data, "output_sequence_length", "avg")
+    rate = _stat(path, data, "request_throughput", "avg")
+    config = data.get("input_config") if isinstance(data.get("input_config"), dict) else {}
+    conc = config.get("concurrency")
+    models = config.get("model")
+    model = models[0] if isinstance(models, list) and len(models) == 1 else models
+    return Run(
+        total_tokens_per_s=rate * (isl + osl),
+        tpot_ms=_stat(path, data, "inter_token_latency", "p50"),
+        ttft_ms=_stat(path, data, "time_to_first_token", "p50"),
+        p99_ttft_ms=_optional(path, data["time_to_first_token"], "p99", "time_to_first_token."),
+        concurrency=float(conc) if isinstance(conc, int | float) and not isinstance(conc, bool) and conc > 0 else None,
+        metadata={"model": model} if isinstance(model, str) and model else {},
+    )
 
 
 def runs(path: Path, fmt: str = "auto", *, all_lines: bool = False) -> tuple[str, list[Run]]:
@@ -195,6 +219,8 @@ def runs(path: Path, fmt: str = "auto", *, all_lines: bool = False) -> tuple[str
             metadata={k: data[k] for k in METADATA_KEYS if data.get(k) is not None},
         )
         return fmt, [run]
+    if fmt == "genai-perf" and isinstance(data, dict) and "total_isl" not in data and "input_sequence_length" in data:
+        return fmt, [_genai_perf_run(path, data)]
     if fmt in ("aiperf", "genai-perf"):
         if not isinstance(data, dict):
             raise ScenarioError(f"{path}: an {fmt} export is one JSON object")
@@ -241,7 +267,8 @@ def runs(path: Path, fmt: str = "auto", *, all_lines: bool = False) -> tuple[str
                 ttft_ms=None if ttft is None else ttft * 1000.0,
                 p99_ttft_ms=None,
                 concurrency=None,
-                metadata={},
+                # the row's own labels (its framework, ...) fill the flags not given, as vLLM metadata does
+                metadata={k: row[k] for k in METADATA_KEYS if row.get(k) not in (None, "")},
                 per_gpu=True,
             )
         )
