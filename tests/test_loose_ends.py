@@ -59,3 +59,21 @@ def test_planning_a_buildout_scenario_as_one_period_says_so(runner):
     for name in ("default", "two-sites"):
         plain = json.loads(runner.invoke(app, ["plan", name, "--json", "--no-explain"]).stdout)["notes"]
         assert not any("`buildout:` section" in n for n in plain), name
+
+
+def test_no_internal_name_or_unrounded_count_reaches_a_user(runner, tmp_path):
+    """Issue 26 item 5: a buildout's at-limit lines name the cap (its site or SKU), not its row in a
+    period (rack_positions@hall-a_0); the report gives on-demand capacity as whole GPUs."""
+    import re
+
+    human = runner.invoke(app, ["buildout", "two-sites"]).stdout
+    lines = [x for x in human.splitlines() if " at limit: " in x]
+    assert any("rack_positions@hall-a: " in x for x in lines) and any("quota@h200-node: " in x for x in lines)
+    assert not any(re.search(r"@[\w-]+_\d+:", x) for x in lines)
+    doc = json.loads(runner.invoke(app, ["buildout", "two-sites", "--json"]).stdout)
+    assert all(not re.search(r"_\d+:", b) for p in doc["periods"] for b in p["binding"])
+    out = tmp_path / "r.html"
+    assert runner.invoke(app, ["report", "two-sites", "--out", str(out)]).exit_code == 0
+    text = out.read_text()
+    assert "1,595 GPUs of h200-node@cloud:on_demand on demand at the busiest hour" in text
+    assert not re.search(r"\d\.\d{6,} ×", text)

@@ -329,12 +329,13 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
         for cap in table:
             if cap.period != p or not bought:
                 continue
+            label = cap.name.removesuffix(f"_{p}") if P > 1 else cap.name  # the cap, not its row in period p
             spare = cap.limit - cap.use(decision.units, decision.buy)
             if cap.decision == "racks":  # no position left for a unit bought at that site
                 if spare < 1 and any(problem.skus[j].sku.site == cap.site for j in bought):
                     at_limit.append(cap.kind)
                     site_limits.setdefault(cap.site, []).append(cap.kind)
-                    binding.append(f"{cap.name}: {spare:g} positions spare")
+                    binding.append(f"{label}: {spare:g} positions spare")
                 continue
             # less room than one more unit of the SKU bought in the period that uses most of the cap
             j = max(bought, key=lambda j: cap.coefficients[j, p])
@@ -343,7 +344,7 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
                 if cap.site is not None:
                     site_limits.setdefault(cap.site, []).append(cap.kind)
                 room = f"${spare:,.0f} left" if cap.unit == "$" else f"{spare:.3g} {cap.unit} spare"
-                binding.append(f"{cap.kind}: {room}, less than one {ids[j]} unit")
+                binding.append(f"{label}: {room}, less than one {ids[j]} unit")
         rows.append(
             PeriodResult(
                 period=per.label,

@@ -296,7 +296,12 @@ def _recommendation(r: ReportInputs) -> str:
         )
     chosen = [f for f in p.fleet if f.units > 0]
     buy = [f for f in chosen if f.new_units > 0]
-    parts = ", ".join(f"{f.new_units:,} × {escape(f.sku)} ({f.new_units * f.gpus_per_unit:,} GPUs)" for f in buy)
+    parts = ", ".join(
+        f"{f.new_units * f.gpus_per_unit:,.0f} GPUs of {escape(f.sku)} on demand at the busiest hour"
+        if f.procurement == "on_demand"  # continuous: GPUs, not a count of units
+        else f"{f.new_units:,} × {escape(f.sku)} ({f.new_units * f.gpus_per_unit:,} GPUs)"
+        for f in buy
+    )
     keep = ", ".join(f"{f.existing_units:,} × {escape(f.sku)}" for f in chosen if f.existing_units > 0)
     cap = f" of the {p.power_cap_mw:g} MW cap" if p.power_cap_mw else ""
     lines = [
