@@ -767,3 +767,25 @@ def test_a_skus_max_units_is_a_cap_with_its_value_in_plan_and_buildout(runner):
     full = [p for p in periods if p["fleet"]["gb300-nvl72"] == 10]
     assert full and all("supply" in p["at_limit"] for p in full if p["purchases"]["gb300-nvl72"] > 0)
     assert all(p["fleet"]["gb300-nvl72"] <= 10 for p in periods)
+
+
+def test_per_column_racks_add_up_to_the_sites():
+    """Issue 26 item 5: columns sharing a site's positions (owned and existing H200 at colo-b) get
+    shares of them that add up to the site's racks, each at least its full racks."""
+    import math
+
+    import numpy as np
+
+    from planner.milp.formulation import RackGroup, column_racks
+    from planner.pipeline import run_plan
+    from planner.resources import scenarios_dir
+
+    plan = run_plan(scenarios_dir() / "two-sites.yaml")
+    for site in plan.sites:
+        if site["racks"] is not None:
+            assert sum(f.racks or 0 for f in plan.fleet if f.site == site["site"]) == site["racks"]
+    grp = RackGroup("s", "x", 4, (0, 1, 2))
+    for units in ([3, 3, 3], [4, 0, 1], [5, 6, 7], [0, 0, 0], [1, 1, 1]):
+        shares = column_racks((grp,), np.array(units, dtype=float))
+        assert sum(shares.values()) == math.ceil(sum(units) / 4)
+        assert all(shares[j] >= units[j] // 4 and shares[j] <= math.ceil(units[j] / 4) for j in range(3))

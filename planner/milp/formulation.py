@@ -194,6 +194,23 @@ def racks_needed(groups: tuple[RackGroup, ...], units: np.ndarray) -> np.ndarray
     return np.maximum(out, 0.0)
 
 
+def column_racks(groups: tuple[RackGroup, ...], units: np.ndarray) -> dict[int, int]:
+    """Each grouped column's share of its group's positions in one period (``units`` (S,)): whole
+    racks its units fill alone, then the group's remaining positions to the columns with the largest
+    part-filled rack, so the columns' racks add up to the group's ``ceil(sum units / fit)``."""
+    out: dict[int, int] = {}
+    for grp in groups:
+        cols = list(grp.columns)
+        n = np.maximum(np.asarray([units[j] for j in cols], dtype=float), 0.0)
+        full = np.floor(n / grp.fit + 1e-9)
+        left = int(math.ceil(n.sum() / grp.fit - 1e-9) - full.sum())
+        part = n / grp.fit - full
+        for i in np.argsort(-part, kind="stable")[: max(left, 0)]:
+            full[i] += 1
+        out.update({j: int(r) for j, r in zip(cols, full, strict=True)})
+    return out
+
+
 def capex_per_unit(b: BuildoutSku, p: int) -> float:
     """Purchase money of one unit bought in p (0 where it cannot be bought or has no price). [$]"""
     q = b.capex_usd_per_gpu[p]

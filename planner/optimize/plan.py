@@ -69,7 +69,9 @@ class SkuResult:
     placed_sku: str | None = None  # the SKU this column places (sku is the column id)
     site: str | None = None  # site id; "cloud" for on-demand
     procurement: str | None = None  # owned | reserved | on_demand | existing | hourly
-    racks: int | None = None  # positions these units fill at a site that counts them: ceil(units / fit) [racks]
+    racks: int | None = (
+        None  # its share of the positions its site's rack group fills (shares add up to the site's) [racks]
+    )
     liquid_mw: float | None = None  # IT power on the site's liquid loop [MW]
     decommissioned_units: int | None = None  # existing units retired by the plan [units]
     capex_usd: float | None = None  # purchase money of its new units [$]
@@ -339,6 +341,10 @@ def assemble_plan(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, 
     served = ev.tokens_served
     fleet = []
     placed = any(s.procurement is not None for s in problem.skus)
+    from planner.milp.formulation import column_racks, rack_groups
+
+    # each column's share of its site's positions: the columns' racks add up to the site's
+    shares = column_racks(rack_groups(single_period(problem)), np.asarray(units, dtype=float)) if placed else {}
     for j, s in enumerate(problem.skus):
         n = float(units[j]) if s.continuous else int(units[j])
         tokens = float(ev.tokens_by_sku[j])
@@ -348,7 +354,9 @@ def assemble_plan(problem: FleetProblem, units: np.ndarray, dispatch: Dispatch, 
                 "placed_sku": s.base_id,
                 "site": s.site,
                 "procurement": s.procurement,
-                "racks": int(math.ceil(n / s.units_per_rack - 1e-9)) if s.units_per_rack and s.on_site else None,
+                "racks": shares.get(j, int(math.ceil(n / s.units_per_rack - 1e-9)))
+                if s.units_per_rack and s.on_site
+                else None,
                 "liquid_mw": n * s.gpus_per_unit * s.it_kw_per_gpu / 1000.0
                 if s.cooling == "liquid" and s.on_site
                 else 0.0,
