@@ -9,8 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from planner.catalog.load import shipped_catalog
-from planner.resources import models_dir
+# the CLI lays its tables out for COLUMNS; pytest-xdist's workers inherit a width from the terminal
+# that started them: the tests read the tables at the CLI's own width (200) unless they set one
+os.environ.pop("COLUMNS", None)
+
+from planner.catalog.load import shipped_catalog  # noqa: E402 (after the width is settled)
+from planner.resources import models_dir  # noqa: E402
 
 
 @pytest.fixture(scope="session")

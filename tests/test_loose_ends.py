@@ -77,3 +77,23 @@ def test_no_internal_name_or_unrounded_count_reaches_a_user(runner, tmp_path):
     text = out.read_text()
     assert "1,595 GPUs of h200-node@cloud:on_demand on demand at the busiest hour" in text
     assert not re.search(r"\d\.\d{6,} ×", text)
+
+
+def test_buildout_tables_fit_columns_and_never_cut_a_name():
+    """Issue 26 item 5: the tables are laid out for COLUMNS; a long column id folds, never ends in '…'."""
+    import os
+    import subprocess
+    import sys
+
+    for width in (100, 160):
+        env = {**os.environ, "COLUMNS": str(width)}
+        out = subprocess.run(
+            [sys.executable, "-m", "planner.cli.main", "buildout", "two-sites"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        ).stdout
+        tables = [line for line in out.splitlines() if line[:1] in "┏┃┡│└"]
+        assert tables and max(len(line) for line in tables) <= width
+        assert "…" not in out

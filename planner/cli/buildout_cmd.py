@@ -28,7 +28,7 @@ def render_sites(plan) -> None:
     cloud = [s["sku"] for s in plan.skus if s.get("site") == "cloud"]
     table = Table(title="sites: used / cap per period", title_justify="left")
     for col in ("period", "site", "MW", "rack positions", "liquid MW", "GPUs", "token share", "at limit"):
-        table.add_column(col, justify="left" if col in ("period", "site") else "right")
+        table.add_column(col, justify="left" if col in ("period", "site") else "right", overflow="fold")
     for r in plan.periods:
         for site in r.sites:
             table.add_row(
@@ -60,11 +60,11 @@ def render_buildout(plan) -> None:
         return
     skus = list(plan.periods[0].fleet)
     table = Table(title="installed (+bought / -retired) units", title_justify="left")
-    table.add_column("period")
-    for s in skus:
-        table.add_column(s, justify="right")
+    table.add_column("period", min_width=6, overflow="fold")
+    for s in skus:  # a long column id folds onto more lines, never cut: two columns never read the same
+        table.add_column(s, justify="right", overflow="fold")
     for col in ("MW / cap", "capex $M / budget", "cost $M", "$/M tok", "at limit"):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", overflow="fold")
     for r in plan.periods:
         cells = []
         for s in skus:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import sys
 from typing import Any
 
@@ -11,8 +12,15 @@ from rich.console import Console
 from planner.outputs import json_text
 from planner.units import si  # noqa: F401 (the CLI's human figures)
 
+
 # emoji off: ":b:" in "a:b:step" or in a user's value must stay text
-stdout = Console(highlight=False, soft_wrap=False, width=200, emoji=False)
+def _width() -> int:
+    """The width tables are laid out for: ``COLUMNS`` when it is a width, else 200 (a pipe or a file)."""
+    text = os.environ.get("COLUMNS", "")
+    return int(text) if text.isdigit() and 40 <= int(text) <= 1000 else 200
+
+
+stdout = Console(highlight=False, soft_wrap=False, width=_width(), emoji=False)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
