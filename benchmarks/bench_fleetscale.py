@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -34,22 +34,33 @@ HERE = Path(__file__).resolve().parent
 GENERATOR = HERE.parent.parent / "shared" / "benchmarks" / "fleetscale_gen.py"
 
 
+# the child writes its own peak resident memory (RUSAGE_CHILDREN would give the largest child so far)
+CHILD = """import os, resource, runpy, sys
+sys.argv = ["planner", *sys.argv[1:]]
+try:
+    runpy.run_module("planner.cli.main", run_name="__main__")
+finally:
+    with open(os.environ["PLANNER_BENCH_RSS"], "w") as f:
+        f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))
+"""
+
+
 def run(folder: Path, *flags: str) -> dict:
-    """One plan in its own process: its JSON, wall time and peak memory."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """One plan in its own process: its JSON, wall time and its own peak memory."""
+    rss_file = folder / "rss.txt"
     start = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-m", "planner.cli.main", "plan", "scenario.yaml", "--json", "--quiet", *flags],
+        [sys.executable, "-c", CHILD, "plan", "scenario.yaml", "--json", "--quiet", *flags],
         cwd=folder,
         capture_output=True,
         text=True,
         check=False,
+        env={**os.environ, "PLANNER_BENCH_RSS": str(rss_file)},
     )
     wall = time.perf_counter() - start
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    rss_kb = float(rss_file.read_text()) if rss_file.exists() else float("nan")
     doc = json.loads(out.stdout) if out.stdout.strip() else {"status": f"exit {out.returncode}: {out.stderr[-300:]}"}
-    # ru_maxrss of children is the largest so far: a run below an earlier one reports that one's
-    return {"doc": doc, "wall_s": wall, "rss_mb": max(rss, before) / 1024, "rc": out.returncode}
+    return {"doc": doc, "wall_s": wall, "rss_mb": rss_kb / 1024, "rc": out.returncode}
 
 
 def main() -> int:
