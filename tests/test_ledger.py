@@ -75,3 +75,15 @@ def test_every_buildout_period_and_the_horizon_add_up(runner, tmp_path, name):
     human = runner.invoke(app, ["buildout", name]).stdout
     line = next(x for x in human.splitlines() if x.startswith("horizon: cost"))
     assert all(word in line for word in ("capital", "fixed", "reserved", "energy", "on-demand", "decommissioning"))
+
+
+def test_a_buildouts_reservations_are_their_own_line_not_capital(runner):
+    """two-sites buildout (end_of_horizon: purchase): a reservation's commitment (rate x GPUs x its
+    term's hours, charged when it starts) is `reserved`, not owned `capital`."""
+    doc = json.loads(runner.invoke(app, ["buildout", "two-sites", "--json"]).stdout)
+    reserved = [s for s in doc["skus"] if s["procurement"] == "reserved"]
+    assert reserved
+    for p in doc["periods"]:
+        expected = sum(p["purchases"][s["sku"]] * 8 * 2.05 * 12 * 730 for s in reserved)  # h200-node: 8 GPUs
+        assert p["cost_breakdown_usd"]["reserved"] == pytest.approx(expected, rel=1e-9, abs=1e-6)
+    assert doc["totals"]["cost_breakdown_usd"]["reserved"] > 0

@@ -1098,7 +1098,8 @@ class PeriodFigures:
     burst_usd: float = 0.0  # on-demand busy GPU-hours x their rate [$]
     decommission_usd: float = 0.0  # existing units decommissioned [$]
     busy_gpu_hours: np.ndarray | None = None  # (S,) average busy GPUs x hours [GPU-h]
-    reserved_usd: float = 0.0  # the part of fixed_usd that reserved columns pay [$]
+    reserved_usd: float = 0.0  # the part of fixed_usd that reserved columns pay (an hourly rate) [$]
+    reserved_capital_usd: float = 0.0  # the part of capital_usd that reservations pay (a buildout's commitment) [$]
 
     @property
     def cost_usd(self) -> float:
@@ -1108,9 +1109,9 @@ class PeriodFigures:
     def breakdown(self) -> CostBreakdown:
         """``cost_usd`` by name, reservations apart from the other fixed costs. [$]"""
         return {
-            "capital": self.capital_usd,
+            "capital": self.capital_usd - self.reserved_capital_usd,
             "fixed": self.fixed_usd - self.reserved_usd,
-            "reserved": self.reserved_usd,
+            "reserved": self.reserved_usd + self.reserved_capital_usd,
             "energy": self.energy_usd,
             "on_demand": self.burst_usd,
             "decommissioning": self.decommission_usd,
@@ -1133,7 +1134,9 @@ def evaluate_period(
     g = np.array([b.sku.gpus_per_unit for b in problem.skus], dtype=float)
     n = units[:, p]
     capital = fixed = energy = reserved = 0.0
+    reserved_capital = 0.0  # reservations are charged like owned capital in a buildout: told apart here
     for j, b in enumerate(problem.skus):
+        capital_before = capital
         gpu_hours = g[j] * n[j] * per.hours
         per_gpu_hour, per_busy_hour = b.gpu_hour_costs(p, price)
         fixed += gpu_hours * b.price_usd_per_gpu_hour(p)
@@ -1144,13 +1147,18 @@ def evaluate_period(
             continue
         if problem.end_of_horizon == "purchase":
             capital += buy[j, p] * g[j] * purchase_price(b, p)
-            continue
-        for v in range(max(0, p - b.life_periods + 1), p + 1):
-            capital += buy[j, v] * g[j] * b.annuity_usd_per_gpu_year[v] * per.hours / HOURS_PER_YEAR
+        else:
+            for v in range(max(0, p - b.life_periods + 1), p + 1):
+                capital += buy[j, v] * g[j] * b.annuity_usd_per_gpu_year[v] * per.hours / HOURS_PER_YEAR
+        if b.sku.procurement == "reserved":
+            reserved_capital += capital - capital_before
     if problem.end_of_horizon == "annuities":
         for c in problem.cohorts:
             if p < c.remaining_periods and problem.skus[c.sku].pricing == "owned":
-                capital += c.units * g[c.sku] * c.annuity_usd_per_gpu_year * per.hours / HOURS_PER_YEAR
+                part = c.units * g[c.sku] * c.annuity_usd_per_gpu_year * per.hours / HOURS_PER_YEAR
+                capital += part
+                if problem.skus[c.sku].sku.procurement == "reserved":
+                    reserved_capital += part
     r = ratio(per.curve)
     h = per.curve.slice_hours
     mean_busy = busy * r[None, :, :]  # (S, W, T) GPUs busy on average
@@ -1189,4 +1197,5 @@ def evaluate_period(
         decommission_usd=float(decommission),
         busy_gpu_hours=busy_hours,
         reserved_usd=float(reserved),
+        reserved_capital_usd=float(reserved_capital),
     )
