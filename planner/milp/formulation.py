@@ -349,13 +349,9 @@ def site_use(problem: BuildoutProblem, units: np.ndarray) -> list[list[SiteUse]]
 
 
 def has_supply_row(b: BuildoutSku) -> bool:
-    """Whether a column's own supply limit (``skus.<id>.max_units`` on a SKU's one column) is a
-    cap row, so its units carry no upper bound of their own (a quota is one too: ``has_quota``)."""
-    return (
-        b.sku.procurement not in ("on_demand", "existing")
-        and math.isfinite(b.sku.max_units)
-        and not math.isfinite(b.sku.sku_max_units)
-    )
+    """Whether a column's own supply limit (``SkuData.own_supply_limit``) is a cap row, so its units
+    carry no upper bound of their own (a quota is one too: ``has_quota``)."""
+    return b.sku.own_supply_limit
 
 
 def has_quota(b: BuildoutSku) -> bool:

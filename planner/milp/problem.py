@@ -67,6 +67,17 @@ class SkuData:
         """At one of your sites (not cloud capacity)."""
         return self.site != "cloud"
 
+    @property
+    def own_supply_limit(self) -> bool:
+        """Whether ``max_units`` is this column's own supply limit, ``skus.<id>.max_units`` on a SKU's
+        one column (not an on-demand quota, not the existing units, not a limit over several
+        columns): a cap row of the fleet model."""
+        return (
+            self.procurement not in ("on_demand", "existing")
+            and math.isfinite(self.max_units)
+            and not math.isfinite(self.sku_max_units)
+        )
+
     def utilization_limit(self, default: float) -> float:
         return default if self.utilization_cap is None else self.utilization_cap
 
@@ -170,10 +181,7 @@ class FleetProblem:
                 skus = tuple(replace(s, sku_max_units=value) if s in ours and s.on_site else s for s in self.skus)
             else:  # the SKU's one column that carries max_units itself
                 skus = tuple(
-                    replace(s, max_units=value)
-                    if s.base_id == sku_id and s.procurement not in ("on_demand", "existing")
-                    else s
-                    for s in self.skus
+                    replace(s, max_units=value) if s.base_id == sku_id and s.own_supply_limit else s for s in self.skus
                 )
             return replace(self, skus=skus)
         key = field_path.rsplit(".", 1)[-1]

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from typing import TypedDict
 
@@ -88,14 +88,7 @@ class EstPoint:
     basis: str
 
     def to_dict(self) -> EstPointDoc:
-        return {
-            "interactivity": self.interactivity,
-            "tokens_per_s_per_gpu": self.tokens_per_s_per_gpu,
-            "low": self.low,
-            "high": self.high,
-            "tier": self.tier,
-            "basis": self.basis,
-        }
+        return EstPointDoc(**asdict(self))  # the document's keys are the fields
 
 
 @dataclass

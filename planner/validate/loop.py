@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import TypedDict
 
 import planner.progress as progress
@@ -82,19 +82,7 @@ class LoopIteration:
     meets_slo: bool
 
     def to_dict(self) -> LoopIterationDoc:
-        return {
-            "iteration": self.iteration,
-            "max_utilization": self.max_utilization,
-            "headroom": self.headroom,
-            "status": self.status,
-            "planned_cost_per_million_tokens": self.planned_cost_per_million_tokens,
-            "realized_cost_per_million_tokens": self.realized_cost_per_million_tokens,
-            "slo_attainment": self.slo_attainment,
-            "peak_slo_attainment": self.peak_slo_attainment,
-            "served_fraction": self.served_fraction,
-            "power_mw": self.power_mw,
-            "meets_slo": self.meets_slo,
-        }
+        return LoopIterationDoc(**asdict(self))  # the document's keys are the fields
 
 
 @dataclass(frozen=True)
