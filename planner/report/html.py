@@ -2,16 +2,13 @@
 
 Sections: recommendation; fleet; cost per token (and the best single-SKU fleets); caps used
 and their marginal values; load against capacity; sweep frontiers (when sweep results are
-given); validation results (when given); assumptions with their sources. Charts are PNG
-images embedded as base64 ``data:`` URIs; the page loads nothing from the network. After the
-page loads, a small inline script sets ``data-charts-total`` and ``data-charts-loaded``
-(images decoded with a non-zero width) on ``<body>``, so a headless browser can check that
-every chart rendered.
+given); validation results (when given); assumptions with their sources. The page, its
+style and cells are ``planner.report.page`` (shared with the buildout report,
+``planner.report.buildout_html``): charts embedded, nothing loaded from the network.
 """
 
 from __future__ import annotations
 
-import base64
 import math
 from dataclasses import asdict, dataclass, field
 from html import escape
@@ -27,6 +24,7 @@ from planner.inputs import read_json
 from planner.milp.problem import FleetProblem
 from planner.milp.status import Status
 from planner.optimize.plan import FleetPlan
+from planner.report.page import chart_figure, html_table, money, number_cell, page, plain, render_json
 from planner.scenario.load import ScenarioFile, load_scenario
 
 if TYPE_CHECKING:
@@ -191,80 +189,6 @@ def report_inputs(
 # ---- HTML helpers --------------------------------------------------------------------------
 
 
-def _num(v: Any, digits: int = 4) -> str:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "n/a"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        a = abs(v)
-        if a >= 1000:
-            return f"{v:,.0f}"
-        if a >= 1:
-            return f"{v:,.{max(digits - 1, 1)}f}".rstrip("0").rstrip(".")
-        return f"{v:.{digits}g}"
-    return escape(str(v))
-
-
-def _money(v: float | None, digits: int = 0) -> str:
-    if v is None or not math.isfinite(v):
-        return "n/a"
-    return f"${v:,.{digits}f}"
-
-
-def _table(headers: list[str], rows: list[list[str]], numeric: set[int] | None = None, cls: str = "") -> str:
-    """Cells are HTML already (escaped by the caller)."""
-    numeric = numeric or set()
-    head = "".join(f"<th{' class=num' if i in numeric else ''}>{escape(h)}</th>" for i, h in enumerate(headers))
-    body = "".join(
-        "<tr>" + "".join(f"<td{' class=num' if i in numeric else ''}>{c}</td>" for i, c in enumerate(r)) + "</tr>"
-        for r in rows
-    )
-    return f'<div class="tw"><table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
-
-
-def _chart(name: str, png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return (
-        f'<figure><img class="chart" data-chart="{escape(name)}" alt="{escape(alt)}" '
-        f'src="data:image/png;base64,{data}"><figcaption>{escape(alt)}</figcaption></figure>'
-    )
-
-
-def render_json(obj: Any, depth: int = 0) -> str:
-    """Any JSON value as nested HTML: mappings as key/value tables, lists of mappings as tables."""
-    if isinstance(obj, dict):
-        if not obj:
-            return "<em>(empty)</em>"
-        rows = [[f"<b>{escape(str(k))}</b>", render_json(v, depth + 1)] for k, v in obj.items()]
-        return _table(["key", "value"], rows, cls="kv")
-    if isinstance(obj, list):
-        if not obj:
-            return "<em>(none)</em>"
-        if all(isinstance(x, dict) for x in obj):
-            keys: list[str] = []
-            for x in obj:
-                keys += [k for k in x if k not in keys]
-            rows = [[render_json(x.get(k), depth + 1) if k in x else "" for k in keys] for x in obj[:500]]
-            return _table(keys, rows)
-        if all(not isinstance(x, (dict, list)) for x in obj):
-            return escape(", ".join(_plain(x) for x in obj[:200])) + (" ..." if len(obj) > 200 else "")
-        return "<ul>" + "".join(f"<li>{render_json(x, depth + 1)}</li>" for x in obj[:200]) + "</ul>"
-    return _num(obj) if isinstance(obj, (int, float)) and not isinstance(obj, bool) else escape(_plain(obj))
-
-
-def _plain(x: Any) -> str:
-    if x is None:
-        return "null"
-    if isinstance(x, bool):
-        return "true" if x else "false"
-    if isinstance(x, float):
-        return f"{x:.6g}"
-    return str(x)
-
-
 def _sourced_figures(obj: Any, path: str = "") -> list[tuple[str, Any, str]]:
     """(field path, value, source key) of every sourced figure inside a catalog entry."""
     out: list[tuple[str, Any, str]] = []
@@ -305,9 +229,9 @@ def _recommendation(r: ReportInputs) -> str:
     keep = ", ".join(f"{f.existing_units:,} × {escape(f.sku)}" for f in chosen if f.existing_units > 0)
     cap = f" of the {p.power_cap_mw:g} MW cap" if p.power_cap_mw else ""
     lines = [
-        f"<p class=big><b>{_money(p.cost_per_million_tokens, 4)}</b> per million tokens</p>",
+        f"<p class=big><b>{money(p.cost_per_million_tokens, 4)}</b> per million tokens</p>",
         f"<p>Deploy {parts or 'no new units'}" + (f", keeping {keep}" if keep else "") + ". "
-        f"The fleet draws {p.power_mw:.3f} MW{cap} and costs {_money(p.run_rate_usd_per_hour)}/h; "
+        f"The fleet draws {p.power_mw:.3f} MW{cap} and costs {money(p.run_rate_usd_per_hour)}/h; "
         f"it serves {p.tokens_served / max(p.tokens_demanded, 1e-12):.1%} of the {p.tokens_demanded:.4g} tokens "
         f"demanded over {p.span_hours:g} h (objective <code>{escape(p.objective)}</code>, status "
         f"<code>{escape(p.status)}</code>).</p>",
@@ -318,8 +242,8 @@ def _recommendation(r: ReportInputs) -> str:
     if feasible and p.mix_saving_usd is not None:
         best = min(feasible, key=lambda s: s["total_cost_usd"])
         lines.append(
-            f"<p>The best single-SKU fleet ({escape(best['sku'])}) costs {_money(best['cost_per_million_tokens'], 4)} "
-            f"per million tokens; the mix saves {_money(p.mix_saving_usd)} over the span.</p>"
+            f"<p>The best single-SKU fleet ({escape(best['sku'])}) costs {money(best['cost_per_million_tokens'], 4)} "
+            f"per million tokens; the mix saves {money(p.mix_saving_usd)} over the span.</p>"
         )
     elif p.single_sku:
         lines.append("<p>No single SKU can serve this demand within the caps: the mix is necessary.</p>")
@@ -334,16 +258,16 @@ def _fleet(r: ReportInputs) -> str:
                 "★" if f.units > 0 else "",
                 f"<b>{escape(f.sku)}</b>" if f.units > 0 else escape(f.sku),
                 escape(f.family),
-                _num(f.units),
-                _num(f.gpus),
+                number_cell(f.units),
+                number_cell(f.gpus),
                 f"{f.existing_units:,} + {f.new_units:,}",
-                _num(f.power_mw),
-                _money(f.cost_usd_per_hour),
+                number_cell(f.power_mw),
+                money(f.cost_usd_per_hour),
                 f"{f.token_share:.1%}",
                 f"{f.mean_utilization:.1%}",
             ]
         )
-    table = _table(
+    table = html_table(
         ["", "SKU", "family", "units", "GPUs", "existing + new", "MW", "$/h", "token share", "mean utilisation"],
         rows,
         numeric={3, 4, 5, 6, 7, 8, 9},
@@ -354,35 +278,35 @@ def _fleet(r: ReportInputs) -> str:
 def _cost(r: ReportInputs) -> str:
     p = r.plan
     rows = [
-        ["cost per million tokens", _money(p.cost_per_million_tokens, 4)],
-        ["total cost over the span", _money(p.total_cost_usd)],
-        ["  fixed ($/GPU-hour for every deployed GPU)", _money(p.fixed_cost_usd)],
-        ["  energy (SKUs billed for electricity)", _money(p.energy_cost_usd)],
-        *([["  cloud burst (on-demand busy GPU-hours)", _money(p.burst_cost_usd)]] if p.burst_cost_usd else []),
+        ["cost per million tokens", money(p.cost_per_million_tokens, 4)],
+        ["total cost over the span", money(p.total_cost_usd)],
+        ["  fixed ($/GPU-hour for every deployed GPU)", money(p.fixed_cost_usd)],
+        ["  energy (SKUs billed for electricity)", money(p.energy_cost_usd)],
+        *([["  cloud burst (on-demand busy GPU-hours)", money(p.burst_cost_usd)]] if p.burst_cost_usd else []),
         *(
-            [["  decommissioning (existing units retired)", _money(p.decommission_cost_usd)]]
+            [["  decommissioning (existing units retired)", money(p.decommission_cost_usd)]]
             if p.decommission_cost_usd
             else []
         ),
         ["tokens demanded / served", f"{p.tokens_demanded:.4g} / {p.tokens_served:.4g}"],
         ["span", f"{p.span_hours:g} h in {p.slices} slices"],
-        ["run-rate", _money(p.run_rate_usd_per_hour) + "/h"],
-        ["capex of new units", _money(p.capex_spend_usd)],
+        ["run-rate", money(p.run_rate_usd_per_hour) + "/h"],
+        ["capex of new units", money(p.capex_spend_usd)],
     ]
-    html = _table(["", "value"], [[escape(a), b] for a, b in rows], numeric={1})
+    html = html_table(["", "value"], [[escape(a), b] for a, b in rows], numeric={1})
     if p.single_sku:
         srows = [
             [
                 escape(s["sku"]),
                 escape(s["status"]),
-                _num(s.get("units")),
-                _money(s.get("cost_per_million_tokens"), 4) if s.get("cost_per_million_tokens") is not None else "-",
-                _money(s.get("total_cost_usd")) if s.get("total_cost_usd") is not None else "-",
-                _num(s.get("power_mw")),
+                number_cell(s.get("units")),
+                money(s.get("cost_per_million_tokens"), 4) if s.get("cost_per_million_tokens") is not None else "-",
+                money(s.get("total_cost_usd")) if s.get("total_cost_usd") is not None else "-",
+                number_cell(s.get("power_mw")),
             ]
             for s in p.single_sku
         ]
-        html += "<h3>Single-SKU alternatives</h3>" + _table(
+        html += "<h3>Single-SKU alternatives</h3>" + html_table(
             ["only new units of", "status", "units", "$/M tokens", "total cost", "MW"], srows, numeric={2, 3, 4, 5}
         )
     return f"<section><h2>Cost per token</h2>{html}</section>"
@@ -407,19 +331,19 @@ def _caps(r: ReportInputs) -> str:
         rows.append(
             [
                 f"<code>{escape(c.name)}</code>",
-                f"{_num(c.limit)} {escape(c.unit)}",
-                f"{_num(c.used)} {escape(c.unit)}",
+                f"{number_cell(c.limit)} {escape(c.unit)}",
+                f"{number_cell(c.used)} {escape(c.unit)}",
                 f"{c.used / c.limit:.1%}" if c.limit else "n/a",
                 "yes" if c.binding else ("no" if c.binding is not None else "n/a"),
-                f"+{_num(c.step)} {escape(c.unit)}" if c.step is not None else "-",
-                _money(c.saving_usd) if c.saving_usd is not None else "-",
-                (_money(c.saving_usd_per_year) + " " + per[c.kind or c.name])
+                f"+{number_cell(c.step)} {escape(c.unit)}" if c.step is not None else "-",
+                money(c.saving_usd) if c.saving_usd is not None else "-",
+                (money(c.saving_usd_per_year) + " " + per[c.kind or c.name])
                 if c.saving_usd_per_year is not None
                 else "-",
-                _num(c.lp_relaxation_dual) if c.lp_relaxation_dual is not None else "-",
+                number_cell(c.lp_relaxation_dual) if c.lp_relaxation_dual is not None else "-",
             ]
         )
-    table = _table(
+    table = html_table(
         [
             "cap",
             "limit",
@@ -450,7 +374,7 @@ def _load(r: ReportInputs) -> str:
     png = load_vs_capacity_chart(r.problem, r.plan, solver_options(r.scenario.scenario))
     return (
         "<section><h2>Load against capacity</h2>"
-        + _chart(
+        + chart_figure(
             "load_vs_capacity", png, "Demand per slice against what the fleet can serve at each slice's workload mix"
         )
         + "</section>"
@@ -474,7 +398,7 @@ def _sweep(r: ReportInputs) -> str:
         + ".</p>"
     ]
     for name, png in charts.items():
-        html.append(_chart(name, png, f"Frontier along {name[len('frontier_') : -4]}"))
+        html.append(chart_figure(name, png, f"Frontier along {name[len('frontier_') : -4]}"))
     skus = sku_ids(df)
     rows = []
     for rec in df.head(SWEEP_TABLE_MAX_ROWS).to_dict(orient="records"):
@@ -486,18 +410,18 @@ def _sweep(r: ReportInputs) -> str:
         )
         rows.append(
             [
-                *(escape(_plain(rec[p])) for p in s.paths),
+                *(escape(plain(rec[p])) for p in s.paths),
                 escape(rec["status"]),
-                _money(rec["cost_per_million_tokens"], 4) if ok else "-",
-                _num(rec.get("power_mw")) if ok else "-",
-                (_money(rec.get("run_rate_usd_per_hour")) + "/h") if ok else "-",
+                money(rec["cost_per_million_tokens"], 4) if ok else "-",
+                number_cell(rec.get("power_mw")) if ok else "-",
+                (money(rec.get("run_rate_usd_per_hour")) + "/h") if ok else "-",
                 fleet or "-",
                 escape(rec.get("caps_at_limit", "") or "") if ok else escape(str(rec.get("diagnosis", ""))[:160]),
             ]
         )
     n = len(s.paths)
     html.append(
-        _table(
+        html_table(
             [*s.paths, "status", "$/M tokens", "MW", "run-rate", "fleet (units)", "at limit / diagnosis"],
             rows,
             numeric={n + 1, n + 2, n + 3},
@@ -513,7 +437,7 @@ def _share(v: Any, digits: int = 2) -> str:
 
 
 def _seconds(v: Any) -> str:
-    return f"{_num(v)} s" if isinstance(v, (int, float)) and not isinstance(v, bool) else "n/a"
+    return f"{number_cell(v)} s" if isinstance(v, (int, float)) and not isinstance(v, bool) else "n/a"
 
 
 def _gpus_down(doc: dict[str, JsonValue]) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
@@ -560,7 +484,7 @@ def _validation(r: ReportInputs) -> str:
         return ""
     src = f" from <code>{escape(r.validation_source)}</code>" if r.validation_source else ""
     about = [f"scenario <code>{escape(str(v['scenario']))}</code>"] if v.get("scenario") else []
-    about += [f"seed {_num(v['seed'])}"] if v.get("seed") is not None else []
+    about += [f"seed {number_cell(v['seed'])}"] if v.get("seed") is not None else []
     about += ["with failures"] if v.get("failures") else []
     html = [f"<p>Simulated replay of the plan{src}" + (f" ({', '.join(about)})" if about else "") + ".</p>"]
     if v.get("scenario") and v["scenario"] != r.scenario.scenario.name:
@@ -590,19 +514,19 @@ def _validation(r: ReportInputs) -> str:
             + (f" (requests give up after {_seconds(targets['patience_s'])})" if "patience_s" in targets else ""),
         ],
         _accounting_row(v.get("accounting")),
-        ["realised $/M tokens", _money(realized, 4) if isinstance(realized, (int, float)) else "n/a", escape(gap)],
-        ["planned $/M tokens", _money(planned, 4) if isinstance(planned, (int, float)) else "n/a", "from the plan"],
+        ["realised $/M tokens", money(realized, 4) if isinstance(realized, (int, float)) else "n/a", escape(gap)],
+        ["planned $/M tokens", money(planned, 4) if isinstance(planned, (int, float)) else "n/a", "from the plan"],
         [
             "realised cost",
-            _money(v["realized_cost_usd"]) if isinstance(v.get("realized_cost_usd"), (int, float)) else "n/a",
+            money(v["realized_cost_usd"]) if isinstance(v.get("realized_cost_usd"), (int, float)) else "n/a",
             "",
         ],
     ]
-    html.append(_table(["", "value", ""], [row for row in rows if row is not None], numeric={1}))
+    html.append(html_table(["", "value", ""], [row for row in rows if row is not None], numeric={1}))
     delay = v.get("queue_delay_s")
     if isinstance(delay, dict) and delay:
         html.append("<h3>Queueing delay</h3>")
-        html.append(_table(list(delay), [[_seconds(x) for x in delay.values()]], numeric=set(range(len(delay)))))
+        html.append(html_table(list(delay), [[_seconds(x) for x in delay.values()]], numeric=set(range(len(delay)))))
     util = v.get("utilization") if isinstance(v.get("utilization"), dict) else {}
     avail = v.get("availability") if isinstance(v.get("availability"), dict) else {}
     rel = v.get("reliability") if isinstance(v.get("reliability"), dict) else {}
@@ -620,15 +544,15 @@ def _validation(r: ReportInputs) -> str:
             if avail:
                 row += [_share(a.get("expected"), 3), _share(a.get("simulated"), 3)]
             if rel:
-                row += [_num((rel.get(s) or {}).get("failures")) if isinstance(rel.get(s), dict) else "-"]
+                row += [number_cell((rel.get(s) or {}).get("failures")) if isinstance(rel.get(s), dict) else "-"]
             srows.append(row)
         html.append("<h3>Per SKU</h3>")
-        html.append(_table(headers, srows, numeric=set(range(1, len(headers)))))
+        html.append(html_table(headers, srows, numeric=set(range(1, len(headers)))))
     down = _gpus_down(v)
     if down is not None:
         hours, series = down
         html.append(
-            _chart(
+            chart_figure(
                 "gpus_down", gpus_down_chart(hours, series), "GPUs down (failures and maintenance) over time, per SKU"
             )
         )
@@ -636,8 +560,8 @@ def _validation(r: ReportInputs) -> str:
     if windows:
         wrows = [
             [
-                _num(w.get("hour")),
-                _num(w.get("requests")),
+                number_cell(w.get("hour")),
+                number_cell(w.get("requests")),
                 _share(w.get("slo_attainment")),
                 _share(w.get("analytic_slo_attainment")),
                 _share(w.get("served_fraction"), 3),
@@ -647,7 +571,7 @@ def _validation(r: ReportInputs) -> str:
         ]
         html.append("<h3>Request-level windows</h3>")
         html.append(
-            _table(
+            html_table(
                 ["hour", "requests", "SLO attainment", "analytic", "served", "p99 queueing delay"],
                 wrows,
                 numeric={0, 1, 2, 3, 4, 5},
@@ -667,29 +591,29 @@ def _assumptions(r: ReportInputs) -> str:
         ["objective", f"<code>{escape(scn.objective)}</code>"],
         *(
             [
-                [f"PUE, electricity ({s.id})", f"{_num(s.pue)}, {_num(s.electricity_usd_per_kwh)} $/kWh"]
+                [f"PUE, electricity ({s.id})", f"{number_cell(s.pue)}, {number_cell(s.electricity_usd_per_kwh)} $/kWh"]
                 for s in r.problem.sites
             ]
             if r.problem.sites  # each site's own: the scenario-wide figures price nothing then
             else [
                 [
                     "PUE",
-                    _num(econ.pue)
+                    number_cell(econ.pue)
                     if econ.power_basis == "it" or any(e.power_kw_per_gpu for e in scn.skus)
                     else "not applied (all-in power per GPU already includes facility overhead)",
                 ],
-                ["electricity", f"{_num(econ.electricity_usd_per_kwh)} $/kWh"],
+                ["electricity", f"{number_cell(econ.electricity_usd_per_kwh)} $/kWh"],
             ]
         ),
         ["pricing tier (catalog SKUs)", escape(econ.pricing_tier)],
         ["power basis (catalog SKUs)", escape(econ.power_basis)],
-        ["power cap", f"{_num(cons.power_cap_mw)} MW" if cons.power_cap_mw else "none"],
-        ["run-rate budget", _money(cons.budget_usd_per_hour) + "/h" if cons.budget_usd_per_hour else "none"],
-        ["capex budget", _money(cons.capex_budget_usd) if cons.capex_budget_usd else "none"],
+        ["power cap", f"{number_cell(cons.power_cap_mw)} MW" if cons.power_cap_mw else "none"],
+        ["run-rate budget", money(cons.budget_usd_per_hour) + "/h" if cons.budget_usd_per_hour else "none"],
+        ["capex budget", money(cons.capex_budget_usd) if cons.capex_budget_usd else "none"],
         ["utilisation cap", f"{cons.max_utilization:.0%}"],
         ["solver", f"{escape(scn.solver.backend)}, relative MIP gap {scn.solver.mip_rel_gap:g}"],
     ]
-    html = [_table(["", "value"], general)]
+    html = [html_table(["", "value"], general)]
     workloads = r.problem.workloads
     rows = []
     for s in r.problem.skus:
@@ -697,16 +621,16 @@ def _assumptions(r: ReportInputs) -> str:
             [
                 escape(s.id),
                 escape(s.origin),
-                _num(s.gpus_per_unit),
-                _money(s.cost_usd_per_gpu_hour, 2),
-                _num(s.facility_kw_per_gpu),
-                _num(s.facility_idle_kw_per_gpu),
+                number_cell(s.gpus_per_unit),
+                money(s.cost_usd_per_gpu_hour, 2),
+                number_cell(s.facility_kw_per_gpu),
+                number_cell(s.facility_idle_kw_per_gpu),
                 "yes" if s.energy_billed else "no",
-                _money(s.capex_usd_per_gpu) if math.isfinite(s.capex_usd_per_gpu) else "-",
-                _num(s.min_units),
-                _num(s.max_units) if math.isfinite(s.max_units) else "∞",
+                money(s.capex_usd_per_gpu) if math.isfinite(s.capex_usd_per_gpu) else "-",
+                number_cell(s.min_units),
+                number_cell(s.max_units) if math.isfinite(s.max_units) else "∞",
                 "<br>".join(
-                    f"{escape(w)}: {_num(s.throughput[w])} <span class=note>({escape(s.throughput_basis.get(w, ''))})</span>"
+                    f"{escape(w)}: {number_cell(s.throughput[w])} <span class=note>({escape(s.throughput_basis.get(w, ''))})</span>"
                     if w in s.throughput
                     else f"{escape(w)}: cannot serve"
                     for w in workloads
@@ -715,7 +639,7 @@ def _assumptions(r: ReportInputs) -> str:
         )
     html.append("<h3>SKU figures used</h3>")
     html.append(
-        _table(
+        html_table(
             [
                 "SKU",
                 "from",
@@ -741,15 +665,15 @@ def _assumptions(r: ReportInputs) -> str:
             [
                 escape(w),
                 escape((entry.catalog if entry and entry.catalog else w) or ""),
-                _num(entry.interactivity) if entry and entry.interactivity else "catalog default",
-                _num(float(c.mean[k].mean())),
-                _num(float(c.peak[k].max())),
+                number_cell(entry.interactivity) if entry and entry.interactivity else "catalog default",
+                number_cell(float(c.mean[k].mean())),
+                number_cell(float(c.peak[k].max())),
                 f"{float(c.tokens()[k]):.4g}",
             ]
         )
     html.append("<h3>Workloads and demand</h3>")
     html.append(
-        _table(
+        html_table(
             ["workload", "catalog workload", "tok/s/user", "mean tokens/s", "peak tokens/s", "tokens over span"],
             wrows,
             numeric={2, 3, 4, 5},
@@ -762,7 +686,7 @@ def _assumptions(r: ReportInputs) -> str:
             continue
         for path, value, source in _sourced_figures(r.catalog.skus[s.id]):
             frows.append(
-                [escape(s.id), f"<code>{escape(path)}</code>", escape(_plain(value)), f"<code>{escape(source)}</code>"]
+                [escape(s.id), f"<code>{escape(path)}</code>", escape(plain(value)), f"<code>{escape(source)}</code>"]
             )
             used_sources.setdefault(source, []).append(s.id)
     for w in {entry.catalog or name for name, entry in scn.workloads.items()}:
@@ -774,7 +698,7 @@ def _assumptions(r: ReportInputs) -> str:
         html.append("<h3>Catalog figures of these SKUs</h3>")
         html.append(
             f"<details><summary>{len(frows)} sourced figures</summary>"
-            + _table(["SKU", "figure", "value", "source"], frows)
+            + html_table(["SKU", "figure", "value", "source"], frows)
             + "</details>"
         )
     srows = [
@@ -783,54 +707,10 @@ def _assumptions(r: ReportInputs) -> str:
     ]
     srows.sort(key=lambda row: row[2] == "-")
     html.append("<h3>Sources</h3>")
-    html.append(_table(["key", "citation", "used by"], srows, cls="sources"))
+    html.append(html_table(["key", "citation", "used by"], srows, cls="sources"))
     if r.problem.notes:
         html.append("<h3>Notes</h3><ul>" + "".join(f"<li>{escape(n)}</li>" for n in r.problem.notes) + "</ul>")
     return "<section><h2>Assumptions and sources</h2>" + "".join(html) + "</section>"
-
-
-CSS = """
-:root { --fg:#1d2330; --muted:#5b6475; --line:#dde2ea; --accent:#2557a7; --bad:#b3261e; }
-* { box-sizing: border-box; }
-body { font: 15px/1.5 -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif;
-       color: var(--fg); margin: 0; background: #f6f7f9; }
-main { max-width: 1100px; margin: 0 auto; padding: 24px 28px 60px; background: #fff; }
-header h1 { margin: 0 0 4px; font-size: 26px; }
-header p { margin: 0; color: var(--muted); }
-nav { margin: 14px 0 8px; font-size: 14px; }
-nav a { color: var(--accent); margin-right: 14px; text-decoration: none; }
-h2 { font-size: 20px; border-bottom: 2px solid var(--line); padding-bottom: 4px; margin-top: 34px; }
-h3 { font-size: 16px; margin-top: 22px; }
-table { border-collapse: collapse; margin: 8px 0 14px; font-size: 13.5px; width: auto; max-width: 100%; }
-th, td { border-bottom: 1px solid var(--line); padding: 5px 10px; text-align: left; vertical-align: top; }
-th { background: #f0f3f7; font-weight: 600; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-table.kv td:first-child { white-space: nowrap; }
-table.sources td:nth-child(2) { max-width: 640px; }
-.tw { overflow-x: auto; max-width: 100%; }
-code { font-size: 12.5px; background: #f0f3f7; padding: 1px 4px; border-radius: 3px; }
-.callout { border-left: 5px solid var(--accent); background: #f3f7fd; padding: 4px 18px 10px; margin-top: 22px; }
-.callout.bad { border-color: var(--bad); background: #fdf4f3; }
-.callout h2 { border: 0; margin-top: 12px; }
-.big { font-size: 22px; margin: 4px 0; }
-.note { color: var(--muted); font-size: 12.5px; }
-figure { margin: 10px 0 20px; }
-figure img { max-width: 100%; height: auto; border: 1px solid var(--line); }
-figcaption { color: var(--muted); font-size: 13px; }
-details summary { cursor: pointer; color: var(--accent); }
-footer { margin-top: 40px; color: var(--muted); font-size: 12.5px; }
-@media print { body { background: #fff; } main { padding: 0; } }
-"""
-
-SCRIPT = """
-window.addEventListener('load', function () {
-  var imgs = document.querySelectorAll('img.chart');
-  var ok = 0;
-  imgs.forEach(function (img) { if (img.complete && img.naturalWidth > 0) { ok += 1; } });
-  document.body.setAttribute('data-charts-total', String(imgs.length));
-  document.body.setAttribute('data-charts-loaded', String(ok));
-});
-"""
 
 
 def _band(r: ReportInputs) -> str:
@@ -839,25 +719,25 @@ def _band(r: ReportInputs) -> str:
     if not band:
         return ""
     rows = [
-        [escape(n["sku"]), escape(n["workload"]), _num(n["tokens_per_s_per_gpu"]), escape(n["basis"])]
+        [escape(n["sku"]), escape(n["workload"]), number_cell(n["tokens_per_s_per_gpu"]), escape(n["basis"])]
         for n in band["estimated"]
     ]
-    numbers = _table(["SKU", "workload", "tokens/s per GPU", "how it was estimated"], rows, numeric={2})
+    numbers = html_table(["SKU", "workload", "tokens/s per GPU", "how it was estimated"], rows, numeric={2})
     edge_rows = []
     for edge, v in band["edges"].items():
         if v["status"] == Status.INFEASIBLE:
             edge_rows.append([escape(edge), "infeasible", "", "n/a"])
             continue
-        fleet = ", ".join(f"{escape(k)} {_num(u)}" for k, u in v["fleet"].items())
+        fleet = ", ".join(f"{escape(k)} {number_cell(u)}" for k, u in v["fleet"].items())
         edge_rows.append(
             [
                 escape(edge),
                 "same fleet" if v["same_fleet"] else "fleet changes",
                 fleet,
-                _money(v["cost_per_million_tokens"], 4),
+                money(v["cost_per_million_tokens"], 4),
             ]
         )
-    edges = _table(["band edge", "against the plan", "fleet (units)", "$/M tokens"], edge_rows, numeric={3})
+    edges = html_table(["band edge", "against the plan", "fleet (units)", "$/M tokens"], edge_rows, numeric={3})
     verdict = (
         "The chosen fleet is the same at every edge of the band."
         if band["same_fleet_at_edges"]
@@ -873,37 +753,23 @@ def _band(r: ReportInputs) -> str:
 def render_report(r: ReportInputs) -> str:
     """The report as one HTML document (no external resources)."""
     scn = r.scenario.scenario
+    feasible = r.plan.status != Status.INFEASIBLE
     sections = [
-        ("recommendation", _recommendation(r)),
-        ("fleet", _fleet(r) if r.plan.status != Status.INFEASIBLE else ""),
-        ("cost", _cost(r) if r.plan.status != Status.INFEASIBLE else ""),
-        ("caps", _caps(r) if r.plan.status != Status.INFEASIBLE else ""),
-        ("estimates", _band(r) if r.plan.status != Status.INFEASIBLE else ""),
-        ("load", _load(r)),
-        ("sweep", _sweep(r)),
-        ("validation", _validation(r)),
-        ("assumptions", _assumptions(r)),
+        ("recommendation", "Recommendation", _recommendation(r)),
+        ("fleet", "Fleet", _fleet(r) if feasible else ""),
+        ("cost", "Cost per token", _cost(r) if feasible else ""),
+        ("caps", "Caps", _caps(r) if feasible else ""),
+        ("estimates", "Estimated throughput", _band(r) if feasible else ""),
+        ("load", "Load vs capacity", _load(r)),
+        ("sweep", "Sweep frontiers", _sweep(r)),
+        ("validation", "Validation", _validation(r)),
+        ("assumptions", "Assumptions", _assumptions(r)),
     ]
-    titles = {
-        "recommendation": "Recommendation",
-        "fleet": "Fleet",
-        "cost": "Cost per token",
-        "caps": "Caps",
-        "estimates": "Estimated throughput",
-        "load": "Load vs capacity",
-        "sweep": "Sweep frontiers",
-        "validation": "Validation",
-        "assumptions": "Assumptions",
-    }
-    nav = "".join(f'<a href="#{k}">{titles[k]}</a>' for k, body in sections if body)
-    body = "".join(f'<div id="{k}">{html}</div>' for k, html in sections if html)
-    desc = f"<p>{escape(scn.description)}</p>" if scn.description else ""
-    return (
-        "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
-        '<meta name=viewport content="width=device-width, initial-scale=1">'
-        f"<title>planner report: {escape(scn.name)}</title><style>{CSS}</style></head>"
-        f"<body><main><header><h1>Fleet plan: {escape(scn.name)}</h1>{desc}</header><nav>{nav}</nav>{body}"
-        "<footer>Generated by <code>planner report</code>. Figures are recomputed from the plan's decision; "
-        "every catalog figure cites its source above.</footer></main>"
-        f"<script>{SCRIPT}</script></body></html>\n"
+    return page(
+        f"planner report: {scn.name}",
+        f"Fleet plan: {scn.name}",
+        scn.description,
+        sections,
+        "Generated by <code>planner report</code>. Figures are recomputed from the plan's decision; "
+        "every catalog figure cites its source above.",
     )
