@@ -5,8 +5,18 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from planner.buildout.run import BuildoutPlan
+from planner.buildout.run import BuildoutPlan, PeriodResult
 from planner.outputs import Cell, csv_text, json_text
+
+# the ledger's lines (``cost_breakdown_usd`` keys) as the human outputs name them
+LEDGER_LABELS = {
+    "capital": "capital",
+    "fixed": "fixed",
+    "reserved": "reserved",
+    "energy": "energy",
+    "on_demand": "on-demand",
+    "decommissioning": "decommissioning",
+}
 
 SCHEDULE_COLUMNS = ["period", "sku", "installed", "gpus", "bought", "retired", "retired_end_of_life", "token_share"]
 PERIOD_COLUMNS = [
@@ -26,6 +36,27 @@ PERIOD_COLUMNS = [
     "on_demand_usd",  # with capital, fixed and energy: the parts of cost_usd
     "decommission_usd",
 ]
+
+
+def schedule_cell(r: PeriodResult, column: str) -> str:
+    """A column's units in one period as the schedule shows them: installed, then ``+bought`` and
+    ``-retired`` (with how many of those reached their end of life: ``(n EOL)``) when non-zero."""
+    text = f"{r.fleet[column]}"
+    if r.purchases[column]:
+        text += f" +{r.purchases[column]}"
+    if r.retirements[column]:
+        eol = r.retirements_end_of_life[column]
+        text += f" -{r.retirements[column]}" + (f" ({eol} EOL)" if eol else "")
+    return text
+
+
+def on_demand_use(plan: BuildoutPlan, r: PeriodResult) -> tuple[int, float] | None:
+    """On-demand (cloud) capacity in one period: its GPUs (the busiest slice's) and its token share;
+    None when the buildout has no cloud column. Cloud GPUs draw none of your power, racks or cooling."""
+    cloud = [s["sku"] for s in plan.skus if s.get("site") == "cloud"]
+    if not cloud:
+        return None
+    return sum(r.gpus.get(c, 0) for c in cloud), sum(r.token_share_by_sku.get(c, 0.0) for c in cloud)
 
 
 def schedule_rows(plan: BuildoutPlan) -> list[dict[str, Cell]]:

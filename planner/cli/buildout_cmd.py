@@ -23,9 +23,10 @@ def render_sites(plan) -> None:
     """Per period and site: power, rack positions and liquid cooling used of each cap, GPUs, tokens."""
     from rich.table import Table
 
+    from planner.buildout.report import on_demand_use
+
     if not any(r.sites for r in plan.periods):
         return
-    cloud = [s["sku"] for s in plan.skus if s.get("site") == "cloud"]
     table = Table(title="sites: used / cap per period", title_justify="left")
     for col in ("period", "site", "MW", "rack positions", "liquid MW", "GPUs", "token share", "at limit"):
         table.add_column(col, justify="left" if col in ("period", "site") else "right", overflow="fold")
@@ -41,9 +42,9 @@ def render_sites(plan) -> None:
                 f"{site['token_share']:.1%}",
                 ", ".join(site["at_limit"]) or "-",
             )
-        if cloud:  # on demand: the busiest slice's GPUs, no power, racks or cooling of yours
-            share = sum(r.token_share_by_sku.get(c, 0.0) for c in cloud)
-            gpus = sum(r.gpus.get(c, 0) for c in cloud)
+        cloud = on_demand_use(plan, r)
+        if cloud is not None:  # on demand: the busiest slice's GPUs, no power, racks or cooling of yours
+            gpus, share = cloud
             table.add_row(r.period, "cloud", "-", "-", "-", f"{gpus:,}", f"{share:.1%}", "-")
     stdout.print(table)
 
@@ -51,6 +52,8 @@ def render_sites(plan) -> None:
 def render_buildout(plan) -> None:
     """Human-readable schedule on stdout."""
     from rich.table import Table
+
+    from planner.buildout.report import LEDGER_LABELS, schedule_cell
 
     stdout.print(
         f"[bold]{plan.scenario}[/]: buildout over {plan.horizon_periods} periods, mode {plan.mode}; "
@@ -66,15 +69,7 @@ def render_buildout(plan) -> None:
     for col in ("MW / cap", "capex $M / budget", "cost $M", "$/M tok", "at limit"):
         table.add_column(col, justify="right", overflow="fold")
     for r in plan.periods:
-        cells = []
-        for s in skus:
-            change = ""
-            if r.purchases[s]:
-                change += f" +{r.purchases[s]}"
-            if r.retirements[s]:
-                eol = r.retirements_end_of_life[s]
-                change += f" -{r.retirements[s]}" + (f" ({eol} EOL)" if eol else "")
-            cells.append(f"{r.fleet[s]}{change}")
+        cells = [schedule_cell(r, s) for s in skus]
         cap = f"{r.power_cap_mw:g}" if r.power_cap_mw is not None else "-"
         budget = f"{r.capex_budget_usd / 1e6:,.0f}" if r.capex_budget_usd is not None else "-"
         table.add_row(
@@ -93,9 +88,7 @@ def render_buildout(plan) -> None:
             stdout.print(f"{r.period} at limit: {b}")
     t = plan.totals
     budget = t["total_capex_budget_usd"]
-    names = {"capital": "capital", "fixed": "fixed", "reserved": "reserved", "energy": "energy"}
-    names |= {"on_demand": "on-demand", "decommissioning": "decommissioning"}
-    parts = ", ".join(f"{names[k]} {si(v, '$')}" for k, v in t["cost_breakdown_usd"].items())
+    parts = ", ".join(f"{LEDGER_LABELS[k]} {si(v, '$')}" for k, v in t["cost_breakdown_usd"].items())
     stdout.print(
         f"horizon: cost {si(t['cost_usd'], '$')} ({parts}); present value "
         f"{si(t['present_value_usd'], '$')}; {si(t['tokens'], 'tokens')}; [bold]${t['cost_per_million_tokens']:.4f}/M tokens[/]"

@@ -10,6 +10,7 @@ style and cells are ``planner.report.page`` (shared with the buildout report,
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from html import escape
 from pathlib import Path
@@ -30,6 +31,8 @@ from planner.scenario.load import ScenarioFile, load_scenario
 if TYPE_CHECKING:
     import numpy as np
     from pydantic import JsonValue
+
+    from planner.scenario.schema import WorkloadEntry
 
 SWEEP_TABLE_MAX_ROWS = 200
 
@@ -679,20 +682,31 @@ def _assumptions(r: ReportInputs) -> str:
             numeric={2, 3, 4, 5},
         )
     )
+    html += catalog_sources(r.catalog, [s.id for s in r.problem.skus], scn.workloads)
+    if r.problem.notes:
+        html.append("<h3>Notes</h3><ul>" + "".join(f"<li>{escape(n)}</li>" for n in r.problem.notes) + "</ul>")
+    return "<section><h2>Assumptions and sources</h2>" + "".join(html) + "</section>"
+
+
+def catalog_sources(catalog: Catalog, sku_ids: Sequence[str], workloads: Mapping[str, WorkloadEntry]) -> list[str]:
+    """The catalog figures of ``sku_ids`` (the catalog's ids; others have none), each with its source,
+    and the catalog's sources table saying which SKUs and workload series (of the scenario's
+    ``workloads``) use each: HTML blocks."""
+    html = []
     used_sources: dict[str, list[str]] = {}
     frows = []
-    for s in r.problem.skus:
-        if s.id not in r.catalog.skus:
+    for sku in dict.fromkeys(sku_ids):
+        if sku not in catalog.skus:
             continue
-        for path, value, source in _sourced_figures(r.catalog.skus[s.id]):
+        for path, value, source in _sourced_figures(catalog.skus[sku]):
             frows.append(
-                [escape(s.id), f"<code>{escape(path)}</code>", escape(plain(value)), f"<code>{escape(source)}</code>"]
+                [escape(sku), f"<code>{escape(path)}</code>", escape(plain(value)), f"<code>{escape(source)}</code>"]
             )
-            used_sources.setdefault(source, []).append(s.id)
-    for w in {entry.catalog or name for name, entry in scn.workloads.items()}:
-        if w in r.catalog.workloads:
-            for series in r.catalog.workloads[w].series:
-                if series.sku in r.problem.sku_ids:
+            used_sources.setdefault(source, []).append(sku)
+    for w in {entry.catalog or name for name, entry in workloads.items()}:
+        if w in catalog.workloads:
+            for series in catalog.workloads[w].series:
+                if series.sku in sku_ids:
                     used_sources.setdefault(series.source, []).append(f"{w} / {series.sku}")
     if frows:
         html.append("<h3>Catalog figures of these SKUs</h3>")
@@ -703,14 +717,12 @@ def _assumptions(r: ReportInputs) -> str:
         )
     srows = [
         [f"<code>{escape(k)}</code>", escape(v), escape(", ".join(sorted(set(used_sources.get(k, []))))) or "-"]
-        for k, v in r.catalog.sources.items()
+        for k, v in catalog.sources.items()
     ]
     srows.sort(key=lambda row: row[2] == "-")
     html.append("<h3>Sources</h3>")
     html.append(html_table(["key", "citation", "used by"], srows, cls="sources"))
-    if r.problem.notes:
-        html.append("<h3>Notes</h3><ul>" + "".join(f"<li>{escape(n)}</li>" for n in r.problem.notes) + "</ul>")
-    return "<section><h2>Assumptions and sources</h2>" + "".join(html) + "</section>"
+    return html
 
 
 def _band(r: ReportInputs) -> str:

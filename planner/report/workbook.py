@@ -264,7 +264,7 @@ def _number(x: Any) -> float | None:
     return float(x) if isinstance(x, int | float) and math.isfinite(x) else None
 
 
-def _assumptions(sf, sites: Sequence[SiteData] = (), extra: Sequence[Field] = ()) -> list[Field]:
+def assumption_fields(sf, sites: Sequence[SiteData] = (), extra: Sequence[Field] = ()) -> list[Field]:
     """What the run assumed, as it ran: with sites, each site's own PUE and electricity price
     (the scenario-wide ones then price nothing), else the scenario's."""
     econ = sf.scenario.economics
@@ -333,7 +333,7 @@ def plan_workbook(sf, problem, plan, catalog=None) -> bytes:
             (
                 "Assumptions",
                 [
-                    _assumptions(sf, problem.sites),
+                    assumption_fields(sf, problem.sites),
                     Table("Throughput", THROUGHPUT, throughput_rows(problem.skus)),
                     _sources(cat),
                 ],
@@ -528,15 +528,20 @@ def _schedule_rows(plan: BuildoutPlan) -> list[dict[str, Cell]]:
     ]
 
 
+def buildout_assumption_fields(sf, sites: Sequence[SiteData] = ()) -> list[Field]:
+    """A buildout's assumptions as it ran (``assumption_fields``), with the discount rate it used
+    (``planner.buildout.problem.discount_rate``: the economics' when given, else the buildout's)."""
+    from planner.buildout.problem import discount_rate
+
+    extra = [Field("discount rate", discount_rate(sf.scenario), "1/year", "pct")] if sf.scenario.buildout else []
+    return assumption_fields(sf, sites, extra)
+
+
 def buildout_workbook(sf, skus, plan, catalog=None, sites: Sequence[SiteData] = ()) -> bytes:
     """recommendation.xlsx of a buildout (``skus``: the SkuData its columns were built from;
     ``sites``: the resolved sites)."""
-    from planner.buildout.problem import discount_rate
-
     cat = catalog or scenario_catalog(sf)
     rows = buildout_fleet_rows(plan, _unit_kinds(cat))
-    b = sf.scenario.buildout
-    extra = [Field("discount rate", discount_rate(sf.scenario), "1/year", "pct")] if b is not None else []
     return workbook_bytes(
         [
             ("Summary", [_buildout_summary(sf, plan)]),
@@ -545,7 +550,11 @@ def buildout_workbook(sf, skus, plan, catalog=None, sites: Sequence[SiteData] = 
             Table("Caps", BUILDOUT_CAPS, buildout_cap_rows(plan)),
             (
                 "Assumptions",
-                [_assumptions(sf, sites, extra), Table("Throughput", THROUGHPUT, throughput_rows(skus)), _sources(cat)],
+                [
+                    buildout_assumption_fields(sf, sites),
+                    Table("Throughput", THROUGHPUT, throughput_rows(skus)),
+                    _sources(cat),
+                ],
             ),
         ]
     )
