@@ -159,9 +159,10 @@ def test_vllm_metadata_fills_missing_flags(runner, tmp_path):
     assert r.exit_code == 0, r.output
     p = json.loads(r.stdout)["imported"][0]
     assert p["sku"] == "b200-sxm" and p["gpus"] == 4 and p["tokens_per_s_per_gpu"] == pytest.approx(TOTAL / 4)
-    # a flag wins over the metadata
+    # a flag that contradicts the metadata is refused, naming the key and both values (issue 26 item 7)
     r = run(runner, str(path), *FLAGS, "--out", str(tmp_path / "d.yaml"), "--json")
-    assert json.loads(r.stdout)["imported"][0]["gpus"] == 8
+    assert r.exit_code == 2 and "--sku h200-sxm contradicts sku = 'b200-sxm'" in r.stderr
+    assert "--gpus 8 contradicts gpus = 4" in r.stderr and not (tmp_path / "d.yaml").exists()
 
 
 @pytest.mark.parametrize(
@@ -311,7 +312,7 @@ def test_a_sku_id_close_to_a_catalog_one_is_refused_unless_declared_new(runner, 
 
 
 def test_inferencex_rows_keep_their_own_framework(runner, tmp_path):
-    """Issue 26 item 7: each InferenceX row's `framework` labels its point (a flag still wins)."""
+    """Issue 26 item 7: each InferenceX row's `framework` labels its point."""
     rows = [
         {"tput_per_gpu": 800.0, "median_intvty": 30.0, "median_ttft": 0.4, "framework": "vllm-0.12.0 agg"},
         {"tput_per_gpu": 450.0, "median_intvty": 50.0, "median_ttft": 2.0, "framework": "sglang-0.5.6 agg"},
@@ -325,8 +326,10 @@ def test_inferencex_rows_keep_their_own_framework(runner, tmp_path):
         "sglang-0.5.6 agg",
         "inferencex",
     ]
+    # a flag that names another framework than a row is refused (it may add a version: vllm-0.12.0 agg-fp8)
     r = run(runner, str(path), *FLAGS, "--framework", "mine", "--out", str(tmp_path / "d.yaml"), "--json")
-    assert {p["framework"] for p in json.loads(r.stdout)["imported"]} == {"mine"}
+    assert r.exit_code == 2 and "--framework mine contradicts [0].framework = 'vllm-0.12.0 agg'" in r.stderr
+    assert "[1].framework = 'sglang-0.5.6 agg'" in r.stderr and not (tmp_path / "d.yaml").exists()
 
 
 def test_genai_perf_own_export_is_read(runner, tmp_path):
@@ -344,3 +347,189 @@ def test_genai_perf_own_export_is_read(runner, tmp_path):
     bad = write(tmp_path, "profile_export_genai_perf.json", broken)
     r = run(runner, str(bad), *flags, "--model", "m", "--out", str(tmp_path / "d.yaml"))
     assert r.exit_code == 2 and "request_throughput" in r.stderr and not (tmp_path / "d.yaml").exists()
+
+
+# ---- issue 26 item 7: one real-shaped example per tool (tests/data/README.md says where each shape is from)
+DATA = Path(__file__).parent / "data"
+QWEN = "Qwen/Qwen3-235B-A22B-FP8"
+
+
+def imported(runner, tmp_path, name, *flags):
+    out = tmp_path / "curves.yaml"
+    r = run(runner, str(DATA / name), *flags, "--out", str(out), "--json")
+    assert r.exit_code == 0, r.output
+    assert len(read_curve_file(out).points) == len(json.loads(r.stdout)["imported"])
+    return json.loads(r.stdout)["imported"]
+
+
+def test_vllm_example_gives_its_model_framework_and_shape(runner, tmp_path):
+    (p,) = imported(runner, tmp_path, "vllm_bench_serve.json", "--sku", "h200-sxm", "--gpus", "4", "--precision", "fp8")
+    # total_token_throughput 3,457.2169 tokens/s over 4 GPUs; ISL/OSL = 960,000 / 240 and 240,000 / 240
+    assert p["tokens_per_s_per_gpu"] == pytest.approx(3457.2169 / 4)
+    assert p["interactivity"] == pytest.approx(1000 / 34.35) and p["ttft_ms"] == 395.1 and p["p99_ttft_ms"] == 612.4
+    assert (p["model"], p["isl"], p["osl"], p["framework"], p["concurrency"]) == (QWEN, 4000, 1000, "vllm", 24)
+
+
+def test_sglang_example_last_line_and_every_line(runner, tmp_path):
+    flags = ["--sku", "h200-sxm", "--gpus", "4", "--precision", "fp8"]
+    (p,) = imported(runner, tmp_path, "sglang_bench_serving.jsonl", *flags)
+    # the last line: total_throughput = 240 x 5,000 tokens / 398.2 s = 3,013.561 tokens/s over 4 GPUs
+    assert p["tokens_per_s_per_gpu"] == pytest.approx(3013.561 / 4)
+    assert p["interactivity"] == pytest.approx(1000 / 30.12) and p["ttft_ms"] == 905.3
+    assert (p["model"], p["isl"], p["osl"], p["concurrency"]) == (QWEN, 4000, 1000, 24)
+    assert p["framework"] == "sglang-0.5.6.post2"  # backend sglang, server_info.version
+    both = imported(runner, tmp_path, "sglang_bench_serving.jsonl", *flags, "--all-lines")
+    assert [q["concurrency"] for q in both] == [8, 24]
+    assert both[0]["tokens_per_s_per_gpu"] == pytest.approx(240 * 5000 / 1079.6 / 4, rel=1e-6)
+
+
+def test_aiperf_example(runner, tmp_path):
+    (p,) = imported(
+        runner, tmp_path, "profile_export_aiperf.json", "--sku", "h200-sxm", "--gpus", "4", "--precision", "fp8"
+    )
+    # (total_isl 960,000 + total_osl 240,000) tokens / 350.4 s over 4 GPUs
+    assert p["tokens_per_s_per_gpu"] == pytest.approx(1_200_000 / 350.4 / 4)
+    assert p["interactivity"] == pytest.approx(1000 / 34.5)
+    assert (p["ttft_ms"], p["p99_ttft_ms"]) == (404.6, 655.1)
+    assert (p["model"], p["isl"], p["osl"], p["concurrency"], p["format"]) == (QWEN, 4000, 1000, 24, "aiperf")
+
+
+def test_genai_perf_csv_gives_the_same_point_as_its_json(runner, tmp_path):
+    flags = ["--sku", "h200-sxm", "--gpus", "4", "--model", QWEN, "--precision", "fp8"]
+    (c,) = imported(runner, tmp_path, "profile_export_genai_perf.csv", *flags)
+    # Output Token Throughput 691.43 x (4,000 + 1,000) / 1,000 tokens over 4 GPUs; ITL p50 34.35 ms
+    assert c["tokens_per_s_per_gpu"] == pytest.approx(691.43 * 5 / 4)
+    assert c["interactivity"] == pytest.approx(1000 / 34.35) and (c["ttft_ms"], c["p99_ttft_ms"]) == (395.1, 612.4)
+    assert (c["format"], c["isl"], c["osl"], c["framework"]) == ("genai-perf", 4000, 1000, "genai-perf")
+    json_dir = tmp_path / "json"
+    json_dir.mkdir()
+    (j,) = imported(
+        runner,
+        json_dir,
+        "profile_export_genai_perf.json",
+        *flags,
+    )
+    assert j["tokens_per_s_per_gpu"] == pytest.approx(c["tokens_per_s_per_gpu"])  # 0.69143 req/s x 5,000 tokens / 4
+    # --format genai-perf reads it too; a CSV under another format is refused
+    r = run(
+        runner,
+        str(DATA / "profile_export_genai_perf.csv"),
+        *flags,
+        "--format",
+        "genai-perf",
+        "--out",
+        str(tmp_path / "f.yaml"),
+    )
+    assert r.exit_code == 0, r.output
+    r = run(
+        runner,
+        str(DATA / "profile_export_genai_perf.csv"),
+        *flags,
+        "--format",
+        "vllm",
+        "--out",
+        str(tmp_path / "g.yaml"),
+    )
+    assert r.exit_code == 2 and "only genai-perf's CSV is read" in r.stderr and not (tmp_path / "g.yaml").exists()
+
+
+def test_inferencex_example_rows_state_everything_but_the_sku(runner, tmp_path):
+    got = imported(runner, tmp_path, "inferencex_rows.json", "--sku", "h200-sxm")
+    assert [p["tokens_per_s_per_gpu"] for p in got] == [864.286, 444.738]  # already per GPU
+    assert [p["interactivity"] for p in got] == [pytest.approx(29.1121), pytest.approx(48.9237)]  # median_intvty
+    assert [p["ttft_ms"] for p in got] == [pytest.approx(395.09), pytest.approx(2065.57)]  # seconds x 1000
+    assert [p["p99_ttft_ms"] for p in got] == [pytest.approx(612.4), pytest.approx(3120.8)]
+    assert [p["framework"] for p in got] == ["vllm", "sglang mtp"]  # spec_decoding named
+    assert {(p["model"], p["gpus"], p["isl"], p["osl"], p["precision"]) for p in got} == {(QWEN, 4, 4000, 1000, "fp8")}
+    assert [p["concurrency"] for p in got] == [24, 8]
+
+
+@pytest.mark.parametrize(
+    ("name", "flags", "messages"),
+    [
+        (
+            "vllm_bench_serve.json",
+            ["--model", "qwen3"],
+            ["--model qwen3 contradicts model_id = 'Qwen/Qwen3-235B-A22B-FP8'"],
+        ),
+        (
+            "vllm_bench_serve.json",
+            ["--osl", "512"],
+            [
+                "--osl 512 contradicts total_output_tokens / completed = 1,000.0, the mean over its requests (more than 10% apart)"
+            ],
+        ),
+        ("vllm_bench_serve.json", ["--framework", "sglang"], ["--framework sglang contradicts backend = 'vllm'"]),
+        (
+            "sglang_bench_serving.jsonl",
+            ["--model", "m"],
+            ["--model m contradicts line 2: server_info.model_path = 'Qwen/Qwen3-235B-A22B-FP8'"],
+        ),
+        (
+            "profile_export_aiperf.json",
+            ["--isl", "8192"],
+            ["--isl 8192 contradicts input_sequence_length.avg = 4,000.0"],
+        ),
+        ("profile_export_genai_perf.csv", ["--isl", "1024"], ["contradicts row 'Input Sequence Length', column avg"]),
+        (
+            "inferencex_rows.json",
+            ["--gpus", "8"],
+            ["--gpus 8 contradicts [0].tp = 4", "--gpus 8 contradicts [1].tp = 4"],
+        ),
+        ("inferencex_rows.json", ["--precision", "fp4"], ["--precision fp4 contradicts [0].precision = 'fp8'"]),
+    ],
+)
+def test_a_flag_contradicting_the_file_is_refused(runner, tmp_path, name, flags, messages):
+    base = {"--sku": "h200-sxm", "--gpus": "4", "--precision": "fp8", "--model": QWEN}
+    for k, v in zip(flags[::2], flags[1::2], strict=True):
+        base[k] = v
+    out = tmp_path / "c.yaml"
+    r = run(runner, str(DATA / name), *[x for kv in base.items() for x in kv], "--out", str(out))
+    assert r.exit_code == 2, r.output
+    text = " ".join(r.stderr.split())
+    assert str(DATA / name) in r.stderr and all(m in text for m in messages), r.stderr
+    assert "Traceback" not in r.output and not out.exists()
+
+
+def test_flags_that_agree_with_the_file_are_kept(runner, tmp_path):
+    flags = ["--sku", "h200-sxm", "--gpus", "4", "--precision", "FP8", "--model", QWEN]
+    # a version added to the file's framework, an OSL within 10 % of the mean: the flags label the point
+    (p,) = imported(runner, tmp_path, "vllm_bench_serve.json", *flags, "--framework", "vllm-0.12.0", "--osl", "950")
+    assert (p["framework"], p["osl"], p["precision"]) == ("vllm-0.12.0", 950, "FP8")
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace("Inter Token Latency (ms)", "Inter Token Gap (ms)"), "no row 'Inter Token Latency'"),
+        (lambda t: t.replace("34.35,", "N/A,", 1), "row 'Inter Token Latency (ms)', column 'p50' is 'N/A'"),
+        (lambda t: t.replace(",p50,", ",median,"), "row 'Inter Token Latency (ms)' has no column 'p50'"),
+        (lambda t: t.replace("Time To First Token (ms)", "Time To First Token (s)"), "is in s; genai-perf writes ms"),
+    ],
+)
+def test_bad_genai_perf_csv_is_refused(runner, tmp_path, edit, message):
+    path = write(tmp_path, "profile_export_genai_perf.csv", edit((DATA / "profile_export_genai_perf.csv").read_text()))
+    out = tmp_path / "c.yaml"
+    r = run(
+        runner, str(path), "--sku", "h200-sxm", "--gpus", "4", "--model", "m", "--precision", "fp8", "--out", str(out)
+    )
+    assert r.exit_code == 2 and message in r.stderr and str(path) in r.stderr, r.stderr
+    assert not out.exists()
+
+
+def test_an_older_genai_perf_csv_is_read(runner, tmp_path):
+    """genai-perf before 2024-11: no p10/p5/p1, Input/Output Sequence Length printed without a unit,
+    no Output Token Throughput row: Request Throughput x (ISL + OSL)."""
+    text = (
+        "Metric,avg,min,max,p99,p95,p90,p75,p50,p25\r\n"
+        "Time To First Token (ms),401.20,301.20,640.90,612.40,560.30,498.10,441.70,395.10,352.60\r\n"
+        "Inter Token Latency (ms),34.40,32.10,38.40,37.90,36.80,36.10,35.20,34.35,33.60\r\n"
+        'Output Sequence Length,"1,000.00","1,000.00","1,000.00","1,000.00","1,000.00","1,000.00","1,000.00","1,000.00","1,000.00"\r\n'
+        'Input Sequence Length,"4,000.00","4,000.00","4,000.00","4,000.00","4,000.00","4,000.00","4,000.00","4,000.00","4,000.00"\r\n'
+        "\r\nMetric,Value\r\nRequest Throughput (per sec),0.69\r\n"
+    )
+    path = write(tmp_path, "profile_export_genai_perf.csv", text)
+    (p,) = imported(
+        runner, tmp_path, str(path), "--sku", "h200-sxm", "--gpus", "4", "--model", "m", "--precision", "fp8"
+    )
+    assert p["tokens_per_s_per_gpu"] == pytest.approx(0.69 * 5000 / 4) and p["ttft_ms"] == 395.1

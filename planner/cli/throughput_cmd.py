@@ -24,7 +24,7 @@ def register(app: typer.Typer, handled) -> None:
     @handled
     def import_cmd(
         files: list[Path] = typer.Argument(
-            ..., help="Benchmark result files (vLLM, SGLang, AIPerf, genai-perf, InferenceX)."
+            ..., help="Benchmark result files (vLLM, SGLang, AIPerf, genai-perf JSON or CSV, InferenceX)."
         ),
         sku: str = typer.Option(None, "--sku", help="SKU the runs were measured on (e.g. h200-sxm)."),
         gpus: int = typer.Option(None, "--gpus", min=1, help="GPUs of the deployment measured (throughput / GPUs)."),
@@ -32,7 +32,9 @@ def register(app: typer.Typer, handled) -> None:
         isl: int = typer.Option(None, "--isl", min=1, help="Input sequence length of the runs. [tokens]"),
         osl: int = typer.Option(None, "--osl", min=1, help="Output sequence length of the runs. [tokens]"),
         precision: str = typer.Option(None, "--precision", help="fp8, fp4, bf16, ..."),
-        framework: str = typer.Option(None, "--framework", help="Serving framework and version (default: the format)."),
+        framework: str = typer.Option(
+            None, "--framework", help="Serving framework and version (default: the file's, else the format)."
+        ),
         fmt: str = typer.Option("auto", "--format", help="auto | vllm | sglang | aiperf | genai-perf | inferencex."),
         all_lines: bool = typer.Option(False, "--all-lines", help="SGLang JSONL: every line (default: the last)."),
         out: Path = typer.Option(..., "--out", help="Curve file to write (created if missing, merged if not)."),
