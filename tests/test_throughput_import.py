@@ -533,3 +533,20 @@ def test_an_older_genai_perf_csv_is_read(runner, tmp_path):
         runner, tmp_path, str(path), "--sku", "h200-sxm", "--gpus", "4", "--model", "m", "--precision", "fp8"
     )
     assert p["tokens_per_s_per_gpu"] == pytest.approx(0.69 * 5000 / 4) and p["ttft_ms"] == 395.1
+
+
+def test_the_readme_walkthrough(runner, tmp_path):
+    """README `planner throughput import` walkthrough: the vLLM and SGLang examples, then `show`."""
+    out = tmp_path / "curves.yaml"
+    flags = ["--sku", "h200-sxm", "--gpus", "4", "--precision", "fp8", "--out", str(out)]
+    assert run(runner, str(DATA / "vllm_bench_serve.json"), *flags).exit_code == 0
+    r = run(runner, str(DATA / "sglang_bench_serving.jsonl"), "--all-lines", *flags)
+    assert r.exit_code == 0 and "2 point(s) added, 0 already there, 3 in all" in " ".join(r.stdout.split())
+    r = runner.invoke(app, ["throughput", "show", "--curves", str(out), "--interactivity", "30", "--json"])
+    assert r.exit_code == 0, r.output
+    (h200,) = json.loads(r.stdout)["curves"]
+    # between 29.1121 (864.3) and 33.2005 (753.4) tok/s/user
+    assert h200["at_target"] == pytest.approx(842.7, abs=0.05)
+    assert h200["basis"] == "interpolated between 29.1121 and 33.2005 tok/s/user"
+    r = run(runner, str(DATA / "vllm_bench_serve.json"), *flags[:-1], str(tmp_path / "d.yaml"), "--osl", "512")
+    assert r.exit_code == 2 and not (tmp_path / "d.yaml").exists()
