@@ -1,4 +1,4 @@
-"""`planner report`: one self-contained HTML file for a scenario (and its sweep, validation)."""
+"""`planner report`: one self-contained HTML file for a scenario (and its sweep, validation), or its buildout."""
 
 from __future__ import annotations
 
@@ -36,7 +36,9 @@ def register(app: typer.Typer, handled) -> None:
         ),
         quiet: bool = QUIET,
     ) -> None:
-        """Write one HTML report: recommendation, fleet, cost per token, caps, load curve, frontiers, sources."""
+        """Write one HTML report: recommendation, fleet, cost per token, caps, load curve, frontiers, sources.
+
+        A scenario with a buildout: section gets the buildout's report: schedule, sites, cost per period, caps."""
         import planner.progress as progress
         from planner.report.html import (
             document_mismatches,
@@ -70,8 +72,12 @@ def register(app: typer.Typer, handled) -> None:
         results = read_sweep_results(sweep_path) if sweep_path is not None else None
         if scenario_path is None and results is not None and results.scenario:
             scenario_path = Path(results.scenario)
-        checks = read_validation(validation) if validation is not None else None
         sf = load_scenario(scenario_path)
+        if sf.scenario.buildout is not None:
+            _refuse_for_buildout(sf, sweep_path, validation, allow_mismatch)
+            _buildout_report(sf, out, quiet)
+            return
+        checks = read_validation(validation) if validation is not None else None
         differences = document_mismatches(sf, checks, results)
         if differences and not allow_mismatch:
             raise ScenarioError(
@@ -90,3 +96,38 @@ def register(app: typer.Typer, handled) -> None:
             summary = inputs.plan.reason.summary if inputs.plan.reason else ""
             stderr.print(f"{summary} (the report shows the diagnosis)", markup=False, highlight=False)
             raise typer.Exit(3)
+
+
+def _refuse_for_buildout(sf, sweep: Path | None, validation: Path | None, allow_mismatch: bool) -> None:
+    """A buildout report draws no sweep frontiers and checks no validation: those inputs would do nothing."""
+    given = [
+        *([f"the sweep results {sweep}"] if sweep is not None else []),
+        *([f"--validation {validation}"] if validation is not None else []),
+        *(["--allow-mismatch"] if allow_mismatch else []),
+    ]
+    if given:
+        raise ScenarioError(
+            f"{sf.path} has a buildout: section, so the report is the buildout's (schedule, sites, cost per "
+            f"period, caps), which takes no sweep results or validation document; drop {', '.join(given)} "
+            "(sweep and validate plan a single period)"
+        )
+
+
+def _buildout_report(sf, out: Path, quiet: bool) -> None:
+    """Plan the buildout as `planner buildout` does and write its report (exit 3 when infeasible)."""
+    import planner.progress as progress
+    from planner.report.buildout_html import buildout_report_inputs, render_buildout_report
+
+    with shown(quiet):
+        inputs = buildout_report_inputs(sf)
+        with progress.task("report: buildout schedule, charts and tables"):
+            html = render_buildout_report(inputs)
+    write_atomic(out, html)
+    charts = html.count('class="chart"')
+    plan = inputs.plan
+    stderr.print(f"wrote {out} ({len(html) / 1024:,.0f} KiB, {charts} charts; buildout status {plan.status})")
+    if plan.status == Status.INFEASIBLE:
+        stderr.print("[bold red]infeasible:[/] (the report shows the diagnosis)")
+        for line in plan.reason.lines if plan.reason else []:
+            stderr.print(f"  {line}", markup=False, highlight=False)
+        raise typer.Exit(3)

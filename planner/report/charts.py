@@ -1,4 +1,4 @@
-"""Charts of one plan for the report, drawn on matplotlib's Agg canvas and returned as PNG bytes."""
+"""Charts of a plan (and of a buildout) for the reports, drawn on matplotlib's Agg canvas and returned as PNG bytes."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import io
 import numpy as np
 from matplotlib.figure import Figure
 
+from planner.buildout.run import BuildoutPlan
 from planner.milp.aggregate import fleet_capacity
 from planner.milp.problem import FleetProblem
 from planner.milp.solve import SolverOptions
@@ -84,5 +85,37 @@ def gpus_down_chart(hours: np.ndarray, down: dict[str, np.ndarray]) -> bytes:
     ax.set_xlabel("hour")
     ax.set_title("GPUs unavailable during the validation run", loc="left", fontsize=11)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left", ncol=4)
+    ax.legend(fontsize=8, loc="upper left", ncol=7)
+    return _png(fig)
+
+
+def buildout_cost_chart(plan: BuildoutPlan) -> bytes:
+    """A buildout's cost per period stacked by ledger line (``cost_breakdown_usd``: the bars reach
+    the period's cost), and its cost per million tokens on the right-hand axis."""
+    from planner.buildout.report import LEDGER_LABELS
+
+    labels = [r.period for r in plan.periods]
+    x = np.arange(len(labels))
+    fig = Figure(figsize=(9.5, 4.6), layout="constrained")
+    ax = fig.subplots()
+    bottom = np.zeros(len(labels))
+    for key, label in LEDGER_LABELS.items():
+        usd = np.array([(r.cost_breakdown_usd or {}).get(key, 0.0) for r in plan.periods]) / 1e6
+        if usd.any():
+            ax.bar(x, usd, bottom=bottom, label=label, alpha=0.85)
+            bottom += usd
+    ax.set_ylim(0, max(float(bottom.max(initial=0.0)), 1e-9) * 1.3)  # room for the legend above the bars
+    ax.set_ylabel("cost in the period [$M]")
+    ax.set_xticks(x, labels)
+    ax.set_title("Cost per period by ledger line, and cost per million tokens", loc="left", fontsize=11)
+    ax.grid(alpha=0.3, axis="y")
+    right = ax.twinx()
+    right.set_ylabel("$ per million tokens")
+    per_token = np.array([r.cost_per_million_tokens for r in plan.periods], dtype=float)
+    finite = per_token[np.isfinite(per_token)]
+    right.set_ylim(0, max(float(finite.max(initial=0.0)), 1e-9) * 1.3)
+    right.plot(x, per_token, color="black", marker="o", label="$/M tokens")
+    handles = ax.get_legend_handles_labels()
+    more = right.get_legend_handles_labels()
+    ax.legend(handles[0] + more[0], handles[1] + more[1], fontsize=8, loc="upper left", ncol=7)
     return _png(fig)

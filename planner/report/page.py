@@ -37,10 +37,15 @@ def money(v: float | None, digits: int = 0) -> str:
     return f"${v:,.{digits}f}"
 
 
-def html_table(headers: list[str], rows: list[list[str]], numeric: set[int] | None = None, cls: str = "") -> str:
-    """Cells are HTML already (escaped by the caller)."""
+def html_table(
+    headers: list[str], rows: list[list[str]], numeric: set[int] | None = None, cls: str = "", header_html: bool = False
+) -> str:
+    """Cells are HTML already (escaped by the caller); headers are text, or HTML with ``header_html``."""
     numeric = numeric or set()
-    head = "".join(f"<th{' class=num' if i in numeric else ''}>{escape(h)}</th>" for i, h in enumerate(headers))
+    head = "".join(
+        f"<th{' class=num' if i in numeric else ''}>{h if header_html else escape(h)}</th>"
+        for i, h in enumerate(headers)
+    )
     body = "".join(
         "<tr>" + "".join(f"<td{' class=num' if i in numeric else ''}>{c}</td>" for i, c in enumerate(r)) + "</tr>"
         for r in rows
@@ -106,6 +111,9 @@ th { background: #f0f3f7; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 table.kv td:first-child { white-space: nowrap; }
 table.sources td:nth-child(2) { max-width: 640px; }
+table.caps td:nth-child(-n+2) { white-space: nowrap; }
+table.schedule td.num { white-space: normal; }
+table.ledger th, table.ledger td { padding: 5px 6px; font-size: 12.5px; }
 .tw { overflow-x: auto; max-width: 100%; }
 code { font-size: 12.5px; background: #f0f3f7; padding: 1px 4px; border-radius: 3px; }
 .callout { border-left: 5px solid var(--accent); background: #f3f7fd; padding: 4px 18px 10px; margin-top: 22px; }
