@@ -175,6 +175,7 @@ def model_inputs(sf) -> dict[str, Any]:
                     s.sku.throughput,
                     s.lead_periods,
                     s.committed_usd_per_gpu,
+                    s.resale_fraction,
                 )
                 for s in b.skus
             ],

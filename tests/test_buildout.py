@@ -75,7 +75,7 @@ def test_two_period_hand_computed_optimum():
     #   cost P1 = 2 x ($1.0 annuity + $0.5 opex) = $3.0
     # P2 (1 h): 250 tok/s under a 2.5 MW cap (1 MW per unit): 3 a would draw 3 MW. Options:
     #   keep 2 a + buy 1 b: 3 MW, over the cap; keep 1 a + 1 b: 2 + 0.5 + 1.2 = $3.7;
-    #   retire both a (their annuities are committed: $2.0) + 1 b ($1.2): $3.2  <- optimal
+    #   retire both a (they pay their remaining capital, P2's annuity: $2.0) + 1 b ($1.2): $3.2  <- optimal
     plan = plan_buildout(two_period(), OPTIONS)
     assert plan.status == "optimal"
     p1, p2 = plan.periods
@@ -86,7 +86,11 @@ def test_two_period_hand_computed_optimum():
     assert p2.cost_usd == pytest.approx(2 * 1.0 + 1.2)
     assert plan.totals["cost_usd"] == pytest.approx(3.0 + 3.2)
     assert p2.cost_per_million_tokens == pytest.approx(3.2 / (250 * 3600) * 1e6)
-    assert plan.story["early_retirements"] == [{"period": "P2", "sku": "a", "family": "other", "units": 2}]
+    assert p2.cost_breakdown_usd["early_retirement"] == pytest.approx(2.0)
+    assert p2.cost_breakdown_usd["capital"] == pytest.approx(1.2)
+    assert plan.story["early_retirements"] == [
+        {"period": "P2", "sku": "a", "family": "other", "units": 2, "charge_usd": pytest.approx(2.0)}
+    ]
 
 
 def test_no_early_retirement_is_infeasible_and_diagnosed():

@@ -273,6 +273,7 @@ CASES: dict[str, tuple[str, list[tuple[tuple, object]]]] = {
         [(("buildout", "skus", "b200-sxm", "fixed_opex_usd_per_gpu_year"), 5000.0)],
     ),
     "buildout.skus.economic_life_years": ("buildout", [(("buildout", "skus", "b200-sxm", "economic_life_years"), 6)]),
+    "buildout.skus.resale_fraction": ("buildout", [(("buildout", "skus", "b200-sxm", "resale_fraction"), 0.3)]),
     "buildout.existing.sku": (
         "buildout",
         [
@@ -332,6 +333,7 @@ CASES: dict[str, tuple[str, list[tuple[tuple, object]]]] = {
     ),
     "skus.procurement.usd_per_gpu_hour": ("sites", [(("skus", 0, "procurement", 1, "usd_per_gpu_hour"), 2.5)]),
     "skus.procurement.term_months": ("sites-buildout", [(("skus", 0, "procurement", 1, "term_months"), 3.0)]),
+    "skus.procurement.upfront": ("sites-buildout", [(("skus", 0, "procurement", 1, "upfront"), True)]),
     "skus.procurement.max_gpus": ("sites", [(("skus", 0, "procurement", 2, "max_gpus"), 800.0)]),
     "workloads.sites": ("sites", [(("workloads", "chat", "sites"), ["hall-a", "cloud"])]),
     "workloads.curve": ("curve", [(("workloads", "chat", "curve"), "CURVES")]),
@@ -459,6 +461,16 @@ def test_shipped_scenarios_have_no_inert_inputs():
             "hourly-buildout",
             [(("buildout", "skus", "b200-sxm", "fixed_opex_usd_per_gpu_year"), 5000.0)],
             "buildout.skus.b200-sxm.fixed_opex_usd_per_gpu_year",
+        ),
+        (
+            "hourly-buildout",
+            [(("buildout", "skus", "b200-sxm", "resale_fraction"), 0.5)],
+            "buildout.skus.b200-sxm.resale_fraction",
+        ),
+        (
+            "buildout",
+            [(("buildout", "skus", "b200-sxm", "resale_fraction"), 0.5), (("buildout", "early_retirement"), False)],
+            "buildout.skus.b200-sxm.resale_fraction",
         ),
         (
             "default",

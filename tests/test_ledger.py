@@ -11,7 +11,7 @@ import pytest
 from planner.cli.main import app
 from planner.resources import scenarios_dir
 
-KEYS = ["capital", "fixed", "reserved", "energy", "on_demand", "decommissioning"]
+KEYS = ["capital", "fixed", "reserved", "energy", "on_demand", "decommissioning", "early_retirement"]
 SHIPPED = sorted(p.stem for p in scenarios_dir().glob("*.yaml"))
 
 
@@ -70,20 +70,23 @@ def test_every_buildout_period_and_the_horizon_add_up(runner, tmp_path, name):
         assert t["cost_breakdown_usd"][key] == pytest.approx(sum(p["cost_breakdown_usd"][key] for p in doc["periods"]))
     rows = list(csv.DictReader((out / "periods.csv").read_text().splitlines()))
     for row in rows:  # the CSV's parts: capital, fixed (reservations included), energy, on-demand, decommissioning
-        parts = ("capital_usd", "fixed_usd", "energy_usd", "on_demand_usd", "decommission_usd")
+        parts = ("capital_usd", "fixed_usd", "energy_usd", "on_demand_usd", "decommission_usd", "early_retirement_usd")
         assert sum(float(row[k]) for k in parts) == pytest.approx(float(row["cost_usd"]), rel=1e-9)
     human = runner.invoke(app, ["buildout", name]).stdout
     line = next(x for x in human.splitlines() if x.startswith("horizon: cost"))
-    assert all(word in line for word in ("capital", "fixed", "reserved", "energy", "on-demand", "decommissioning"))
+    assert all(
+        word in line
+        for word in ("capital", "fixed", "reserved", "energy", "on-demand", "decommissioning", "early retirement")
+    )
 
 
 def test_a_buildouts_reservations_are_their_own_line_not_capital(runner):
-    """two-sites buildout (end_of_horizon: purchase): a reservation's commitment (rate x GPUs x its
-    term's hours, charged when it starts) is `reserved`, not owned `capital`."""
+    """two-sites buildout (end_of_horizon: purchase): a reservation (rate x GPUs x the hours of its
+    term in each period, in every mode) is `reserved`, not owned `capital`."""
     doc = json.loads(runner.invoke(app, ["buildout", "two-sites", "--json"]).stdout)
     reserved = [s for s in doc["skus"] if s["procurement"] == "reserved"]
     assert reserved
     for p in doc["periods"]:
-        expected = sum(p["purchases"][s["sku"]] * 8 * 2.05 * 12 * 730 for s in reserved)  # h200-node: 8 GPUs
+        expected = sum(p["fleet"][s["sku"]] * 8 * 2.05 * p["hours"] for s in reserved)  # h200-node: 8 GPUs
         assert p["cost_breakdown_usd"]["reserved"] == pytest.approx(expected, rel=1e-9, abs=1e-6)
     assert doc["totals"]["cost_breakdown_usd"]["reserved"] > 0

@@ -156,7 +156,15 @@ def test_two_sites_buildout_story(runner):
     reserved = sum(n for k, n in first.items() if k.endswith(":reserved"))
     assert doc["periods"][1]["fleet"]["gb300-rack@hall-a:owned"] == 0
     assert doc["periods"][2]["fleet"]["gb300-rack@hall-a:owned"] > 0
-    says(f"the first two quarters run on reserved H200 nodes ({reserved} of them, 12-month terms)")
+    says(f"the first two quarters run on reserved H200 nodes ({reserved} of them, 12-month terms, billed quarter by")
+    ended = {p["period"]: p["retirements_end_of_life"]["h200-node@hall-a:reserved"] for p in doc["periods"]}
+    says(f"the reserved nodes stay until their terms end in 2028Q1 (`({ended['2028Q1']} term ended)`)")
+    assert all(
+        p["retirements"][k] == p["retirements_end_of_life"][k]
+        for p in doc["periods"]
+        for k in p["retirements"]
+        if k.endswith(":reserved")
+    )
     r = runner.invoke(
         app, ["buildout", str(ROOT / "scenarios" / "two-sites.yaml"), "--set", "buildout.demand.scale=0.1"]
     )

@@ -69,6 +69,7 @@ def _run_group(folder: str, commands: list[str]) -> dict[str, dict]:
 def runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("readme")
     shutil.copytree(ROOT / "scenarios", folder / "scenarios", ignore=shutil.ignore_patterns("__pycache__", "*.py"))
+    shutil.copytree(ROOT / "tests" / "data", folder / "tests" / "data")  # the example result files it imports
     commands = [c for c, _ in readme_commands()]
     loops = [c for c in commands if "--validate" in c.split()]
     rest = [c for c in commands if c not in loops]

@@ -198,3 +198,16 @@ def test_infeasible_buildout_report_shows_the_diagnosis_and_exits_3(runner, tmp_
     assert re.search(
         r"<td>2026Q3</td><td>power_cap</td><td>every period together</td><td class=num>2\.000 MW", diagnosis
     )
+
+
+def test_single_period_flag_reports_the_plan_and_is_refused_without_a_buildout(runner, tmp_path):
+    """two-sites plans both ways: --single-period gives its single-period plan's report; on a
+    scenario without a buildout: section the flag would do nothing and is refused."""
+    out = tmp_path / "plan.html"
+    r = runner.invoke(app, ["report", "two-sites", "--single-period", "--out", str(out), "-q"])
+    assert r.exit_code == 0, r.output
+    html = out.read_text(encoding="utf-8")
+    assert "<h2>Schedule</h2>" not in html and "on demand at the busiest hour" in html
+    r = runner.invoke(app, ["report", "default", "--single-period", "--out", str(tmp_path / "d.html")])
+    assert r.exit_code == 2 and "has no buildout: section" in " ".join(r.stderr.split())
+    assert not (tmp_path / "d.html").exists()

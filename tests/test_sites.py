@@ -427,8 +427,13 @@ def test_buildout_sites_per_period_recomputed_from_the_schedule(two_sites_buildo
         cloud_share = sum(v for k, v in r.token_share_by_sku.items() if info[k]["site"] == "cloud")
         assert sum(x["token_share"] for x in r.sites) + cloud_share == pytest.approx(1.0)
         assert sum(x["power_mw"] for x in r.sites) == pytest.approx(r.power_mw)  # the cloud draws none of yours
-    q1 = plan.periods[0]
-    assert next(x for x in q1.sites if x["site"] == "hall-a")["at_limit"] == ["rack_positions"]
+    limited = []  # rack positions are at their limit where none is left and a unit was bought there
+    for r in plan.periods:
+        hall = next(x for x in r.sites if x["site"] == "hall-a")
+        bought = any(n and info[c]["site"] == "hall-a" for c, n in r.purchases.items())
+        assert ("rack_positions" in hall["at_limit"]) == (bought and hall["racks"] == hall["rack_positions"])
+        limited += ["rack_positions" in hall["at_limit"]]
+    assert any(limited)
     # the workbook's Caps sheet has every site cap of every period, at its limit where the schedule says so
     rows = [c for c in buildout_cap_rows(plan) if "@" in c["cap"]]
     assert len(rows) == 3 * len(sites) * len(plan.periods)
@@ -438,7 +443,12 @@ def test_buildout_sites_per_period_recomputed_from_the_schedule(two_sites_buildo
 
     rows = list(csv.DictReader(io.StringIO(buildout_files(plan, Path("out"))[Path("out") / "sites.csv"])))
     assert len(rows) == len(sites) * len(plan.periods)
-    assert rows[0]["period"] == q1.period and rows[0]["at_limit"] == "rack_positions"
+    q1 = plan.periods[0]
+    assert rows[0]["period"] == q1.period and rows[0]["site"] == "hall-a"
+    at = {(r["period"], r["site"]): r["at_limit"] for r in rows}
+    for r in plan.periods:
+        for x in r.sites:
+            assert at.get((r.period, x["site"]), "") == ", ".join(x["at_limit"])
     assert float(rows[1]["power_mw"]) == pytest.approx(q1.sites[1]["power_mw"])
     # and the CLI prints the table
     from typer.testing import CliRunner

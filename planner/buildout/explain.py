@@ -22,7 +22,7 @@ import numpy as np
 import pulp
 
 from planner.economics import SECONDS_PER_HOUR
-from planner.milp.formulation import Cap, History, build_model, caps, ratio
+from planner.milp.formulation import Cap, History, build_model, caps, may_retire, ratio
 from planner.milp.problem import BuildoutProblem
 from planner.milp.reason import CapVerdict, PeriodCheck, PeriodShortfall, Reason
 from planner.milp.solve import SolverOptions, solve
@@ -68,11 +68,13 @@ def closed_form_checks(problem: BuildoutProblem, window: range, history: History
                     "cap_mw": per.power_cap_mw,
                 }
             )
-        if not problem.early_retirement:
+        fixed = np.array([not may_retire(problem, b) for b in problem.skus])  # reservations: for their term
+        if fixed.any():
             forced = alive0[:, p].copy()
             if history is not None and window.start > 0:
                 for j, b in enumerate(problem.skus):
                     forced[j] += history.buy[j, max(0, p - b.life_periods + 1) : window.start].sum()
+            forced[~fixed] = 0.0
             kw_forced = float((forced * g * kw).sum())
             if kw_forced > per.power_cap_mw * 1000 * (1 + 1e-9):
                 out.append(

@@ -178,6 +178,7 @@ def build_buildout_problem(sf: ScenarioFile, base: LoadCurve, catalog: Catalog |
                 life_years=float(life),
                 life_periods=life_periods,
                 annuity_usd_per_gpu_year=tuple(q * crf if not math.isnan(q) else 0.0 for q in capex),
+                resale_fraction=_resale(e, pricing == "owned"),
             )
         )
         if life_periods * spec.period_months != life * 12.0:
@@ -275,12 +276,19 @@ def build_buildout_problem(sf: ScenarioFile, base: LoadCurve, catalog: Catalog |
     )
 
 
+def _resale(entry, owned: bool) -> float:
+    """The share of an early-retired unit's remaining capital it gets back (``buildout.skus.<id>.resale_fraction``)."""
+    given = entry.resale_fraction if entry is not None else None
+    return float(given) if owned and given is not None else 0.0
+
+
 def _placed_column(s: SkuData, spec: BuildoutSpec, j: int, r: float, default_life: float, problems, notes):
     """A placed column (owned, reserved, on-demand or existing) over time, and its initial cohort.
 
-    Owned: its procurement entry's capex and life (``buildout.skus`` windows apply); reserved: a
-    commitment of ``term_months`` at its rate, charged like an annuity (``usd_per_gpu_hour`` x 8760
-    a GPU-year) and never refunded; on-demand: continuous GPUs each period (life of one period, no
+    Owned: its procurement entry's capex and life (``buildout.skus`` windows and resale apply);
+    reserved: a commitment of ``term_months`` at its rate, billed for the hours of the term in each
+    period like an annuity (``usd_per_gpu_hour`` x 8760 a GPU-year; ``upfront``: the whole
+    commitment when it starts), its units kept for the whole term; on-demand: continuous GPUs each period (life of one period, no
     lead time); existing: the units already there, capital sunk, retiring at the end of the owned
     entry's life (or early, when they may). Returns None (a problem noted) when it cannot be placed."""
     n = spec.periods
@@ -316,6 +324,7 @@ def _placed_column(s: SkuData, spec: BuildoutSpec, j: int, r: float, default_lif
             order_available=window,
             order_capex_usd_per_gpu=_path(e.capex_usd_per_gpu if e else None, offer.capex_usd_per_gpu, n),
             crf=crf,
+            resale_fraction=_resale(e, True),
         )
         return b.with_lead(lead), None
     if s.procurement == "reserved":
@@ -330,7 +339,9 @@ def _placed_column(s: SkuData, spec: BuildoutSpec, j: int, r: float, default_lif
             life_years=term / 12.0,
             life_periods=max(1, months_to_periods(term, spec.period_months)),
             annuity_usd_per_gpu_year=(offer.usd_per_gpu_hour * HOURS_PER_YEAR,) * n,
-            committed_usd_per_gpu=(offer.usd_per_gpu_hour * term * HOURS_PER_YEAR / 12.0,) * n,
+            committed_usd_per_gpu=(offer.usd_per_gpu_hour * term * HOURS_PER_YEAR / 12.0,) * n
+            if offer.upfront
+            else None,
             order_available=window,
         )
         cohort = (j, s.min_units, 0.0, offer.usd_per_gpu_hour * HOURS_PER_YEAR) if s.min_units else None

@@ -16,6 +16,7 @@ LEDGER_LABELS = {
     "energy": "energy",
     "on_demand": "on-demand",
     "decommissioning": "decommissioning",
+    "early_retirement": "early retirement",
 }
 
 SCHEDULE_COLUMNS = ["period", "sku", "installed", "gpus", "bought", "retired", "retired_end_of_life", "token_share"]
@@ -35,19 +36,26 @@ PERIOD_COLUMNS = [
     "cost_per_million_tokens",
     "on_demand_usd",  # with capital, fixed and energy: the parts of cost_usd
     "decommission_usd",
+    "early_retirement_usd",  # remaining capital of units retired before the end of their life, less resale
 ]
 
 
-def schedule_cell(r: PeriodResult, column: str) -> str:
+def schedule_cell(r: PeriodResult, column: str, reserved: bool = False) -> str:
     """A column's units in one period as the schedule shows them: installed, then ``+bought`` and
-    ``-retired`` (with how many of those reached their end of life: ``(n EOL)``) when non-zero."""
+    ``-retired`` (with how many of those reached their end of life: ``(n EOL)``; a reservation's
+    ``reserved`` units: ``(n term ended)``) when non-zero."""
     text = f"{r.fleet[column]}"
     if r.purchases[column]:
         text += f" +{r.purchases[column]}"
     if r.retirements[column]:
         eol = r.retirements_end_of_life[column]
-        text += f" -{r.retirements[column]}" + (f" ({eol} EOL)" if eol else "")
+        text += f" -{r.retirements[column]}" + (f" ({eol} {'term ended' if reserved else 'EOL'})" if eol else "")
     return text
+
+
+def reserved_columns(plan: BuildoutPlan) -> set[str]:
+    """The columns of reserved capacity (their units leave when the term ends)."""
+    return {s["sku"] for s in plan.skus if s.get("procurement") == "reserved"}
 
 
 def on_demand_use(plan: BuildoutPlan, r: PeriodResult) -> tuple[int, float] | None:

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pulp
 from typing_extensions import TypedDict  # pydantic reads it (document schemas): not typing's on 3.11
 
 import planner.progress as progress
@@ -31,8 +32,11 @@ from planner.milp.formulation import (
     build_model,
     capex_per_unit,
     caps,
+    early_retirement_charges,
     evaluate_period,
+    oldest_first,
     site_use,
+    tracks_vintages,
 )
 from planner.milp.formulation import violations as check_violations
 from planner.milp.problem import BuildoutProblem, FleetProblem
@@ -46,11 +50,17 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Decision:
-    """What to buy and keep: units (S, P), and the dispatch of each period (S, W, T_p)."""
+    """What to buy and keep: units (S, P), the dispatch of each period (S, W, T_p), and which purchases
+    are kept: (S, V, P) units bought in v installed in p (None: the oldest retire first)."""
 
     buy: np.ndarray
     units: np.ndarray
     busy: tuple[np.ndarray, ...]
+    kept: np.ndarray | None = None
+
+    def vintages(self, problem: BuildoutProblem) -> np.ndarray:
+        """(S, V, P) the purchases kept, as given or oldest first."""
+        return self.kept if self.kept is not None else oldest_first(problem, self.buy, self.units)
 
 
 class PeriodSite(SiteUse):
@@ -81,6 +91,7 @@ class EarlyRetirement(TypedDict):
     sku: str
     family: str
     units: int
+    charge_usd: float  # what they pay when retired: remaining capital less resale (units bought in the horizon) [$]
 
 
 class Story(TypedDict):
@@ -158,6 +169,7 @@ class PeriodResult:
     sites: list[PeriodSite] = field(default_factory=list)  # per site: use of its caps, GPUs, token share
     on_demand_usd: float = 0.0  # on-demand busy GPU-hours x their rate [$]
     decommission_usd: float = 0.0  # existing units decommissioned [$]
+    early_retirement_usd: float = 0.0  # units retired before the end of their life: remaining capital less resale [$]
     cost_breakdown_usd: CostBreakdown | None = None  # cost_usd by name: the parts sum to it [$]
 
 
@@ -206,7 +218,9 @@ class _Run:
             self.status = "time_limit"
 
 
-def _read(model: BuildoutModel, buy: np.ndarray, units: np.ndarray, busy: list[np.ndarray | None]) -> None:
+def _read(
+    model: BuildoutModel, buy: np.ndarray, units: np.ndarray, busy: list[np.ndarray | None], kept: np.ndarray
+) -> None:
     """Copy solved values of the model's window into the decision arrays."""
     problem = model.problem
     for (j, p), var in model.buy.items():
@@ -223,6 +237,33 @@ def _read(model: BuildoutModel, buy: np.ndarray, units: np.ndarray, busy: list[n
         if b.sku.continuous:  # on-demand: the busiest slice's GPUs, bought and gone within the period
             for p in model.window:
                 units[j, p] = buy[j, p] = float(busy[p][j].sum(axis=0).max(initial=0.0)) / b.sku.gpus_per_unit
+    window_kept = oldest_first(problem, buy, units)  # the columns that do not keep vintages
+    for p in model.window:
+        kept[:, :, p] = window_kept[:, :, p]
+        for j in range(len(problem.skus)):
+            kept[j, p, p] = buy[j, p]
+    for j, b in enumerate(problem.skus):
+        if tracks_vintages(problem, b):  # the model's own
+            for p in model.window:
+                kept[j, :p, p] = 0.0
+    for (j, v, p), var in model.kept.items():
+        kept[j, v, p] = round(var.varValue or 0.0)
+
+
+def integral_vintages(model: BuildoutModel, res: SolveResult, options: SolverOptions) -> SolveResult:
+    """The solve with whole units in every purchase period kept. The model keeps them continuous
+    (see ``planner.milp.formulation``); should the solver stop between two integral vertices, the
+    model is solved again with them integer and the purchases and installed units fixed, which
+    has the same cost."""
+    kept = [*model.kept.values(), *model.old.values()]
+    if not res.ok or all(abs((v.varValue or 0.0) - round(v.varValue or 0.0)) <= 1e-6 for v in kept):
+        return res
+    for var in (*model.buy.values(), *model.units.values()):
+        value = var.varValue or 0.0
+        var.lowBound = var.upBound = value if var.cat == pulp.LpContinuous else round(value)
+    for var in kept:
+        var.cat = pulp.LpInteger
+    return solve(model, options, mip=True)
 
 
 def _capex(problem: BuildoutProblem, buy: np.ndarray, p: int) -> float:
@@ -235,39 +276,39 @@ def solve_perfect_foresight(problem: BuildoutProblem, options: SolverOptions) ->
     with progress.task(f"buildout: building the {P}-period model"):
         model = build_model(problem)
     with progress.task(f"buildout: solving all {P} periods at once (perfect foresight)"):
-        res = solve(model, options, mip=True)
+        res = integral_vintages(model, solve(model, options, mip=True), options)
     run = _Run(status=res.status)
     run.add(model, res)
     if not res.ok:
         run.status = "infeasible"
         return run
     S, P = len(problem.skus), len(problem.periods)
-    buy, units, busy = np.zeros((S, P)), np.zeros((S, P)), [None] * P
-    _read(model, buy, units, busy)
-    run.decision = Decision(buy, units, tuple(busy))  # type: ignore[arg-type]
+    buy, units, busy, kept = np.zeros((S, P)), np.zeros((S, P)), [None] * P, np.zeros((S, P, P))
+    _read(model, buy, units, busy, kept)
+    run.decision = Decision(buy, units, tuple(busy), kept)  # type: ignore[arg-type]
     return run
 
 
 def solve_myopic(problem: BuildoutProblem, options: SolverOptions) -> _Run:
     S, P = len(problem.skus), len(problem.periods)
-    buy, units, busy = np.zeros((S, P)), np.zeros((S, P)), [None] * P
+    buy, units, busy, kept = np.zeros((S, P)), np.zeros((S, P)), [None] * P, np.zeros((S, P, P))
     run = _Run()
     spent = 0.0
     before = problem.existing_units()
     for p in progress.track(range(P), "buildout: period by period (myopic)"):
-        history = History(buy.copy(), before.copy(), spent)
+        history = History(buy.copy(), before.copy(), spent, kept[:, :, p - 1].copy() if p else None)
         model = build_model(problem, range(p, p + 1), history)
-        res = solve(model, options, mip=True)
+        res = integral_vintages(model, solve(model, options, mip=True), options)
         run.add(model, res)
         if not res.ok:
             run.status = "infeasible"
             run.failed_period = p
             run.history = history
             return run
-        _read(model, buy, units, busy)
+        _read(model, buy, units, busy, kept)
         spent += _capex(problem, buy, p)
         before = units[:, p].copy()
-    run.decision = Decision(buy, units, tuple(busy))  # type: ignore[arg-type]
+    run.decision = Decision(buy, units, tuple(busy), kept)  # type: ignore[arg-type]
     return run
 
 
@@ -278,23 +319,18 @@ SOLVERS = {"perfect_foresight": solve_perfect_foresight, "myopic": solve_myopic}
 
 
 def _end_of_life(problem: BuildoutProblem, decision: Decision) -> np.ndarray:
-    """(S, P) retirements at end of life, replaying the fleet oldest-first."""
+    """(S, P) retirements at end of life (a reservation's: its term ended): purchases whose life ends
+    at the start of p, and initial cohorts beyond theirs."""
     S, P = decision.units.shape
+    kept = decision.vintages(problem)
+    alive0 = problem.existing_alive()
     out = np.zeros((S, P))
     for j, b in enumerate(problem.skus):
-        # cohorts as [expiry period, units], oldest first
-        alive = sorted([[c.remaining_periods, c.units] for c in problem.cohorts if c.sku == j])
-        for p in range(P):
-            out[j, p] = sum(n for e, n in alive if e == p)
-            alive = [[e, n] for e, n in alive if e > p]
-            if decision.buy[j, p]:
-                alive.append([p + b.life_periods, int(decision.buy[j, p])])
-            excess = sum(n for _, n in alive) - int(decision.units[j, p])
-            for cohort in alive:  # early retirements, oldest first
-                take = min(cohort[1], excess)
-                cohort[1] -= take
-                excess -= take
-            alive = [c for c in alive if c[1] > 0]
+        for p in range(1, P):
+            if p - b.life_periods >= 0:
+                out[j, p] += kept[j, p - b.life_periods, p - 1]
+            cohort = decision.units[j, p - 1] - kept[j, :p, p - 1].sum()
+            out[j, p] += max(cohort - alive0[j, p], 0.0)
     return out
 
 
@@ -303,6 +339,7 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
     ids = problem.sku_ids
     g = np.array([b.sku.gpus_per_unit for b in problem.skus], dtype=float)
     prev = problem.existing_units()
+    kept = decision.vintages(problem)
     eol = _end_of_life(problem, decision)
     continuous = np.array([b.sku.continuous for b in problem.skus])
     eol[continuous] = 0.0
@@ -313,7 +350,7 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
     for p, per in enumerate(problem.periods):
         units, buy = decision.units[:, p], decision.buy[:, p]
         retired = np.where(continuous, 0.0, prev + buy - units)  # on-demand GPUs are rented per period
-        f = evaluate_period(problem, p, decision.buy, decision.units, decision.busy[p])
+        f = evaluate_period(problem, p, decision.buy, decision.units, decision.busy[p], kept=kept)
         capital, fixed, energy, tokens = f.capital_usd, f.fixed_usd, f.energy_usd, f.tokens_demanded
         served = float(f.tokens_by_sku.sum())
         share = f.tokens_by_sku / served if served > 0 else np.zeros(len(ids))
@@ -373,6 +410,7 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
                 at_limit=at_limit,
                 on_demand_usd=f.burst_usd,
                 decommission_usd=f.decommission_usd,
+                early_retirement_usd=f.early_retirement_usd,
                 cost_breakdown_usd=f.breakdown(),
                 sites=[
                     PeriodSite(
@@ -407,10 +445,10 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
 
 def violations(problem: BuildoutProblem, decision: Decision, rtol: float = 1e-6) -> list[str]:
     """Constraints the decision breaks, recomputed from scratch (``planner.milp.formulation.violations``)."""
-    return check_violations(problem, decision.buy, decision.units, decision.busy, rtol=rtol)
+    return check_violations(problem, decision.buy, decision.units, decision.busy, rtol=rtol, kept=decision.kept)
 
 
-def _story(problem: BuildoutProblem, rows: list[PeriodResult]) -> Story:
+def _story(problem: BuildoutProblem, rows: list[PeriodResult], decision: Decision) -> Story:
     """When Blackwell overtakes Hopper, every SKU's early retirements, and cost per token first to last."""
     first_majority = next(
         (
@@ -421,17 +459,21 @@ def _story(problem: BuildoutProblem, rows: list[PeriodResult]) -> Story:
         ),
         None,
     )
-    early: list[EarlyRetirement] = [
-        {
-            "period": r.period,
-            "sku": b.id,
-            "family": b.sku.family,
-            "units": r.retirements[b.id] - r.retirements_end_of_life[b.id],
-        }
-        for r in rows
-        for b in problem.skus
-        if r.retirements[b.id] > r.retirements_end_of_life[b.id]
-    ]
+    kept = decision.vintages(problem)
+    early: list[EarlyRetirement] = []
+    for p, r in enumerate(rows):
+        charges = early_retirement_charges(problem, p, kept)
+        early += [
+            {
+                "period": r.period,
+                "sku": b.id,
+                "family": b.sku.family,
+                "units": r.retirements[b.id] - r.retirements_end_of_life[b.id],
+                "charge_usd": float(charges[j]),
+            }
+            for j, b in enumerate(problem.skus)
+            if r.retirements[b.id] > r.retirements_end_of_life[b.id]
+        ]
     return {
         "blackwell_majority_from": first_majority,
         "early_retirements": early,
@@ -541,7 +583,7 @@ def plan_buildout(
         periods=rows,
         totals=totals,
         skus=_sku_rows(problem),
-        story=_story(problem, rows),
+        story=_story(problem, rows, run.decision),
         solver=solver,
         timings=timings,
         notes=list(problem.notes),
@@ -640,7 +682,7 @@ def _solve_aggregated(
                     f"{problem.periods[p].label}: the aggregated fleet could not be dispatched at full resolution"
                 )
             busy.append(d.busy)
-        decision = Decision(run.decision.buy, run.decision.units, tuple(busy))
+        decision = Decision(run.decision.buy, run.decision.units, tuple(busy), run.decision.kept)
         upper = evaluate(problem, decision)[1]["present_value_usd"]
         if mode != "perfect_foresight":
             error = None

@@ -53,7 +53,7 @@ def render_buildout(plan) -> None:
     """Human-readable schedule on stdout."""
     from rich.table import Table
 
-    from planner.buildout.report import LEDGER_LABELS, schedule_cell
+    from planner.buildout.report import LEDGER_LABELS, reserved_columns, schedule_cell
 
     stdout.print(
         f"[bold]{plan.scenario}[/]: buildout over {plan.horizon_periods} periods, mode {plan.mode}; "
@@ -62,6 +62,7 @@ def render_buildout(plan) -> None:
     if plan.status == Status.INFEASIBLE:
         return
     skus = list(plan.periods[0].fleet)
+    reserved = reserved_columns(plan)
     table = Table(title="installed (+bought / -retired) units", title_justify="left")
     table.add_column("period", min_width=6, overflow="fold")
     for s in skus:  # a long column id folds onto more lines, never cut: two columns never read the same
@@ -69,7 +70,7 @@ def render_buildout(plan) -> None:
     for col in ("MW / cap", "capex $M / budget", "cost $M", "$/M tok", "at limit"):
         table.add_column(col, justify="right", overflow="fold")
     for r in plan.periods:
-        cells = [schedule_cell(r, s) for s in skus]
+        cells = [schedule_cell(r, s, s in reserved) for s in skus]
         cap = f"{r.power_cap_mw:g}" if r.power_cap_mw is not None else "-"
         budget = f"{r.capex_budget_usd / 1e6:,.0f}" if r.capex_budget_usd is not None else "-"
         table.add_row(
@@ -100,7 +101,8 @@ def render_buildout(plan) -> None:
     if st.get("blackwell_majority_from"):
         stdout.print(f"Blackwell serves most tokens from {st['blackwell_majority_from']}")
     for e in st.get("early_retirements", []):
-        stdout.print(f"  {e['period']}: {e['units']} {e['sku']} units retired before their end of life")
+        paid = f"; they pay {si(e['charge_usd'], '$')} of remaining capital" if e.get("charge_usd") else ""
+        stdout.print(f"  {e['period']}: {e['units']} {e['sku']} units retired before their end of life{paid}")
     stdout.print(
         f"cost per million tokens: ${st['cost_per_million_tokens_first']:.4f} in {plan.periods[0].period} -> "
         f"${st['cost_per_million_tokens_last']:.4f} in {plan.periods[-1].period}"

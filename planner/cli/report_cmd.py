@@ -34,11 +34,18 @@ def register(app: typer.Typer, handled) -> None:
         allow_mismatch: bool = typer.Option(
             False, "--allow-mismatch", help="Include documents made from another scenario (the difference is printed)."
         ),
+        single_period: bool = typer.Option(
+            False,
+            "--single-period",
+            help="A scenario with a buildout: section: report its single-period plan (as `planner plan`), "
+            "not the buildout.",
+        ),
         quiet: bool = QUIET,
     ) -> None:
         """Write one HTML report: recommendation, fleet, cost per token, caps, load curve, frontiers, sources.
 
-        A scenario with a buildout: section gets the buildout's report: schedule, sites, cost per period, caps."""
+        A scenario with a buildout: section gets the buildout's report: schedule, sites, cost per period, caps
+        (--single-period: its single-period plan's report)."""
         import planner.progress as progress
         from planner.report.html import (
             document_mismatches,
@@ -73,7 +80,12 @@ def register(app: typer.Typer, handled) -> None:
         if scenario_path is None and results is not None and results.scenario:
             scenario_path = Path(results.scenario)
         sf = load_scenario(scenario_path)
-        if sf.scenario.buildout is not None:
+        if single_period and sf.scenario.buildout is None:
+            raise ScenarioError(
+                f"--single-period: {sf.path} has no buildout: section, so its report is the single-period plan's "
+                "already; drop the flag"
+            )
+        if sf.scenario.buildout is not None and not single_period:
             _refuse_for_buildout(sf, sweep_path, validation, allow_mismatch)
             _buildout_report(sf, out, quiet)
             return

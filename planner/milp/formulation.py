@@ -28,6 +28,14 @@ Variables:
   busy[s,w,p,t]     >= 0, GPUs serving w at the slice's peak (where theta_sw > 0)
   unserved[w,p,t]   >= 0, <= D_pwt: peak tokens/s not served (objectives that allow it,
                     and the elastic model of the diagnosis)
+  kept[s,v,p]       >= 0, v < p < v + L_s: units bought in v still installed in p, for the
+                    columns that keep vintages (``tracks_vintages``: owned purchases that may
+                    retire early, under annuities or with a resale share); kept[s,p,p] = buy[s,p]
+  old[s,p]          0 <= old[s,p] <= E_sp: their initial cohorts' units still installed
+                    (both continuous: with buy and units integer, the retirements
+                    kept[s,v,p-1] - kept[s,v,p] form a transportation problem, periods to
+                    vintages, whose vertices are integral; a solver answer between vertices is
+                    solved again with them integer and the rest fixed: ``integral_vintages``)
 
 Constraints:
   vintage_life[s,p]   units[s,p] <= E_sp + sum_{v = p-L_s+1..p} buy[s,v]
@@ -36,6 +44,11 @@ Constraints:
   fleet_balance[s,p]  units[s,p] <= units[s,p-1] + buy[s,p]          (units[s,-1] = E_s)
                       (only with early retirement: a retired unit never returns; without it
                       the row follows from vintage_life). Together the oldest units retire first.
+                      A reservation never retires early: its units stay for the whole term.
+  vintage_kept[s,v,p] kept[s,v,p] <= kept[s,v,p-1]; cohort_kept[s,p] old[s,p] <= old[s,p-1]
+  vintage_units[s,p]  units[s,p] = old[s,p] + buy[s,p] + sum_v kept[s,v,p]
+                      (these three replace vintage_life and fleet_balance where vintages are
+                      kept: any unit may be the one retired, and each pays for its own vintage)
   capacity[s,p,t]     sum_w busy[s,w,p,t] <= u g_s units[s,p]
   serve_demand[w,p,t] sum_s theta_sw busy[s,w,p,t] (+ unserved[w,p,t]) = D_pwt
                       (">=" in the statement of the problem; "=" gives the same fleets and
@@ -57,14 +70,27 @@ so GPUs busy on average are ``r_pwt busy[s,w,p,t]``.
 Cost of period p [$] (reported undiscounted; the objective discounts it by delta_p):
   cost_p = sum_s g_s units[s,p] f_sp H_p
          + sum_{s,w,t} x_s m_p h_pt r_pwt busy[s,w,p,t]
-         + capital_p
+         + capital_p + early_retirement_p
   capital_p (owned SKUs) = sum_s g_s sum_{v <= p < v + L_s} A_sv buy[s,v] H_p / 8760
                            (+ the initial cohorts' annuities while inside their life: a constant)
 End-of-horizon treatment ``annuities`` (default): a purchase is charged only the annuities that
 fall inside the horizon (inside the window, when myopic); the unpaid rest is the value handed
 to the next horizon. ``purchase``: capital_p = sum_s g_s q_sp buy[s,p] (full price when bought,
-no residual value). Capital is committed: retiring a unit early stops its opex and energy, not
-its annuity. Objective (min_cost): minimise sum_p delta_p cost_p.
+no residual value). Capital is committed: retiring a unit early stops its opex and energy, and
+where vintages are kept it pays, at the start of the period it leaves, its remaining capital
+``W_svp = A_sv sum_{q=p}^{v+L_s-1} H_q delta_q / delta_p / 8760`` (its annuities from p to the end of
+its life, past the horizon too, since nothing is handed on; periods past the horizon as long as
+the last) less its resale share ``rho_s`` (``buildout.skus.<id>.resale_fraction``):
+  early_retirement_p = sum_{s,v} g_s (kept[s,v,p-1] - kept[s,v,p]) (1 - rho_s) W_svp   (annuities)
+                     = - sum_{s,v} g_s (kept[s,v,p-1] - kept[s,v,p]) rho_s W_svp        (purchase)
+and a unit kept pays its annuity only while installed: capital_p sums A_sv kept[s,v,p]. A unit
+kept to the horizon's end hands the rest of its life on. The initial cohorts' capital is sunk
+(their remaining annuities, with annuities, are charged while inside their life, kept or not).
+Reservations (``procurement: reserved``) are billed their rate x GPUs x the hours of the term
+inside each period in either mode (annuity = rate x 8760, life = the term); with ``upfront:
+true`` the whole commitment (rate x term hours) is charged in the period it starts. Hours of a
+term past the horizon are not charged (the capacity serves the next horizon).
+Objective (min_cost): minimise sum_p delta_p cost_p.
 
 Tokens served [tokens] = sum_{s,w,p,t} 3600 m_p h_pt r_pwt theta_sw busy[s,w,p,t]
                        = sum_{w,p,t} 3600 m_p h_pt (M_pwt - r_pwt unserved[w,p,t]).
@@ -107,6 +133,7 @@ class History:
     buy: np.ndarray  # (S, P) units bought; only columns before the window are read
     units: np.ndarray  # (S,) units installed in the period before the window
     capex_spent_usd: float  # purchases before the window [$]
+    kept: np.ndarray | None = None  # (S, P) units of each purchase period installed just before the window
 
 
 # ---- the cap table -----------------------------------------------------------------------
@@ -504,6 +531,8 @@ class BuildoutModel:
     caps: list[Cap] = field(default_factory=list)
     build_seconds: float = 0.0
     racks: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)  # (rack group, period)
+    kept: dict[tuple[int, int, int], pulp.LpVariable] = field(default_factory=dict)  # (SKU, vintage, period)
+    old: dict[tuple[int, int], pulp.LpVariable] = field(default_factory=dict)  # (SKU, period): initial cohorts
 
 
 def ratio(curve) -> np.ndarray:
@@ -585,8 +614,141 @@ def define_racks(
 
 
 def may_retire(problem: BuildoutProblem, b: BuildoutSku) -> bool:
-    """Whether a column's units may leave before their end of life."""
+    """Whether a column's units may leave before their end of life (a reservation stays for its term)."""
+    if b.sku.procurement == "reserved":
+        return False
     return problem.early_retirement or b.sku.decommission_usd_per_unit is not None
+
+
+def charged_at_start(problem: BuildoutProblem, b: BuildoutSku) -> bool:
+    """Whether an owned column's capital is charged when a unit arrives: end_of_horizon purchase; a
+    reservation only when ``upfront`` (else it is billed for the hours of its term in each period)."""
+    if b.sku.procurement == "reserved":
+        return b.committed_usd_per_gpu is not None
+    return problem.end_of_horizon == "purchase"
+
+
+def tracks_vintages(problem: BuildoutProblem, b: BuildoutSku) -> bool:
+    """Whether a column's units are kept by purchase period: owned purchases that may retire before
+    the end of their life and then pay their remaining capital (less its resale share)."""
+    return (
+        b.pricing == "owned"
+        and may_retire(problem, b)
+        and any(b.available)
+        and (not charged_at_start(problem, b) or b.resale_fraction > 0)
+    )
+
+
+def remaining_capital(problem: BuildoutProblem, b: BuildoutSku, v: int, p: int) -> float:
+    """What is left at the start of p of a unit bought in v: the annuities of its life from p on
+    (past the horizon too), valued at p. [$/GPU]"""
+    pv = sum(problem.hours_and_discount(q)[0] * problem.hours_and_discount(q)[1] for q in range(p, v + b.life_periods))
+    return b.annuity_usd_per_gpu_year[v] * pv / problem.hours_and_discount(p)[1] / HOURS_PER_YEAR
+
+
+def retirement_charge(problem: BuildoutProblem, b: BuildoutSku, v: int, p: int) -> float:
+    """What a unit bought in v and retired at the start of p costs then: its remaining capital less
+    the resale share (annuities), or minus the resale share (charged in full at purchase). [$/GPU]"""
+    left = remaining_capital(problem, b, v, p)
+    return -b.resale_fraction * left if charged_at_start(problem, b) else (1.0 - b.resale_fraction) * left
+
+
+def define_vintages(prob, names: Names, problem, window, units, buy, history, relax):
+    """kept[s,v,p]: units bought in v still installed in p (v < p < v + L_s), for the columns that
+    keep vintages; old[s,p]: units of the initial cohorts still installed. Rows: a vintage only
+    shrinks (vintage_kept), the cohorts only shrink (cohort_kept), and the installed units are the
+    cohorts' plus every vintage's (vintage_units). Returns (kept, old)."""
+    kept: dict[tuple[int, int, int], pulp.LpVariable] = {}
+    old: dict[tuple[int, int], pulp.LpVariable] = {}
+    before_buy, before = _before(problem, window, history)
+    before_kept = history.kept if history is not None and history.kept is not None and window.start else None
+    alive0 = problem.existing_alive()
+    rows = {}
+    for j, b in enumerate(problem.skus):
+        if not tracks_vintages(problem, b):
+            continue
+        cat = "Continuous"  # integral at the vertices once buy and units are (``integral_vintages``)
+        sid = names.skus[j]
+        cohort_before = float(before[j]) - (float(before_kept[j].sum()) if before_kept is not None else 0.0)
+        for p in window:
+            if alive0[j, p] > 0:
+                old[j, p] = prob.add_variable(
+                    names.add("old", (j,), (sid,), period=p), lowBound=0.0, upBound=float(alive0[j, p]), cat=cat
+                )
+                terms = [(old[j, p], 1.0)]
+                rhs = cohort_before
+                if (j, p - 1) in old:
+                    terms.append((old[j, p - 1], -1.0))
+                    rhs = 0.0
+                name = names.add("cohort_kept", (j,), (sid,), period=p)
+                rows[name] = pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, name, rhs)
+            for v in range(max(0, p - b.life_periods + 1), p):
+                if v in window:
+                    prev: pulp.LpVariable | float = buy[j, v] if v == p - 1 else kept.get((j, v, p - 1), 0.0)
+                elif p - 1 in window:
+                    prev = kept.get((j, v, p - 1), 0.0)
+                else:  # before the window: what history kept of it
+                    prev = float(before_kept[j, v]) if before_kept is not None else float(before_buy[j, v])
+                if not b.available[v] or (isinstance(prev, float) and prev <= 0):
+                    continue
+                kept[j, v, p] = var = prob.add_variable(
+                    names.add("kept", (j, v), (sid, names.periods[v]), period=p), lowBound=0.0, cat=cat
+                )
+                terms = [(var, 1.0)]
+                rhs = 0.0
+                if isinstance(prev, float):
+                    rhs = prev
+                else:
+                    terms.append((prev, -1.0))
+                name = names.add("vintage_kept", (j, v), (sid, names.periods[v]), period=p)
+                rows[name] = pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, name, rhs)
+            terms = [(units[j, p], 1.0), (buy[j, p], -1.0)]
+            terms += [(var, -1.0) for (jj, _, pp), var in kept.items() if jj == j and pp == p]
+            if (j, p) in old:
+                terms.append((old[j, p], -1.0))
+            name = names.add("vintage_units", (j,), (sid,), period=p)
+            rows[name] = pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintEQ, name, 0.0)
+    prob.extend(rows)
+    return kept, old
+
+
+def vintage_cost_terms(problem, window, buy, kept, history) -> tuple[list[tuple[pulp.LpVariable, float]], float]:
+    """The discounted capital of the columns that keep vintages, as (variable, $) pairs and a
+    constant: each installed unit's annuity while it is kept (charged at start: its price, on buy),
+    and a unit retired at the start of p its ``retirement_charge``. [$]"""
+    terms: list[tuple[pulp.LpVariable, float]] = []
+    constant = 0.0
+    before_buy, _ = _before(problem, window, history)
+    before_kept = history.kept if history is not None and history.kept is not None and window.start else None
+    for j, b in enumerate(problem.skus):
+        if not tracks_vintages(problem, b):
+            continue
+        g = b.sku.gpus_per_unit
+        at_start = charged_at_start(problem, b)
+        for p in window:
+            per = problem.periods[p]
+            if not at_start:  # annuities of the units installed in p, by vintage
+                a = per.discount_factor * g * per.hours / HOURS_PER_YEAR
+                if b.available[p]:
+                    terms.append((buy[j, p], a * b.annuity_usd_per_gpu_year[p]))
+                terms += [
+                    (var, a * b.annuity_usd_per_gpu_year[v]) for (jj, v, pp), var in kept.items() if jj == j and pp == p
+                ]
+            for v in range(max(0, p - b.life_periods + 1), p):
+                if not b.available[v]:
+                    continue
+                c = per.discount_factor * g * retirement_charge(problem, b, v, p)
+                if not c:
+                    continue
+                if (j, v, p) in kept:
+                    terms.append((kept[j, v, p], -c))
+                if v == p - 1 and v in window:
+                    terms.append((buy[j, v], c))
+                elif (j, v, p - 1) in kept:
+                    terms.append((kept[j, v, p - 1], c))
+                elif p - 1 not in window:
+                    constant += c * (float(before_kept[j, v]) if before_kept is not None else float(before_buy[j, v]))
+    return terms, constant
 
 
 def define_unserved(
@@ -611,7 +773,7 @@ def define_fleet_balance(prob, names: Names, problem, window, units, buy, histor
     _, before = _before(problem, window, history)
     rows = {}
     for j, b in enumerate(problem.skus):
-        if not may_retire(problem, b):
+        if not may_retire(problem, b) or tracks_vintages(problem, b):  # vintages: define_vintages
             continue
         for p in window:
             terms = [(units[j, p], 1.0), (buy[j, p], -1.0)]
@@ -632,6 +794,8 @@ def define_vintage_life(prob, names: Names, problem, window, units, buy, history
     alive0 = problem.existing_alive()
     rows = {}
     for j, b in enumerate(problem.skus):
+        if tracks_vintages(problem, b):  # define_vintages
+            continue
         sense = pulp.LpConstraintLE if may_retire(problem, b) else pulp.LpConstraintEQ
         for p in window:
             terms = [(units[j, p], 1.0)]
@@ -721,8 +885,10 @@ def cost_terms(problem, window, units, buy, busy) -> list[tuple[pulp.LpVariable,
             terms.append((units[j, p], delta * g * fixed * per.hours))
             if b.pricing != "owned" or not b.available[p]:
                 continue
-            if problem.end_of_horizon == "purchase":
+            if charged_at_start(problem, b):
                 terms.append((buy[j, p], delta * g * purchase_price(b, p)))
+                continue
+            if tracks_vintages(problem, b):  # vintage_cost_terms
                 continue
             annuity = g * b.annuity_usd_per_gpu_year[p] / HOURS_PER_YEAR
             charged = [q for q in range(p, min(p + b.life_periods, len(problem.periods))) if q in window]
@@ -831,14 +997,16 @@ def build_model(
         busy = define_busy(prob, names, problem, window)
         racks = define_racks(prob, names, problem, window, units, relax)
         unserved = define_unserved(prob, names, problem, window) if allow_unserved else {}
+        kept, old = define_vintages(prob, names, problem, window, units, buy, history, relax)
         define_vintage_life(prob, names, problem, window, units, buy, history)
         define_fleet_balance(prob, names, problem, window, units, buy, history)
         define_capacity(prob, names, problem, window, units, busy)
         define_serve_demand(prob, names, problem, window, busy, unserved)
         cap_rows = define_caps(prob, names, table, window, units, buy, racks, caps_off)
+        capital, retired_before = vintage_cost_terms(problem, window, buy, kept, history)
         cost = pulp.LpAffineExpression(
-            summed(cost_terms(problem, window, units, buy, busy)),
-            constant=decommission_constant(problem, window, history),
+            summed(cost_terms(problem, window, units, buy, busy) + capital),
+            constant=decommission_constant(problem, window, history) + retired_before,
         )
         served, lost = token_terms(problem, busy, unserved)
         prob.setObjective(cost)
@@ -850,7 +1018,15 @@ def build_model(
     finally:
         if gc_was:
             gc.enable()
-    variables = [*buy.values(), *units.values(), *busy.values(), *unserved.values(), *racks.values()]
+    variables = [
+        *buy.values(),
+        *units.values(),
+        *busy.values(),
+        *unserved.values(),
+        *racks.values(),
+        *kept.values(),
+        *old.values(),
+    ]
     return BuildoutModel(
         problem=problem,
         window=window,
@@ -868,6 +1044,8 @@ def build_model(
         racks=racks,
         names=names,
         cap_rows=cap_rows,
+        kept=kept,
+        old=old,
     )
 
 
@@ -998,16 +1176,20 @@ def violations(
     busy: tuple[np.ndarray, ...],
     unserved: tuple[np.ndarray, ...] | None = None,
     rtol: float = FEASIBILITY_RTOL,
+    kept: np.ndarray | None = None,
 ) -> list[str]:
     """Every constraint a decision breaks by more than ``rtol``, recomputed from scratch.
 
     ``buy`` / ``units``: (S, P) units bought / installed; ``busy[p]``: (S, W, T_p) busy GPUs at
-    the peak; ``unserved[p]``: (W, T_p) peak tokens/s not served (None: everything served).
-    Checks purchases against availability, life and the fleet's history, the supply limit,
-    every cap of the cap table (power, run-rate budget, capex per period and in total),
-    capacity and demand.
+    the peak; ``unserved[p]``: (W, T_p) peak tokens/s not served (None: everything served);
+    ``kept``: (S, V, P) the purchases kept (None: the oldest retire first).
+    Checks purchases against availability, life and the fleet's history, the vintages kept,
+    the supply limit, every cap of the cap table (power, run-rate budget, capex per period and
+    in total), capacity and demand.
     """
     out: list[str] = []
+    if kept is not None:
+        out += _vintage_violations(problem, buy, units, kept, rtol)
 
     def exceeds(value: float, bound: float) -> bool:
         """``value`` above ``bound`` by more than the tolerance at the row's scale (equal is never over)."""
@@ -1050,6 +1232,33 @@ def violations(
     return out + cap_violations(caps(problem), units, buy, labels, rtol)
 
 
+def _vintage_violations(problem: BuildoutProblem, buy, units, kept, rtol: float) -> list[str]:
+    """The purchases kept against what was bought: a vintage holds its purchase when bought, only
+    shrinks, is gone after its life, and with the cohorts (within theirs, only shrinking) makes
+    the installed units."""
+    out = []
+    alive0 = problem.existing_alive()
+    for j, b in enumerate(problem.skus):
+        cohort_before = float(problem.existing_units()[j])
+        for p, per in enumerate(problem.periods):
+            row = kept[j, :, p]
+            if (
+                abs(row[p] - buy[j, p]) > rtol
+                or (row[p + 1 :] != 0).any()
+                or (row[: max(0, p - b.life_periods + 1)] != 0).any()
+            ):
+                out.append(f"{per.label}: {b.id}'s purchases kept do not match its purchases and life")
+            if p and (kept[j, :p, p] > kept[j, :p, p - 1] + rtol).any():
+                out.append(f"{per.label}: a purchase of {b.id} grew back after being retired")
+            cohort = units[j, p] - row.sum()
+            if cohort < -rtol or cohort > min(alive0[j, p], cohort_before) + rtol:
+                out.append(
+                    f"{per.label}: {b.id} installs {units[j, p]:g} units, its purchases kept and cohorts disagree"
+                )
+            cohort_before = cohort
+    return out
+
+
 # ---- evaluation: every reported figure, from a decision alone ------------------------------
 
 
@@ -1062,6 +1271,8 @@ class CostBreakdown(TypedDict):
     energy: float  # electricity billed, idle and busy
     on_demand: float  # on-demand busy GPU-hours x their rate
     decommissioning: float  # existing units decommissioned
+    early_retirement: float  # units bought in the horizon and retired before the end of their life: their
+    # remaining capital less its resale share (a credit, the resale share, when their price was charged at purchase)
 
 
 def add_breakdowns(parts: list[CostBreakdown]) -> CostBreakdown:
@@ -1073,6 +1284,7 @@ def add_breakdowns(parts: list[CostBreakdown]) -> CostBreakdown:
         "energy": sum(b["energy"] for b in parts),
         "on_demand": sum(b["on_demand"] for b in parts),
         "decommissioning": sum(b["decommissioning"] for b in parts),
+        "early_retirement": sum(b["early_retirement"] for b in parts),
     }
 
 
@@ -1096,11 +1308,19 @@ class PeriodFigures:
     busy_gpu_hours: np.ndarray | None = None  # (S,) average busy GPUs x hours [GPU-h]
     reserved_usd: float = 0.0  # the part of fixed_usd that reserved columns pay (an hourly rate) [$]
     reserved_capital_usd: float = 0.0  # the part of capital_usd that reservations pay (a buildout's commitment) [$]
+    early_retirement_usd: float = 0.0  # retired before the end of their life: remaining capital less resale [$]
 
     @property
     def cost_usd(self) -> float:
-        """capital + fixed + energy + on-demand burst + decommissioning. [$]"""
-        return self.capital_usd + self.fixed_usd + self.energy_usd + self.burst_usd + self.decommission_usd
+        """capital + fixed + energy + on-demand burst + decommissioning + early retirement. [$]"""
+        return (
+            self.capital_usd
+            + self.fixed_usd
+            + self.energy_usd
+            + self.burst_usd
+            + self.decommission_usd
+            + self.early_retirement_usd
+        )
 
     def breakdown(self) -> CostBreakdown:
         """``cost_usd`` by name, reservations apart from the other fixed costs. [$]"""
@@ -1111,6 +1331,7 @@ class PeriodFigures:
             "energy": self.energy_usd,
             "on_demand": self.burst_usd,
             "decommissioning": self.decommission_usd,
+            "early_retirement": self.early_retirement_usd,
         }
 
 
@@ -1121,15 +1342,21 @@ def evaluate_period(
     units: np.ndarray,
     busy: np.ndarray,
     unserved: np.ndarray | None = None,
+    kept: np.ndarray | None = None,
 ) -> PeriodFigures:
     """Period p's figures: ``buy`` / ``units`` (S, P), ``busy`` (S, W, T_p) at the peak, ``unserved``
-    (W, T_p) peak tokens/s (None: nothing). The same cost function and accounting as the LP."""
+    (W, T_p) peak tokens/s (None: nothing), ``kept`` (S, V, P) units of each purchase period v
+    installed in p (the columns that keep vintages; None: ``oldest_first(problem, buy, units)``).
+    The same cost function and accounting as the LP."""
+    if kept is None:
+        kept = oldest_first(problem, buy, units)
     per = problem.periods[p]
     price = problem.electricity_usd_per_kwh
     theta = problem.throughput
     g = np.array([b.sku.gpus_per_unit for b in problem.skus], dtype=float)
     n = units[:, p]
     capital = fixed = energy = reserved = 0.0
+    early = float(early_retirement_charges(problem, p, kept).sum())
     reserved_capital = 0.0  # reservations are charged like owned capital in a buildout: told apart here
     for j, b in enumerate(problem.skus):
         capital_before = capital
@@ -1141,20 +1368,25 @@ def evaluate_period(
         energy += gpu_hours * (per_gpu_hour - b.price_usd_per_gpu_hour(p))
         if b.pricing != "owned":
             continue
-        if problem.end_of_horizon == "purchase":
+        tracked = tracks_vintages(problem, b)
+        if charged_at_start(problem, b):
             capital += buy[j, p] * g[j] * purchase_price(b, p)
         else:
             for v in range(max(0, p - b.life_periods + 1), p + 1):
-                capital += buy[j, v] * g[j] * b.annuity_usd_per_gpu_year[v] * per.hours / HOURS_PER_YEAR
+                n_v = kept[j, v, p] if tracked else buy[j, v]  # committed: kept or not, unless vintages are kept
+                capital += n_v * g[j] * b.annuity_usd_per_gpu_year[v] * per.hours / HOURS_PER_YEAR
         if b.sku.procurement == "reserved":
             reserved_capital += capital - capital_before
-    if problem.end_of_horizon == "annuities":
-        for c in problem.cohorts:
-            if p < c.remaining_periods and problem.skus[c.sku].pricing == "owned":
-                part = c.units * g[c.sku] * c.annuity_usd_per_gpu_year * per.hours / HOURS_PER_YEAR
-                capital += part
-                if problem.skus[c.sku].sku.procurement == "reserved":
-                    reserved_capital += part
+    for c in problem.cohorts:
+        b = problem.skus[c.sku]
+        # what is left of its capital, inside its life: an existing reservation's term is billed in every mode
+        committed = b.sku.procurement == "reserved"
+        billed = not charged_at_start(problem, b) if committed else problem.end_of_horizon == "annuities"
+        if p < c.remaining_periods and b.pricing == "owned" and billed:
+            part = c.units * g[c.sku] * c.annuity_usd_per_gpu_year * per.hours / HOURS_PER_YEAR
+            capital += part
+            if committed:
+                reserved_capital += part
     r = ratio(per.curve)
     h = per.curve.slice_hours
     mean_busy = busy * r[None, :, :]  # (S, W, T) GPUs busy on average
@@ -1194,4 +1426,45 @@ def evaluate_period(
         busy_gpu_hours=busy_hours,
         reserved_usd=float(reserved),
         reserved_capital_usd=float(reserved_capital),
+        early_retirement_usd=float(early),
     )
+
+
+def early_retirement_charges(problem: BuildoutProblem, p: int, kept: np.ndarray) -> np.ndarray:
+    """(S,) what the units of each column retired at the start of p before the end of their life
+    pay then (``retirement_charge``; the columns that keep vintages). [$]"""
+    out = np.zeros(len(problem.skus))
+    for j, b in enumerate(problem.skus):
+        if not tracks_vintages(problem, b):
+            continue
+        for v in range(max(0, p - b.life_periods + 1), p):
+            gone = kept[j, v, p - 1] - kept[j, v, p]
+            if gone > 0:
+                out[j] += gone * b.sku.gpus_per_unit * retirement_charge(problem, b, v, p)
+    return out
+
+
+def oldest_first(problem: BuildoutProblem, buy: np.ndarray, units: np.ndarray) -> np.ndarray:
+    """(S, V, P) units of each purchase period v installed in p when the oldest retire first (the
+    initial cohorts before any purchase): a decision given as purchases and installed units only."""
+    S, P = units.shape
+    kept = np.zeros((S, P, P))
+    alive0 = problem.existing_alive()
+    for j, b in enumerate(problem.skus):
+        cohort = float(problem.existing_units()[j])
+        for p in range(P):
+            cohort = min(cohort, float(alive0[j, p]))
+            kept[j, p, p] = buy[j, p]
+            for v in range(max(0, p - b.life_periods + 1), p):
+                kept[j, v, p] = kept[j, v, p - 1]
+            excess = cohort + kept[j, :, p].sum() - units[j, p]
+            take = min(cohort, max(excess, 0.0))
+            cohort -= take
+            excess -= take
+            for v in range(p + 1):
+                if excess <= 0:
+                    break
+                take = min(kept[j, v, p], excess)
+                kept[j, v, p] -= take
+                excess -= take
+    return kept

@@ -246,10 +246,11 @@ class BuildoutSku:
     life_periods: int  # periods a unit serves after purchase [periods]
     annuity_usd_per_gpu_year: tuple[float, ...]  # capex x CRF(r, life) by purchase period [$/GPU-year]
     lead_periods: int = 0  # a purchase arrives this many periods after its order (buy[s,p]: arrivals in p)
-    committed_usd_per_gpu: tuple[float, ...] | None = None  # end_of_horizon purchase: reserved rate x term [$/GPU]
+    committed_usd_per_gpu: tuple[float, ...] | None = None  # an upfront reservation: rate x term at its start [$/GPU]
     order_available: tuple[bool, ...] | None = None  # with a lead time: can be ordered in period q
     order_capex_usd_per_gpu: tuple[float, ...] | None = None  # with a lead time: price by order period [$/GPU]
     crf: float = 0.0  # capital recovery factor of its purchases [1/year]
+    resale_fraction: float = 0.0  # owned: share of the remaining capital a unit retired early gets back [1]
 
     def with_lead(self, lead: int) -> BuildoutSku:
         """The same column with another lead time (arrivals shifted; prices those of the order period)."""
@@ -365,6 +366,16 @@ class BuildoutProblem:
         for c in self.cohorts:
             out[c.sku, : c.remaining_periods] += c.units
         return out
+
+    def hours_and_discount(self, q: int) -> tuple[float, float]:
+        """(hours, discount factor) of period q, continued past the horizon with the last period's
+        length (what a unit's life after the horizon is valued at). [h], [1]"""
+        P = len(self.periods)
+        if q < P:
+            return self.periods[q].hours, self.periods[q].discount_factor
+        last = self.periods[-1]
+        months = last.hours * 12.0 / HOURS_PER_YEAR
+        return last.hours, last.discount_factor * (1.0 + self.discount_rate) ** (-(q - P + 1) * months / 12.0)
 
     def with_changes(self, **changes) -> BuildoutProblem:
         return replace(self, **changes)

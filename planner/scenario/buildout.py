@@ -84,6 +84,13 @@ class BuildoutSku(Strict):
         le=100,
         description="Life after which a unit retires; default: buildout.economic_life_years. [years]",
     )
+    resale_fraction: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Owned units bought in the buildout and retired before the end of their life get back this "
+        "share of their remaining capital (they pay the rest); default 0. [1]",
+    )
 
 
 class Cohort(Strict):

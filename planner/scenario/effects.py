@@ -120,6 +120,25 @@ def no_effect(scn: Scenario) -> list[Inert]:
                     in_file=True,
                 )
             )
+        if spec.resale_fraction is not None:
+            entry = next((e for e in scn.skus if e.id == sku_id), None)
+            offers = entry.procurement if entry is not None else None
+            owned = any(o.kind == "owned" for o in offers) if offers is not None else pricing == "owned"
+            why = (
+                "the buildout retires no unit early (early_retirement: false)"
+                if not b.early_retirement
+                else f"{sku_id} is not owned (nothing bought to resell)"
+                if not owned
+                else ""
+            )
+            if why:
+                problems.append(
+                    Inert(
+                        f"buildout.skus.{sku_id}.resale_fraction",
+                        f"buildout.skus.{sku_id}.resale_fraction has no effect: {why}; remove it",
+                        in_file=True,
+                    )
+                )
     for e in scn.skus:
         if e.idle_power_kw_per_gpu is not None and not _billed(scn, e.id):
             problems.append(
@@ -182,6 +201,14 @@ def _placement_inert(scn: Scenario) -> list[Inert]:
                         )
                     )
         for k, o in enumerate(e.procurement or []):
+            if o.kind == "reserved" and o.upfront and scn.buildout is None:
+                out.append(
+                    Inert(
+                        f"skus[{i}].procurement[{k}].upfront",
+                        f"skus[{i}] ('{e.id}').procurement[{k}].upfront applies to `planner buildout` (when the "
+                        "commitment is charged); a single-period plan bills a reservation for every hour of its span",
+                    )
+                )
             if o.kind == "reserved" and scn.buildout is None:
                 out.append(
                     Inert(

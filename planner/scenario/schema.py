@@ -50,8 +50,13 @@ class Reserved(Strict):
     usd_per_gpu_hour: PositiveFloat = Field(le=1e6, description="Committed rate. [$/GPU-h]")
     term_months: PositiveFloat = Field(
         le=1200,
-        description="Commitment: a buildout pays it for the whole term from the period it starts; a plan bills "
-        "every hour of its span. [months]",
+        description="Commitment: a buildout bills the rate for every hour of the term (its units stay for the whole "
+        "term); a plan bills every hour of its span. [months]",
+    )
+    upfront: bool = Field(
+        default=False,
+        description="A buildout charges the whole term's commitment in the period the reservation starts, "
+        "instead of its hours in each period of the term.",
     )
 
 
