@@ -80,12 +80,23 @@ def test_no_internal_name_or_unrounded_count_reaches_a_user(runner, tmp_path):
 
 
 def test_buildout_tables_fit_columns_and_never_cut_a_name():
-    """Issue 26 item 5: the tables are laid out for COLUMNS; a long column id folds, never ends in '…'."""
+    """Issue 26 item 5: the tables are laid out for COLUMNS; never wider, never cut with '…', and
+    every column id is printed whole (a table too wide is pivoted: columns x periods, as many
+    periods a table as fit); the at-limit column names each cap with its site or SKU."""
     import os
     import subprocess
     import sys
 
-    for width in (100, 160):
+    ids = [
+        "h200-node@hall-a:owned",
+        "h200-node@hall-a:reserved",
+        "h200-node@colo-b:owned",
+        "h200-node@colo-b:reserved",
+        "h200-node@colo-b:existing",
+        "h200-node@cloud:on_demand",
+        "gb300-rack@hall-a:owned",
+    ]
+    for width in (60, 100, 200):
         env = {**os.environ, "COLUMNS": str(width)}
         out = subprocess.run(
             [sys.executable, "-m", "planner.cli.main", "buildout", "two-sites"],
@@ -97,3 +108,7 @@ def test_buildout_tables_fit_columns_and_never_cut_a_name():
         tables = [line for line in out.splitlines() if line[:1] in "┏┃┡│└"]
         assert tables and max(len(line) for line in tables) <= width
         assert "…" not in out
+        assert all(any(i in line for line in tables) for i in ids), out
+        assert "(456 term ended)" in " ".join(out.split())
+        assert any("rack_positions@hall-a" in line for line in tables) or width < 100  # else in the lines below
+        assert "2027Q4 at limit: rack_positions@hall-a: 0 positions spare" in out

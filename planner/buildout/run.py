@@ -166,6 +166,8 @@ class PeriodResult:
     token_share_by_sku: dict[str, float]
     binding: list[str]  # deprecated (the details of at_limit): "power_cap: 0.2 MW spare, less than one ... unit"
     at_limit: list[str] = field(default_factory=list)  # caps (kinds) with less room than one more unit bought
+    at_limit_caps: list[str] = field(default_factory=list)  # the same caps by name, with their site or SKU
+    # (rack_positions@hall-a, quota@h200-node, power_cap)
     sites: list[PeriodSite] = field(default_factory=list)  # per site: use of its caps, GPUs, token share
     on_demand_usd: float = 0.0  # on-demand busy GPU-hours x their rate [$]
     decommission_usd: float = 0.0  # existing units decommissioned [$]
@@ -360,7 +362,7 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
         cost = f.cost_usd
         power_mw = f.power_kw / 1000.0
         spend = f.capex_usd
-        at_limit, binding = [], []
+        at_limit, binding, named = [], [], []
         site_limits: dict[str, list[str]] = {}
         bought = [j for j in range(len(ids)) if buy[j] > 0]
         for cap in table:
@@ -371,6 +373,7 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
             if cap.decision == "racks":  # no position left for a unit bought at that site
                 if spare < 1 and any(problem.skus[j].sku.site == cap.site for j in bought):
                     at_limit.append(cap.kind)
+                    named.append(label)
                     site_limits.setdefault(cap.site, []).append(cap.kind)
                     binding.append(f"{label}: {spare:g} positions spare")
                 continue
@@ -378,6 +381,7 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
             j = max(bought, key=lambda j: cap.coefficients[j, p])
             if cap.coefficients[j, p] > 0 and spare < cap.coefficients[j, p]:
                 at_limit.append(cap.kind)
+                named.append(label)
                 if cap.site is not None:
                     site_limits.setdefault(cap.site, []).append(cap.kind)
                 room = f"${spare:,.0f} left" if cap.unit == "$" else f"{spare:.3g} {cap.unit} spare"
@@ -408,6 +412,7 @@ def evaluate(problem: BuildoutProblem, decision: Decision) -> tuple[list[PeriodR
                 token_share_by_sku={s: float(share[j]) for j, s in enumerate(ids)},
                 binding=binding,
                 at_limit=at_limit,
+                at_limit_caps=named,
                 on_demand_usd=f.burst_usd,
                 decommission_usd=f.decommission_usd,
                 early_retirement_usd=f.early_retirement_usd,

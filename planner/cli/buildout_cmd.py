@@ -49,6 +49,19 @@ def render_sites(plan) -> None:
     stdout.print(table)
 
 
+def _period_figures(r) -> list[str]:
+    """A period's cells after the schedule's: MW of its cap, capex of its budget, cost, $/M tokens, caps at their limit."""
+    cap = f"{r.power_cap_mw:g}" if r.power_cap_mw is not None else "-"
+    budget = f"{r.capex_budget_usd / 1e6:,.0f}" if r.capex_budget_usd is not None else "-"
+    return [
+        f"{r.power_mw:.2f} / {cap}",
+        f"{r.capex_usd / 1e6:,.1f} / {budget}",
+        f"{r.cost_usd / 1e6:,.2f}",
+        f"{r.cost_per_million_tokens:.4f}",
+        ", ".join(r.at_limit_caps) or "-",
+    ]
+
+
 def render_buildout(plan) -> None:
     """Human-readable schedule on stdout."""
     from rich.table import Table
@@ -63,25 +76,50 @@ def render_buildout(plan) -> None:
         return
     skus = list(plan.periods[0].fleet)
     reserved = reserved_columns(plan)
-    table = Table(title="installed (+bought / -retired) units", title_justify="left")
-    table.add_column("period", min_width=6, overflow="fold")
-    for s in skus:  # a long column id folds onto more lines, never cut: two columns never read the same
-        table.add_column(s, justify="right", overflow="fold")
-    for col in ("MW / cap", "capex $M / budget", "cost $M", "$/M tok", "at limit"):
-        table.add_column(col, justify="right", overflow="fold")
-    for r in plan.periods:
-        cells = [schedule_cell(r, s, s in reserved) for s in skus]
-        cap = f"{r.power_cap_mw:g}" if r.power_cap_mw is not None else "-"
-        budget = f"{r.capex_budget_usd / 1e6:,.0f}" if r.capex_budget_usd is not None else "-"
-        table.add_row(
-            r.period,
-            *cells,
-            f"{r.power_mw:.2f} / {cap}",
-            f"{r.capex_usd / 1e6:,.1f} / {budget}",
-            f"{r.cost_usd / 1e6:,.2f}",
-            f"{r.cost_per_million_tokens:.4f}",
-            ", ".join(r.at_limit) or "-",
-        )
+    cells = {r.period: [schedule_cell(r, s, s in reserved) for s in skus] for r in plan.periods}
+    figures = {r.period: _period_figures(r) for r in plan.periods}
+    heads = ("MW / cap", "capex $M / budget", "cost $M", "$/M tok", "at limit")
+    wide = [max(6, *(len(r.period) for r in plan.periods))]
+    wide += [max(len(s), *(len(c[i]) for c in cells.values())) for i, s in enumerate(skus)]
+    wide += [max(len(h), *(len(f[i]) for f in figures.values())) for i, h in enumerate(heads)]
+    if sum(w + 3 for w in wide) + 1 <= stdout.width:  # one table: periods x columns, then the figures
+        table = Table(title="installed (+bought / -retired) units", title_justify="left")
+        table.add_column("period", min_width=6, overflow="fold")
+        for s in skus:
+            table.add_column(s, justify="right", overflow="fold")
+        for col in heads:
+            table.add_column(col, justify="right", overflow="fold")
+        for r in plan.periods:
+            table.add_row(r.period, *cells[r.period], *figures[r.period])
+        stdout.print(table)
+    else:  # too wide for the terminal: columns x periods (full names), as many periods a table as fit
+        name = min(max(map(len, skus)), 40)
+        chunks: list[list] = [[]]
+        room = stdout.width - (name + 4)
+        for r in plan.periods:
+            need = max(len(r.period), *(len(c) for c in cells[r.period])) + 3
+            if chunks[-1] and need > room:
+                chunks.append([])
+                room = stdout.width - (name + 4)
+            chunks[-1].append(r)
+            room -= need
+        for k, chunk in enumerate(chunks):
+            title = "installed (+bought / -retired) units, by column" if k == 0 else None
+            table = Table(title=title, title_justify="left")
+            table.add_column("column", overflow="fold", min_width=name)  # names whole
+            for r in chunk:
+                table.add_column(r.period, justify="right", overflow="fold")
+            for i, s in enumerate(skus):
+                table.add_row(s, *(cells[r.period][i] for r in chunk))
+            stdout.print(table)
+        # the caps at their limit go in the lines below the tables when a column of them does not fit
+        keep = len(heads) if wide[0] + sum(wide[-len(heads) :]) + 3 * len(heads) + 4 <= stdout.width else -1
+        table = Table(title="per period", title_justify="left")
+        table.add_column("period", overflow="fold")
+        for col in heads[:keep]:
+            table.add_column(col, justify="right", overflow="fold")
+        for r in plan.periods:
+            table.add_row(r.period, *figures[r.period][:keep])
     stdout.print(table)
     render_sites(plan)
     for r in plan.periods:

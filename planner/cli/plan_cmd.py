@@ -105,13 +105,13 @@ def render_plan(plan: FleetPlan) -> None:
     for f in plan.fleet:
         if f.procurement is not None and not f.chosen and not f.existing_units:
             continue  # placed scenarios: a column left empty is not a row
+        units, gpus, held = f.shown()
         table.add_row(
             "*" if f.chosen else "",
             f.sku,
-            fmt(f.units) if isinstance(f.units, float) else str(f.units),
-            f"{f.gpus:,.0f}",
-            f"{f.existing_units}+{fmt(f.new_units) if isinstance(f.new_units, float) else f.new_units}"
-            + (f"-{f.decommissioned_units}" if f.decommissioned_units else ""),
+            units,
+            gpus,
+            held + (f"-{f.decommissioned_units}" if f.decommissioned_units else ""),
             f"{f.power_mw:.3f}",
             f"{f.cost_usd_per_hour:,.0f}",
             f"{f.token_share:.1%}",

@@ -77,6 +77,16 @@ class SkuResult:
     capex_usd: float | None = None  # purchase money of its new units [$]
     cost_per_million_tokens: float | None = None  # its cost over the span / its tokens [$/M tokens]
 
+    def shown(self) -> tuple[str, str, str]:
+        """(units, GPUs, existing + new) as people read them: whole counts. An on-demand column's
+        fractional units are the whole units its busiest slice needs (rounded up) and its GPUs the
+        nearest whole GPU; JSON and CSV keep the exact figures."""
+        if self.units is None:
+            return "-", "-", "-"
+        whole = math.ceil(self.units - 1e-9) if isinstance(self.units, float) else self.units
+        new = math.ceil(self.new_units - 1e-9) if isinstance(self.new_units, float) else self.new_units
+        return f"{whole:,}", f"{self.gpus:,.0f}", f"{self.existing_units:,}+{new:,}"
+
 
 @dataclass(frozen=True)
 class CapUse:

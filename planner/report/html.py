@@ -256,14 +256,15 @@ def _recommendation(r: ReportInputs) -> str:
 def _fleet(r: ReportInputs) -> str:
     rows = []
     for f in r.plan.fleet:
+        units, gpus, held = f.shown()
         rows.append(
             [
                 "★" if f.units > 0 else "",
                 f"<b>{escape(f.sku)}</b>" if f.units > 0 else escape(f.sku),
                 escape(f.family),
-                number_cell(f.units),
-                number_cell(f.gpus),
-                f"{f.existing_units:,} + {f.new_units:,}",
+                units,
+                gpus,
+                held.replace("+", " + "),
                 number_cell(f.power_mw),
                 money(f.cost_usd_per_hour),
                 f"{f.token_share:.1%}",

@@ -511,7 +511,7 @@ def _buildout_summary(sf, plan: BuildoutPlan) -> list[Field]:
         Field("power cap in the last period", last.power_cap_mw if last else None, "MW", "mw"),
         Field(
             "caps at their limit",
-            "; ".join(f"{r.period}: {', '.join(r.at_limit)}" for r in plan.periods if r.at_limit) or "none",
+            "; ".join(f"{r.period}: {', '.join(r.at_limit_caps)}" for r in plan.periods if r.at_limit) or "none",
             fmt="text",
         ),
         Field("solver", f"{s.get('backend')} {s.get('status')}", fmt="text"),
@@ -523,7 +523,7 @@ def _buildout_summary(sf, plan: BuildoutPlan) -> list[Field]:
 
 def _schedule_rows(plan: BuildoutPlan) -> list[dict[str, Cell]]:
     return [
-        {**{c.key: getattr(r, c.key, None) for c in SCHEDULE}, "at_limit": ", ".join(r.at_limit) or "-"}
+        {**{c.key: getattr(r, c.key, None) for c in SCHEDULE}, "at_limit": ", ".join(r.at_limit_caps) or "-"}
         for r in plan.periods
     ]
 
