@@ -84,7 +84,8 @@ def test_the_plan_workbook_adds_up_to_the_plan(default_plan):
     assert power["binding"] == "yes" and power["used"] == pytest.approx(plan.power_mw)
     assert power["saving over the span [$]"] == pytest.approx(plan.caps[0].saving_usd)
     a = {r["item"]: r["value"] for r in section(wb, "Assumptions")}
-    assert a["pricing tier"] == "hyperscaler" and a["power basis"] == "all_in" and a["PUE"] == 1.3
+    assert a["pricing tier"] == "hyperscaler" and a["power basis"] == "all_in"
+    assert "PUE" not in a and "electricity price" not in a  # all-in power and hourly prices: neither priced anything
     assert len(a["catalog files SHA-256"]) == 64
     thr = section(wb, "Assumptions", "Throughput")
     kinds = {(r["SKU"], r["workload"]): r["basis"] for r in thr}
@@ -170,34 +171,52 @@ def test_a_placed_buildout_fleet_sheet_adds_up_per_period():
 
 
 def test_stated_assumptions_are_the_ones_that_ran(runner, tmp_path):
-    """Issue 26 item 4: with sites, each site's own PUE and electricity price (not the scenario-wide
-    defaults that priced nothing); a buildout's discount rate as the run resolved it."""
+    """Issue 26 item 4, every shipped scenario: every stated assumption is the resolved input of the
+    run (with sites, each site's own PUE and electricity price; a buildout's discount rate as the run
+    resolved it), and nothing is stated that no figure used: an economics field is stated exactly when
+    setting it would not be refused as having no effect (planner.scenario.effects)."""
+    import copy
+
     import openpyxl
 
     from planner.buildout.problem import discount_rate
     from planner.cli.main import app
     from planner.optimize.problem import scenario_problem
+    from planner.resources import scenarios_dir
+    from planner.scenario.effects import no_effect
     from planner.scenario.load import load_scenario
+    from planner.scenario.schema import Scenario
 
     def stated(folder):
         wb = openpyxl.load_workbook(folder / "recommendation.xlsx")
-        return {r[0]: r[1] for r in wb["Assumptions"].iter_rows(values_only=True) if r and r[0]}
+        rows = list(wb["Assumptions"].iter_rows(values_only=True))
+        return {r[0]: r[1] for r in rows[1 : rows.index((None,) * len(rows[0]))] if r and r[0]}
 
-    for name in ("two-sites", "default"):
+    def inert_when_set(scn, field) -> bool:
+        raw = copy.deepcopy(scn.model_dump(exclude_unset=True))
+        raw.setdefault("economics", {})[field] = getattr(scn.economics, field)
+        return any(i.path == f"economics.{field}" for i in no_effect(Scenario.model_validate(raw)))
+
+    labels = {"pue": "PUE", "electricity_usd_per_kwh": "electricity price", "pricing_tier": "pricing tier",
+              "power_basis": "power basis"}  # fmt: skip
+    for path in sorted(scenarios_dir().glob("*.yaml")):
+        name = path.stem
         sf = load_scenario(name)
-        problem = scenario_problem(sf)
-        assert runner.invoke(app, ["plan", name, "--out", str(tmp_path / name), "--no-explain"]).exit_code == 0
+        scn, problem = sf.scenario, scenario_problem(sf)
+        command = ["buildout", name] if scn.buildout is not None else ["plan", name, "--no-explain"]
+        r = runner.invoke(app, [*command, "--out", str(tmp_path / name)])
+        assert r.exit_code == 0, r.output
         got = stated(tmp_path / name)
-        if problem.sites:
-            for s in problem.sites:
-                assert got[f"PUE ({s.id})"] == s.pue and got[f"electricity price ({s.id})"] == s.electricity_usd_per_kwh
-            assert "PUE" not in got and "electricity price" not in got
-        else:
-            assert got["PUE"] == sf.scenario.economics.pue
-            assert got["electricity price"] == sf.scenario.economics.electricity_usd_per_kwh
-    for name in ("two-sites", "buildout"):
-        sf = load_scenario(name)
-        out = tmp_path / f"{name}-bo"
-        assert runner.invoke(app, ["buildout", name, "--out", str(out)]).exit_code == 0
-        assert stated(out)["discount rate"] == discount_rate(sf.scenario)
-    assert stated(tmp_path / "two-sites-bo")["discount rate"] == 0.08
+        expected = {"max utilisation": scn.constraints.max_utilization}
+        for field, label in labels.items():
+            per_site = problem.sites and field in ("pue", "electricity_usd_per_kwh")  # stated per site below
+            if not per_site and not inert_when_set(scn, field):
+                expected[label] = getattr(scn.economics, field)
+        for s in problem.sites:
+            expected[f"PUE ({s.id})"] = s.pue
+            expected[f"electricity price ({s.id})"] = s.electricity_usd_per_kwh
+        if scn.buildout is not None:
+            expected["discount rate"] = discount_rate(scn)
+        figures = {k: v for k, v in got.items() if k not in ("catalog", "catalog files SHA-256", "scenario SHA-256")}
+        assert figures == expected, name
+    assert stated(tmp_path / "two-sites")["discount rate"] == 0.08

@@ -26,6 +26,7 @@ from planner.milp.problem import FleetProblem
 from planner.milp.status import Status
 from planner.optimize.plan import FleetPlan
 from planner.report.page import chart_figure, html_table, money, number_cell, page, plain, render_json
+from planner.scenario.effects import unused_economics
 from planner.scenario.load import ScenarioFile, load_scenario
 
 if TYPE_CHECKING:
@@ -590,6 +591,7 @@ def _validation(r: ReportInputs) -> str:
 def _assumptions(r: ReportInputs) -> str:
     scn = r.scenario.scenario
     econ, cons = scn.economics, scn.constraints
+    unused = unused_economics(scn)  # stated only where a figure used it
     general = [
         ["scenario file", f"<code>{escape(str(r.scenario.path))}</code>"],
         ["objective", f"<code>{escape(scn.objective)}</code>"],
@@ -603,14 +605,19 @@ def _assumptions(r: ReportInputs) -> str:
                 [
                     "PUE",
                     number_cell(econ.pue)
-                    if econ.power_basis == "it" or any(e.power_kw_per_gpu for e in scn.skus)
+                    if "pue" not in unused
                     else "not applied (all-in power per GPU already includes facility overhead)",
                 ],
-                ["electricity", f"{number_cell(econ.electricity_usd_per_kwh)} $/kWh"],
+                [
+                    "electricity",
+                    f"{number_cell(econ.electricity_usd_per_kwh)} $/kWh"
+                    if "electricity_usd_per_kwh" not in unused
+                    else "not billed (the SKUs' hourly prices include it)",
+                ],
             ]
         ),
-        ["pricing tier (catalog SKUs)", escape(econ.pricing_tier)],
-        ["power basis (catalog SKUs)", escape(econ.power_basis)],
+        *([["pricing tier (catalog SKUs)", escape(econ.pricing_tier)]] if "pricing_tier" not in unused else []),
+        *([["power basis (catalog SKUs)", escape(econ.power_basis)]] if "power_basis" not in unused else []),
         ["power cap", f"{number_cell(cons.power_cap_mw)} MW" if cons.power_cap_mw else "none"],
         ["run-rate budget", money(cons.budget_usd_per_hour) + "/h" if cons.budget_usd_per_hour else "none"],
         ["capex budget", money(cons.capex_budget_usd) if cons.capex_budget_usd else "none"],
@@ -683,10 +690,28 @@ def _assumptions(r: ReportInputs) -> str:
             numeric={2, 3, 4, 5},
         )
     )
-    html += catalog_sources(r.catalog, [s.id for s in r.problem.skus], scn.workloads)
+    html += catalog_sources(r.catalog, [s.base_id for s in r.problem.skus], scn.workloads)
     if r.problem.notes:
         html.append("<h3>Notes</h3><ul>" + "".join(f"<li>{escape(n)}</li>" for n in r.problem.notes) + "</ul>")
     return "<section><h2>Assumptions and sources</h2>" + "".join(html) + "</section>"
+
+
+def source_uses(
+    catalog: Catalog, sku_ids: Sequence[str], workloads: Mapping[str, WorkloadEntry]
+) -> dict[str, list[str]]:
+    """Which SKUs (of ``sku_ids``, catalog ids) and workload series (of ``workloads``) cite each of
+    the catalog's sources: a source no figure of the run used has none."""
+    used: dict[str, list[str]] = {}
+    for sku in dict.fromkeys(sku_ids):
+        if sku in catalog.skus:
+            for _, _, source in _sourced_figures(catalog.skus[sku]):
+                used.setdefault(source, []).append(sku)
+    for w in {entry.catalog or name for name, entry in workloads.items()}:
+        if w in catalog.workloads:
+            for series in catalog.workloads[w].series:
+                if series.sku in sku_ids:
+                    used.setdefault(series.source, []).append(f"{w} / {series.sku}")
+    return used
 
 
 def catalog_sources(catalog: Catalog, sku_ids: Sequence[str], workloads: Mapping[str, WorkloadEntry]) -> list[str]:
@@ -694,21 +719,13 @@ def catalog_sources(catalog: Catalog, sku_ids: Sequence[str], workloads: Mapping
     and the catalog's sources table saying which SKUs and workload series (of the scenario's
     ``workloads``) use each: HTML blocks."""
     html = []
-    used_sources: dict[str, list[str]] = {}
-    frows = []
-    for sku in dict.fromkeys(sku_ids):
-        if sku not in catalog.skus:
-            continue
-        for path, value, source in _sourced_figures(catalog.skus[sku]):
-            frows.append(
-                [escape(sku), f"<code>{escape(path)}</code>", escape(plain(value)), f"<code>{escape(source)}</code>"]
-            )
-            used_sources.setdefault(source, []).append(sku)
-    for w in {entry.catalog or name for name, entry in workloads.items()}:
-        if w in catalog.workloads:
-            for series in catalog.workloads[w].series:
-                if series.sku in sku_ids:
-                    used_sources.setdefault(series.source, []).append(f"{w} / {series.sku}")
+    used_sources = source_uses(catalog, sku_ids, workloads)
+    frows = [
+        [escape(sku), f"<code>{escape(path)}</code>", escape(plain(value)), f"<code>{escape(source)}</code>"]
+        for sku in dict.fromkeys(sku_ids)
+        if sku in catalog.skus
+        for path, value, source in _sourced_figures(catalog.skus[sku])
+    ]
     if frows:
         html.append("<h3>Catalog figures of these SKUs</h3>")
         html.append(

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from planner._version import __version__
 from planner.catalog.load import scenario_catalog
 from planner.outputs import Cell, csv_text
+from planner.scenario.effects import unused_economics
 
 if TYPE_CHECKING:  # the results the sheets are made of (imported where they are made, at run time)
     from planner.buildout.run import BuildoutPlan
@@ -269,6 +270,7 @@ def assumption_fields(sf, sites: Sequence[SiteData] = (), extra: Sequence[Field]
     (the scenario-wide ones then price nothing), else the scenario's."""
     econ = sf.scenario.economics
     cat = sf.scenario.catalog
+    unused = unused_economics(sf.scenario)  # stated only where a figure used it
     if sites:
         power = [
             field
@@ -280,15 +282,19 @@ def assumption_fields(sf, sites: Sequence[SiteData] = (), extra: Sequence[Field]
         ]
     else:
         power = [
-            Field("PUE", econ.pue, "1", "num3"),
-            Field("electricity price", econ.electricity_usd_per_kwh, "$/kWh", "usd4"),
+            *([Field("PUE", econ.pue, "1", "num3")] if "pue" not in unused else []),
+            *(
+                [Field("electricity price", econ.electricity_usd_per_kwh, "$/kWh", "usd4")]
+                if "electricity_usd_per_kwh" not in unused
+                else []
+            ),
         ]
     return [
         Field("catalog", "shipped (models/)" if cat is None else str(sf.resolve(cat)), fmt="text"),
         Field("catalog files SHA-256", catalog_digest(sf), fmt="text"),
         Field("scenario SHA-256", _scenario_digest(sf), fmt="text"),
-        Field("pricing tier", econ.pricing_tier, fmt="text"),
-        Field("power basis", econ.power_basis, fmt="text"),
+        *([Field("pricing tier", econ.pricing_tier, fmt="text")] if "pricing_tier" not in unused else []),
+        *([Field("power basis", econ.power_basis, fmt="text")] if "power_basis" not in unused else []),
         *power,
         Field("max utilisation", sf.scenario.constraints.max_utilization, "%", "pct"),
         *extra,
@@ -312,11 +318,24 @@ def _scenario_digest(sf) -> str:
     return scenario_sha256(sf)
 
 
-def _sources(cat) -> Table:
+def _sources(cat, sku_ids, workloads) -> Table:
+    """The catalog's sources, those a figure of the run cites first, each with what cites it ("-": none)."""
+    from planner.report.html import source_uses
+
+    uses = source_uses(cat, sku_ids, workloads)
+    rows = [
+        {"key": k, "citation": v, "used_by": ", ".join(sorted(set(uses.get(k, [])))) or "-"}
+        for k, v in cat.sources.items()
+    ]
+    rows.sort(key=lambda row: row["used_by"] == "-")
     return Table(
         "Sources",
-        [Col("key", "source", fmt="text"), Col("citation", "citation", fmt="text")],
-        [{"key": k, "citation": v} for k, v in cat.sources.items()],
+        [
+            Col("key", "source", fmt="text"),
+            Col("citation", "citation", fmt="text"),
+            Col("used_by", "used by", fmt="text"),
+        ],
+        rows,
     )
 
 
@@ -335,7 +354,7 @@ def plan_workbook(sf, problem, plan, catalog=None) -> bytes:
                 [
                     assumption_fields(sf, problem.sites),
                     Table("Throughput", THROUGHPUT, throughput_rows(problem.skus)),
-                    _sources(cat),
+                    _sources(cat, [s.base_id for s in problem.skus], sf.scenario.workloads),
                 ],
             ),
         ]
@@ -553,7 +572,7 @@ def buildout_workbook(sf, skus, plan, catalog=None, sites: Sequence[SiteData] = 
                 [
                     buildout_assumption_fields(sf, sites),
                     Table("Throughput", THROUGHPUT, throughput_rows(skus)),
-                    _sources(cat),
+                    _sources(cat, [s.base_id for s in skus], sf.scenario.workloads),
                 ],
             ),
         ]

@@ -247,3 +247,16 @@ def _placement_inert(scn: Scenario) -> list[Inert]:
                     )
                 )
     return out
+
+
+STATED_ECONOMICS = ("pue", "electricity_usd_per_kwh", "pricing_tier", "power_basis")
+
+
+def unused_economics(scn) -> set[str]:
+    """The economics fields among ``STATED_ECONOMICS`` that no figure of ``scn`` uses, by the rules
+    that refuse them when set (``planner.scenario.effects.no_effect``), applied as if each were set."""
+    econ = scn.economics
+    explicit = scn.model_copy(
+        update={"economics": econ.model_copy(update={k: getattr(econ, k) for k in STATED_ECONOMICS})}
+    )
+    return {i.path.removeprefix("economics.") for i in no_effect(explicit) if i.path.startswith("economics.")}
