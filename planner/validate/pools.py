@@ -29,9 +29,9 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-import simpy
 
 from planner.validate.arrivals import RequestProfile
+from planner.validate.events import CalendarQueue, SequencedEnvironment, Wake
 
 
 @dataclass(frozen=True)
@@ -97,10 +97,25 @@ class SimPool:
     """A FIFO pool of slots, driven by a SimPy environment. Times in seconds.
 
     ``book`` is the simulation's shared request book (lists indexed by request id).
+    ``equal_holds``: every request this pool can serve holds a slot equally long (one
+    length per request of the workload), so requests end in the order they start: their
+    ends wait in one FIFO queue with only the head in SimPy's heap (planner.validate.events);
+    otherwise each end is its own event. Either way every end is one SimPy event at the time
+    and in the order one timeout per start would give.
     """
 
     def __init__(
-        self, env: simpy.Environment, index: int, spec: PoolSpec, domains_up: int, book, rng, patience_s: float
+        self,
+        env: SequencedEnvironment,
+        index: int,
+        spec: PoolSpec,
+        domains_up: int,
+        book,
+        rng,
+        patience_s: float,
+        *,
+        equal_holds: bool = False,
+        mean_hold_s: float = 1.0,
     ):
         self.env = env
         self.index = index
@@ -121,6 +136,16 @@ class SimPool:
         # the busy integral without a clock read per event: each slot taken at t adds -t, each freed +t,
         # and close() adds now for each still busy (sum over intervals of end - start)
         self._busy_s = 0.0
+        self.equal_holds = equal_holds
+        # ends of service due, (time [s], sequence, request, generation), in (time, sequence) order
+        self._ends: deque[tuple[float, int, int, int]] = deque()  # equal holds: start order is end order
+        self._end_wake = Wake(env, self._end_head)
+        self._armed = False  # equal holds: the head of _ends is in SimPy's heap
+        # holds that differ: a calendar of about 32 ends per bucket when every slot is busy
+        width = mean_hold_s * 32 / max(spec.slots_total, 1)
+        self._calendar = CalendarQueue(width if width > 0 else 1.0)
+        self._pending: set[int] = set()  # sequences of the calendar's entries in SimPy's heap
+        self._spare: list[Wake] = []  # wake-ups that fired, for reuse
 
     # ---- time integrals -------------------------------------------------------
     def _advance(self) -> None:
@@ -158,28 +183,68 @@ class SimPool:
 
     def _start(self, i: int) -> None:
         book = self.book
-        now = self.env.now
+        env = self.env
+        now = env.now
         self.busy += 1
         self._busy_s -= now
-        if book.start[i] != book.start[i]:  # NaN: its first start
-            book.start[i] = now
-        self._schedule(i, book.tokens[i] / self.rate)
-
-    def _schedule(self, i: int, hold_s: float) -> None:
-        gen = self.book.restarts[i]
+        start = book.start
+        if start[i] != start[i]:  # NaN: its first start
+            start[i] = now
+        gen = book.restarts[i]
         self.serving[i] = gen
-        ev = self.env.timeout(hold_s)
-        ev.callbacks.append(lambda _ev, i=i, gen=gen: self._finish(i, gen))
+        at = now + book.tokens[i] / self.rate  # a Timeout's time: now + holding time
+        sequence = env.draw()
+        if self.equal_holds:
+            self._ends.append((at, sequence, i, gen))
+            if not self._armed:
+                self._armed = True
+                env.arm(self._end_wake, at, sequence)
+        else:
+            entry = (at, sequence, i, gen)
+            calendar = self._calendar
+            calendar.push(entry)
+            if calendar.head() is entry:  # the earliest end now: SimPy must wake for it
+                self._arm(entry)
+
+    def _end_head(self, _event) -> None:
+        """The head of the FIFO of ends is due: end it, then arm the next head."""
+        ends = self._ends
+        _, _, i, gen = ends.popleft()
+        self._finish(i, gen)
+        if ends:
+            at, sequence, _, _ = ends[0]
+            self.env.arm(self._end_wake, at, sequence)
+        else:
+            self._armed = False
+
+    def _arm(self, entry: tuple[float, int, int, int]) -> None:
+        wake = self._spare.pop() if self._spare else Wake(self.env, self._end_earliest)
+        self._pending.add(entry[1])
+        self.env.arm(wake, entry[0], entry[1])
+
+    def _end_earliest(self, wake: Wake) -> None:
+        """The calendar's earliest end is due (the one this wake-up was armed for: every earlier
+        one was the earliest once, and armed then): end it, then make sure SimPy wakes for the next."""
+        calendar = self._calendar
+        _, sequence, i, gen = calendar.pop()
+        self._pending.remove(sequence)
+        self._spare.append(wake)
+        self._finish(i, gen)
+        head = calendar.head()
+        if head is not None and head[1] not in self._pending:
+            self._arm(head)
 
     def _finish(self, i: int, gen: int) -> None:
-        if self.serving.get(i) != gen:
+        serving = self.serving
+        if serving.get(i) != gen:
             return  # interrupted by a failure; restarted or dropped since
-        del self.serving[i]
+        del serving[i]
         now = self.env.now
         self.busy -= 1
         self._busy_s += now
         self.book.finish[i] = now
-        self._pull()
+        if self.queue:
+            self._pull()
 
     def _pull(self) -> None:
         book = self.book

@@ -1,7 +1,9 @@
 """Request-level simulation of one short window (SimPy): arrivals, a router, pools, outages.
 
 Every request is one row of a ``RequestBook`` (lists indexed by request id); the
-SimPy side only schedules arrivals, completions and availability transitions. Requests
+SimPy side only schedules arrivals, completions and availability transitions, as a few
+chains of one pending event each, ordered as one timeout per decision would be
+(planner.validate.events: same seed, same event order, same bytes). Requests
 that arrive during the warm-up are simulated but not measured; the window then drains
 (no arrivals after it) until every measured request is served or has given up.
 
@@ -22,9 +24,9 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import simpy
 
 from planner.validate.arrivals import RequestProfile, draw_arrivals, draw_lengths
+from planner.validate.events import URGENT, SequencedEnvironment, Wake
 from planner.validate.pools import PoolSpec, SimPool
 
 ROUTERS = ("plan", "least_loaded")
@@ -173,8 +175,23 @@ def simulate_window(
     workload_of = workload.tolist()
 
     # ---- SimPy ------------------------------------------------------------------
-    env = simpy.Environment()
-    sims = [SimPool(env, j, p, domains_up[j], book, rng, patience_s) for j, p in enumerate(pools)]
+    # a workload whose requests all have one length holds its pools' slots equally long
+    equal = [_all_equal(tokens[workload == w]) for w in range(W)]
+    env = SequencedEnvironment()
+    sims = [
+        SimPool(
+            env,
+            j,
+            p,
+            domains_up[j],
+            book,
+            rng,
+            patience_s,
+            equal_holds=equal[p.workload_index],
+            mean_hold_s=profiles[p.workload_index].mean_tokens / p.slots.slot_tokens_per_s,
+        )
+        for j, p in enumerate(pools)
+    ]
     pre_pool_all = np.concatenate(pre_pool).astype(int) if pre_pool else np.zeros(0, dtype=int)
     pre_hold_all = np.concatenate(pre_hold) if pre_hold else np.zeros(0)
     for i in range(n_pre):
@@ -190,58 +207,79 @@ def simulate_window(
     release_order = releases.tolist()
     release_at = pre_hold_all.tolist()
     release_pool = pre_pool_all.tolist()
-    released = [0]
+    released = 0
 
     def release(_event=None) -> None:
-        """End the prefilled requests due now, then wait for the next (a callback chain)."""
-        while released[0] < len(release_order):
-            i = release_order[released[0]]
+        """End the prefilled requests due now, then wait for the next (a chain of one event)."""
+        nonlocal released
+        n = len(release_order)
+        while released < n:
+            i = release_order[released]
             dt = release_at[i] - env.now
             if dt > 0:
-                env.timeout(dt).callbacks.append(release)
+                env.arm_in(release_wake, dt, env.draw())
                 return
-            released[0] += 1
+            released += 1
             sims[release_pool[i]].finish_prefilled(i)
 
+    release_wake = Wake(env, release)
     counter = {"events": n_pre}
 
     at = arrival.tolist()
     to_pool = routed.tolist()
     sequence = order.tolist()
-    cursor = [0]
+    cursor = 0
+    dropped = book.dropped
 
-    def route(i: int) -> None:
-        if router == "plan":
-            j = to_pool[i]
-        else:
-            cands = candidates[workload_of[i]]
-            j = min(cands, key=lambda c: sims[c].load()) if cands else -1
-            if j != -1 and sims[j].capacity == 0 and all(sims[c].capacity == 0 for c in cands):
-                j = cands[0]
+    def route_least_loaded(i: int) -> None:
+        cands = candidates[workload_of[i]]
+        j = min(cands, key=lambda c: sims[c].load()) if cands else -1
+        if j != -1 and sims[j].capacity == 0 and all(sims[c].capacity == 0 for c in cands):
+            j = cands[0]
         if j < 0:
-            book.dropped[i] = True
+            dropped[i] = True
         else:
             sims[j].submit(i)
 
     def arrive(_event=None) -> None:
-        """Admit every arrival due now, then wait for the next one (a callback chain: one
-        pending timeout at a time, without a generator process per resume)."""
+        """Admit every arrival due now, then wait for the next one (a chain of one event:
+        one pending wake-up at a time, without a generator process per resume)."""
+        nonlocal cursor
         n = len(sequence)
-        while cursor[0] < n:
-            i = sequence[cursor[0]]
+        plan = router == "plan"
+        while cursor < n:
+            i = sequence[cursor]
             dt = at[i] - env.now
             if dt > 0:
-                env.timeout(dt).callbacks.append(arrive)
+                env.arm_in(arrive_wake, dt, env.draw())
                 return
-            cursor[0] += 1
-            route(i)
+            cursor += 1
+            if plan:
+                j = to_pool[i]
+                if j < 0:
+                    dropped[i] = True
+                else:
+                    sims[j].submit(i)
+            else:
+                route_least_loaded(i)
         counter["events"] += n
 
-    def outages(env: simpy.Environment):
-        for t, j, down in transitions or []:
+    arrive_wake = Wake(env, arrive)
+    outage_wake = Wake(env, lambda _event: outage(resumed=True))
+    next_transition = 0
+
+    def outage(resumed: bool = False) -> None:
+        """Apply the availability changes due now, then wait for the next (as a generator process
+        would: the change a wake-up was armed for applies without checking the clock again)."""
+        nonlocal next_transition
+        while next_transition < len(transitions):
+            t, j, down = transitions[next_transition]
             dt = t - env.now
-            if dt > 0:
-                yield env.timeout(dt)
+            if dt > 0 and not resumed:
+                env.arm_in(outage_wake, dt, env.draw())
+                return
+            resumed = False
+            next_transition += 1
             (sims[j].domain_down if down else sims[j].domain_up)()
             counter["events"] += 1
 
@@ -249,7 +287,8 @@ def simulate_window(
     if len(releases):
         release()
     if transitions:
-        env.process(outages(env))
+        # a process's first step (SimPy's Initialize event): urgent, before anything else at time 0
+        env.arm(Wake(env, lambda _event: outage()), env.now, URGENT)
     env.run()
     for s in sims:
         s.close()
@@ -271,6 +310,10 @@ def simulate_window(
         events=counter["events"] + int((~np.isnan(b["start"])).sum() + b["restarts"].sum()),
         wall_s=time.perf_counter() - wall,
     )
+
+
+def _all_equal(values: np.ndarray) -> bool:
+    return len(values) == 0 or bool((values == values[0]).all())
 
 
 def _cap_share(pools: list[PoolSpec], w: int, j: int) -> float:
