@@ -82,3 +82,15 @@ def gpu_hour_costs(
     idle = idle_kw_per_gpu * electricity_usd_per_kwh * energy_billed
     busy = (full_kw_per_gpu - idle_kw_per_gpu) * electricity_usd_per_kwh * energy_billed
     return price_usd_per_gpu_hour + idle, busy + busy_price_usd_per_gpu_hour
+
+
+# the ledger's lines (``cost_breakdown_usd`` keys) as the human outputs name them
+LEDGER_LABELS = {
+    "capital": "capital",
+    "fixed": "fixed",
+    "reserved": "reserved",
+    "energy": "energy",
+    "on_demand": "on-demand",
+    "decommissioning": "decommissioning",
+    "early_retirement": "early retirement",
+}

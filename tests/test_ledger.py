@@ -72,6 +72,21 @@ def test_every_buildout_period_and_the_horizon_add_up(runner, tmp_path, name):
     for row in rows:  # the CSV's parts: capital, fixed (reservations included), energy, on-demand, decommissioning
         parts = ("capital_usd", "fixed_usd", "energy_usd", "on_demand_usd", "decommission_usd", "early_retirement_usd")
         assert sum(float(row[k]) for k in parts) == pytest.approx(float(row["cost_usd"]), rel=1e-9)
+    # the workbook: the Summary's ledger lines and each Schedule row's add up to their cost
+    import openpyxl
+
+    from planner.economics import LEDGER_LABELS
+
+    wb = openpyxl.load_workbook(out / "recommendation.xlsx")
+    summary = {r[0]: r[1] for r in wb["Summary"].iter_rows(values_only=True) if r and r[0]}
+    lines = [summary[f"  {label}"] for label in LEDGER_LABELS.values()]
+    assert sum(lines) == pytest.approx(summary["total cost"], rel=1e-9) == t["cost_usd"]
+    sheet = list(wb["Schedule"].iter_rows(values_only=True))
+    head = list(sheet[0])
+    for row in sheet[1 : 1 + len(doc["periods"])]:
+        got = dict(zip(head, row, strict=False))
+        parts = [got[f"{label} [$]"] for label in LEDGER_LABELS.values()]
+        assert sum(parts) == pytest.approx(got["cost [$]"], rel=1e-9)
     human = runner.invoke(app, ["buildout", name]).stdout
     line = next(x for x in human.splitlines() if x.startswith("horizon: cost"))
     assert all(

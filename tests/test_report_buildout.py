@@ -14,9 +14,9 @@ from browser import charts_rendered
 from typer.testing import CliRunner
 
 from planner.buildout.problem import discount_rate
-from planner.buildout.report import LEDGER_LABELS
 from planner.buildout.run import buildout_problem_from
 from planner.cli.main import app
+from planner.economics import LEDGER_LABELS
 from planner.resources import scenarios_dir
 from planner.scenario.load import load_scenario
 

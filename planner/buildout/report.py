@@ -8,17 +8,6 @@ from pathlib import Path
 from planner.buildout.run import BuildoutPlan, PeriodResult
 from planner.outputs import Cell, csv_text, json_text
 
-# the ledger's lines (``cost_breakdown_usd`` keys) as the human outputs name them
-LEDGER_LABELS = {
-    "capital": "capital",
-    "fixed": "fixed",
-    "reserved": "reserved",
-    "energy": "energy",
-    "on_demand": "on-demand",
-    "decommissioning": "decommissioning",
-    "early_retirement": "early retirement",
-}
-
 SCHEDULE_COLUMNS = ["period", "sku", "installed", "gpus", "bought", "retired", "retired_end_of_life", "token_share"]
 PERIOD_COLUMNS = [
     "period",

@@ -66,7 +66,8 @@ def render_buildout(plan) -> None:
     """Human-readable schedule on stdout."""
     from rich.table import Table
 
-    from planner.buildout.report import LEDGER_LABELS, reserved_columns, schedule_cell
+    from planner.buildout.report import reserved_columns, schedule_cell
+    from planner.economics import LEDGER_LABELS
 
     stdout.print(
         f"[bold]{plan.scenario}[/]: buildout over {plan.horizon_periods} periods, mode {plan.mode}; "

@@ -20,9 +20,10 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from planner.buildout.report import LEDGER_LABELS, on_demand_use, reserved_columns, schedule_cell, schedule_png
+from planner.buildout.report import on_demand_use, reserved_columns, schedule_cell, schedule_png
 from planner.buildout.run import BuildoutPlan, buildout_problem_from, plan_buildout
 from planner.catalog.load import Catalog, scenario_catalog
+from planner.economics import LEDGER_LABELS
 from planner.milp.formulation import caps
 from planner.milp.problem import BuildoutProblem
 from planner.milp.status import Status

@@ -92,7 +92,7 @@ def gpus_down_chart(hours: np.ndarray, down: dict[str, np.ndarray]) -> bytes:
 def buildout_cost_chart(plan: BuildoutPlan) -> bytes:
     """A buildout's cost per period stacked by ledger line (``cost_breakdown_usd``: the bars reach
     the period's cost), and its cost per million tokens on the right-hand axis."""
-    from planner.buildout.report import LEDGER_LABELS
+    from planner.economics import LEDGER_LABELS
 
     labels = [r.period for r in plan.periods]
     x = np.arange(len(labels))

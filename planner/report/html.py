@@ -20,6 +20,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from planner.catalog.load import Catalog, scenario_catalog
+from planner.economics import LEDGER_LABELS
 from planner.errors import ScenarioError
 from planner.inputs import read_json
 from planner.milp.problem import FleetProblem
@@ -280,18 +281,24 @@ def _fleet(r: ReportInputs) -> str:
     return f"<section><h2>Fleet</h2>{table}</section>"
 
 
+PLAN_LEDGER_NOTES = {  # what each line of a plan's ledger is (zero lines are not shown)
+    "fixed": "$/GPU-hour for every deployed GPU",
+    "reserved": "reserved GPUs, every hour",
+    "energy": "SKUs billed for electricity",
+    "on_demand": "on-demand busy GPU-hours",
+    "decommissioning": "existing units retired",
+}
+
+
 def _cost(r: ReportInputs) -> str:
     p = r.plan
     rows = [
         ["cost per million tokens", money(p.cost_per_million_tokens, 4)],
         ["total cost over the span", money(p.total_cost_usd)],
-        ["  fixed ($/GPU-hour for every deployed GPU)", money(p.fixed_cost_usd)],
-        ["  energy (SKUs billed for electricity)", money(p.energy_cost_usd)],
-        *([["  cloud burst (on-demand busy GPU-hours)", money(p.burst_cost_usd)]] if p.burst_cost_usd else []),
-        *(
-            [["  decommissioning (existing units retired)", money(p.decommission_cost_usd)]]
-            if p.decommission_cost_usd
-            else []
+        *(  # the ledger: its lines add up to the total
+            [f"  {LEDGER_LABELS[key]}" + (f" ({PLAN_LEDGER_NOTES[key]})" if key in PLAN_LEDGER_NOTES else ""), money(v)]
+            for key, v in (p.cost_breakdown_usd or {}).items()
+            if v
         ),
         ["tokens demanded / served", f"{p.tokens_demanded:.4g} / {p.tokens_served:.4g}"],
         ["span", f"{p.span_hours:g} h in {p.slices} slices"],

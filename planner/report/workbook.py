@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from planner._version import __version__
 from planner.catalog.load import scenario_catalog
+from planner.economics import LEDGER_LABELS
 from planner.outputs import Cell, csv_text
 from planner.scenario.effects import unused_economics
 
@@ -226,10 +227,10 @@ def _plan_summary(sf, plan: FleetPlan) -> list[Field]:
         Field("status", str(plan.status), fmt="text"),
         Field("cost per million tokens", plan.cost_per_million_tokens, "$/M tokens", "usd4"),
         Field("total cost over the span", plan.total_cost_usd, "$", "usd"),
-        Field("  fixed", plan.fixed_cost_usd, "$", "usd"),
-        Field("  energy", plan.energy_cost_usd, "$", "usd"),
-        Field("  cloud burst", plan.burst_cost_usd, "$", "usd"),
-        Field("  decommissioning", plan.decommission_cost_usd, "$", "usd"),
+        *(
+            Field(f"  {label}", (plan.cost_breakdown_usd or {}).get(key), "$", "usd")
+            for key, label in LEDGER_LABELS.items()
+        ),
         Field("span", plan.span_hours, "h", "num"),
         Field("tokens demanded", plan.tokens_demanded, "tokens", "sci"),
         Field("tokens served", plan.tokens_served, "tokens", "sci"),
@@ -403,9 +404,7 @@ SCHEDULE = [
     Col("power_cap_mw", "power cap", "MW", "mw"),
     Col("capex_usd", "capex", "$", "usd"),
     Col("capex_budget_usd", "capex budget", "$", "usd"),
-    Col("capital_usd", "capital charge", "$", "usd"),
-    Col("fixed_usd", "fixed", "$", "usd"),
-    Col("energy_usd", "energy", "$", "usd"),
+    *(Col(f"ledger_{key}", label, "$", "usd") for key, label in LEDGER_LABELS.items()),  # the parts of cost
     Col("cost_usd", "cost", "$", "usd"),
     Col("discounted_cost_usd", "present value", "$", "usd"),
     Col("tokens", "tokens", "tokens", "sci"),
@@ -513,9 +512,10 @@ def _buildout_summary(sf, plan: BuildoutPlan) -> list[Field]:
         Field("periods", t.get("periods"), "periods", "int"),
         Field("cost per million tokens over the horizon", t.get("cost_per_million_tokens"), "$/M tokens", "usd4"),
         Field("total cost", t.get("cost_usd"), "$", "usd"),
-        Field("  capital", t.get("capital_usd"), "$", "usd"),
-        Field("  fixed", t.get("fixed_usd"), "$", "usd"),
-        Field("  energy", t.get("energy_usd"), "$", "usd"),
+        *(
+            Field(f"  {label}", (t.get("cost_breakdown_usd") or {}).get(key), "$", "usd")
+            for key, label in LEDGER_LABELS.items()
+        ),
         Field("present value", t.get("present_value_usd"), "$", "usd"),
         Field("tokens delivered", t.get("tokens"), "tokens", "sci"),
         Field("capex over the horizon", t.get("capex_usd"), "$", "usd"),
@@ -542,7 +542,11 @@ def _buildout_summary(sf, plan: BuildoutPlan) -> list[Field]:
 
 def _schedule_rows(plan: BuildoutPlan) -> list[dict[str, Cell]]:
     return [
-        {**{c.key: getattr(r, c.key, None) for c in SCHEDULE}, "at_limit": ", ".join(r.at_limit_caps) or "-"}
+        {
+            **{c.key: getattr(r, c.key, None) for c in SCHEDULE},
+            **{f"ledger_{k}": v for k, v in (r.cost_breakdown_usd or {}).items()},
+            "at_limit": ", ".join(r.at_limit_caps) or "-",
+        }
         for r in plan.periods
     ]
 
