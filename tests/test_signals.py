@@ -69,7 +69,7 @@ def test_a_sweep_stopped_by_a_signal_ends_its_workers(tmp_path, sig):
 
 
 def test_validate_interrupted_leaves_no_temp_file(tmp_path):
-    proc = start(["validate", "--out", "val"], tmp_path)
+    proc = start(["validate", "two-sites", "--out", "val"], tmp_path)  # a minute of simulation: stopped well inside it
     time.sleep(4.0)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
