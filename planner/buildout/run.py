@@ -115,6 +115,7 @@ class SkuTerms(TypedDict):
     fixed_opex_usd_per_gpu_year: float | None
     capex_usd_per_gpu: list[float]
     facility_kw_per_gpu: float
+    gpus_per_unit: int
     placed_sku: str
     site: str | None
     procurement: str | None
@@ -502,6 +503,7 @@ def _sku_rows(problem: BuildoutProblem) -> list[SkuTerms]:
                 "fixed_opex_usd_per_gpu_year": b.fixed_opex_usd_per_gpu_year if b.pricing == "owned" else None,
                 "capex_usd_per_gpu": list(b.capex_usd_per_gpu),
                 "facility_kw_per_gpu": b.sku.facility_kw_per_gpu,
+                "gpus_per_unit": b.sku.gpus_per_unit,
                 "placed_sku": b.sku.base_id,
                 "site": b.sku.site,
                 "procurement": b.sku.procurement,

@@ -434,7 +434,7 @@ def buildout_fleet_rows(plan: BuildoutPlan, kinds: dict[str, str] | None = None)
             s = info.get(col, {})
             capex = s.get("capex_usd_per_gpu")
             per_gpu = capex[p] if isinstance(capex, list) and p < len(capex) else None
-            gpus_per_unit = r.gpus[col] / n if n else None
+            gpus_per_unit = s.get("gpus_per_unit") or (r.gpus[col] / n if n else None)
             sku = s.get("placed_sku") or col
             rows.append(
                 {
