@@ -150,6 +150,69 @@ def test_refusals_cross_vendor_extrapolation_and_unknown_skus():
         )
 
 
+@pytest.mark.parametrize(
+    ("label", "assumed", "weight_only"),
+    # 4 bits: FP4 bytes at the BF16 peak; bits not a known precision's, none known on the anchor: BF16
+    [("int4", "fp4", True), ("mxfp6", "bf16", False)],
+)
+def test_an_unknown_precision_is_estimated_flagged_and_widened_never_refused(label, assumed, weight_only):
+    cf = read_curve_file(CURVES)
+    cfg = reference_configs()["qwen3-235b-a22b"]
+    relabelled = [p.model_copy(update={"precision": label}) for p in cf.points]
+    args = dict(model="qwen3-235b-a22b", isl=4000, osl=1000, to=["b200-sxm", "gb300-nvl72"], interactivity=[20, 35],
+                catalog=CAT)  # fmt: skip
+    fp8, unknown = estimate(cf.points, cfg, **args), estimate(relabelled, cfg, **args)
+    assert not any("refused" in n for n in unknown.notes)
+    measured = series_for(cf.points, model="qwen3-235b-a22b", isl=4000, osl=1000)["h200-sxm"]
+    h200, specs = spec_of(CAT.skus["h200-sxm"]), {s: spec_of(CAT.skus[s]) for s in ("b200-sxm", "gb300-nvl72")}
+    for sku in ("b200-sxm", "gb300-nvl72"):
+        (flag,) = [n for n in unknown.notes if n.startswith(f"{sku}: estimated from h200-sxm's {label} points")]
+        assert (f"({assumed} bytes) computed at the BF16 peak" if weight_only else f"at {assumed}") in flag
+        assert "widened x 1.5" in flag
+        u, f = {c.sku: c for c in unknown.curves}[sku], {c.sku: c for c in fp8.curves}[sku]
+        assert u.tier == f.tier and [p.interactivity for p in u.points] == [20, 35]
+        for x in (20, 35):
+            pu, pf = u.at(x), f.at(x)
+            # the same anchor and correction as at fp8, the roofline ratio at the assumed precision
+            anchor = throughput_at(measured, x, sku="", workload="").tokens_per_s_per_gpu
+            sa, sb = h200, specs[sku]
+            if weight_only:  # no FP4 or FP8 peak: the roofline computes at BF16
+                sa, sb = (dataclasses.replace(s, tflops=tuple(t for t in s.tflops if t[0] == "bf16")) for s in (sa, sb))
+            ratio = roofline(cfg, sb, assumed, 4000, 1000, x) / roofline(cfg, sa, assumed, 4000, 1000, x)
+            corr, _ = corrections().get((h200.generation, specs[sku].generation), (0.0, 0))
+            assert pu.tokens_per_s_per_gpu == pytest.approx(anchor * ratio * math.exp(corr), rel=1e-12)
+            # the band: the tier's log quantiles x 1.5, wider than the same curve at fp8 gets
+            lo, hi, _ = calibration()[u.tier]
+            assert math.log(pu.low / pu.tokens_per_s_per_gpu) == pytest.approx(lo * 1.5)
+            assert math.log(pu.high / pu.tokens_per_s_per_gpu) == pytest.approx(hi * 1.5)
+            assert math.log(pu.high / pu.low) > math.log(pf.high / pf.low) * 1.4
+            assert label in pu.basis and "x 1.5" in pu.basis
+
+
+def test_an_anchor_point_of_a_known_precision_is_preferred_and_sets_an_unknown_labels_cost():
+    from planner.throughput.estimate import assumed_precision
+
+    def read(label, known=()):
+        r = assumed_precision(label, known)
+        return r.precision, r.weight_only, r.assumption is None
+
+    assert read("fp8") == ("fp8", False, True) and read("NVFP4") == ("fp4", False, True)
+    assert read("W4A16") == ("fp4", True, False) and read("int8") == ("fp8", True, False)
+    assert read("mxfp6", ["fp8", "bf16"]) == ("fp8", False, False)  # the anchor's most measured known precision
+    assert read("awq") == ("bf16", False, False)
+    # the H200 (the B200's nearest in bandwidth, its anchor at fp8) relabelled mxfp6, the H100 left at fp8: every
+    # estimate starts from the H100's known points, as if the H200 had none
+    cf = read_curve_file(CURVES)
+    cfg = reference_configs()["qwen3-235b-a22b"]
+    mixed = [p.model_copy(update={"precision": "mxfp6"}) if p.sku == "h200-sxm" else p for p in cf.points]
+    h100 = [p for p in cf.points if p.sku == "h100-sxm"]
+    args = dict(model="qwen3-235b-a22b", isl=4000, osl=1000, to=["b200-sxm"], interactivity=[20, 35], catalog=CAT)
+    got, want = estimate(mixed, cfg, **args), estimate(h100, cfg, **args)
+    assert [c.points for c in got.curves] == [c.points for c in want.curves] and got.curves[0].points
+    assert all(p.basis.startswith("transfer: h100-sxm") for p in got.curves[0].points)
+    assert not any("mxfp6" in n for n in got.notes)
+
+
 def test_held_out_model_leaves_no_trace_in_its_own_prediction():
     models = {q.group.model for q in reference_questions()}
     assert corrections(frozenset(models)) == {}

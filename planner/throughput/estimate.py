@@ -20,15 +20,20 @@ accuracy` prints both.
 
 Refused, never estimated: a SKU of another vendor than every measured one; a SKU without
 bandwidth or scale-up figures in the catalog; an interactivity above the anchor's highest
-measured point; one the roofline says the SKU cannot reach; an unknown precision.
+measured point; one the roofline says the SKU cannot reach.
 Flagged: NVL72 targets (the estimate is an aggregated deployment in the rack; wide-EP or
-disaggregated recipes are not modelled), frameworks naming speculative decoding, and
-interactivity outside the reference set's measured range.
+disaggregated recipes are not modelled), frameworks naming speculative decoding,
+interactivity outside the reference set's measured range, and a precision label the roofline
+does not know (:func:`assumed_precision`: estimated at an assumed precision, its band widened by
+:data:`UNKNOWN_PRECISION_WIDEN`). Framework and serving-mode labels are never required to be
+known: the anchor carries its own serving software over (noted), whatever its label.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -49,6 +54,11 @@ QUANTILES = (0.125, 0.875)  # the band: the central 75 % of held-out errors
 ROOFLINE_WIDEN = 1.5  # roofline-tier band = transfer-tier errors of all pairs x this, in log space
 SPECULATIVE = ("mtp", "eagle", "medusa", "spec", "draft")
 MIN_MODELS = 2  # reference models a generation pair's correction needs (one model's recipe is not evidence)
+# the band of an estimate whose anchor point has a precision label the roofline does not know: its tier's
+# log-error quantiles x this. Not measured (the reference set has no such label): the widening of the
+# roofline tier, for a second assumption of the same order (the precision the ratio is computed at).
+UNKNOWN_PRECISION_WIDEN = 1.5
+BITS_PRECISION = {4: "fp4", 8: "fp8", 16: "bf16"}  # weight bits a label names -> the roofline precision of those bytes
 
 
 class EstPointDoc(TypedDict):
@@ -281,8 +291,69 @@ def reference_range(sku: str) -> tuple[float, float]:
     return (min(xs), max(xs)) if xs else (math.inf, -math.inf)
 
 
-def _anchor_rank(a: Spec, b: Spec, tier: str) -> tuple:
+def _weight_bits(label: str) -> int | None:
+    """The first number in a precision label, read as bits per weight: ``int4``, ``w4a16``, ``q4_k_m``
+    -> 4; ``mxfp6`` -> 6; None without a number."""
+    m = re.search(r"\d+", label)
+    return int(m.group()) if m else None
+
+
+@dataclass(frozen=True)
+class PrecisionReading:
+    """How the roofline reads a curve point's precision label."""
+
+    precision: str  # the roofline precision whose weight and KV bytes are read (fp4, fp8, bf16)
+    weight_only: bool  # compute at the BF16 peak whatever the bytes (weight-only quantisation)
+    assumption: str | None  # what was assumed; None for a label the roofline knows
+
+
+def _weight_only(spec: Spec) -> Spec:
+    """``spec`` without its FP4 and FP8 peaks: every precision computes at its BF16 peak."""
+    return dataclasses.replace(spec, tflops=tuple((k, v) for k, v in spec.tflops if k not in ("fp4", "fp8")))
+
+
+def assumed_precision(label: str, known_on_anchor: Iterable[str] = ()) -> PrecisionReading:
+    """How the roofline reads a curve point's precision label: as itself when it knows it
+    (:func:`planner.throughput.roofline.precision_of`), else by an assumption, stated.
+
+    An unknown label naming 4, 8 or 16 bits (``int4``, ``w4a16``, ``int8``) is read as weights of
+    that many bits (the bytes of FP4, FP8 or BF16) computed at the BF16 peak: weight-only
+    quantisation (GPTQ, AWQ), the common reading, and the cautious one (no tensor cores of the
+    format speed it up; reading ``int4`` as FP4 compute would put B200 at 4x H200 for
+    Qwen3-235B-A22B at 4000/1000 and 35 tok/s/user, against 2x at FP8). Any other label
+    (``mxfp6``, ``awq``) is assumed to cost what the anchor's own known precision does
+    (``known_on_anchor``: the known precisions of the anchor SKU's other measured points, the most
+    measured first), so that the label's own cost cancels in the ratio B/A; with none, BF16."""
+    prec = precision_of(label)
+    if prec is not None:
+        return PrecisionReading(prec, False, None)
+    unknown = f"precision '{label}' is not one the roofline knows"
+    bits = _weight_bits(label.strip().lower())
+    if bits in BITS_PRECISION:
+        prec = BITS_PRECISION[bits]
+        how = f"read as {bits}-bit weights ({prec} bytes) computed at the BF16 peak (weight-only quantisation)"
+        return PrecisionReading(prec, True, f"{unknown}: {how}")
+    known = list(known_on_anchor)
+    if known:
+        how = f"assumed to cost what the anchor's measured {known[0]} does (the ratio B/A at {known[0]})"
+        return PrecisionReading(known[0], False, f"{unknown}: {how}")
+    return PrecisionReading(
+        "bf16", False, f"{unknown}, nor any other precision measured on the anchor: the ratio B/A at bf16"
+    )
+
+
+def _known_precisions(series: list[Series]) -> list[str]:
+    """The known roofline precisions of a SKU's measured series, the most measured points first."""
+    count: dict[str, int] = {}
+    for s in series:
+        if (p := precision_of(s.precision)) is not None:
+            count[p] = count.get(p, 0) + len(s.points)
+    return sorted(count, key=lambda p: (-count[p], p))
+
+
+def _anchor_rank(a: Spec, b: Spec, tier: str, assumed: bool) -> tuple:
     return (
+        assumed,  # a point of a known precision first: one assumption fewer
         tier != "transfer",
         abs(math.log(a.hbm_tb_per_s / b.hbm_tb_per_s)),
         abs(math.log(a.scale_up_gpus / b.scale_up_gpus)),
@@ -408,18 +479,16 @@ def _estimated_curve(
                 op = throughput_at(measured[a], x, sku=a, workload="the curve file")
             except ScenarioError:
                 continue
-            prec = precision_of(op.series.precision)
-            if prec is None:
-                continue
+            reading = assumed_precision(op.series.precision, _known_precisions(measured[a]))
             corr = correction(specs[a], sb, [exclude_model] if exclude_model else [])
-            options.append((_anchor_rank(specs[a], sb, corr[1]), a, op, prec, corr))
+            options.append((_anchor_rank(specs[a], sb, corr[1], reading.assumption is not None), a, op, reading, corr))
         if not options:
-            notes.append(
-                f"{b} at {x:g}: refused: no measured SKU of a known precision reaches {x:g} tok/s/user (never extrapolated)"
-            )
+            notes.append(f"{b} at {x:g}: refused: no measured SKU reaches {x:g} tok/s/user (never extrapolated)")
             continue
-        _, a, op, prec, (log_corr, tier, models) = min(options, key=lambda o: o[0])
-        r = _ratio(cfg, specs[a], sb, prec, isl, osl, x)
+        _, a, op, reading, (log_corr, tier, models) = min(options, key=lambda o: o[0])
+        prec, assumption = reading.precision, reading.assumption
+        sa, sb_read = (_weight_only(specs[a]), _weight_only(sb)) if reading.weight_only else (specs[a], sb)
+        r = _ratio(cfg, sa, sb_read, prec, isl, osl, x)
         if r is None:
             notes.append(f"{b} at {x:g}: refused: the roofline says {b} (or {a}) cannot serve {x:g} tok/s/user")
             continue
@@ -430,6 +499,14 @@ def _estimated_curve(
             )
         y = op.tokens_per_s_per_gpu * r * math.exp(log_corr)
         qlo, qhi, n = cal[tier]
+        if assumption is not None:
+            qlo, qhi = min(qlo, qlo * UNKNOWN_PRECISION_WIDEN), max(qhi, qhi * UNKNOWN_PRECISION_WIDEN)
+            flag = (
+                f"{b}: estimated from {a}'s {op.series.precision} points; {assumption}; its band is widened "
+                f"x {UNKNOWN_PRECISION_WIDEN:g} (in log space, not measured: no reference model has such a label)"
+            )
+            if flag not in notes:
+                notes.append(flag)
         how = (
             f"x {math.exp(log_corr):.3g} observed on {models} reference model(s) from {specs[a].generation} to {sb.generation}"
             if tier == "transfer"
@@ -438,6 +515,7 @@ def _estimated_curve(
         basis = (
             f"{tier}: {a} {op.basis} ({op.tokens_per_s_per_gpu:,.1f}) x roofline ratio {r:.3g} at {prec} {how}; "
             f"band from {n} held-out reference errors"
+            + (f" x {UNKNOWN_PRECISION_WIDEN:g} ({assumption})" if assumption is not None else "")
         )
         c.points.append(EstPoint(x, y, y * math.exp(qlo), y * math.exp(qhi), tier, basis))
     if not c.points:
