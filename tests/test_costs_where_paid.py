@@ -3,7 +3,8 @@
 An owned unit bought in the horizon and retired before the end of its life pays its remaining
 capital then (its annuities from the retirement on, past the horizon too, valued at the
 retirement; less ``resale_fraction`` of it); a unit kept to the horizon's end hands the rest of
-its life on. A reservation is billed for the hours of its term inside each period and its units
+its life on (under end_of_horizon purchase, whose price was paid in full, it is sold then: its
+resale share comes back, so selling a period early never pays). A reservation is billed for the hours of its term inside each period and its units
 stay for the whole term; ``upfront`` charges the whole commitment when it starts.
 
 The oracle below prices every schedule from those sentences alone (not from the planner's
@@ -113,7 +114,8 @@ def _paths(bought: int, periods: int):
 
 def _owned_cost(life, annuity, opex, resale, purchase_price, mode, v, path, n) -> float:
     """Present value of one vintage bought in v and kept `path` units in v+1..: annuity (or its
-    price at purchase) and opex while installed, remaining capital (less resale) at retirement."""
+    price at purchase) and opex while installed, remaining capital (less resale) at retirement;
+    under purchase, the resale share of what is still installed when the horizon ends comes back."""
     bought = path[0]
     pv = 0.0
     if mode == "purchase":
@@ -126,7 +128,8 @@ def _owned_cost(life, annuity, opex, resale, purchase_price, mode, v, path, n) -
             left = sum(annuity * HOURS * _discount(q) for q in range(p, v + life))  # valued at start: x delta_p
             share = (1.0 - resale) if mode == "annuities" else -resale
             pv += gone * share * left
-    del n
+    if mode == "purchase" and v + len(path) == n:  # still installed at the end: sold then (nothing handed on)
+        pv -= path[-1] * resale * sum(annuity * HOURS * _discount(q) for q in range(n, v + life))
     return pv
 
 
@@ -186,6 +189,16 @@ def test_owned_units_pay_their_remaining_capital_when_retired_early(case):
     # the ledger names what early retirement cost, and the story says it per period
     charged = sum(e["charge_usd"] for e in plan.story["early_retirements"])
     assert charged == pytest.approx(plan.totals["cost_breakdown_usd"]["early_retirement"], abs=1e-6)
+
+
+def test_under_purchase_resale_the_fleet_is_not_sold_a_period_early():
+    """Purchase mode with a resale share: a unit still installed when the horizon ends is sold then,
+    so the plan keeps owning through the last period instead of selling early and renting."""
+    n = 4
+    own = replace(_owned(6, 2500.0 / 8760.0 / 0.2, 0.2, n, 0.5), capex_usd_per_gpu=(2500.0,) * n)
+    plan = plan_buildout(_problem([own, _rented(1.4, n)], (300,) * n, end_of_horizon="purchase"), OPTIONS)
+    assert [r.fleet["own"] for r in plan.periods] == [3, 3, 3, 3]
+    assert plan.periods[-1].cost_breakdown_usd["early_retirement"] < 0  # the resale at the end: a credit
 
 
 def test_a_purchase_for_one_period_pays_for_its_whole_life():
@@ -255,7 +268,11 @@ def test_vintages_kept_are_whole_units_even_between_vertices():
     cost = model.cost.value()
     var = next(v for v in model.kept.values() if (v.varValue or 0) >= 1)
     var.varValue -= 0.5  # as a solver stopping between two vertices would leave it
-    again = integral_vintages(model, res, OPTIONS)
-    assert again is not res and again.ok
+    from planner.milp.status import Status
+
+    stopped = replace(res, status=Status.TIME_LIMIT, mip_gap=0.05, solve_seconds=30.0)  # a first solve cut short
+    again = integral_vintages(model, stopped, OPTIONS)
+    assert again is not stopped and again.ok
+    assert again.status == Status.TIME_LIMIT and again.mip_gap >= 0.05 and again.solve_seconds >= 30.0
     assert all(abs(v.varValue - round(v.varValue)) < 1e-9 for v in model.kept.values())
     assert model.cost.value() == pytest.approx(cost, rel=1e-9)

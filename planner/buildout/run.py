@@ -266,7 +266,16 @@ def integral_vintages(model: BuildoutModel, res: SolveResult, options: SolverOpt
         var.lowBound = var.upBound = value if var.cat == pulp.LpContinuous else round(value)
     for var in kept:
         var.cat = pulp.LpInteger
-    return solve(model, options, mip=True)
+    again = solve(model, options, mip=True)
+    if not again.ok:  # keep the first answer: violations() then names what does not add up
+        return res
+    return replace(  # the first solve's status, gap and time stand: the second only rounds its vintages
+        again,
+        status=res.status,
+        mip_gap=max(res.mip_gap, again.mip_gap),
+        handoff_seconds=res.handoff_seconds + again.handoff_seconds,
+        solve_seconds=res.solve_seconds + again.solve_seconds,
+    )
 
 
 def _capex(problem: BuildoutProblem, buy: np.ndarray, p: int) -> float:

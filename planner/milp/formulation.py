@@ -83,6 +83,9 @@ its life, past the horizon too, since nothing is handed on; periods past the hor
 the last) less its resale share ``rho_s`` (``buildout.skus.<id>.resale_fraction``):
   early_retirement_p = sum_{s,v} g_s (kept[s,v,p-1] - kept[s,v,p]) (1 - rho_s) W_svp   (annuities)
                      = - sum_{s,v} g_s (kept[s,v,p-1] - kept[s,v,p]) rho_s W_svp        (purchase)
+                       (purchase, last period P-1: also - sum_{s,v} g_s kept[s,v,P-1] rho_s W_svP
+                       delta_P / delta_{P-1}: what is still installed is sold when the horizon
+                       ends, so selling a period early to collect the resale never pays)
 and a unit kept pays its annuity only while installed: capital_p sums A_sv kept[s,v,p]. A unit
 kept to the horizon's end hands the rest of its life on. The initial cohorts' capital is sunk
 (their remaining annuities, with annuities, are charged while inside their life, kept or not).
@@ -748,7 +751,26 @@ def vintage_cost_terms(problem, window, buy, kept, history) -> tuple[list[tuple[
                     terms.append((kept[j, v, p - 1], c))
                 elif p - 1 not in window:
                     constant += c * (float(before_kept[j, v]) if before_kept is not None else float(before_buy[j, v]))
+        last = len(problem.periods) - 1
+        if at_start and last in window:  # sold at the horizon's end: nothing is handed on
+            for v in range(max(0, last - b.life_periods + 1), last + 1):
+                c = g * horizon_resale(problem, b, v)
+                if c and v == last:
+                    terms.append((buy[j, v], -c))
+                elif c and (j, v, last) in kept:
+                    terms.append((kept[j, v, last], -c))
     return terms, constant
+
+
+def horizon_resale(problem: BuildoutProblem, b: BuildoutSku, v: int) -> float:
+    """Under end_of_horizon purchase, what a unit bought in v and still installed in the last period
+    gets back when the horizon ends (its resale share of the capital left then), valued at the last
+    period's start: its price was charged in full, and nothing is handed on. [$/GPU]"""
+    if not charged_at_start(problem, b) or not b.resale_fraction:
+        return 0.0
+    end = len(problem.periods)
+    ratio = problem.hours_and_discount(end)[1] / problem.hours_and_discount(end - 1)[1]
+    return b.resale_fraction * remaining_capital(problem, b, v, end) * ratio
 
 
 def define_unserved(
@@ -1432,8 +1454,10 @@ def evaluate_period(
 
 def early_retirement_charges(problem: BuildoutProblem, p: int, kept: np.ndarray) -> np.ndarray:
     """(S,) what the units of each column retired at the start of p before the end of their life
-    pay then (``retirement_charge``; the columns that keep vintages). [$]"""
+    pay then (``retirement_charge``; the columns that keep vintages), and in the last period, under
+    end_of_horizon purchase, the resale of those still installed (``horizon_resale``). [$]"""
     out = np.zeros(len(problem.skus))
+    last = len(problem.periods) - 1
     for j, b in enumerate(problem.skus):
         if not tracks_vintages(problem, b):
             continue
@@ -1441,6 +1465,9 @@ def early_retirement_charges(problem: BuildoutProblem, p: int, kept: np.ndarray)
             gone = kept[j, v, p - 1] - kept[j, v, p]
             if gone > 0:
                 out[j] += gone * b.sku.gpus_per_unit * retirement_charge(problem, b, v, p)
+        if p == last:
+            for v in range(max(0, p - b.life_periods + 1), p + 1):
+                out[j] -= kept[j, v, p] * b.sku.gpus_per_unit * horizon_resale(problem, b, v)
     return out
 
 

@@ -663,7 +663,8 @@ def check_new_skus(points: list[CurvePoint], new_sku: bool) -> None:
 def import_notes(points: list[CurvePoint]) -> list[str]:
     """What an imported label means for its use: a SKU outside the shipped catalog (a scenario must
     define it to plan on it, and nothing transfers to or from it) or a precision the estimator does
-    not know (the points plan as measured; nothing transfers from them)."""
+    not know (the points plan as measured; estimates from them read the label by an assumption,
+    flagged, with a wider band: ``planner.throughput.estimate.assumed_precision``)."""
     from planner.catalog.load import shipped_catalog
     from planner.throughput.roofline import precision_of
 
@@ -677,6 +678,6 @@ def import_notes(points: list[CurvePoint]) -> list[str]:
     for prec in sorted({p.precision for p in points if precision_of(p.precision) is None}):
         notes.append(
             f"precision {prec}: not one the estimator knows (fp4, fp8, bf16 and their other names); the points "
-            "plan as measured, and no estimate transfers from them"
+            "plan as measured, and estimates from them read it by an assumption, flagged, with a wider band"
         )
     return notes
