@@ -276,3 +276,20 @@ def test_vintages_kept_are_whole_units_even_between_vertices():
     assert again.status == Status.TIME_LIMIT and again.mip_gap >= 0.05 and again.solve_seconds >= 30.0
     assert all(abs(v.varValue - round(v.varValue)) < 1e-9 for v in model.kept.values())
     assert model.cost.value() == pytest.approx(cost, rel=1e-9)
+
+
+def test_violations_name_a_vintage_record_that_does_not_add_up():
+    """The purchases kept are checked like every other decision: growing back, negative, or not
+    matching the installed units is a violation."""
+    from planner.buildout.run import violations
+
+    problem = _problem([_owned(4, 1.0, 1.0, 3, 0.0)], (100, 300, 100))
+    plan = plan_buildout(problem, OPTIONS)
+    d = plan.decision
+    assert violations(problem, d) == []
+    grown = d.kept.copy()
+    grown[0, 0, 2] = grown[0, 0, 1] + 1  # a retired unit back
+    assert any("grew back" in v for v in violations(problem, replace(d, kept=grown)))
+    negative = d.kept.copy()
+    negative[0, 0, 2] = -1.0
+    assert any("negative" in v for v in violations(problem, replace(d, kept=negative)))

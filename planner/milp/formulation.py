@@ -1270,6 +1270,8 @@ def _vintage_violations(problem: BuildoutProblem, buy, units, kept, rtol: float)
                 or (row[: max(0, p - b.life_periods + 1)] != 0).any()
             ):
                 out.append(f"{per.label}: {b.id}'s purchases kept do not match its purchases and life")
+            if (row < -rtol).any():
+                out.append(f"{per.label}: {b.id} keeps a negative number of a purchase's units")
             if p and (kept[j, :p, p] > kept[j, :p, p - 1] + rtol).any():
                 out.append(f"{per.label}: a purchase of {b.id} grew back after being retired")
             cohort = units[j, p] - row.sum()
