@@ -216,17 +216,32 @@ def register(app: typer.Typer, handled) -> None:
     @handled
     def accuracy_cmd(
         json_out: bool = typer.Option(False, "--json", help="Print the report as one JSON document."),
+        protocol: str = typer.Option(
+            "loo",
+            "--protocol",
+            help="loo: leave-one-model-out over reference questions; user: a model's points on SKU A predict SKU "
+            "B's step frontier, overloaded points dropped, the median-ratio baseline beside it, bootstrap CIs.",
+        ),
+        seed: int = typer.Option(0, "--seed", min=0, help="--protocol user: seed of the bootstrap over models."),
+        draws: int = typer.Option(2000, "--draws", min=1, max=100_000, help="--protocol user: bootstrap resamples."),
         quiet: bool = QUIET,
     ) -> None:
-        """The estimator's held-out error: leave-one-model-out over the shipped reference set."""
+        """The estimator's held-out error: leave-one-model-out over the shipped reference set, or
+        (--protocol user) as a user meets it, beside a naive median-ratio baseline."""
         from rich.table import Table
 
         from planner.catalog.load import shipped_catalog
         from planner.throughput.accuracy import accuracy
 
+        if protocol not in ("loo", "user"):
+            raise ScenarioError(f"--protocol {protocol!r}: give loo or user")
         cat = shipped_catalog()
+        prices = {k: s.pricing.hyperscaler.value for k, s in cat.skus.items()}
+        if protocol == "user":
+            _user_accuracy(cat, prices, seed=seed, draws=draws, json_out=json_out, quiet=quiet)
+            return
         with shown(quiet):
-            rep = accuracy({k: s.pricing.hyperscaler.value for k, s in cat.skus.items()})
+            rep = accuracy(prices)
         if json_out:
             emit_json(rep)
             return
@@ -267,6 +282,80 @@ def register(app: typer.Typer, handled) -> None:
                 )
 
     app.add_typer(throughput_app, name="throughput")
+
+
+def _user_accuracy(cat, prices: dict[str, float], *, seed: int, draws: int, json_out: bool, quiet: bool) -> None:
+    """`planner throughput accuracy --protocol user`: run and render."""
+    import numpy as np
+    from rich.table import Table
+
+    from planner.throughput.reference import reference_configs, reference_points
+    from planner.throughput.user_accuracy import shipped_estimator, user_accuracy
+
+    with shown(quiet):
+        rep = user_accuracy(
+            reference_points(),
+            shipped_estimator(cat, reference_configs()),
+            prices,
+            rng=np.random.default_rng(seed),
+            seed=seed,
+            draws=draws,
+        )
+    if json_out:
+        emit_json(rep)
+        return
+
+    def pct(v) -> str:
+        return "-" if v is None else f"{100 * v:.0f} %"
+
+    def fig(f) -> str:
+        ci = f["ci"]
+        return pct(f["value"]) + ("" if ci is None else f" [{pct(ci[0])}, {pct(ci[1])}]")
+
+    level = f"{100 * rep['ci_level']:.0f} %"
+    table = Table(
+        title=f"As a user meets it: {rep['cases']} cases ({len(rep['models'])} models; a model's points on A predict "
+        f"B's step frontier at {', '.join(f'{x:g}' for x in rep['interactivity'])} tok/s/user; time to first token "
+        f"> {rep['overloaded_ttft_ms'] / 1000:g} s dropped). Absolute % error, [{level} CI, bootstrap over models, "
+        f"seed {rep['seed']}, {rep['draws']} draws]",
+        title_justify="left",
+    )
+    for col in ("method", "errors over", "n", "median", "p75", "p90"):
+        table.add_column(col, justify="left" if col in ("method", "errors over") else "right")
+    for name in ("estimator", "baseline"):
+        m = rep[name]
+        for label, key, n in (
+            ("answered cases", "errors", m["answered"]),
+            ("every case, refusal = 100 %", "errors_with_refusals_as_100pct", m["cases"]),
+            ("cases both answered", "errors_on_cases_both_answered", None),
+        ):
+            f = m[key]
+            table.add_row(
+                name, label, "-" if n is None else str(n), fig(f["median_ape"]), fig(f["p75_ape"]), fig(f["p90_ape"])
+            )
+    stdout.print(table)
+    for name in ("estimator", "baseline"):
+        m, d = rep[name], rep[name]["decisions"]
+        stdout.print(
+            f"{name}: {m['refused']} of {m['cases']} refused; band holds the truth in {pct(m['band_coverage'])} at a "
+            f"median half-width of {pct(m['median_band_half_width'])}; cheapest SKU within 10 % in "
+            f"{d['within_10pct']} of {d['decisions']} decisions ({d['no_pick']} with no pick)"
+        )
+    diff = rep["median_difference_with_refusals"]
+    stdout.print(f"median error, refusals as 100 %: estimator - baseline = {fig(diff)}")
+    pairs = Table(title="Per SKU pair: reference models measured on both, and median errors", title_justify="left")
+    for col in ("A -> B", "models", "cases", "estimator", "baseline", "refused (est / base)"):
+        pairs.add_column(col, justify="left" if col == "A -> B" else "right")
+    for p in rep["by_pair"]:
+        pairs.add_row(
+            f"{p['a']} -> {p['b']}",
+            str(p["models"]),
+            str(p["cases"]),
+            pct(p["estimator_median_ape"]),
+            pct(p["baseline_median_ape"]),
+            f"{p['estimator_refused']} / {p['baseline_refused']}",
+        )
+    stdout.print(pairs)
 
 
 def _targets(text: str) -> list[float]:
