@@ -645,7 +645,7 @@ def tracks_vintages(problem: BuildoutProblem, b: BuildoutSku) -> bool:
 def remaining_capital(problem: BuildoutProblem, b: BuildoutSku, v: int, p: int) -> float:
     """What is left at the start of p of a unit bought in v: the annuities of its life from p on
     (past the horizon too), valued at p. [$/GPU]"""
-    pv = sum(problem.hours_and_discount(q)[0] * problem.hours_and_discount(q)[1] for q in range(p, v + b.life_periods))
+    pv = sum(hours * delta for hours, delta in map(problem.hours_and_discount, range(p, v + b.life_periods)))
     return b.annuity_usd_per_gpu_year[v] * pv / problem.hours_and_discount(p)[1] / HOURS_PER_YEAR
 
 
@@ -706,7 +706,7 @@ def define_vintages(prob, names: Names, problem, window, units, buy, history, re
                 name = names.add("vintage_kept", (j, v), (sid, names.periods[v]), period=p)
                 rows[name] = pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE, name, rhs)
             terms = [(units[j, p], 1.0), (buy[j, p], -1.0)]
-            terms += [(var, -1.0) for (jj, _, pp), var in kept.items() if jj == j and pp == p]
+            terms += [(kept[j, v, p], -1.0) for v in range(max(0, p - b.life_periods + 1), p) if (j, v, p) in kept]
             if (j, p) in old:
                 terms.append((old[j, p], -1.0))
             name = names.add("vintage_units", (j,), (sid,), period=p)
@@ -735,7 +735,9 @@ def vintage_cost_terms(problem, window, buy, kept, history) -> tuple[list[tuple[
                 if b.available[p]:
                     terms.append((buy[j, p], a * b.annuity_usd_per_gpu_year[p]))
                 terms += [
-                    (var, a * b.annuity_usd_per_gpu_year[v]) for (jj, v, pp), var in kept.items() if jj == j and pp == p
+                    (kept[j, v, p], a * b.annuity_usd_per_gpu_year[v])
+                    for v in range(max(0, p - b.life_periods + 1), p)
+                    if (j, v, p) in kept
                 ]
             for v in range(max(0, p - b.life_periods + 1), p):
                 if not b.available[v]:
@@ -1372,7 +1374,7 @@ def evaluate_period(
     (W, T_p) peak tokens/s (None: nothing), ``kept`` (S, V, P) units of each purchase period v
     installed in p (the columns that keep vintages; None: ``oldest_first(problem, buy, units)``).
     The same cost function and accounting as the LP."""
-    if kept is None:
+    if kept is None and any(tracks_vintages(problem, b) for b in problem.skus):  # only they read it
         kept = oldest_first(problem, buy, units)
     per = problem.periods[p]
     price = problem.electricity_usd_per_kwh
@@ -1380,7 +1382,7 @@ def evaluate_period(
     g = np.array([b.sku.gpus_per_unit for b in problem.skus], dtype=float)
     n = units[:, p]
     capital = fixed = energy = reserved = 0.0
-    early = float(early_retirement_charges(problem, p, kept).sum())
+    early = float(early_retirement_charges(problem, p, kept).sum()) if kept is not None else 0.0
     reserved_capital = 0.0  # reservations are charged like owned capital in a buildout: told apart here
     for j, b in enumerate(problem.skus):
         capital_before = capital
@@ -1397,7 +1399,9 @@ def evaluate_period(
             capital += buy[j, p] * g[j] * purchase_price(b, p)
         else:
             for v in range(max(0, p - b.life_periods + 1), p + 1):
-                n_v = kept[j, v, p] if tracked else buy[j, v]  # committed: kept or not, unless vintages are kept
+                n_v = (
+                    kept[j, v, p] if tracked and kept is not None else buy[j, v]
+                )  # committed: kept or not, unless vintages are kept
                 capital += n_v * g[j] * b.annuity_usd_per_gpu_year[v] * per.hours / HOURS_PER_YEAR
         if b.sku.procurement == "reserved":
             reserved_capital += capital - capital_before
@@ -1478,9 +1482,9 @@ def oldest_first(problem: BuildoutProblem, buy: np.ndarray, units: np.ndarray) -
     initial cohorts before any purchase): a decision given as purchases and installed units only."""
     S, P = units.shape
     kept = np.zeros((S, P, P))
-    alive0 = problem.existing_alive()
+    alive0, existing = problem.existing_alive(), problem.existing_units()
     for j, b in enumerate(problem.skus):
-        cohort = float(problem.existing_units()[j])
+        cohort = float(existing[j])
         for p in range(P):
             cohort = min(cohort, float(alive0[j, p]))
             kept[j, p, p] = buy[j, p]
